@@ -1,0 +1,27 @@
+/** Where a processor or plugin applies. An omitted dimension matches any value. */
+export interface RegistrationOptions {
+  state?: string | readonly string[];
+  event: string;
+  bizCode?: string | readonly string[];
+  sceneId?: string | readonly string[];
+}
+
+/** The stored form: lists, with `undefined` meaning "any". */
+export interface RegistrationMetadata {
+  readonly states?: readonly string[];
+  readonly event: string;
+  readonly bizCodes?: readonly string[];
+  readonly sceneIds?: readonly string[];
+}
+
+const toList = (value: string | readonly string[] | undefined): readonly string[] | undefined =>
+  value === undefined ? undefined : Object.freeze(typeof value === 'string' ? [value] : [...value]);
+
+export function toRegistrationMetadata(options: RegistrationOptions): RegistrationMetadata {
+  return Object.freeze({
+    states: toList(options.state),
+    event: options.event,
+    bizCodes: toList(options.bizCode),
+    sceneIds: toList(options.sceneId),
+  });
+}

@@ -1,0 +1,13 @@
+export type OrderData = Record<string, unknown>;
+
+/** What the engine knows of an order: identity, dimensions, state, the version that fences writes, and its data. */
+export interface FsmOrder<D extends object = OrderData> {
+  readonly orderId: string;
+  state: string;
+  version: number;
+  readonly bizCode: string;
+  readonly sceneId: string;
+  data: D;
+  createdAt?: Date;
+  updatedAt?: Date;
+}

@@ -1,0 +1,15 @@
+/** Who moved an order: recorded with every transition. */
+export type TransitionSource = 'api' | 'worker' | 'timer' | 'sweeper' | (string & {});
+
+export interface OrderStateEvent<P = unknown> {
+  eventType: string;
+  orderId: string;
+  /** Unique per request; a committed transition consumes it. */
+  requestId: string;
+  /** When set, the event applies only if the order is still in this state. */
+  orderState?: string;
+  /** True for the event that creates the order (it starts from the initial, virtual state). */
+  newCreate?: boolean;
+  payload?: P;
+  source?: TransitionSource;
+}

@@ -1,0 +1,25 @@
+import type { FsmOrder } from './fsm-order.js';
+
+/** What sendEvent() answers once a transition has committed. */
+export interface TransitionOutcome<T = unknown> {
+  readonly orderId: string;
+  readonly event: string;
+  readonly fromState: string;
+  readonly toState: string;
+  readonly version: number;
+  /** The processor's result data (save()'s when it carries data, else action()'s). */
+  readonly result: T | undefined;
+  readonly order: FsmOrder;
+}
+
+export interface CreateOrderInput<P = unknown> {
+  requestId: string;
+  bizCode: string;
+  sceneId: string;
+  payload?: P;
+  /** Generated (a UUID) when omitted. */
+  orderId?: string;
+  /** Default: the module's createEvent (`CREATE`). */
+  event?: string;
+  source?: string;
+}

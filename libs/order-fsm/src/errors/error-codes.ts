@@ -1,0 +1,26 @@
+/**
+ * Every error code order-fsm can answer with, and the HTTP status each maps to.
+ * This table is the only place where codes meet HTTP.
+ */
+export const ERROR_HTTP_STATUS = {
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  ORDER_STATE_NOT_MATCH: 409,
+  NOT_FOUND_PROCESSOR: 409,
+  ORDER_BUSY: 409,
+  VERSION_CONFLICT: 409,
+  DUPLICATE_REQUEST: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  CHECK_FAILED: 422,
+  DEPENDENCY_UNAVAILABLE: 503,
+  FOUND_MORE_PROCESSOR: 500,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type OrderFsmErrorCode = keyof typeof ERROR_HTTP_STATUS;
+
+export function httpStatusOf(code: OrderFsmErrorCode): number {
+  return ERROR_HTTP_STATUS[code];
+}

@@ -1,0 +1,120 @@
+import type { ServiceResult } from '../engine/service-result.js';
+import { OrderFsmErrorCode, httpStatusOf } from './error-codes.js';
+
+export type ErrorDetails = Record<string, unknown>;
+
+/** Base of every error order-fsm raises while handling an event: a stable code, an actionable message. */
+export class OrderFsmError extends Error {
+  constructor(
+    readonly code: OrderFsmErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  get httpStatus(): number {
+    return httpStatusOf(this.code);
+  }
+}
+
+export class ValidationFailedError extends OrderFsmError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('VALIDATION_FAILED', message, details);
+  }
+}
+
+export class PayloadTooLargeError extends OrderFsmError {
+  constructor(limit: string) {
+    super('PAYLOAD_TOO_LARGE', `request body is larger than ${limit}`, { limit });
+  }
+}
+
+export class OrderNotFoundError extends OrderFsmError {
+  constructor(orderId: string) {
+    super('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+  }
+}
+
+export class OrderStateNotMatchError extends OrderFsmError {
+  constructor(orderId: string, expected: string, actual: string) {
+    super('ORDER_STATE_NOT_MATCH', `order ${orderId} is in state ${actual}, not ${expected}`, {
+      orderId,
+      expectedState: expected,
+      actualState: actual,
+    });
+  }
+}
+
+export class ProcessorNotFoundError extends OrderFsmError {
+  constructor(orderId: string, state: string, event: string, bizCode: string, sceneId: string) {
+    super('NOT_FOUND_PROCESSOR', `event ${event} is not allowed for order ${orderId} in state ${state}`, {
+      orderId,
+      state,
+      event,
+      bizCode,
+      sceneId,
+    });
+  }
+}
+
+export class AmbiguousProcessorError extends OrderFsmError {
+  constructor(orderId: string, state: string, event: string, processors: readonly string[]) {
+    super(
+      'FOUND_MORE_PROCESSOR',
+      `more than one processor accepts event ${event} in state ${state}: ${processors.join(', ')}`,
+      { orderId, state, event, processors: [...processors] },
+    );
+  }
+}
+
+export class OrderBusyError extends OrderFsmError {
+  constructor(orderId: string, waitedMs: number) {
+    super('ORDER_BUSY', `order ${orderId} is being changed by another request; retry later`, { orderId, waitedMs });
+  }
+}
+
+export class VersionConflictError extends OrderFsmError {
+  constructor(orderId: string, expectedVersion: number) {
+    super('VERSION_CONFLICT', `order ${orderId} changed concurrently (expected version ${expectedVersion}); nothing was applied`, {
+      orderId,
+      expectedVersion,
+    });
+  }
+}
+
+export class DuplicateRequestError extends OrderFsmError {
+  constructor(requestId: string) {
+    super('DUPLICATE_REQUEST', `request ${requestId} has already been applied`, { requestId });
+  }
+}
+
+/** A checker, an action, a plugin or save returned a failed ServiceResult. */
+export class CheckFailedError extends OrderFsmError {
+  constructor(
+    step: string,
+    reason: string,
+    message: string,
+    extra?: ErrorDetails,
+    /** The failed result as the step returned it; checkers are released with it. */
+    readonly result?: ServiceResult,
+  ) {
+    super('CHECK_FAILED', message, { ...extra, reason, step });
+  }
+}
+
+export class DependencyUnavailableError extends OrderFsmError {
+  constructor(dependency: string, cause?: unknown) {
+    super('DEPENDENCY_UNAVAILABLE', `${dependency} is unavailable; retry later`, { dependency }, { cause });
+  }
+}
+
+/** A broken processor setup found at bootstrap: the application must not start. */
+export class OrderFsmConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`order-fsm cannot start:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'OrderFsmConfigurationError';
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { AbstractProcessorPlugin } from '../engine/abstract-processor-plugin.js';
+import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
+import { messages } from '../order-fsm.messages.js';
+import { ProcessorRegistry } from '../registry/processor-registry.js';
+import { OrderFsmMetadataAccessor } from './order-fsm-metadata.accessor.js';
+
+/**
+ * Finds every @OrderProcessor and @ProcessorPlugin among the application's providers (useClass,
+ * useValue and useFactory alike) at module init, fills the registry and seals it: a broken setup
+ * fails bootstrap with every problem named. The only file that touches Nest discovery.
+ */
+@Injectable()
+export class OrderFsmExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly accessor: OrderFsmMetadataAccessor,
+    private readonly registry: ProcessorRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.explore();
+  }
+
+  explore(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const target = this.classOf(wrapper);
+      if (!target) continue;
+      const processor = this.accessor.getProcessorMetadata(target);
+      const plugin = this.accessor.getPluginMetadata(target);
+      if (!processor && !plugin) continue;
+
+      const name = target.name;
+      // Request scope is rejected, not half-supported: the registry holds one instance per class.
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.registry.reportProblem(messages.requestScoped(name));
+        continue;
+      }
+      const instance: unknown = wrapper.instance;
+      if (processor) {
+        if (instance instanceof AbstractStateProcessor) this.registry.registerProcessor(name, processor, instance);
+        else this.registry.reportProblem(messages.notATemplate(name));
+      }
+      if (plugin) {
+        if (instance instanceof AbstractProcessorPlugin) this.registry.registerPlugin(name, plugin, instance);
+        else this.registry.reportProblem(messages.notAPlugin(name));
+      }
+    }
+    this.registry.seal();
+  }
+
+  private classOf(wrapper: InstanceWrapper): Function | undefined {
+    const { instance } = wrapper;
+    if (!wrapper.metatype || wrapper.inject) {
+      return instance && typeof instance === 'object' ? (instance.constructor as Function) : undefined;
+    }
+    return wrapper.metatype as Function;
+  }
+}

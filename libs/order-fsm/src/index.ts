@@ -1,0 +1,32 @@
+export * from './order-fsm.constants.js';
+export { OrderFsmModule } from './order-fsm.module.js';
+export { ORDER_FSM_MODULE_OPTIONS } from './order-fsm.module-definition.js';
+export type { OrderFsmModuleOptions, ResolvedOrderFsmOptions } from './order-fsm.options.js';
+
+export { OrderProcessor } from './decorators/order-processor.decorator.js';
+export { ProcessorPlugin } from './decorators/processor-plugin.decorator.js';
+export type { RegistrationOptions, RegistrationMetadata } from './decorators/registration.js';
+
+export { ProcessorRegistry, type Registration } from './registry/processor-registry.js';
+
+export { OrderFsmEngine } from './engine/order-fsm.engine.js';
+export { AbstractStateProcessor } from './engine/abstract-state-processor.js';
+export { AbstractProcessorPlugin } from './engine/abstract-processor-plugin.js';
+export type { Checker, CheckerPlan } from './engine/checker.js';
+export { ServiceResult } from './engine/service-result.js';
+export { StateContext } from './engine/state-context.js';
+export type { FsmOrder, OrderData } from './engine/fsm-order.js';
+export type { OrderStateEvent, TransitionSource } from './engine/order-state-event.js';
+export type { TransitionOutcome, CreateOrderInput } from './engine/transition-outcome.js';
+
+export type { OrderStore, TransitionWrite, TransitionLogEntry } from './persistence/order-store.js';
+export { TypeOrmOrderStore } from './persistence/typeorm-order-store.js';
+export { OrderFsmSchema1763856000000 } from './persistence/migrations/1763856000000-order-fsm-schema.js';
+
+export type { OrderLock, OrderLockHandle } from './lock/order-lock.js';
+export { RedlockOrderLock, type RedlockOrderLockOptions } from './lock/redlock-order-lock.js';
+export { NoopOrderLock } from './lock/noop-order-lock.js';
+
+export * from './errors/order-fsm.errors.js';
+export { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from './errors/error-codes.js';
+export { OrderFsmExceptionFilter, toErrorBody, type ErrorBody } from './http/order-fsm-exception.filter.js';

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { OrderFsmEngine } from './engine/order-fsm.engine.js';
+import { OrderFsmMetadataAccessor } from './explorer/order-fsm-metadata.accessor.js';
+import { OrderFsmExplorer } from './explorer/order-fsm.explorer.js';
+import { ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from './order-fsm.constants.js';
+import { ConfigurableOrderFsmModule, ORDER_FSM_MODULE_OPTIONS } from './order-fsm.module-definition.js';
+import { type ResolvedOrderFsmOptions, resolveOrderFsmOptions } from './order-fsm.options.js';
+import { ProcessorRegistry } from './registry/processor-registry.js';
+
+/**
+ * `OrderFsmModule.forRoot({ store, lock })` or `forRootAsync({ useFactory, inject })`.
+ * Each application (each test app too) gets its own registry: no state lives on the module class.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: ORDER_FSM_OPTIONS, useFactory: resolveOrderFsmOptions, inject: [ORDER_FSM_MODULE_OPTIONS] },
+    { provide: ORDER_STORE, useFactory: (o: ResolvedOrderFsmOptions) => o.store, inject: [ORDER_FSM_OPTIONS] },
+    { provide: ORDER_LOCK, useFactory: (o: ResolvedOrderFsmOptions) => o.lock, inject: [ORDER_FSM_OPTIONS] },
+    { provide: ProcessorRegistry, useFactory: () => new ProcessorRegistry() },
+    OrderFsmMetadataAccessor,
+    OrderFsmExplorer,
+    OrderFsmEngine,
+  ],
+  exports: [OrderFsmEngine, ProcessorRegistry, ORDER_STORE, ORDER_LOCK],
+})
+export class OrderFsmModule extends ConfigurableOrderFsmModule {}

@@ -1,0 +1,63 @@
+import { DependencyUnavailableError, DuplicateRequestError, OrderFsmError, VersionConflictError } from '../errors/order-fsm.errors.js';
+import type { TransitionWrite } from './order-store.js';
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'CR_SERVER_GONE_ERROR',
+  'CR_SERVER_LOST',
+  'CR_CONNECTION_ERROR',
+]);
+
+interface DriverError {
+  code?: string;
+  sqlMessage?: string;
+  message?: string;
+  driverError?: DriverError;
+}
+
+function driverErrorOf(error: unknown): DriverError {
+  const e = (error ?? {}) as DriverError;
+  return e.driverError ?? e;
+}
+
+export function isConnectionError(error: unknown): boolean {
+  const e = driverErrorOf(error);
+  if (e.code && CONNECTION_CODES.has(e.code)) return true;
+  return /connection (is )?(lost|closed|refused)|pool is closed|can't add new command when connection is in closed state/i.test(
+    e.message ?? '',
+  );
+}
+
+/**
+ * Turns what the driver says into the engine's errors; anything it does not recognise (a bug in a
+ * processor's save(), say) goes through unchanged.
+ */
+export function translateDbError(error: unknown, write?: TransitionWrite): unknown {
+  if (error instanceof OrderFsmError) return error;
+  const e = driverErrorOf(error);
+  if (isConnectionError(error)) return new DependencyUnavailableError('database', error);
+  if (!write) return error;
+  const text = e.sqlMessage ?? e.message ?? '';
+  if (e.code === 'ER_DUP_ENTRY') {
+    if (text.includes('uq_fsm_transition_request')) return new DuplicateRequestError(write.requestId);
+    if (text.includes('uq_fsm_transition_order_version') || (text.includes('PRIMARY') && write.order.version === 0)) {
+      return new VersionConflictError(write.order.orderId, write.order.version);
+    }
+  }
+  if (e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') {
+    return new VersionConflictError(write.order.orderId, write.order.version);
+  }
+  return error;
+}
