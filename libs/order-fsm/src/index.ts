@@ -21,6 +21,7 @@ export type { TransitionOutcome, CreateOrderInput } from './engine/transition-ou
 
 export type { OrderStore, TransitionWrite, TransitionLogEntry } from './persistence/order-store.js';
 export { TypeOrmOrderStore } from './persistence/typeorm-order-store.js';
+export { isConnectionError } from './persistence/db-errors.js';
 export { OrderFsmSchema1763856000000 } from './persistence/migrations/1763856000000-order-fsm-schema.js';
 
 export type { OrderLock, OrderLockHandle } from './lock/order-lock.js';

@@ -1,0 +1,64 @@
+/** The service's configuration, read once from the environment. */
+export interface ServiceConfig {
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly amqpUrl: string;
+  /** Run pending TypeORM migrations at start-up. */
+  readonly runMigrations: boolean;
+  readonly databasePoolSize: number;
+  /** How long start-up waits for Redis before serving anyway (requests needing it then answer 503). */
+  readonly redisReadyTimeoutMs: number;
+  readonly lock: { readonly enabled: boolean; readonly ttlMs: number; readonly waitMs: number };
+  readonly bodyLimit: string;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, not ${JSON.stringify(raw)}`);
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: readonly string[]): string {
+  const value = env[name] || fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error(`${name} is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new Error(`${name} must use ${schemes.join(' or ')}://, not ${parsed.protocol}//`);
+  }
+  return value;
+}
+
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', ['mysql', 'mariadb']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
+    amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),
+    runMigrations: flag(env, 'RUN_MIGRATIONS', true),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 16, 1, 1000),
+    redisReadyTimeoutMs: integer(env, 'REDIS_READY_TIMEOUT_MS', 5000, 0, 600_000),
+    lock: {
+      enabled: flag(env, 'LOCK_ENABLED', true),
+      ttlMs: integer(env, 'LOCK_TTL_MS', 10_000, 100, 600_000),
+      waitMs: integer(env, 'LOCK_WAIT_MS', 2_000, 0, 600_000),
+    },
+    bodyLimit: '64kb',
+  };
+}

@@ -1,0 +1,22 @@
+import { OrderFsmSchema1763856000000 } from '@order-fsm/core';
+import type { DataSourceOptions } from 'typeorm';
+import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
+import { PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
+
+/** One definition of the database for the service and for the TypeORM CLI (ormconfig.ts). */
+export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, poolSize = 16): DataSourceOptions {
+  return {
+    type: 'mysql',
+    url: databaseUrl,
+    timezone: 'Z',
+    entities: [PassengerEntity, PaymentEntity],
+    migrations: [OrderFsmSchema1763856000000, TaxiSchema1763856000001],
+    migrationsRun: runMigrations,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    poolSize,
+    connectTimeout: 5_000,
+    extra: { enableKeepAlive: true },
+    logging: ['error'],
+  };
+}

@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { configureApp } from './bootstrap.js';
+import { loadServiceConfig } from './config/service-config.js';
+
+async function main(): Promise<void> {
+  const config = loadServiceConfig();
+  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
+  configureApp(app, config);
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  Logger.log(`taxi order service listening on :${config.port}`, 'Bootstrap');
+}
+
+main().catch((error) => {
+  Logger.error(error instanceof Error ? error.stack ?? error.message : String(error), 'Bootstrap');
+  process.exit(1);
+});

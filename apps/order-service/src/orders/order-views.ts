@@ -1,0 +1,43 @@
+import type { FsmOrder, TransitionLogEntry, TransitionOutcome } from '@order-fsm/core';
+
+export interface OrderView {
+  orderId: string;
+  state: string;
+  version: number;
+  bizCode: string;
+  sceneId: string;
+  data: Record<string, unknown>;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+export const toOrderView = (order: FsmOrder): OrderView => ({
+  orderId: order.orderId,
+  state: order.state,
+  version: order.version,
+  bizCode: order.bizCode,
+  sceneId: order.sceneId,
+  data: order.data,
+  createdAt: order.createdAt,
+  updatedAt: order.updatedAt,
+});
+
+export const toTransitionView = (outcome: TransitionOutcome) => ({
+  orderId: outcome.orderId,
+  event: outcome.event,
+  fromState: outcome.fromState,
+  toState: outcome.toState,
+  version: outcome.version,
+  result: outcome.result ?? null,
+  order: toOrderView(outcome.order),
+});
+
+export const toLogView = (entry: TransitionLogEntry) => ({
+  version: entry.version,
+  event: entry.event,
+  fromState: entry.fromState,
+  toState: entry.toState,
+  requestId: entry.requestId,
+  source: entry.source,
+  createdAt: entry.createdAt,
+});

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { type Checker, ServiceResult, type StateContext } from '@order-fsm/core';
+import { isId } from '../../ids.js';
+import { AirportService, type CreatePayload, type GeoPoint } from '../taxi.model.js';
+
+const OK = ServiceResult.ok();
+
+function isGeoPoint(value: unknown): value is GeoPoint {
+  if (!value || typeof value !== 'object') return false;
+  const { lat, lng } = value as Record<string, unknown>;
+  return (
+    typeof lat === 'number' && Number.isFinite(lat) && lat >= -90 && lat <= 90 &&
+    typeof lng === 'number' && Number.isFinite(lng) && lng >= -180 && lng <= 180
+  );
+}
+
+type Payload = Record<string, unknown> | undefined;
+
+/** CREATE: a passenger id, and pickup and dropoff as {lat, lng}. */
+@Injectable()
+export class CreateParamChecker implements Checker<unknown, Partial<CreatePayload>> {
+  check(ctx: StateContext<unknown, Partial<CreatePayload>>): ServiceResult {
+    const p = ctx.payload ?? {};
+    if (!isId(p.passengerId)) return ServiceResult.fail('INVALID_PASSENGER_ID', 'payload.passengerId must be an id of 1 to 64 characters');
+    if (!isGeoPoint(p.pickup)) return ServiceResult.fail('INVALID_PICKUP', 'payload.pickup must be {lat, lng} with lat in [-90, 90] and lng in [-180, 180]');
+    if (!isGeoPoint(p.dropoff)) return ServiceResult.fail('INVALID_DROPOFF', 'payload.dropoff must be {lat, lng} with lat in [-90, 90] and lng in [-180, 180]');
+    return OK;
+  }
+}
+
+/** AIRPORT CREATE: the airport service is PICKUP or DROPOFF. */
+@Injectable()
+export class AirportServiceTypeChecker implements Checker<unknown, Payload> {
+  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+    const type = ctx.payload?.serviceType;
+    return type === AirportService.PICKUP || type === AirportService.DROPOFF
+      ? OK
+      : ServiceResult.fail('INVALID_SERVICE_TYPE', 'payload.serviceType must be PICKUP or DROPOFF for AIRPORT orders');
+  }
+}
+
+/** ACCEPT: the driver's id. */
+@Injectable()
+export class DriverParamChecker implements Checker<unknown, Payload> {
+  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+    return isId(ctx.payload?.driverId) ? OK : ServiceResult.fail('INVALID_DRIVER_ID', 'payload.driverId must be an id of 1 to 64 characters');
+  }
+}
+
+/** END_TRIP: the distance driven, in km. */
+@Injectable()
+export class DistanceParamChecker implements Checker<unknown, Payload> {
+  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+    const km = ctx.payload?.distanceKm;
+    return typeof km === 'number' && Number.isFinite(km) && km >= 0 && km <= 2000
+      ? OK
+      : ServiceResult.fail('INVALID_DISTANCE', 'payload.distanceKm must be a number from 0 to 2000');
+  }
+}
+
+/** PAY: the payment's id. */
+@Injectable()
+export class PaymentParamChecker implements Checker<unknown, Payload> {
+  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+    return isId(ctx.payload?.paymentId) ? OK : ServiceResult.fail('INVALID_PAYMENT_ID', 'payload.paymentId must be an id of 1 to 64 characters');
+  }
+}

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { AirportServiceTypeChecker, CreateParamChecker } from '../checkers/param-checkers.js';
+import { PassengerExistsChecker, UnfinishedOrderChecker } from '../checkers/passenger-checkers.js';
+import {
+  AirportService,
+  BizCode,
+  type CreatePayload,
+  OrderEvent,
+  OrderState,
+  SceneId,
+  STANDARD_SCENES,
+  type TaxiOrderData,
+} from '../taxi.model.js';
+
+export interface CreateResult {
+  promotion: string;
+  estimatedPriceCents?: number;
+}
+
+type Ctx = StateContext<Record<string, unknown>, CreatePayload>;
+
+/** CREATE for EXPRESS and PREMIUM in the standard scenes: the default every create extends. */
+@OrderProcessor({
+  state: OrderState.INIT,
+  event: OrderEvent.CREATE,
+  bizCode: [BizCode.EXPRESS, BizCode.PREMIUM],
+  sceneId: STANDARD_SCENES,
+})
+export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, Record<string, unknown>, CreatePayload> {
+  constructor(
+    protected readonly params: CreateParamChecker,
+    protected readonly passengerExists: PassengerExistsChecker,
+    protected readonly unfinishedOrder: UnfinishedOrderChecker,
+  ) {
+    super();
+  }
+
+  override checkers(): CheckerPlan {
+    return { param: [this.params], parallel: [this.passengerExists, this.unfinishedOrder] };
+  }
+
+  getNextState(): string {
+    return OrderState.CREATED;
+  }
+
+  action(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
+    const { passengerId, pickup, dropoff } = ctx.payload;
+    const data: TaxiOrderData = { passengerId, pickup, dropoff, promotion: this.promotion(ctx) };
+    Object.assign(ctx.order.data, data);
+    return ServiceResult.ok({ promotion: data.promotion });
+  }
+
+  /** Answers with what the plugins added (the estimated price) as well. */
+  override save(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
+    const data = ctx.order.data as TaxiOrderData;
+    return ServiceResult.ok({ promotion: data.promotion, estimatedPriceCents: data.estimatedPriceCents });
+  }
+
+  /** The extension point subclasses override. */
+  protected promotion(_ctx: Ctx): string {
+    return 'EXPRESS_WELCOME';
+  }
+}
+
+/** CREATE for TAXI: the express flow with the taxi red envelope instead of the welcome promotion. */
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, bizCode: BizCode.TAXI, sceneId: STANDARD_SCENES })
+export class TaxiCreateOrderProcessor extends CreateOrderProcessor {
+  protected override promotion(): string {
+    return 'TAXI_RED_ENVELOPE';
+  }
+}
+
+/**
+ * CREATE at the AIRPORT, any product: two processors share the key and filter() picks one by
+ * payload.serviceType. PICKUP is the default; the shared param checker rejects anything but
+ * PICKUP or DROPOFF, so an unknown service type is a clean CHECK_FAILED.
+ */
+@Injectable()
+abstract class AirportCreateOrderProcessor extends CreateOrderProcessor {
+  constructor(
+    params: CreateParamChecker,
+    passengerExists: PassengerExistsChecker,
+    unfinishedOrder: UnfinishedOrderChecker,
+    private readonly serviceType: AirportServiceTypeChecker,
+  ) {
+    super(params, passengerExists, unfinishedOrder);
+  }
+
+  protected abstract readonly service: string;
+
+  override checkers(): CheckerPlan {
+    return { ...super.checkers(), param: [this.params, this.serviceType] };
+  }
+
+  override action(next: string, ctx: Ctx): ServiceResult<CreateResult> {
+    const result = super.action(next, ctx);
+    (ctx.order.data as TaxiOrderData).airportService = this.service;
+    return result;
+  }
+
+  protected override promotion(): string {
+    return `AIRPORT_${this.service}`;
+  }
+}
+
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT })
+export class AirportPickupOrderProcessor extends AirportCreateOrderProcessor {
+  protected readonly service = AirportService.PICKUP;
+
+  override filter(ctx: Ctx): boolean {
+    return ctx.payload?.serviceType !== AirportService.DROPOFF;
+  }
+}
+
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT })
+export class AirportDropoffOrderProcessor extends AirportCreateOrderProcessor {
+  protected readonly service = AirportService.DROPOFF;
+
+  override filter(ctx: Ctx): boolean {
+    return ctx.payload?.serviceType === AirportService.DROPOFF;
+  }
+}

@@ -1,0 +1,78 @@
+/** The taxi machine's vocabulary. */
+export const BizCode = { EXPRESS: 'EXPRESS', TAXI: 'TAXI', PREMIUM: 'PREMIUM' } as const;
+export type BizCode = (typeof BizCode)[keyof typeof BizCode];
+export const BIZ_CODES = Object.values(BizCode);
+
+export const SceneId = { APP: 'APP', H5: 'H5', AIRPORT: 'AIRPORT', ENTERPRISE: 'ENTERPRISE' } as const;
+export type SceneId = (typeof SceneId)[keyof typeof SceneId];
+export const SCENE_IDS = Object.values(SceneId);
+/** Scenes served by the standard create processors; AIRPORT has its own. */
+export const STANDARD_SCENES = [SceneId.APP, SceneId.H5, SceneId.ENTERPRISE] as const;
+
+export const OrderState = {
+  INIT: 'INIT',
+  CREATED: 'CREATED',
+  ACCEPTED: 'ACCEPTED',
+  ARRIVED: 'ARRIVED',
+  IN_TRIP: 'IN_TRIP',
+  TRIP_ENDED: 'TRIP_ENDED',
+  FEE_CONFIRMED: 'FEE_CONFIRMED',
+  PAID: 'PAID',
+  CLOSED: 'CLOSED',
+  CANCELLED: 'CANCELLED',
+  CANCEL_PENDING_PAYMENT: 'CANCEL_PENDING_PAYMENT',
+} as const;
+export type OrderState = (typeof OrderState)[keyof typeof OrderState];
+
+/** States in which the passenger no longer has an unfinished ride. */
+export const RIDE_FINISHED_STATES: ReadonlySet<string> = new Set([OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED]);
+
+export const OrderEvent = {
+  CREATE: 'CREATE',
+  ACCEPT: 'ACCEPT',
+  ARRIVE: 'ARRIVE',
+  START_TRIP: 'START_TRIP',
+  END_TRIP: 'END_TRIP',
+  CONFIRM_FEE: 'CONFIRM_FEE',
+  PAY: 'PAY',
+  CLOSE: 'CLOSE',
+  CANCEL: 'CANCEL',
+} as const;
+export type OrderEvent = (typeof OrderEvent)[keyof typeof OrderEvent];
+
+export interface GeoPoint {
+  lat: number;
+  lng: number;
+}
+
+export const AirportService = { PICKUP: 'PICKUP', DROPOFF: 'DROPOFF' } as const;
+
+/** What the taxi service keeps in an order's data. */
+export interface TaxiOrderData {
+  passengerId: string;
+  pickup: GeoPoint;
+  dropoff: GeoPoint;
+  promotion: string;
+  estimatedPriceCents?: number;
+  airportService?: string;
+  driverId?: string;
+  acceptedAt?: string;
+  arrivedAt?: string;
+  startedAt?: string;
+  endedAt?: string;
+  distanceKm?: number;
+  feeCents?: number;
+  paymentId?: string;
+  paidAt?: string;
+  cancelledAt?: string;
+  cancellationFeeCents?: number;
+  closedAt?: string;
+  [key: string]: unknown;
+}
+
+export interface CreatePayload {
+  passengerId: string;
+  pickup: GeoPoint;
+  dropoff: GeoPoint;
+  serviceType?: string;
+}

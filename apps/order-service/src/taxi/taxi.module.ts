@@ -1,0 +1,45 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AirportServiceTypeChecker, CreateParamChecker, DistanceParamChecker, DriverParamChecker, PaymentParamChecker } from './checkers/param-checkers.js';
+import { PassengerExistsChecker, UnfinishedOrderChecker } from './checkers/passenger-checkers.js';
+import { PassengerSlots } from './passenger-slots.js';
+import { EstimatedPricePlugin } from './plugins/estimated-price.plugin.js';
+import {
+  AirportDropoffOrderProcessor,
+  AirportPickupOrderProcessor,
+  CreateOrderProcessor,
+  TaxiCreateOrderProcessor,
+} from './processors/create-order.processors.js';
+import { AcceptOrderProcessor, ArriveProcessor, ConfirmFeeProcessor, EndTripProcessor, StartTripProcessor } from './processors/ride.processors.js';
+import { CancelProcessor, CloseProcessor, PayProcessor } from './processors/settle.processors.js';
+
+const providers = [
+  PassengerSlots,
+  CreateParamChecker,
+  AirportServiceTypeChecker,
+  DriverParamChecker,
+  DistanceParamChecker,
+  PaymentParamChecker,
+  PassengerExistsChecker,
+  UnfinishedOrderChecker,
+  CreateOrderProcessor,
+  TaxiCreateOrderProcessor,
+  AirportPickupOrderProcessor,
+  AirportDropoffOrderProcessor,
+  AcceptOrderProcessor,
+  ArriveProcessor,
+  StartTripProcessor,
+  EndTripProcessor,
+  ConfirmFeeProcessor,
+  PayProcessor,
+  CloseProcessor,
+  CancelProcessor,
+  EstimatedPricePlugin,
+];
+
+/** The taxi machine: its processors, checkers and plugins. order-fsm finds them at bootstrap. */
+@Module({})
+export class TaxiModule {
+  static register(redis: DynamicModule): DynamicModule {
+  return { module: TaxiModule, imports: [redis], providers };
+  }
+}
