@@ -17,6 +17,6 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     poolSize,
     connectTimeout: 5_000,
     extra: { enableKeepAlive: true },
-    logging: ['error'],
+    logging: false,
   };
 }

@@ -40,7 +40,8 @@ export class OrderFsmExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
-    if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
+    if (body.statusCode === 503) this.logger.warn(`${body.message}: ${(error as Error).cause ?? ''}`);
+    else if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
     const response = host.switchToHttp().getResponse<Response>();
     response.status(body.statusCode).json(body);
   }

@@ -1,0 +1,87 @@
+import { distanceKm, fareCents } from '../apps/order-service/src/taxi/fares.js';
+import { DROPOFF, PICKUP, advance, createOrder, newPassenger, postOrder, transitionsOf, uid } from './support/taxi-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+describe('a whole ride through REST', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it.each([
+    ['EXPRESS', 'APP', 'EXPRESS_WELCOME', 800 + 2000],
+    ['TAXI', 'H5', 'TAXI_RED_ENVELOPE', 1300 + 2300],
+    ['PREMIUM', 'ENTERPRISE', 'EXPRESS_WELCOME', 2000 + 4000],
+  ])('%s@%s goes CREATED -> ... -> CLOSED with its own promotion and fare', async (bizCode, sceneId, promotion, fee) => {
+    const passengerId = await newPassenger(t);
+    const requestId = uid('create');
+    const created = await postOrder(t, { bizCode, sceneId, passengerId, requestId });
+    expect(created.status).toBe(201);
+    const orderId = created.body.orderId;
+    expect(created.body).toMatchObject({
+      event: 'CREATE',
+      fromState: 'INIT',
+      toState: 'CREATED',
+      version: 1,
+      result: { promotion, estimatedPriceCents: fareCents(bizCode, distanceKm(PICKUP, DROPOFF)) },
+      order: { orderId, state: 'CREATED', version: 1, bizCode, sceneId, data: { passengerId, pickup: PICKUP, dropoff: DROPOFF, promotion } },
+    });
+
+    const paymentId = uid('pay');
+    const steps: Array<[string, Record<string, unknown>, string]> = [
+      ['ACCEPT', { driverId: 'd-1' }, 'ACCEPTED'],
+      ['ARRIVE', {}, 'ARRIVED'],
+      ['START_TRIP', {}, 'IN_TRIP'],
+      ['END_TRIP', { distanceKm: 10 }, 'TRIP_ENDED'],
+      ['CONFIRM_FEE', {}, 'FEE_CONFIRMED'],
+      ['PAY', { paymentId }, 'PAID'],
+      ['CLOSE', {}, 'CLOSED'],
+    ];
+    let version = 1;
+    for (const [event, payload, toState] of steps) {
+      const body = await advance(t, orderId, event, payload);
+      version += 1;
+      expect(body).toMatchObject({ orderId, event, toState, version, order: { state: toState, version } });
+      if (event === 'CONFIRM_FEE') expect(body.result).toEqual({ feeCents: fee });
+      if (event === 'PAY') expect(body.result).toEqual({ paymentId, amountCents: fee });
+    }
+
+    const order = (await t.http().get(`/orders/${orderId}`).expect(200)).body;
+    expect(order).toMatchObject({ orderId, state: 'CLOSED', version: 8, bizCode, sceneId });
+    expect(order.data).toMatchObject({ driverId: 'd-1', distanceKm: 10, feeCents: fee, paymentId });
+    expect(Date.parse(order.updatedAt)).toBeGreaterThanOrEqual(Date.parse(order.createdAt));
+
+    const log = await transitionsOf(t, orderId);
+    expect(log.map((e) => [e.version, e.event, e.fromState, e.toState])).toEqual([
+      [1, 'CREATE', 'INIT', 'CREATED'],
+      [2, 'ACCEPT', 'CREATED', 'ACCEPTED'],
+      [3, 'ARRIVE', 'ACCEPTED', 'ARRIVED'],
+      [4, 'START_TRIP', 'ARRIVED', 'IN_TRIP'],
+      [5, 'END_TRIP', 'IN_TRIP', 'TRIP_ENDED'],
+      [6, 'CONFIRM_FEE', 'TRIP_ENDED', 'FEE_CONFIRMED'],
+      [7, 'PAY', 'FEE_CONFIRMED', 'PAID'],
+      [8, 'CLOSE', 'PAID', 'CLOSED'],
+    ]);
+    expect(log[0]).toMatchObject({ requestId, source: 'api' });
+
+    // save() wrote the payment in the transaction that moved the order.
+    const payments = await t.dataSource.query('SELECT order_id, kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
+    expect(payments).toEqual([{ order_id: orderId, kind: 'FARE', amount_cents: fee }]);
+
+    // The ride is over: the passenger may order again.
+    await createOrder(t, { passengerId });
+  });
+
+  it('keeps the order untouched when a transition is refused', async () => {
+    const orderId = await createOrder(t);
+    await advance(t, orderId, 'ACCEPT', { driverId: 'd-2' });
+    const before = (await t.http().get(`/orders/${orderId}`).expect(200)).body;
+    const refused = await t.http().post(`/orders/${orderId}/events`).send({ event: 'END_TRIP', requestId: uid('r'), payload: { distanceKm: 3 } });
+    expect(refused.status).toBe(409);
+    expect((await t.http().get(`/orders/${orderId}`).expect(200)).body).toEqual(before);
+    expect(await transitionsOf(t, orderId)).toHaveLength(2);
+  });
+});

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { TestApp } from './test-app.js';
+
+export const uid = (prefix: string): string => `${prefix}-${randomUUID()}`;
+
+export const PICKUP = { lat: 31.2304, lng: 121.4737 };
+export const DROPOFF = { lat: 31.1443, lng: 121.8083 };
+
+export async function newPassenger(t: TestApp): Promise<string> {
+  const passengerId = uid('p');
+  await t.http().put(`/passengers/${passengerId}`).send({ name: 'Test Passenger' }).expect(200);
+  return passengerId;
+}
+
+export interface CreateOptions {
+  bizCode?: string;
+  sceneId?: string;
+  passengerId?: string;
+  payload?: Record<string, unknown>;
+  requestId?: string;
+}
+
+export async function postOrder(t: TestApp, options: CreateOptions = {}) {
+  const passengerId = options.passengerId ?? (await newPassenger(t));
+  return t
+    .http()
+    .post('/orders')
+    .send({
+      requestId: options.requestId ?? uid('create'),
+      bizCode: options.bizCode ?? 'EXPRESS',
+      sceneId: options.sceneId ?? 'APP',
+      payload: { passengerId, pickup: PICKUP, dropoff: DROPOFF, ...options.payload },
+    });
+}
+
+/** Creates an order and answers its id; fails the test unless it is created. */
+export async function createOrder(t: TestApp, options: CreateOptions = {}): Promise<string> {
+  const response = await postOrder(t, options);
+  if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.orderId;
+}
+
+export function sendEvent(
+  t: TestApp,
+  orderId: string,
+  event: string,
+  payload: Record<string, unknown> = {},
+  extra: { requestId?: string; expectedState?: string } = {},
+) {
+  return t
+    .http()
+    .post(`/orders/${orderId}/events`)
+    .send({ event, requestId: extra.requestId ?? uid('req'), payload, ...(extra.expectedState && { expectedState: extra.expectedState }) });
+}
+
+/** Sends an event that must apply, and answers the response body. */
+export async function advance(t: TestApp, orderId: string, event: string, payload: Record<string, unknown> = {}) {
+  const response = await sendEvent(t, orderId, event, payload);
+  if (response.status !== 200) throw new Error(`${event} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export async function transitionsOf(t: TestApp, orderId: string) {
+  return (await t.http().get(`/orders/${orderId}/transitions`).expect(200)).body as Array<{
+    version: number;
+    event: string;
+    fromState: string;
+    toState: string;
+    requestId: string;
+    source: string;
+  }>;
+}

@@ -1,0 +1,49 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { OrderFsmEngine } from '@order-fsm/core';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../apps/order-service/src/app.module.js';
+import { configureApp } from '../../apps/order-service/src/bootstrap.js';
+import { loadServiceConfig, type ServiceConfig } from '../../apps/order-service/src/config/service-config.js';
+
+export interface ConfigOverrides extends Partial<Omit<ServiceConfig, 'lock'>> {
+  lock?: Partial<ServiceConfig['lock']>;
+}
+
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly config: ServiceConfig;
+  readonly dataSource: DataSource;
+  readonly engine: OrderFsmEngine;
+  http(): ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** The taxi service as main.ts builds it, on the real MariaDB and Redis of the environment. */
+export async function startTestApp(overrides: ConfigOverrides = {}, extraModules: unknown[] = []): Promise<TestApp> {
+  const base = loadServiceConfig(process.env);
+  const config: ServiceConfig = { ...base, ...overrides, lock: { ...base.lock, ...overrides.lock } };
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register(config), ...(extraModules as never[])],
+  }).compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
+  configureApp(app, config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    config,
+    dataSource: app.get(DataSource),
+    engine: app.get(OrderFsmEngine),
+    http: () => request(url),
+    close: () => app.close(),
+  };
+}
+
+/** A separate Redis connection for assertions and for setting up conditions. */
+export function testRedis(): Redis {
+  return new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+}

@@ -1,0 +1,78 @@
+import { Injectable, Module } from '@nestjs/common';
+import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+
+/** Lets a test hold a processor inside its template until it says go. */
+@Injectable()
+export class Gate {
+  private waiting?: { reached: () => void; open: Promise<void> };
+  private opener?: () => void;
+
+  /** Arms the gate; answers a promise that settles once a processor is waiting at it. */
+  arm(): Promise<void> {
+    return new Promise((reached) => {
+      const open = new Promise<void>((resolve) => (this.opener = resolve));
+      this.waiting = { reached, open };
+    });
+  }
+
+  open(): void {
+    this.opener?.();
+  }
+
+  async pass(): Promise<void> {
+    if (!this.waiting) return;
+    const { reached, open } = this.waiting;
+    this.waiting = undefined;
+    reached();
+    await open;
+  }
+}
+
+abstract class TestProcessor extends AbstractStateProcessor {
+  getNextState(): string {
+    return 'ACCEPTED';
+  }
+  action(): ServiceResult {
+    return ServiceResult.ok();
+  }
+}
+
+/** Two processors that both accept TEST_AMBIGUOUS: FOUND_MORE_PROCESSOR at runtime. */
+@OrderProcessor({ state: 'CREATED', event: 'TEST_AMBIGUOUS' })
+export class AmbiguousOneProcessor extends TestProcessor {
+  override filter(): boolean {
+    return true;
+  }
+}
+
+@OrderProcessor({ state: 'CREATED', event: 'TEST_AMBIGUOUS' })
+export class AmbiguousTwoProcessor extends TestProcessor {
+  override filter(): boolean {
+    return true;
+  }
+}
+
+/** A processor with a bug: its action throws. */
+@OrderProcessor({ state: 'CREATED', event: 'TEST_THROWS' })
+export class ThrowingProcessor extends TestProcessor {
+  override action(): ServiceResult {
+    throw new Error('secret internal detail at /srv/app/processor.ts:42');
+  }
+}
+
+/** Waits at the gate after action(), before save: lets another event commit first. */
+@OrderProcessor({ state: 'CREATED', event: 'TEST_SLOW' })
+export class SlowProcessor extends TestProcessor {
+  constructor(private readonly gate: Gate) {
+    super();
+  }
+
+  override async action(_next: string, ctx: StateContext): Promise<ServiceResult> {
+    (ctx.order.data as Record<string, unknown>).slow = true;
+    await this.gate.pass();
+    return ServiceResult.ok();
+  }
+}
+
+@Module({ providers: [Gate, AmbiguousOneProcessor, AmbiguousTwoProcessor, ThrowingProcessor, SlowProcessor] })
+export class TestProcessorsModule {}
