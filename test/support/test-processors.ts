@@ -32,7 +32,7 @@ abstract class TestProcessor extends AbstractStateProcessor {
   getNextState(): string {
     return 'ACCEPTED';
   }
-  action(): ServiceResult {
+  action(_next: string, _ctx: StateContext): ServiceResult | Promise<ServiceResult> {
     return ServiceResult.ok();
   }
 }

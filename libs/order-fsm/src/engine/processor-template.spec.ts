@@ -49,7 +49,7 @@ class RecordingChecker implements Checker {
   }
 }
 
-type Failures = Partial<Record<'action' | 'save' | 'plugin', ServiceResult>>;
+type Failures = Partial<Record<'action' | 'save' | 'plugin', ServiceResult<never>>>;
 
 class RecordingProcessor extends AbstractStateProcessor<string> {
   constructor(
