@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import { advance, createOrder, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
-import { Gate, TestProcessorsModule } from './support/test-processors.js';
+import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
+
+const withTestProcessors = { modules: [TestProcessorsModule], machine: testMachine };
 
 /** The state of an order as the database holds it, row for row. */
 async function snapshot(t: TestApp, orderId: string) {
@@ -14,7 +16,7 @@ describe('every error answers with its code and status', () => {
   let t: TestApp;
   let redis: Redis;
   beforeAll(async () => {
-    t = await startTestApp({ lock: { waitMs: 150 } }, [TestProcessorsModule]);
+    t = await startTestApp({ lock: { waitMs: 150 } }, withTestProcessors);
     redis = testRedis();
   });
   afterAll(async () => {
@@ -109,13 +111,13 @@ describe('every error answers with its code and status', () => {
     });
   });
 
-  it('DUPLICATE_REQUEST (409) for a request id already consumed by a transition', async () => {
+  it('IDEMPOTENCY_KEY_REUSED (422) for a request id already consumed by a different request', async () => {
     const orderId = await createOrder(t);
     const requestId = uid('once');
     await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' }, { requestId }).expect(200);
     const again = await sendEvent(t, orderId, 'ARRIVE', {}, { requestId });
-    expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ code: 'DUPLICATE_REQUEST', details: { requestId } });
+    expect(again.status).toBe(422);
+    expect(again.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { requestId } });
     expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
   });
 
@@ -139,6 +141,18 @@ describe('every error answers with its code and status', () => {
     expect(await snapshot(t, orderId)).toEqual(before);
   });
 
+  it('TRANSITION_NOT_DECLARED (500) when a processor picks a target the machine does not declare; the order is untouched', async () => {
+    const orderId = await createOrder(t);
+    const before = await snapshot(t, orderId);
+    const response = await sendEvent(t, orderId, 'TEST_UNDECLARED');
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({
+      code: 'TRANSITION_NOT_DECLARED',
+      details: { from: 'CREATED', event: 'TEST_UNDECLARED', to: 'CLOSED', processor: 'UndeclaredTargetProcessor' },
+    });
+    expect(await snapshot(t, orderId)).toEqual(before);
+  });
+
   it('NOT_FOUND (404) for a route that does not exist', async () => {
     const response = await t.http().get('/nowhere');
     expect(response.status).toBe(404);
@@ -149,7 +163,7 @@ describe('every error answers with its code and status', () => {
 describe('VERSION_CONFLICT (409): the version fences a writer that read a stale order', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ lock: { enabled: false } }, [TestProcessorsModule]);
+    t = await startTestApp({ lock: { enabled: false } }, withTestProcessors);
   });
   afterAll(async () => {
     await t.close();
@@ -207,5 +221,14 @@ describe('DEPENDENCY_UNAVAILABLE (503)', () => {
 
     const create = await postOrder(noRedis, { passengerId: (await healthy.http().put(`/passengers/${uid('p')}`).send({ name: 'n' })).body.passengerId });
     expect(create.status).toBe(503);
+  });
+});
+
+describe('bootstrap', () => {
+  it('refuses to start when a processor handles an event the machine does not declare', async () => {
+    // The test processors without the test machine: TEST_* are not declared by the taxi machine.
+    await expect(startTestApp({}, { modules: [TestProcessorsModule] })).rejects.toThrow(
+      /processor AmbiguousOneProcessor handles event TEST_AMBIGUOUS, which machine taxi does not declare/,
+    );
   });
 });

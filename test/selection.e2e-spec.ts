@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
+import { DROPOFF, PICKUP, createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
 
 const slotKey = (passengerId: string) => `taxi:passenger-active:${passengerId}`;
@@ -83,12 +83,17 @@ describe('one unfinished ride per passenger', () => {
   });
 
   it('releases the slot when the create fails after the checkers, at commit', async () => {
-    const requestId = uid('dup');
-    await createOrder(t, { requestId });
+    const existingOrderId = await createOrder(t);
     const passengerId = await newPassenger(t);
-    const duplicate = await postOrder(t, { passengerId, requestId });
-    expect(duplicate.status).toBe(409);
-    expect(duplicate.body.code).toBe('DUPLICATE_REQUEST');
+    // The same order id again: the checkers pass and hold the slot, the insert then fails.
+    const creating = t.engine.createOrder({
+      orderId: existingOrderId,
+      requestId: uid('clash'),
+      bizCode: 'EXPRESS',
+      sceneId: 'APP',
+      payload: { passengerId, pickup: PICKUP, dropoff: DROPOFF },
+    });
+    await expect(creating).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
     expect(await redis.exists(slotKey(passengerId))).toBe(0);
     await createOrder(t, { passengerId });
   });

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { OrderFsmEngine } from '@order-fsm/core';
+import type { MachineDefinition } from '@order-fsm/core';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -21,16 +22,29 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestExtras {
+  /** More modules, with processors of their own. */
+  modules?: unknown[];
+  /** The machine those processors need declared. */
+  machine?: MachineDefinition;
+}
+
 /** The taxi service as main.ts builds it, on the real MariaDB and Redis of the environment. */
-export async function startTestApp(overrides: ConfigOverrides = {}, extraModules: unknown[] = []): Promise<TestApp> {
+export async function startTestApp(overrides: ConfigOverrides = {}, extras: TestExtras = {}): Promise<TestApp> {
   const base = loadServiceConfig(process.env);
   const config: ServiceConfig = { ...base, ...overrides, lock: { ...base.lock, ...overrides.lock } };
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.register(config), ...(extraModules as never[])],
+    imports: [AppModule.register(config, { machine: extras.machine }), ...((extras.modules ?? []) as never[])],
   }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
   configureApp(app, config);
-  await app.listen(0, '127.0.0.1');
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    // A failed bootstrap runs no shutdown hooks: close what did open (pool, Redis) ourselves.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const { port } = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
   return {

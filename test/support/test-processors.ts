@@ -1,5 +1,19 @@
 import { Injectable, Module } from '@nestjs/common';
-import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
+
+/** The taxi machine plus the transitions of the test processors below. */
+export const testMachine = defineMachine({
+  ...taxiMachineSpec,
+  transitions: [
+    ...taxiMachineSpec.transitions,
+    ...['TEST_AMBIGUOUS', 'TEST_THROWS', 'TEST_SLOW', 'TEST_UNDECLARED'].map((event) => ({
+      from: 'CREATED' as const,
+      event,
+      to: 'ACCEPTED' as const,
+    })),
+  ],
+});
 
 /** Lets a test hold a processor inside its template until it says go. */
 @Injectable()
@@ -60,6 +74,19 @@ export class ThrowingProcessor extends TestProcessor {
   }
 }
 
+/** Picks a target the machine does not declare for this event (CLOSED instead of ACCEPTED). */
+@OrderProcessor({ state: 'CREATED', event: 'TEST_UNDECLARED' })
+export class UndeclaredTargetProcessor extends TestProcessor {
+  override getNextState(): string {
+    return 'CLOSED';
+  }
+
+  override action(_next: string, ctx: StateContext): ServiceResult {
+    (ctx.order.data as Record<string, unknown>).undeclared = true;
+    return ServiceResult.ok();
+  }
+}
+
 /** Waits at the gate after action(), before save: lets another event commit first. */
 @OrderProcessor({ state: 'CREATED', event: 'TEST_SLOW' })
 export class SlowProcessor extends TestProcessor {
@@ -74,5 +101,7 @@ export class SlowProcessor extends TestProcessor {
   }
 }
 
-@Module({ providers: [Gate, AmbiguousOneProcessor, AmbiguousTwoProcessor, ThrowingProcessor, SlowProcessor] })
+@Module({
+  providers: [Gate, AmbiguousOneProcessor, AmbiguousTwoProcessor, ThrowingProcessor, SlowProcessor, UndeclaredTargetProcessor],
+})
 export class TestProcessorsModule {}

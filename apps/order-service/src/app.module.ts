@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   OrderFsmExceptionFilter,
+  type MachineDefinition,
   OrderFsmModule,
   RedlockOrderLock,
   TypeOrmOrderStore,
@@ -16,7 +17,13 @@ import { dataSourceOptions } from './infrastructure/database.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { PassengersController } from './passengers/passengers.controller.js';
+import { taxiMachine } from './taxi/taxi.machine.js';
 import { TaxiModule } from './taxi/taxi.module.js';
+
+export interface AppModuleOverrides {
+  /** A machine that declares more than the taxi one (tests add transitions of their own). */
+  machine?: MachineDefinition;
+}
 
 function validationError(errors: ValidationError[]): ValidationFailedError {
   const fields = errors.map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) }));
@@ -26,7 +33,7 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
 /** The taxi order service: order-fsm on MariaDB and Redis, driven through REST. */
 @Module({})
 export class AppModule {
-  static register(config: ServiceConfig): DynamicModule {
+  static register(config: ServiceConfig, overrides: AppModuleOverrides = {}): DynamicModule {
     const redis = RedisModule.register(config.redisUrl, config.redisReadyTimeoutMs);
     return {
       module: AppModule,
@@ -40,6 +47,7 @@ export class AppModule {
           imports: [redis],
           inject: [DataSource, REDIS],
           useFactory: (dataSource: DataSource, client: Redis) => ({
+            machine: overrides.machine ?? taxiMachine,
             store: new TypeOrmOrderStore(dataSource),
             lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
           }),

@@ -8,8 +8,21 @@ export { ProcessorPlugin } from './decorators/processor-plugin.decorator.js';
 export type { RegistrationOptions, RegistrationMetadata } from './decorators/registration.js';
 
 export { ProcessorRegistry, type Registration } from './registry/processor-registry.js';
+export {
+  defineMachine,
+  MachineDefinition,
+  type StateOf,
+  type EventOf,
+  type MachineSpec,
+  type StateSpec,
+  type TransitionSpec,
+  type AutomaticSpec,
+  type DeclaredTransition,
+} from './machine/machine-definition.js';
 
-export { OrderFsmEngine } from './engine/order-fsm.engine.js';
+export { OrderFsmEngine, derivedRequestId } from './engine/order-fsm.engine.js';
+export { type StatusMessage, type WorkMessage, statusRoutingKey } from './engine/outbox-messages.js';
+export { canonicalJson } from './engine/request-hash.js';
 export { AbstractStateProcessor } from './engine/abstract-state-processor.js';
 export { AbstractProcessorPlugin } from './engine/abstract-processor-plugin.js';
 export type { Checker, CheckerPlan } from './engine/checker.js';
@@ -19,10 +32,24 @@ export type { FsmOrder, OrderData } from './engine/fsm-order.js';
 export type { OrderStateEvent, TransitionSource } from './engine/order-state-event.js';
 export type { TransitionOutcome, CreateOrderInput } from './engine/transition-outcome.js';
 
-export type { OrderStore, TransitionWrite, TransitionLogEntry } from './persistence/order-store.js';
+export type {
+  OrderStore,
+  TransitionWrite,
+  TransitionLogEntry,
+  SaveOutcome,
+  OutboxMessage,
+  TimerWrite,
+  ConsumedRequest,
+  ClaimedMessage,
+  DueTimer,
+  StuckOrder,
+} from './persistence/order-store.js';
 export { TypeOrmOrderStore } from './persistence/typeorm-order-store.js';
 export { isConnectionError } from './persistence/db-errors.js';
 export { OrderFsmSchema1763856000000 } from './persistence/migrations/1763856000000-order-fsm-schema.js';
+export { OrderFsmReliability1763856000002 } from './persistence/migrations/1763856000002-order-fsm-reliability.js';
+/** Every migration of the engine's tables, oldest first: list them in your DataSource. */
+export { ORDER_FSM_MIGRATIONS } from './persistence/migrations/index.js';
 
 export type { OrderLock, OrderLockHandle } from './lock/order-lock.js';
 export { RedlockOrderLock, type RedlockOrderLockOptions } from './lock/redlock-order-lock.js';

@@ -11,6 +11,5 @@ export const ORDER_LOCK = Symbol('order-fsm:lock');
 /** The value of an omitted dimension in registry keys: it matches anything. */
 export const ANY = '*';
 
-export const DEFAULT_INITIAL_STATE = 'INIT';
 export const DEFAULT_CREATE_EVENT = 'CREATE';
 export const MAX_ID_LENGTH = 64;

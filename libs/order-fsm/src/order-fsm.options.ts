@@ -1,10 +1,13 @@
-import { DEFAULT_CREATE_EVENT, DEFAULT_INITIAL_STATE } from './order-fsm.constants.js';
+import { DEFAULT_CREATE_EVENT } from './order-fsm.constants.js';
 import { messages } from './order-fsm.messages.js';
 import type { OrderLock } from './lock/order-lock.js';
 import { NoopOrderLock } from './lock/noop-order-lock.js';
+import { MachineDefinition } from './machine/machine-definition.js';
 import type { OrderStore } from './persistence/order-store.js';
 
 export interface OrderFsmModuleOptions {
+  /** The declared states and transitions (defineMachine): nothing else is ever applied. */
+  machine: MachineDefinition;
   /** Where orders and their transitions live, e.g. `new TypeOrmOrderStore(dataSource)`. */
   store: OrderStore;
   /**
@@ -12,17 +15,22 @@ export interface OrderFsmModuleOptions {
    * still keeps concurrent events from double-applying, at the cost of wasted work under contention).
    */
   lock: OrderLock | false;
-  /** The virtual state new orders start from. Default `INIT`. */
-  initialState?: string;
   /** The event createOrder() sends. Default `CREATE`. */
   createEvent?: string;
+  /**
+   * Write a status message (and the work of automatic states) to the outbox with every transition.
+   * Default true; switch it off only where no relay will ever publish them.
+   */
+  outbox?: boolean;
 }
 
 export interface ResolvedOrderFsmOptions {
+  readonly machine: MachineDefinition;
   readonly store: OrderStore;
   readonly lock: OrderLock;
   readonly initialState: string;
   readonly createEvent: string;
+  readonly outbox: boolean;
 }
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
@@ -30,14 +38,15 @@ const isFunction = (value: unknown): boolean => typeof value === 'function';
 /** Applies defaults and rejects options that cannot work, for forRoot and forRootAsync alike. */
 export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): ResolvedOrderFsmOptions {
   if (!options || typeof options !== 'object') throw new Error(messages.badOptions('options are missing'));
-  const { store, lock } = options;
+  const { store, lock, machine } = options;
+  if (!(machine instanceof MachineDefinition)) throw new Error(messages.badOptions('"machine" must be declared with defineMachine()'));
   if (!store || !isFunction(store.load) || !isFunction(store.commit) || !isFunction(store.listTransitions)) {
     throw new Error(messages.badOptions('"store" must implement OrderStore (load, commit, listTransitions)'));
   }
   if (lock !== false && (!lock || !isFunction(lock.acquire))) {
     throw new Error(messages.badOptions('"lock" must implement OrderLock (acquire), or be false for no lock'));
   }
-  const initialState = options.initialState ?? DEFAULT_INITIAL_STATE;
+  const initialState = machine.initial;
   const createEvent = options.createEvent ?? DEFAULT_CREATE_EVENT;
   for (const [name, value] of [
     ['initialState', initialState],
@@ -45,5 +54,12 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
   ] as const) {
     if (typeof value !== 'string' || value.length === 0) throw new Error(messages.badOptions(`"${name}" must be a non-empty string`));
   }
-  return Object.freeze({ store, lock: lock === false ? new NoopOrderLock() : lock, initialState, createEvent });
+  return Object.freeze({
+    machine,
+    store,
+    lock: lock === false ? new NoopOrderLock() : lock,
+    initialState,
+    createEvent,
+    outbox: options.outbox ?? true,
+  });
 }

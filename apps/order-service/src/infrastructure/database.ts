@@ -1,4 +1,4 @@
-import { OrderFsmSchema1763856000000 } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core';
 import type { DataSourceOptions } from 'typeorm';
 import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
 import { PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
@@ -10,7 +10,7 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     url: databaseUrl,
     timezone: 'Z',
     entities: [PassengerEntity, PaymentEntity],
-    migrations: [OrderFsmSchema1763856000000, TaxiSchema1763856000001],
+    migrations: [...ORDER_FSM_MIGRATIONS, TaxiSchema1763856000001],
     migrationsRun: runMigrations,
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -37,6 +37,11 @@ export const OrderEvent = {
   PAY: 'PAY',
   CLOSE: 'CLOSE',
   CANCEL: 'CANCEL',
+  /** ENTERPRISE: the company account pays, by itself. */
+  AUTO_PAY: 'AUTO_PAY',
+  /** Timers: nobody accepted the order in time; the fee was not paid in time. */
+  ACCEPT_TIMEOUT: 'ACCEPT_TIMEOUT',
+  PAYMENT_TIMEOUT: 'PAYMENT_TIMEOUT',
 } as const;
 export type OrderEvent = (typeof OrderEvent)[keyof typeof OrderEvent];
 

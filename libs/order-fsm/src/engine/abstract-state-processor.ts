@@ -14,8 +14,9 @@ const NO_CHECKERS: CheckerPlan = Object.freeze({});
  * @typeParam T the result data this processor answers with
  * @typeParam C the processor's own context, filled by prepare()
  * @typeParam P the event payload
+ * @typeParam S the states it may move to: `StateOf<typeof yourMachine>` lets the compiler check getNextState()
  */
-export abstract class AbstractStateProcessor<T = unknown, C = any, P = any> {
+export abstract class AbstractStateProcessor<T = unknown, C = any, P = any, S extends string = string> {
   /** The checkers to run for this event. */
   checkers(_ctx: StateContext<C, P>): CheckerPlan<C, P> {
     return NO_CHECKERS;
@@ -30,16 +31,16 @@ export abstract class AbstractStateProcessor<T = unknown, C = any, P = any> {
   prepare(_ctx: StateContext<C, P>): MaybePromise<void> {}
 
   /** The state the order moves to; may depend on the data. */
-  abstract getNextState(ctx: StateContext<C, P>): MaybePromise<string>;
+  abstract getNextState(ctx: StateContext<C, P>): MaybePromise<S>;
 
   /** The business logic of the transition; changes to ctx.order.data are persisted with the state. */
-  abstract action(nextState: string, ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>>;
+  abstract action(nextState: S, ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>>;
 
   /**
    * Writes the processor's own rows through ctx.manager, inside the transaction that also moves the
    * state. Its result is the event's result when it carries data; otherwise action()'s is.
    */
-  save(_nextState: string, _ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>> {
+  save(_nextState: S, _ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>> {
     return ServiceResult.ok<T>();
   }
 

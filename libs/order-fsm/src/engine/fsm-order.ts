@@ -10,4 +10,6 @@ export interface FsmOrder<D extends object = OrderData> {
   data: D;
   createdAt?: Date;
   updatedAt?: Date;
+  /** Set when the order's automatic work was dead-lettered and a person should look at it. */
+  flag?: { at: Date; reason: string };
 }

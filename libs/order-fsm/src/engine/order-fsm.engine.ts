@@ -1,22 +1,27 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AmbiguousProcessorError,
+  IdempotencyKeyReusedError,
+  OrderFsmError,
   OrderNotFoundError,
   OrderStateNotMatchError,
   ProcessorNotFoundError,
+  TransitionNotDeclaredError,
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock } from '../lock/order-lock.js';
 import { MAX_ID_LENGTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { OrderStore, TransitionLogEntry } from '../persistence/order-store.js';
+import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from './abstract-state-processor.js';
 import { CheckerExecutor } from './checker-executor.js';
 import type { FsmOrder } from './fsm-order.js';
 import type { OrderStateEvent } from './order-state-event.js';
+import { statusOutboxMessage, workOutboxMessage } from './outbox-messages.js';
 import { runProcessorTemplate } from './processor-template.js';
+import { requestHash } from './request-hash.js';
 import { StateContext } from './state-context.js';
 import type { CreateOrderInput, TransitionOutcome } from './transition-outcome.js';
 
@@ -26,14 +31,24 @@ function requireId(field: string, value: unknown): void {
   }
 }
 
+/** Failures after which a request may nevertheless have been applied by a concurrent twin of it. */
+const RECHECK_AFTER = new Set(['DUPLICATE_REQUEST', 'VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH', 'CHECK_FAILED']);
+
+/** A request id derived from a fixed origin (the automatic work of one version, a timer): 64 characters at most. */
+export function derivedRequestId(prefix: string, ...parts: (string | number)[]): string {
+  return `${prefix}:${createHash('sha256').update(parts.join('\u0000')).digest('base64url')}`;
+}
+
 /**
- * The entry point: sendEvent() locks the order, loads it, picks the one processor that accepts the
- * event, runs its template and commits the transition, fenced by the order's version.
+ * The entry point: sendEvent() locks the order, loads it, answers a replay if the request id was
+ * already consumed, picks the one processor that accepts the event, runs its template and commits
+ * the transition (with its status messages and timers) fenced by the order's version.
  */
 @Injectable()
 export class OrderFsmEngine {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
+  private readonly committedListeners: Array<() => void> = [];
 
   constructor(
     private readonly registry: ProcessorRegistry,
@@ -67,30 +82,38 @@ export class OrderFsmEngine {
   }
 
   /**
-   * Applies an event. Without `fsmOrder` the order is loaded by id under its lock; with one (a new
-   * order at version 0, or an order the caller already holds) that order is used as read.
+   * Applies an event, once per request id: the same request again answers what it answered the
+   * first time (`replayed: true`); the same id with a different request is IDEMPOTENCY_KEY_REUSED.
+   * Without `fsmOrder` the order is loaded by id under its lock; with one (a new order at version 0,
+   * or an order the caller already holds) that order is used as read.
    */
   async sendEvent<T = unknown>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
     if (!this.registry.isSealed) throw new Error('order-fsm: sendEvent() called before the application finished bootstrap');
-    requireId('eventType', event?.eventType);
-    requireId('orderId', event.orderId);
-    requireId('requestId', event.requestId);
-    if (event.orderState !== undefined) requireId('orderState', event.orderState);
-    if (fsmOrder && fsmOrder.orderId !== event.orderId) {
-      throw new ValidationFailedError(`the event is for order ${event.orderId} but the order given is ${fsmOrder.orderId}`);
-    }
-    if (event.newCreate && (!fsmOrder || fsmOrder.version !== 0)) {
-      throw new ValidationFailedError('a create event needs the new order (version 0): use createOrder()');
-    }
-    if (fsmOrder?.version === 0) {
-      // A new order: nobody else can hold it; its primary key fences a duplicate create.
-      return this.apply<T>(event, structuredClone(fsmOrder));
-    }
-    const handle = await this.lock.acquire(event.orderId);
+    this.validate(event, fsmOrder);
+    const hash = requestHash(event, fsmOrder);
+    const creating = fsmOrder?.version === 0;
+    // A new order has no lock of its own: its request id serialises identical creates instead.
+    const handle = await this.lock.acquire(creating ? `request#${event.requestId}` : event.orderId);
     try {
-      const order = fsmOrder ? structuredClone(fsmOrder) : await this.store.load(event.orderId);
+      let order: FsmOrder | null;
+      let consumed: ConsumedRequest | null;
+      if (fsmOrder) {
+        consumed = await this.store.findConsumedRequest(event.requestId);
+        order = structuredClone(fsmOrder);
+      } else {
+        ({ order, consumed } = await this.store.loadForEvent(event.orderId, event.requestId));
+      }
+      if (consumed) return this.replay<T>(consumed, hash, event.requestId);
       if (!order) throw new OrderNotFoundError(event.orderId);
-      return await this.apply<T>(event, order);
+      try {
+        return await this.apply<T>(event, order, hash);
+      } catch (error) {
+        if (error instanceof OrderFsmError && RECHECK_AFTER.has(error.code)) {
+          const late = await this.store.findConsumedRequest(event.requestId).catch(() => null);
+          if (late) return this.replay<T>(late, hash, event.requestId);
+        }
+        throw error;
+      }
     } finally {
       await handle.release();
     }
@@ -106,42 +129,114 @@ export class OrderFsmEngine {
     return this.store.listTransitions(orderId);
   }
 
-  private async apply<T>(event: OrderStateEvent, order: FsmOrder): Promise<TransitionOutcome<T>> {
+  /** Called after every commit in this process (the outbox relay listens, to publish at once). */
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  private validate(event: OrderStateEvent, fsmOrder?: FsmOrder): void {
+    requireId('eventType', event?.eventType);
+    requireId('orderId', event.orderId);
+    requireId('requestId', event.requestId);
+    if (event.orderState !== undefined) requireId('orderState', event.orderState);
+    if (event.expectedVersion !== undefined && !(Number.isInteger(event.expectedVersion) && event.expectedVersion >= 0)) {
+      throw new ValidationFailedError('expectedVersion must be a whole number', { field: 'expectedVersion' });
+    }
+    if (fsmOrder && fsmOrder.orderId !== event.orderId) {
+      throw new ValidationFailedError(`the event is for order ${event.orderId} but the order given is ${fsmOrder.orderId}`);
+    }
+    if (event.newCreate && (!fsmOrder || fsmOrder.version !== 0)) {
+      throw new ValidationFailedError('a create event needs the new order (version 0): use createOrder()');
+    }
+  }
+
+  private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {
+    if (consumed.requestHash !== hash) throw new IdempotencyKeyReusedError(requestId);
+    return { ...(consumed.response as TransitionOutcome<T>), replayed: true };
+  }
+
+  private async apply<T>(event: OrderStateEvent, order: FsmOrder, hash: string): Promise<TransitionOutcome<T>> {
     if (event.orderState !== undefined && event.orderState !== order.state) {
       throw new OrderStateNotMatchError(order.orderId, event.orderState, order.state);
+    }
+    if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
+      throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
     const ctx = new StateContext(event, order);
     const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
     const fromState = order.state;
+    const { machine } = this.options;
+    let outcome: TransitionOutcome<T> | undefined;
 
-    const { nextState, result } = await runProcessorTemplate<T>(
-      processor,
-      ctx,
-      plugins,
-      this.checkers,
-      async (toState, save) => {
-        const write = {
+    await runProcessorTemplate<T>(processor, ctx, plugins, {
+      checkers: this.checkers,
+      logger: this.logger,
+      assertTransition: (toState) => {
+        if (!machine.allows(fromState, event.eventType, toState)) {
+          throw new TransitionNotDeclaredError(order.orderId, fromState, event.eventType, toState, processor.constructor.name);
+        }
+      },
+      persist: async (toState, save) => {
+        const at = new Date();
+        const next: FsmOrder = {
+          ...order,
+          state: toState,
+          version: order.version + 1,
+          createdAt: order.version === 0 ? at : order.createdAt,
+          updatedAt: at,
+        };
+        const source = event.source ?? 'api';
+        const auto = machine.automaticWork(toState, order.bizCode, order.sceneId);
+        const messages: OutboxMessage[] = [];
+        if (this.options.outbox) {
+          messages.push(statusOutboxMessage(next, { event: event.eventType, fromState, requestId: event.requestId, source, at }));
+          if (auto) messages.push(workOutboxMessage(next, auto.event, 'transition'));
+        }
+        const write: TransitionWrite = {
           order,
           toState,
           event: event.eventType,
           requestId: event.requestId,
-          source: event.source ?? 'api',
-          at: new Date(),
+          requestHash: hash,
+          source,
+          at,
+          messages,
+          autoDueAt: auto ? new Date(at.getTime() + auto.stuckAfterMs) : null,
         };
         const committed = await this.store.commit(write, async (manager) => {
           ctx.bindManager(manager);
+          let result;
           try {
-            await save();
+            result = await save();
           } finally {
             ctx.bindManager(undefined);
           }
+          outcome = {
+            orderId: order.orderId,
+            event: event.eventType,
+            fromState,
+            toState,
+            version: next.version,
+            result: result.data as T | undefined,
+            order: next,
+          };
+          return { response: JSON.stringify({ ...outcome, result: outcome.result ?? null }), timers: this.timersOf(ctx, toState, processor) };
         });
         Object.assign(order, { state: committed.state, version: committed.version, createdAt: committed.createdAt, updatedAt: committed.updatedAt });
+        for (const listener of this.committedListeners) listener();
       },
-      this.logger,
-    );
-    return { orderId: order.orderId, event: event.eventType, fromState, toState: nextState, version: order.version, result: result.data, order };
+    });
+    return { ...outcome!, order };
+  }
+
+  private timersOf(ctx: StateContext, toState: string, processor: AbstractStateProcessor) {
+    return ctx.scheduledEvents.map(({ event, fireAt }) => {
+      if (!this.options.machine.hasEvent(toState, event)) {
+        throw new Error(`${processor.constructor.name} scheduled ${event}, but the machine declares no transition ${toState} -${event}->`);
+      }
+      return { event, fireAt };
+    });
   }
 
   private selectProcessor(ctx: StateContext): AbstractStateProcessor {

@@ -8,6 +8,8 @@ export interface OrderStateEvent<P = unknown> {
   requestId: string;
   /** When set, the event applies only if the order is still in this state. */
   orderState?: string;
+  /** When set, the event applies only if the order is still at this version. */
+  expectedVersion?: number;
   /** True for the event that creates the order (it starts from the initial, virtual state). */
   newCreate?: boolean;
   payload?: P;

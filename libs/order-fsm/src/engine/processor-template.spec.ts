@@ -110,7 +110,15 @@ function recordingPersist(log: string[]): Persist {
 }
 
 const run = (processor: AbstractStateProcessor<string>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) =>
-  runProcessorTemplate(processor, ctx, plugins, new CheckerExecutor(silentLogger), recordingPersist(log), silentLogger);
+  runProcessorTemplate(processor, ctx, plugins, {
+    checkers: new CheckerExecutor(silentLogger),
+    persist: recordingPersist(log),
+    logger: silentLogger,
+    assertTransition: (next) => {
+      log.push(`assert:${next}`);
+      if (next === 'UNDECLARED') throw new Error('not declared');
+    },
+  });
 
 describe('runProcessorTemplate', () => {
   it('runs param checkers, prepare, sync and parallel checkers, getNextState, action, plugins, save in the transaction, after; then releases', async () => {
@@ -130,6 +138,7 @@ describe('runProcessorTemplate', () => {
       'check:sync',
       'check:parallel',
       'getNextState',
+      'assert:B',
       'action:B',
       'plugin:p1',
       'begin:B',
@@ -231,6 +240,16 @@ describe('runProcessorTemplate', () => {
     };
     await expect(run(processor, newContext(), log)).resolves.toMatchObject({ nextState: 'B' });
     expect(log).toContain('commit');
+  });
+
+  it('refuses an undeclared target before action() runs, and releases what the checkers hold', async () => {
+    const log: string[] = [];
+    const holder = new RecordingChecker(log, 'holder');
+    const processor = new RecordingProcessor(log, { param: [holder] });
+    processor.getNextState = () => 'UNDECLARED';
+    await expect(run(processor, newContext(), log)).rejects.toThrow('not declared');
+    expect(log.some((l) => l.startsWith('action'))).toBe(false);
+    expect(holder.releases).toHaveLength(1);
   });
 
   it('rejects a getNextState() that names no state', async () => {

@@ -11,8 +11,20 @@ import type { StateContext } from './state-context.js';
 
 export type TemplateStep = 'param-check' | 'sync-check' | 'parallel-check' | 'action' | 'plugin' | 'save';
 
-/** Opens the transaction, runs save() inside it with the state change and the log row, and commits. */
-export type Persist = (nextState: string, save: () => Promise<void>) => Promise<void>;
+/**
+ * Opens the transaction, runs save() inside it with the state change and the log row, and commits.
+ * `save` answers the event's result, which is stored with the transition for replays.
+ */
+export type Persist = (nextState: string, save: () => Promise<ServiceResult>) => Promise<void>;
+
+/** What the template needs from the engine. */
+export interface TemplateRuntime {
+  readonly checkers: CheckerExecutor;
+  readonly persist: Persist;
+  readonly logger: Logger;
+  /** Throws when the processor's next state is not a declared target: checked before action() runs. */
+  readonly assertTransition: (nextState: string) => void;
+}
 
 export interface TemplateRun<T> {
   readonly nextState: string;
@@ -40,10 +52,9 @@ export async function runProcessorTemplate<T>(
   processor: AbstractStateProcessor<T>,
   ctx: StateContext,
   plugins: readonly AbstractProcessorPlugin[],
-  checkers: CheckerExecutor,
-  persist: Persist,
-  logger: Logger,
+  runtime: TemplateRuntime,
 ): Promise<TemplateRun<T>> {
+  const { checkers, persist, logger } = runtime;
   const invoked: Checker[] = [];
   let outcome: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'the template did not finish');
   try {
@@ -57,18 +68,20 @@ export async function runProcessorTemplate<T>(
     if (typeof nextState !== 'string' || nextState.length === 0) {
       throw new Error(messages.badNextState(processor.constructor.name, nextState));
     }
+    runtime.assertTransition(nextState);
     ctx.nextState = nextState;
 
     const actionResult = await processor.action(nextState, ctx);
     failIf(actionResult, 'action');
     failIf(await runPlugins(plugins, ctx), 'plugin');
 
-    let saveResult: ServiceResult<T> = actionResult;
+    let result: ServiceResult<T> = actionResult;
     await persist(nextState, async () => {
-      saveResult = await processor.save(nextState, ctx);
+      const saveResult = await processor.save(nextState, ctx);
       failIf(saveResult, 'save');
+      result = saveResult.data !== undefined ? saveResult : actionResult;
+      return result;
     });
-    const result = saveResult.data !== undefined ? saveResult : actionResult;
     outcome = result;
 
     try {

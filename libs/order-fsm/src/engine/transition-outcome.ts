@@ -10,6 +10,8 @@ export interface TransitionOutcome<T = unknown> {
   /** The processor's result data (save()'s when it carries data, else action()'s). */
   readonly result: T | undefined;
   readonly order: FsmOrder;
+  /** True when this is the stored answer to a request already applied (its values are JSON-decoded). */
+  readonly replayed?: boolean;
 }
 
 export interface CreateOrderInput<P = unknown> {

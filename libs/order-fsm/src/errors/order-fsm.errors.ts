@@ -46,6 +46,12 @@ export class OrderStateNotMatchError extends OrderFsmError {
       actualState: actual,
     });
   }
+
+  static version(orderId: string, expected: number, actual: number): OrderStateNotMatchError {
+    const error = new OrderStateNotMatchError(orderId, `version ${expected}`, `version ${actual}`);
+    Object.assign(error, { message: `order ${orderId} is at version ${actual}, not ${expected}` });
+    return error;
+  }
 }
 
 export class ProcessorNotFoundError extends OrderFsmError {
@@ -70,6 +76,19 @@ export class AmbiguousProcessorError extends OrderFsmError {
   }
 }
 
+/** A processor chose a target that the machine does not declare: a bug, refused before anything is written. */
+export class TransitionNotDeclaredError extends OrderFsmError {
+  constructor(orderId: string, from: string, event: string, to: string, processor: string) {
+    super('TRANSITION_NOT_DECLARED', `${processor} tried ${from} -${event}-> ${to}, which the machine does not declare`, {
+      orderId,
+      from,
+      event,
+      to,
+      processor,
+    });
+  }
+}
+
 export class OrderBusyError extends OrderFsmError {
   constructor(orderId: string, waitedMs: number) {
     super('ORDER_BUSY', `order ${orderId} is being changed by another request; retry later`, { orderId, waitedMs });
@@ -85,6 +104,14 @@ export class VersionConflictError extends OrderFsmError {
   }
 }
 
+/** The request id was consumed by a different request: a client bug, never retried as is. */
+export class IdempotencyKeyReusedError extends OrderFsmError {
+  constructor(requestId: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `request id ${requestId} was already used for a different request`, { requestId });
+  }
+}
+
+/** The log already has this request id; the engine answers it as a replay. */
 export class DuplicateRequestError extends OrderFsmError {
   constructor(requestId: string) {
     super('DUPLICATE_REQUEST', `request ${requestId} has already been applied`, { requestId });

@@ -5,18 +5,26 @@ import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
 import { ServiceResult } from '../engine/service-result.js';
 import { OrderProcessor } from '../decorators/order-processor.decorator.js';
 import { ProcessorPlugin } from '../decorators/processor-plugin.decorator.js';
+import { defineMachine } from '../machine/machine-definition.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
 import type { OrderStore } from '../persistence/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 
 // Discovery never touches storage: these tests only need something shaped like a store.
-const unusedStore: OrderStore = {
+const unusedStore = {
   load: async () => null,
   commit: async () => {
     throw new Error('not used');
   },
   listTransitions: async () => [],
-};
+} as Partial<OrderStore> as OrderStore;
+
+const machine = defineMachine({
+  name: 'test',
+  initial: 'A',
+  states: { B: {} },
+  transitions: ['BY_CLASS', 'BY_VALUE', 'BY_FACTORY', 'INJECTED', 'SAME', 'E'].map((event) => ({ from: 'A' as const, event, to: 'B' as const })),
+});
 
 abstract class Base extends AbstractStateProcessor {
   getNextState() {
@@ -60,7 +68,7 @@ async function compile(providers: unknown[]) {
   @Module({ providers: providers as never[] })
   class FeatureModule {}
   const moduleRef = await Test.createTestingModule({
-    imports: [OrderFsmModule.forRoot({ store: unusedStore, lock: false }), FeatureModule],
+    imports: [OrderFsmModule.forRoot({ machine, store: unusedStore, lock: false }), FeatureModule],
   }).compile();
   return moduleRef;
 }
@@ -125,9 +133,10 @@ describe('OrderFsmExplorer', () => {
 
 describe('OrderFsmModule options', () => {
   it.each([
-    [{ store: undefined, lock: false }, /"store" must implement OrderStore/],
-    [{ store: unusedStore, lock: undefined }, /"lock" must implement OrderLock/],
-    [{ store: unusedStore, lock: false, initialState: '' }, /"initialState" must be a non-empty string/],
+    [{ machine, store: undefined, lock: false }, /"store" must implement OrderStore/],
+    [{ machine, store: unusedStore, lock: undefined }, /"lock" must implement OrderLock/],
+    [{ machine: { name: 'plain object' }, store: unusedStore, lock: false }, /"machine" must be declared with defineMachine\(\)/],
+    [{ machine, store: unusedStore, lock: false, createEvent: '' }, /"createEvent" must be a non-empty string/],
   ])('rejects %p', async (options, message) => {
     const compiling = Test.createTestingModule({ imports: [OrderFsmModule.forRoot(options as never)] }).compile();
     await expect(compiling).rejects.toThrow(message);
@@ -135,11 +144,11 @@ describe('OrderFsmModule options', () => {
 
   it('applies the same defaults through forRootAsync', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [OrderFsmModule.forRootAsync({ useFactory: async () => ({ store: unusedStore, lock: false as const }) })],
+      imports: [OrderFsmModule.forRootAsync({ useFactory: async () => ({ machine, store: unusedStore, lock: false as const }) })],
     }).compile();
     const app = await moduleRef.init();
     const { ORDER_FSM_OPTIONS } = await import('../order-fsm.constants.js');
-    expect(app.get(ORDER_FSM_OPTIONS)).toMatchObject({ initialState: 'INIT', createEvent: 'CREATE' });
+    expect(app.get(ORDER_FSM_OPTIONS)).toMatchObject({ initialState: 'A', createEvent: 'CREATE' });
     await app.close();
   });
 });

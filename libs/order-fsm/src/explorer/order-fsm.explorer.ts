@@ -1,9 +1,12 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { AbstractProcessorPlugin } from '../engine/abstract-processor-plugin.js';
 import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
+import { checkRegistrations } from '../machine/check-registrations.js';
+import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import { messages } from '../order-fsm.messages.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import { OrderFsmMetadataAccessor } from './order-fsm-metadata.accessor.js';
 
@@ -18,6 +21,7 @@ export class OrderFsmExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly accessor: OrderFsmMetadataAccessor,
     private readonly registry: ProcessorRegistry,
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
   ) {}
 
   onModuleInit(): void {
@@ -47,6 +51,10 @@ export class OrderFsmExplorer implements OnModuleInit {
         if (instance instanceof AbstractProcessorPlugin) this.registry.registerPlugin(name, plugin, instance);
         else this.registry.reportProblem(messages.notAPlugin(name));
       }
+    }
+    const { machine } = this.options;
+    for (const problem of checkRegistrations(machine, this.registry.listProcessors(), this.registry.listPlugins())) {
+      this.registry.reportProblem(problem);
     }
     this.registry.seal();
   }

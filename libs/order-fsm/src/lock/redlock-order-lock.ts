@@ -47,6 +47,8 @@ export class RedlockOrderLock implements OrderLock {
   }
 
   async acquire(orderId: string): Promise<OrderLockHandle> {
+    // Not connected: answer at once rather than spend the whole wait retrying a dead connection.
+    if (this.redis.status !== 'ready') throw new DependencyUnavailableError('redis');
     const started = Date.now();
     let lock: Redlock.Lock;
     try {

@@ -2,15 +2,36 @@ import type { EntityManager } from 'typeorm';
 import type { FsmOrder } from '../engine/fsm-order.js';
 import type { TransitionSource } from '../engine/order-state-event.js';
 
-/** One transition to commit: the order as it was read, where it goes, and why. */
+/** A message that leaves through the outbox once its transition has committed. */
+export interface OutboxMessage {
+  /** Stable: consumers drop duplicates by it. `{orderId}:{version}` for status messages. */
+  readonly messageId: string;
+  readonly kind: 'status' | 'work';
+  readonly routingKey: string;
+  /** The message body, JSON. */
+  readonly payload: string;
+}
+
+/** A durable timer: `event` is sent to the order at `fireAt` if it is still at this transition's version. */
+export interface TimerWrite {
+  readonly event: string;
+  readonly fireAt: Date;
+}
+
+/** One transition to commit: the order as it was read, where it goes, and everything that goes with it. */
 export interface TransitionWrite {
   /** The order as loaded: its state and version are the fence. Version 0 means "create it". */
   readonly order: FsmOrder;
   readonly toState: string;
   readonly event: string;
   readonly requestId: string;
+  /** Identifies the request: the same id with another hash is a reused key. */
+  readonly requestHash: string;
   readonly source: TransitionSource;
   readonly at: Date;
+  readonly messages: readonly OutboxMessage[];
+  /** When the sweeper should queue the automatic work of `toState` again; null when it has none. */
+  readonly autoDueAt: Date | null;
 }
 
 export interface TransitionLogEntry {
@@ -24,13 +45,79 @@ export interface TransitionLogEntry {
   readonly createdAt: Date;
 }
 
+/** What save() leaves for the rest of the transaction: the stored response, and the timers scheduled. */
+export interface SaveOutcome {
+  /** The outcome as JSON, answered again to a replay of the same request. */
+  readonly response: string;
+  readonly timers: readonly TimerWrite[];
+}
+
+/** A request id already consumed by a committed transition. */
+export interface ConsumedRequest {
+  readonly requestHash: string;
+  /** The outcome it produced, as stored (JSON-decoded). */
+  readonly response: unknown;
+}
+
+export interface ClaimedMessage extends OutboxMessage {
+  readonly id: number;
+  readonly orderId: string;
+}
+
+export interface DueTimer {
+  readonly id: number;
+  readonly orderId: string;
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+}
+
+export interface StuckOrder {
+  readonly orderId: string;
+  readonly state: string;
+  readonly version: number;
+  readonly bizCode: string;
+  readonly sceneId: string;
+}
+
 /**
  * The storage port. commit() must, in one transaction: write the order only if it still has the
- * version (and state) it was read with, run `work` with the transaction's EntityManager, and append
- * the transition log row; all of it commits or none of it does.
+ * version (and state) it was read with, run `work` with the transaction's EntityManager, then append
+ * the transition log row (consuming the request id, with the response `work` answered), the outbox
+ * messages and the timers `work` answered; all of it commits or none of it does.
  */
 export interface OrderStore {
   load(orderId: string): Promise<FsmOrder | null>;
-  commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<void>): Promise<FsmOrder>;
+  /** The order and, if the request id was already consumed, what it produced: in one round trip. */
+  loadForEvent(orderId: string, requestId: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }>;
+  findConsumedRequest(requestId: string): Promise<ConsumedRequest | null>;
+  commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder>;
   listTransitions(orderId: string): Promise<TransitionLogEntry[]>;
+
+  /**
+   * Claims up to `limit` unpublished messages that no other relay holds, keeping for each order only
+   * a prefix in order; hands them to `publish`, which answers the ids the broker acknowledged; marks
+   * those published. Answers how many were claimed.
+   */
+  relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number>;
+  /** Deletes published messages older than `before`; answers how many. */
+  purgePublished(before: Date, limit: number): Promise<number>;
+  /** Unpublished messages: how many, and since when the oldest waits. */
+  outboxBacklog(): Promise<{ count: number; oldestCreatedAt: Date | null }>;
+
+  /** Claims due timers no one else holds, fires each through `fire`, and marks it with the outcome it answers. */
+  fireDueTimers(now: Date, limit: number, fire: (timer: DueTimer) => Promise<string | null>): Promise<number>;
+
+  /**
+   * Finds orders whose automatic work is overdue, pushes their due time to `nextDueAt(order)`, and
+   * adds the messages `requeue(order)` answers to the outbox, each claim fenced by the order's version.
+   */
+  requeueStuck(
+    now: Date,
+    limit: number,
+    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date },
+  ): Promise<number>;
+
+  /** Marks an order for a person to look at (its automatic work was dead-lettered). */
+  flagOrder(orderId: string, reason: string, at: Date): Promise<void>;
 }

@@ -2,10 +2,20 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { VersionConflictError } from '../errors/order-fsm.errors.js';
 import type { FsmOrder } from '../engine/fsm-order.js';
 import { translateDbError } from './db-errors.js';
-import type { OrderStore, TransitionLogEntry, TransitionWrite } from './order-store.js';
+import type {
+  ClaimedMessage,
+  ConsumedRequest,
+  DueTimer,
+  OrderStore,
+  OutboxMessage,
+  SaveOutcome,
+  StuckOrder,
+  TransitionLogEntry,
+  TransitionWrite,
+} from './order-store.js';
 
 interface OrderRow {
-  id: string;
+  id: string | null;
   biz_code: string;
   scene_id: string;
   state: string;
@@ -13,6 +23,13 @@ interface OrderRow {
   data: string | Record<string, unknown> | null;
   created_at: Date;
   updated_at: Date;
+  flagged_at: Date | null;
+  flag_reason: string | null;
+}
+
+interface RequestRow {
+  request_hash: string | null;
+  response: string | null;
 }
 
 interface TransitionRow {
@@ -29,44 +46,67 @@ interface TransitionRow {
 const parseData = (data: OrderRow['data']): Record<string, unknown> =>
   data == null ? {} : typeof data === 'string' ? JSON.parse(data) : data;
 
-const SELECT_ORDER =
-  'SELECT id, biz_code, scene_id, state, version, data, created_at, updated_at FROM fsm_order WHERE id = ?';
+const ORDER_COLUMNS =
+  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason';
+const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
+// One round trip for both: the order, and the transition that already consumed this request id, if any.
+const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
+  FROM (SELECT 1 AS one) x LEFT JOIN fsm_order o ON o.id = ? LEFT JOIN fsm_transition t ON t.request_id = ?`;
+const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ?';
 const INSERT_ORDER =
-  'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // The fence: the row changes only if nobody moved it since it was read.
 const UPDATE_ORDER =
-  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ? WHERE id = ? AND version = ? AND state = ?';
+  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ? WHERE id = ? AND version = ? AND state = ?';
 const INSERT_TRANSITION =
-  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_OUTBOX = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ?';
+const INSERT_TIMERS = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES ?';
 const SELECT_TRANSITIONS =
   'SELECT order_id, version, event, from_state, to_state, request_id, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version';
 
-/** The OrderStore on a TypeORM DataSource (MySQL 8 or MariaDB 10.6+), over the tables of OrderFsmSchema. */
+function toOrder(row: OrderRow): FsmOrder {
+  return {
+    orderId: row.id!,
+    bizCode: row.biz_code,
+    sceneId: row.scene_id,
+    state: row.state,
+    version: Number(row.version),
+    data: parseData(row.data),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.flagged_at && { flag: { at: row.flagged_at, reason: row.flag_reason ?? '' } }),
+  };
+}
+
+function toConsumed(row: RequestRow | undefined): ConsumedRequest | null {
+  if (!row?.request_hash) return null;
+  return { requestHash: row.request_hash, response: row.response ? JSON.parse(row.response) : null };
+}
+
+/**
+ * The OrderStore on a TypeORM DataSource: MariaDB 10.6+ or MySQL 8 (for FOR UPDATE SKIP LOCKED),
+ * over the tables of the OrderFsmSchema and OrderFsmReliability migrations.
+ */
 export class TypeOrmOrderStore implements OrderStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async load(orderId: string): Promise<FsmOrder | null> {
-    let rows: OrderRow[];
-    try {
-      rows = await this.dataSource.query(SELECT_ORDER, [orderId]);
-    } catch (error) {
-      throw translateDbError(error);
-    }
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      orderId: row.id,
-      bizCode: row.biz_code,
-      sceneId: row.scene_id,
-      state: row.state,
-      version: Number(row.version),
-      data: parseData(row.data),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    };
+    const rows = await this.query<OrderRow>(SELECT_ORDER, [orderId]);
+    return rows[0] ? toOrder(rows[0]) : null;
   }
 
-  async commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<void>): Promise<FsmOrder> {
+  async loadForEvent(orderId: string, requestId: string) {
+    const [row] = await this.query<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [orderId, requestId]);
+    return { order: row?.id ? toOrder(row) : null, consumed: toConsumed(row) };
+  }
+
+  async findConsumedRequest(requestId: string): Promise<ConsumedRequest | null> {
+    const [row] = await this.query<RequestRow>(SELECT_REQUEST, [requestId]);
+    return toConsumed(row);
+  }
+
+  async commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
     const { order, toState, at } = write;
     const version = order.version + 1;
     try {
@@ -74,16 +114,16 @@ export class TypeOrmOrderStore implements OrderStore {
         const runner = manager.queryRunner!;
         const data = JSON.stringify(order.data ?? {});
         if (order.version === 0) {
-          await runner.query(INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at]);
+          await runner.query(INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, write.autoDueAt]);
         } else {
           const updated = await runner.query(
             UPDATE_ORDER,
-            [toState, version, data, at, order.orderId, order.version, order.state],
+            [toState, version, data, at, write.autoDueAt, order.orderId, order.version, order.state],
             true,
           );
           if (updated.affected !== 1) throw new VersionConflictError(order.orderId, order.version);
         }
-        await work(manager);
+        const { response, timers } = await work(manager);
         await runner.query(INSERT_TRANSITION, [
           order.orderId,
           version,
@@ -93,7 +133,13 @@ export class TypeOrmOrderStore implements OrderStore {
           write.requestId,
           write.source,
           at,
+          write.requestHash,
+          response,
         ]);
+        await this.insertOutbox(manager, order.orderId, version, write.messages, at);
+        if (timers.length > 0) {
+          await runner.query(INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]);
+        }
       });
     } catch (error) {
       throw translateDbError(error, write);
@@ -102,12 +148,7 @@ export class TypeOrmOrderStore implements OrderStore {
   }
 
   async listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
-    let rows: TransitionRow[];
-    try {
-      rows = await this.dataSource.query(SELECT_TRANSITIONS, [orderId]);
-    } catch (error) {
-      throw translateDbError(error);
-    }
+    const rows = await this.query<TransitionRow>(SELECT_TRANSITIONS, [orderId]);
     return rows.map((row) => ({
       orderId: row.order_id,
       version: Number(row.version),
@@ -118,5 +159,142 @@ export class TypeOrmOrderStore implements OrderStore {
       source: row.source,
       createdAt: row.created_at,
     }));
+  }
+
+  async relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number> {
+    return this.inTransaction(async (manager) => {
+      // READ COMMITTED: record locks only, so claiming never blocks transitions inserting new rows.
+      const claimed: Array<{ id: string; message_id: string; order_id: string; kind: 'status' | 'work'; routing_key: string; payload: string }> =
+        await manager.query(
+          'SELECT id, message_id, order_id, kind, routing_key, payload FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED',
+          [limit],
+        );
+      if (claimed.length === 0) return 0;
+      // Per order, only the claimed rows that start at its oldest unpublished one, with no gap: a row
+      // another relay holds (or that it published but has not marked yet) keeps the later ones back.
+      const pending: Array<{ order_id: string; id: string }> = await manager.query(
+        'SELECT order_id, id FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (?) ORDER BY id',
+        [[...new Set(claimed.map((r) => r.order_id))]],
+      );
+      const queueOf = new Map<string, number[]>();
+      for (const p of pending) (queueOf.get(p.order_id) ?? queueOf.set(p.order_id, []).get(p.order_id)!).push(Number(p.id));
+      const position = new Map<string, number>();
+      const eligible: ClaimedMessage[] = [];
+      for (const row of claimed) {
+        const at = position.get(row.order_id) ?? 0;
+        if (at < 0 || queueOf.get(row.order_id)?.[at] !== Number(row.id)) {
+          position.set(row.order_id, -1);
+          continue;
+        }
+        position.set(row.order_id, at + 1);
+        eligible.push({
+          id: Number(row.id),
+          messageId: row.message_id,
+          orderId: row.order_id,
+          kind: row.kind,
+          routingKey: row.routing_key,
+          payload: row.payload,
+        });
+      }
+      if (eligible.length === 0) return claimed.length;
+      const acked = new Set(await publish(eligible));
+      // Mark per order only an acknowledged prefix: a later message is never marked before an earlier one.
+      const blocked = new Set<string>();
+      const published: number[] = [];
+      for (const message of eligible) {
+        if (blocked.has(message.orderId)) continue;
+        if (acked.has(message.id)) published.push(message.id);
+        else blocked.add(message.orderId);
+      }
+      if (published.length > 0) await manager.query('UPDATE fsm_outbox SET published_at = ? WHERE id IN (?)', [new Date(), published]);
+      return claimed.length;
+    });
+  }
+
+  async purgePublished(before: Date, limit: number): Promise<number> {
+    const result = await this.inTransaction((manager) =>
+      manager.queryRunner!.query('DELETE FROM fsm_outbox WHERE published_at < ? LIMIT ?', [before, limit], true),
+    );
+    return result.affected ?? 0;
+  }
+
+  async outboxBacklog(): Promise<{ count: number; oldestCreatedAt: Date | null }> {
+    const [row] = await this.query<{ count: number; oldest: Date | null }>(
+      'SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM fsm_outbox WHERE published_at IS NULL',
+      [],
+    );
+    return { count: Number(row?.count ?? 0), oldestCreatedAt: row?.oldest ?? null };
+  }
+
+  async fireDueTimers(now: Date, limit: number, fire: (timer: DueTimer) => Promise<string | null>): Promise<number> {
+    return this.inTransaction(async (manager) => {
+      const due: Array<{ id: string; order_id: string; version: number; state: string; event: string }> = await manager.query(
+        'SELECT id, order_id, version, state, event FROM fsm_timer WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ? FOR UPDATE SKIP LOCKED',
+        [now, limit],
+      );
+      for (const row of due) {
+        const timer = { id: Number(row.id), orderId: row.order_id, version: Number(row.version), state: row.state, event: row.event };
+        const outcome = await fire(timer);
+        if (outcome === null) {
+          // Could not fire now (the order was busy, a dependency was down): try again shortly.
+          await manager.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ?', [new Date(Date.now() + 1_000), timer.id]);
+        } else {
+          await manager.query('UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ?', [new Date(), outcome.slice(0, 64), timer.id]);
+        }
+      }
+      return due.length;
+    });
+  }
+
+  async requeueStuck(
+    now: Date,
+    limit: number,
+    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date },
+  ): Promise<number> {
+    const stuck = await this.query<{ id: string; state: string; version: number; biz_code: string; scene_id: string }>(
+      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? ORDER BY auto_due_at LIMIT ?',
+      [now, limit],
+    );
+    let requeued = 0;
+    for (const row of stuck) {
+      const order = { orderId: row.id, state: row.state, version: Number(row.version), bizCode: row.biz_code, sceneId: row.scene_id };
+      const { messages, nextDueAt } = requeue(order);
+      await this.inTransaction(async (manager) => {
+        const claimed = await manager.queryRunner!.query(
+          'UPDATE fsm_order SET auto_due_at = ? WHERE id = ? AND version = ? AND auto_due_at <= ?',
+          [nextDueAt, order.orderId, order.version, now],
+          true,
+        );
+        if (claimed.affected !== 1) return; // it moved on, or another sweeper took it
+        await this.insertOutbox(manager, order.orderId, order.version, messages, now);
+        requeued++;
+      });
+    }
+    return requeued;
+  }
+
+  async flagOrder(orderId: string, reason: string, at: Date): Promise<void> {
+    await this.query('UPDATE fsm_order SET flagged_at = ?, flag_reason = ? WHERE id = ?', [at, reason.slice(0, 512), orderId]);
+  }
+
+  private async insertOutbox(manager: EntityManager, orderId: string, version: number, messages: readonly OutboxMessage[], at: Date) {
+    if (messages.length === 0) return;
+    await manager.query(INSERT_OUTBOX, [messages.map((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, at])]);
+  }
+
+  private async query<R>(sql: string, params: unknown[]): Promise<R[]> {
+    try {
+      return await this.dataSource.query(sql, params);
+    } catch (error) {
+      throw translateDbError(error);
+    }
+  }
+
+  private async inTransaction<R>(work: (manager: EntityManager) => Promise<R>): Promise<R> {
+    try {
+      return await this.dataSource.transaction('READ COMMITTED', work);
+    } catch (error) {
+      throw translateDbError(error);
+    }
   }
 }

@@ -1,0 +1,4 @@
+import { OrderFsmSchema1763856000000 } from './1763856000000-order-fsm-schema.js';
+import { OrderFsmReliability1763856000002 } from './1763856000002-order-fsm-reliability.js';
+
+export const ORDER_FSM_MIGRATIONS = [OrderFsmSchema1763856000000, OrderFsmReliability1763856000002] as const;
