@@ -2,11 +2,13 @@ import { Injectable, Module } from '@nestjs/common';
 import { AbstractStateProcessor, defineMachine, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
 
+const taxi = taxiMachineSpec();
+
 /** The taxi machine plus the transitions of the test processors below. */
 export const testMachine = defineMachine({
-  ...taxiMachineSpec,
+  ...taxi,
   transitions: [
-    ...taxiMachineSpec.transitions,
+    ...taxi.transitions,
     ...['TEST_AMBIGUOUS', 'TEST_THROWS', 'TEST_SLOW', 'TEST_UNDECLARED'].map((event) => ({
       from: 'CREATED' as const,
       event,

@@ -1,7 +1,9 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
+  type AmqpMessaging,
   OrderFsmExceptionFilter,
   type MachineDefinition,
   OrderFsmModule,
@@ -13,11 +15,13 @@ import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from './config/service-config.js';
+import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions } from './infrastructure/database.js';
+import { AMQP, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { PassengersController } from './passengers/passengers.controller.js';
-import { taxiMachine } from './taxi/taxi.machine.js';
+import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
 export interface AppModuleOverrides {
@@ -35,6 +39,7 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
 export class AppModule {
   static register(config: ServiceConfig, overrides: AppModuleOverrides = {}): DynamicModule {
     const redis = RedisModule.register(config.redisUrl, config.redisReadyTimeoutMs);
+    const messaging = MessagingModule.register(config);
     return {
       module: AppModule,
       imports: [
@@ -42,19 +47,26 @@ export class AppModule {
           useFactory: () => dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
         }),
         redis,
+        messaging,
+        TerminusModule,
         OrderFsmModule.forRootAsync({
           isGlobal: true,
-          imports: [redis],
-          inject: [DataSource, REDIS],
-          useFactory: (dataSource: DataSource, client: Redis) => ({
-            machine: overrides.machine ?? taxiMachine,
+          imports: [redis, messaging],
+          inject: [DataSource, REDIS, AMQP],
+          useFactory: (dataSource: DataSource, client: Redis, amqp: AmqpMessaging) => ({
+            machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs }),
             store: new TypeOrmOrderStore(dataSource),
             lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
+            messaging: { publisher: amqp, consumer: amqp },
+            relay: { enabled: config.relayEnabled },
+            worker: { enabled: config.workerEnabled },
+            timers: { intervalMs: config.timerPollMs },
+            sweeper: { intervalMs: config.sweeperIntervalMs },
           }),
         }),
-        TaxiModule.register(redis),
+        TaxiModule.register(redis, { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
       ],
-      controllers: [OrdersController, PassengersController],
+      controllers: [OrdersController, PassengersController, HealthController],
       providers: [
         { provide: APP_FILTER, useClass: OrderFsmExceptionFilter },
         {

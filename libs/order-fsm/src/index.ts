@@ -55,6 +55,14 @@ export type { OrderLock, OrderLockHandle } from './lock/order-lock.js';
 export { RedlockOrderLock, type RedlockOrderLockOptions } from './lock/redlock-order-lock.js';
 export { NoopOrderLock } from './lock/noop-order-lock.js';
 
+export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './messaging/message-broker.js';
+export { AmqpMessaging, amqpTopology, type AmqpMessagingOptions, type AmqpTopology } from './messaging/amqp-messaging.js';
+export { OutboxRelay } from './outbox/outbox-relay.js';
+export { OrderFsmWorker } from './worker/order-fsm.worker.js';
+export { TimerPoller } from './worker/timer-poller.js';
+export { Sweeper } from './worker/sweeper.js';
+export type { RelayOptions, PollerOptions } from './order-fsm.options.js';
+
 export * from './errors/order-fsm.errors.js';
 export { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from './errors/error-codes.js';
 export { OrderFsmExceptionFilter, toErrorBody, type ErrorBody } from './http/order-fsm-exception.filter.js';

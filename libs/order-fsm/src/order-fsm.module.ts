@@ -6,7 +6,11 @@ import { OrderFsmExplorer } from './explorer/order-fsm.explorer.js';
 import { ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from './order-fsm.constants.js';
 import { ConfigurableOrderFsmModule, ORDER_FSM_MODULE_OPTIONS } from './order-fsm.module-definition.js';
 import { type ResolvedOrderFsmOptions, resolveOrderFsmOptions } from './order-fsm.options.js';
+import { OutboxRelay } from './outbox/outbox-relay.js';
 import { ProcessorRegistry } from './registry/processor-registry.js';
+import { OrderFsmWorker } from './worker/order-fsm.worker.js';
+import { Sweeper } from './worker/sweeper.js';
+import { TimerPoller } from './worker/timer-poller.js';
 
 /**
  * `OrderFsmModule.forRoot({ store, lock })` or `forRootAsync({ useFactory, inject })`.
@@ -22,7 +26,11 @@ import { ProcessorRegistry } from './registry/processor-registry.js';
     OrderFsmMetadataAccessor,
     OrderFsmExplorer,
     OrderFsmEngine,
+    OutboxRelay,
+    OrderFsmWorker,
+    TimerPoller,
+    Sweeper,
   ],
-  exports: [OrderFsmEngine, ProcessorRegistry, ORDER_STORE, ORDER_LOCK],
+  exports: [OrderFsmEngine, ProcessorRegistry, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
 })
 export class OrderFsmModule extends ConfigurableOrderFsmModule {}

@@ -3,7 +3,25 @@ import { messages } from './order-fsm.messages.js';
 import type { OrderLock } from './lock/order-lock.js';
 import { NoopOrderLock } from './lock/noop-order-lock.js';
 import { MachineDefinition } from './machine/machine-definition.js';
+import type { MessagePublisher, WorkConsumer } from './messaging/message-broker.js';
 import type { OrderStore } from './persistence/order-store.js';
+
+export interface RelayOptions {
+  /** Default: on when a publisher is configured. */
+  enabled?: boolean;
+  /** Messages claimed per round. Default 100. */
+  batchSize?: number;
+  /** Pause between rounds when there is nothing to do (a commit in this process wakes it at once). Default 250 ms. */
+  pollIntervalMs?: number;
+  /** How long published messages are kept before they are purged. Default 1 h. */
+  retentionMs?: number;
+}
+
+export interface PollerOptions {
+  enabled?: boolean;
+  intervalMs?: number;
+  batchSize?: number;
+}
 
 export interface OrderFsmModuleOptions {
   /** The declared states and transitions (defineMachine): nothing else is ever applied. */
@@ -22,6 +40,16 @@ export interface OrderFsmModuleOptions {
    * Default true; switch it off only where no relay will ever publish them.
    */
   outbox?: boolean;
+  /** Where status messages and automatic work go (e.g. an AmqpMessaging for both). */
+  messaging?: { publisher?: MessagePublisher; consumer?: WorkConsumer };
+  /** The outbox relay, which runs in every instance. */
+  relay?: RelayOptions;
+  /** The worker that turns automatic work into events. Default: on when a consumer is configured. */
+  worker?: { enabled?: boolean };
+  /** The poller that fires due timers. Default: on, every 500 ms. */
+  timers?: PollerOptions;
+  /** The sweeper that queues the work of orders stuck in automatic states again. Default: on with the outbox, every 5 s. */
+  sweeper?: PollerOptions;
 }
 
 export interface ResolvedOrderFsmOptions {
@@ -31,9 +59,20 @@ export interface ResolvedOrderFsmOptions {
   readonly initialState: string;
   readonly createEvent: string;
   readonly outbox: boolean;
+  readonly publisher?: MessagePublisher;
+  readonly consumer?: WorkConsumer;
+  readonly relay: Required<RelayOptions>;
+  readonly worker: { readonly enabled: boolean };
+  readonly timers: Required<PollerOptions>;
+  readonly sweeper: Required<PollerOptions>;
 }
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(messages.badOptions(`"${name}" must be a positive number`));
+  return value;
+}
 
 /** Applies defaults and rejects options that cannot work, for forRoot and forRootAsync alike. */
 export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): ResolvedOrderFsmOptions {
@@ -54,12 +93,34 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
   ] as const) {
     if (typeof value !== 'string' || value.length === 0) throw new Error(messages.badOptions(`"${name}" must be a non-empty string`));
   }
-  return Object.freeze({
+  const resolved: ResolvedOrderFsmOptions = Object.freeze({
     machine,
     store,
     lock: lock === false ? new NoopOrderLock() : lock,
     initialState,
     createEvent,
     outbox: options.outbox ?? true,
+    publisher: options.messaging?.publisher,
+    consumer: options.messaging?.consumer,
+    relay: {
+      enabled: options.relay?.enabled ?? !!options.messaging?.publisher,
+      batchSize: positive('relay.batchSize', options.relay?.batchSize ?? 100),
+      pollIntervalMs: positive('relay.pollIntervalMs', options.relay?.pollIntervalMs ?? 250),
+      retentionMs: positive('relay.retentionMs', options.relay?.retentionMs ?? 3_600_000),
+    },
+    worker: { enabled: options.worker?.enabled ?? !!options.messaging?.consumer },
+    timers: {
+      enabled: options.timers?.enabled ?? true,
+      intervalMs: positive('timers.intervalMs', options.timers?.intervalMs ?? 500),
+      batchSize: positive('timers.batchSize', options.timers?.batchSize ?? 20),
+    },
+    sweeper: {
+      enabled: options.sweeper?.enabled ?? (options.outbox ?? true),
+      intervalMs: positive('sweeper.intervalMs', options.sweeper?.intervalMs ?? 5_000),
+      batchSize: positive('sweeper.batchSize', options.sweeper?.batchSize ?? 100),
+    },
   });
+  if (resolved.relay.enabled && !resolved.publisher) throw new Error(messages.badOptions('the relay needs messaging.publisher'));
+  if (resolved.worker.enabled && !resolved.consumer) throw new Error(messages.badOptions('the worker needs messaging.consumer'));
+  return resolved;
 }

@@ -11,6 +11,30 @@ export interface ServiceConfig {
   readonly redisReadyTimeoutMs: number;
   readonly lock: { readonly enabled: boolean; readonly ttlMs: number; readonly waitMs: number };
   readonly bodyLimit: string;
+  /** Exchanges and queues are named `{amqpPrefix}.events`, `{amqpPrefix}.work`, ... */
+  readonly amqpPrefix: string;
+  readonly relayEnabled: boolean;
+  readonly workerEnabled: boolean;
+  readonly workerRetryDelaysMs: readonly number[];
+  readonly workerPrefetch: number;
+  readonly timerPollMs: number;
+  readonly sweeperIntervalMs: number;
+  /** How long an order may sit in an automatic state before the sweeper queues its work again. */
+  readonly autoStuckAfterMs: number;
+  /** A CREATED order nobody accepts within this is cancelled by the system. */
+  readonly acceptTimeoutMs: number;
+  /** A cancellation fee unpaid within this closes the order. */
+  readonly paymentTimeoutMs: number;
+}
+
+function delays(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const values = raw.split(',').map((v) => Number(v.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1 || v > 86_400_000)) {
+    throw new Error(`${name} must be a comma-separated list of delays in ms, not ${JSON.stringify(raw)}`);
+  }
+  return values;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -60,5 +84,15 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       waitMs: integer(env, 'LOCK_WAIT_MS', 2_000, 0, 600_000),
     },
     bodyLimit: '64kb',
+    amqpPrefix: env.AMQP_PREFIX || 'order-fsm',
+    relayEnabled: flag(env, 'RELAY_ENABLED', true),
+    workerEnabled: flag(env, 'WORKER_ENABLED', true),
+    workerRetryDelaysMs: delays(env, 'WORKER_RETRY_DELAYS_MS', [1_000, 5_000, 25_000]),
+    workerPrefetch: integer(env, 'WORKER_PREFETCH', 8, 1, 1000),
+    timerPollMs: integer(env, 'TIMER_POLL_MS', 500, 10, 600_000),
+    sweeperIntervalMs: integer(env, 'SWEEPER_INTERVAL_MS', 5_000, 10, 3_600_000),
+    autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
+    acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
+    paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
   };
 }

@@ -1,45 +1,53 @@
-import { defineMachine, type MachineSpec, type StateOf } from '@order-fsm/core';
+import { defineMachine, type StateOf } from '@order-fsm/core';
 import { OrderEvent as E, OrderState as S, SceneId } from './taxi.model.js';
 
-/** The taxi machine as data: every state and every transition the service may ever apply. */
-export const taxiMachineSpec = {
-  name: 'taxi',
-  initial: S.INIT,
-  states: {
-    [S.CREATED]: { description: 'waiting for a driver' },
-    [S.ACCEPTED]: { description: 'a driver is on the way' },
-    [S.ARRIVED]: { description: 'the driver is at the pickup' },
-    [S.IN_TRIP]: {},
-    [S.TRIP_ENDED]: {},
-    [S.FEE_CONFIRMED]: {
-      description: 'waiting for payment; ENTERPRISE orders pay from the company account',
-      automatic: { event: E.AUTO_PAY, sceneId: SceneId.ENTERPRISE, stuckAfterMs: 60_000 },
-    },
-    [S.PAID]: {
-      description: 'ENTERPRISE orders close by themselves',
-      automatic: { event: E.CLOSE, sceneId: SceneId.ENTERPRISE, stuckAfterMs: 60_000 },
-    },
-    [S.CANCEL_PENDING_PAYMENT]: { description: 'cancelled after the driver arrived: the fee is owed' },
-    [S.CLOSED]: { final: true },
-    [S.CANCELLED]: { final: true },
-  },
-  transitions: [
-    { from: S.INIT, event: E.CREATE, to: S.CREATED },
-    { from: S.CREATED, event: E.ACCEPT, to: S.ACCEPTED },
-    { from: S.ACCEPTED, event: E.ARRIVE, to: S.ARRIVED },
-    { from: S.ARRIVED, event: E.START_TRIP, to: S.IN_TRIP },
-    { from: S.IN_TRIP, event: E.END_TRIP, to: S.TRIP_ENDED },
-    { from: S.TRIP_ENDED, event: E.CONFIRM_FEE, to: S.FEE_CONFIRMED },
-    { from: S.FEE_CONFIRMED, event: E.PAY, to: S.PAID },
-    { from: S.FEE_CONFIRMED, event: E.AUTO_PAY, to: S.PAID },
-    { from: S.PAID, event: E.CLOSE, to: S.CLOSED },
-    { from: [S.CREATED, S.ACCEPTED], event: E.CANCEL, to: S.CANCELLED },
-    { from: S.ARRIVED, event: E.CANCEL, to: [S.CANCELLED, S.CANCEL_PENDING_PAYMENT] },
-    { from: S.CANCEL_PENDING_PAYMENT, event: E.PAY, to: S.CANCELLED },
-    { from: S.CREATED, event: E.ACCEPT_TIMEOUT, to: S.CANCELLED },
-    { from: S.CANCEL_PENDING_PAYMENT, event: E.PAYMENT_TIMEOUT, to: S.CLOSED },
-  ],
-} as const satisfies MachineSpec<string, string, string>;
+export interface TaxiMachineOptions {
+  /** How long an ENTERPRISE order may wait in an automatic state before its work is queued again. */
+  autoStuckAfterMs?: number;
+}
 
-export const taxiMachine = defineMachine(taxiMachineSpec);
+/** The taxi machine as data: every state and every transition the service may ever apply. */
+export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOptions = {}) {
+  return {
+    name: 'taxi',
+    initial: S.INIT,
+    states: {
+      [S.CREATED]: { description: 'waiting for a driver; cancelled by the system if nobody accepts in time' },
+      [S.ACCEPTED]: { description: 'a driver is on the way' },
+      [S.ARRIVED]: { description: 'the driver is at the pickup' },
+      [S.IN_TRIP]: {},
+      [S.TRIP_ENDED]: {},
+      [S.FEE_CONFIRMED]: {
+        description: 'waiting for payment; ENTERPRISE orders pay from the company account',
+        automatic: { event: E.AUTO_PAY, sceneId: SceneId.ENTERPRISE, stuckAfterMs: autoStuckAfterMs },
+      },
+      [S.PAID]: {
+        description: 'ENTERPRISE orders close by themselves',
+        automatic: { event: E.CLOSE, sceneId: SceneId.ENTERPRISE, stuckAfterMs: autoStuckAfterMs },
+      },
+      [S.CANCEL_PENDING_PAYMENT]: { description: 'cancelled after the driver arrived: the fee is owed, or the order closes unpaid' },
+      [S.CLOSED]: { final: true },
+      [S.CANCELLED]: { final: true },
+    },
+    transitions: [
+      { from: S.INIT, event: E.CREATE, to: S.CREATED },
+      { from: S.CREATED, event: E.ACCEPT, to: S.ACCEPTED },
+      { from: S.ACCEPTED, event: E.ARRIVE, to: S.ARRIVED },
+      { from: S.ARRIVED, event: E.START_TRIP, to: S.IN_TRIP },
+      { from: S.IN_TRIP, event: E.END_TRIP, to: S.TRIP_ENDED },
+      { from: S.TRIP_ENDED, event: E.CONFIRM_FEE, to: S.FEE_CONFIRMED },
+      { from: S.FEE_CONFIRMED, event: E.PAY, to: S.PAID },
+      { from: S.FEE_CONFIRMED, event: E.AUTO_PAY, to: S.PAID },
+      { from: S.PAID, event: E.CLOSE, to: S.CLOSED },
+      { from: [S.CREATED, S.ACCEPTED], event: E.CANCEL, to: S.CANCELLED },
+      { from: S.ARRIVED, event: E.CANCEL, to: [S.CANCELLED, S.CANCEL_PENDING_PAYMENT] },
+      { from: S.CANCEL_PENDING_PAYMENT, event: E.PAY, to: S.CANCELLED },
+      { from: S.CREATED, event: E.ACCEPT_TIMEOUT, to: S.CANCELLED },
+      { from: S.CANCEL_PENDING_PAYMENT, event: E.PAYMENT_TIMEOUT, to: S.CLOSED },
+    ],
+  } as const;
+}
+
+export const createTaxiMachine = (options?: TaxiMachineOptions) => defineMachine(taxiMachineSpec(options));
+export const taxiMachine = createTaxiMachine();
 export type TaxiState = StateOf<typeof taxiMachine>;

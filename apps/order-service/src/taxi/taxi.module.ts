@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AirportServiceTypeChecker, CreateParamChecker, DistanceParamChecker, DriverParamChecker, PaymentParamChecker } from './checkers/param-checkers.js';
 import { PassengerExistsChecker, UnfinishedOrderChecker } from './checkers/passenger-checkers.js';
+import { CompanyAccounts } from './company-accounts.js';
 import { PassengerSlots } from './passenger-slots.js';
 import { EstimatedPricePlugin } from './plugins/estimated-price.plugin.js';
 import {
@@ -11,9 +12,12 @@ import {
 } from './processors/create-order.processors.js';
 import { AcceptOrderProcessor, ArriveProcessor, ConfirmFeeProcessor, EndTripProcessor, StartTripProcessor } from './processors/ride.processors.js';
 import { CancelProcessor, CloseProcessor, PayProcessor } from './processors/settle.processors.js';
+import { AcceptTimeoutProcessor, CompanyAutoPayProcessor, PaymentTimeoutProcessor } from './processors/system.processors.js';
+import { TAXI_SETTINGS, type TaxiSettings } from './taxi.settings.js';
 
 const providers = [
   PassengerSlots,
+  CompanyAccounts,
   CreateParamChecker,
   AirportServiceTypeChecker,
   DriverParamChecker,
@@ -33,13 +37,16 @@ const providers = [
   PayProcessor,
   CloseProcessor,
   CancelProcessor,
+  CompanyAutoPayProcessor,
+  AcceptTimeoutProcessor,
+  PaymentTimeoutProcessor,
   EstimatedPricePlugin,
 ];
 
 /** The taxi machine: its processors, checkers and plugins. order-fsm finds them at bootstrap. */
 @Module({})
 export class TaxiModule {
-  static register(redis: DynamicModule): DynamicModule {
-  return { module: TaxiModule, imports: [redis], providers };
+  static register(redis: DynamicModule, settings: TaxiSettings): DynamicModule {
+    return { module: TaxiModule, imports: [redis], providers: [...providers, { provide: TAXI_SETTINGS, useValue: settings }] };
   }
 }

@@ -68,7 +68,7 @@ async function compile(providers: unknown[]) {
   @Module({ providers: providers as never[] })
   class FeatureModule {}
   const moduleRef = await Test.createTestingModule({
-    imports: [OrderFsmModule.forRoot({ machine, store: unusedStore, lock: false }), FeatureModule],
+    imports: [OrderFsmModule.forRoot({ machine, store: unusedStore, lock: false, outbox: false, timers: { enabled: false } }), FeatureModule],
   }).compile();
   return moduleRef;
 }
@@ -144,7 +144,7 @@ describe('OrderFsmModule options', () => {
 
   it('applies the same defaults through forRootAsync', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [OrderFsmModule.forRootAsync({ useFactory: async () => ({ machine, store: unusedStore, lock: false as const }) })],
+      imports: [OrderFsmModule.forRootAsync({ useFactory: async () => ({ machine, store: unusedStore, lock: false as const, outbox: false, timers: { enabled: false } }) })],
     }).compile();
     const app = await moduleRef.init();
     const { ORDER_FSM_OPTIONS } = await import('../order-fsm.constants.js');

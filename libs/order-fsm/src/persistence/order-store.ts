@@ -115,7 +115,7 @@ export interface OrderStore {
   requeueStuck(
     now: Date,
     limit: number,
-    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date },
+    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date | null },
   ): Promise<number>;
 
   /** Marks an order for a person to look at (its automatic work was dead-lettered). */

@@ -249,7 +249,7 @@ export class TypeOrmOrderStore implements OrderStore {
   async requeueStuck(
     now: Date,
     limit: number,
-    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date },
+    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date | null },
   ): Promise<number> {
     const stuck = await this.query<{ id: string; state: string; version: number; biz_code: string; scene_id: string }>(
       'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? ORDER BY auto_due_at LIMIT ?',

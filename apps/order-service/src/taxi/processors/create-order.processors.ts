@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { AirportServiceTypeChecker, CreateParamChecker } from '../checkers/param-checkers.js';
 import { PassengerExistsChecker, UnfinishedOrderChecker } from '../checkers/passenger-checkers.js';
@@ -12,6 +12,7 @@ import {
   STANDARD_SCENES,
   type TaxiOrderData,
 } from '../taxi.model.js';
+import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
 export interface CreateResult {
   promotion: string;
@@ -32,6 +33,7 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
     protected readonly params: CreateParamChecker,
     protected readonly passengerExists: PassengerExistsChecker,
     protected readonly unfinishedOrder: UnfinishedOrderChecker,
+    @Inject(TAXI_SETTINGS) protected readonly settings: TaxiSettings,
   ) {
     super();
   }
@@ -48,6 +50,8 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
     const { passengerId, pickup, dropoff } = ctx.payload;
     const data: TaxiOrderData = { passengerId, pickup, dropoff, promotion: this.promotion(ctx) };
     Object.assign(ctx.order.data, data);
+    // A durable timer: if no driver has accepted by then (the order is still at this version), cancel.
+    ctx.schedule(OrderEvent.ACCEPT_TIMEOUT, { afterMs: this.settings.acceptTimeoutMs });
     return ServiceResult.ok({ promotion: data.promotion });
   }
 
@@ -82,9 +86,10 @@ abstract class AirportCreateOrderProcessor extends CreateOrderProcessor {
     params: CreateParamChecker,
     passengerExists: PassengerExistsChecker,
     unfinishedOrder: UnfinishedOrderChecker,
+    @Inject(TAXI_SETTINGS) settings: TaxiSettings,
     private readonly serviceType: AirportServiceTypeChecker,
   ) {
-    super(params, passengerExists, unfinishedOrder);
+    super(params, passengerExists, unfinishedOrder, settings);
   }
 
   protected abstract readonly service: string;

@@ -1,9 +1,11 @@
+import { Inject } from '@nestjs/common';
 import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
 import { PassengerSlots } from '../passenger-slots.js';
 import { PaymentEntity } from '../taxi.entities.js';
 import { OrderEvent, OrderState, RIDE_FINISHED_STATES, type TaxiOrderData } from '../taxi.model.js';
+import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
 type Ctx = StateContext<unknown, Record<string, unknown>>;
 const dataOf = (ctx: Ctx) => ctx.order.data as TaxiOrderData;
@@ -98,7 +100,10 @@ export class CloseProcessor extends AbstractStateProcessor {
  */
 @OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL })
 export class CancelProcessor extends AbstractStateProcessor<{ cancellationFeeCents: number }> {
-  constructor(private readonly slots: PassengerSlots) {
+  constructor(
+    private readonly slots: PassengerSlots,
+    @Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings,
+  ) {
     super();
   }
 
@@ -109,6 +114,7 @@ export class CancelProcessor extends AbstractStateProcessor<{ cancellationFeeCen
   action(_next: string, ctx: Ctx): ServiceResult<{ cancellationFeeCents: number }> {
     const cancellationFeeCents = this.feeOf(ctx);
     Object.assign(dataOf(ctx), { cancelledAt: now(), cancellationFeeCents });
+    if (cancellationFeeCents > 0) ctx.schedule(OrderEvent.PAYMENT_TIMEOUT, { afterMs: this.settings.paymentTimeoutMs });
     return ServiceResult.ok({ cancellationFeeCents });
   }
 

@@ -1,0 +1,54 @@
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { type AmqpMessaging, ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import type { Response } from 'express';
+import type { Redis } from 'ioredis';
+import { AMQP } from '../infrastructure/messaging.module.js';
+import { REDIS } from '../infrastructure/redis.module.js';
+
+const TIMEOUT_MS = 1_500;
+
+/** Each dependency, and the outbox backlog (how many status messages wait, and for how long). */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: TypeOrmHealthIndicator,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(AMQP) private readonly amqp: AmqpMessaging,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
+  ) {}
+
+  @Get()
+  async check(@Res({ passthrough: true }) response: Response) {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database').withTimeout(TIMEOUT_MS),
+        () =>
+          this.indicators
+            .check('redis')
+            .attempt(async () => {
+              await this.redis.ping();
+            })
+            .withTimeout(TIMEOUT_MS),
+        () => {
+          const rabbitmq = this.indicators.check('rabbitmq');
+          return this.amqp.isConnected() ? rabbitmq.up() : rabbitmq.down('not connected; status messages wait in the outbox');
+        },
+        () =>
+          this.indicators
+            .check('outbox')
+            .attempt(async () => {
+              const { count, oldestCreatedAt } = await this.store.outboxBacklog();
+              return { backlog: count, oldestWaitingMs: oldestCreatedAt ? Date.now() - oldestCreatedAt.getTime() : 0 };
+            })
+            .withTimeout(TIMEOUT_MS),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      response.status(503);
+      return error.getResponse();
+    }
+  }
+}

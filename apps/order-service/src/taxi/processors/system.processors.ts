@@ -1,0 +1,87 @@
+import { Inject } from '@nestjs/common';
+import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { CompanyAccounts } from '../company-accounts.js';
+import { PassengerSlots } from '../passenger-slots.js';
+import { PaymentEntity } from '../taxi.entities.js';
+import { OrderEvent, OrderState, SceneId, type TaxiOrderData } from '../taxi.model.js';
+import type { TaxiState } from '../taxi.machine.js';
+
+type Ctx = StateContext<unknown, Record<string, unknown>>;
+const dataOf = (ctx: Ctx) => ctx.order.data as TaxiOrderData;
+
+/**
+ * FEE_CONFIRMED -> PAID for ENTERPRISE, with nobody calling: the worker sends AUTO_PAY when the order
+ * enters FEE_CONFIRMED, and the company account pays (the article's password-free payment).
+ */
+@OrderProcessor({ state: OrderState.FEE_CONFIRMED, event: OrderEvent.AUTO_PAY, sceneId: SceneId.ENTERPRISE })
+export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId: string; amountCents: number }, unknown, Record<string, unknown>, TaxiState> {
+  constructor(@Inject(CompanyAccounts) private readonly accounts: CompanyAccounts) {
+    super();
+  }
+
+  getNextState(): TaxiState {
+    return OrderState.PAID;
+  }
+
+  async action(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
+    const data = dataOf(ctx);
+    const paymentId = `corp-${ctx.order.orderId}`;
+    await this.accounts.charge(paymentId, ctx.order.orderId, data.feeCents ?? 0);
+    Object.assign(data, { paymentId, paidAt: new Date().toISOString(), paidBy: 'COMPANY_ACCOUNT' });
+    return ServiceResult.ok({ paymentId, amountCents: data.feeCents ?? 0 });
+  }
+
+  override async save(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
+    const data = dataOf(ctx);
+    await ctx.manager.insert(PaymentEntity, {
+      id: data.paymentId!,
+      orderId: ctx.order.orderId,
+      kind: 'FARE',
+      amountCents: data.feeCents ?? 0,
+      createdAt: new Date(),
+    });
+    return ServiceResult.ok();
+  }
+}
+
+/** Timer: nobody accepted the order in time, so the system cancels it. */
+@OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT_TIMEOUT })
+export class AcceptTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
+  constructor(private readonly slots: PassengerSlots) {
+    super();
+  }
+
+  getNextState(): TaxiState {
+    return OrderState.CANCELLED;
+  }
+
+  action(_next: TaxiState, ctx: Ctx): ServiceResult {
+    Object.assign(dataOf(ctx), { cancelledAt: new Date().toISOString(), cancelReason: 'NO_DRIVER_ACCEPTED', cancellationFeeCents: 0 });
+    return ServiceResult.ok();
+  }
+
+  override async after(ctx: Ctx): Promise<void> {
+    await this.slots.free(dataOf(ctx).passengerId, ctx.order.orderId);
+  }
+}
+
+/** Timer: the cancellation fee was not paid in time; the order is closed unpaid. */
+@OrderProcessor({ state: OrderState.CANCEL_PENDING_PAYMENT, event: OrderEvent.PAYMENT_TIMEOUT })
+export class PaymentTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
+  constructor(private readonly slots: PassengerSlots) {
+    super();
+  }
+
+  getNextState(): TaxiState {
+    return OrderState.CLOSED;
+  }
+
+  action(_next: TaxiState, ctx: Ctx): ServiceResult {
+    Object.assign(dataOf(ctx), { closedAt: new Date().toISOString(), closedReason: 'CANCELLATION_FEE_UNPAID' });
+    return ServiceResult.ok();
+  }
+
+  override async after(ctx: Ctx): Promise<void> {
+    await this.slots.free(dataOf(ctx).passengerId, ctx.order.orderId);
+  }
+}

@@ -1,0 +1,54 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import type { OrderStore } from '../persistence/order-store.js';
+import { BackgroundLoop } from '../worker/background-loop.js';
+
+const PURGE_EVERY_MS = 60_000;
+const PURGE_BATCH = 5_000;
+
+/**
+ * Publishes the outbox: claims unpublished messages (several relays at once each get their own,
+ * per order in version order), publishes them with confirms, marks them after the broker's ack.
+ * Runs in every instance; a commit in this process wakes it at once. Purges old published rows.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly relayLoop: BackgroundLoop;
+  private readonly purgeLoop: BackgroundLoop;
+
+  constructor(
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
+    engine: OrderFsmEngine,
+  ) {
+    const { relay, publisher } = options;
+    this.relayLoop = new BackgroundLoop('outbox relay', this.logger, relay.pollIntervalMs, async () => {
+      if (!publisher!.isConnected()) return false;
+      const claimed = await this.store.relayOutbox(relay.batchSize, (messages) => publisher!.publish(messages));
+      return claimed === relay.batchSize;
+    });
+    this.purgeLoop = new BackgroundLoop('outbox purge', this.logger, PURGE_EVERY_MS, async () => {
+      const purged = await this.store.purgePublished(new Date(Date.now() - relay.retentionMs), PURGE_BATCH);
+      return purged === PURGE_BATCH;
+    });
+    if (relay.enabled) engine.onCommitted(() => this.relayLoop.wake());
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.relay.enabled) return;
+    this.relayLoop.start();
+    this.purgeLoop.start();
+  }
+
+  /** Publishes what is waiting now, without waiting for the next round. */
+  flush(): void {
+    this.relayLoop.wake();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([this.relayLoop.stop(), this.purgeLoop.stop()]);
+  }
+}
