@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { OrderFsmEngine } from '@order-fsm/core';
 import type { MachineDefinition } from '@order-fsm/core';
 import { Redis } from 'ioredis';
@@ -27,15 +27,18 @@ export interface TestExtras {
   modules?: unknown[];
   /** The machine those processors need declared. */
   machine?: MachineDefinition;
+  /** Replaces providers (a business dependency such as the company account), never storage or messaging. */
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
 
 /** The taxi service as main.ts builds it, on the real MariaDB and Redis of the environment. */
 export async function startTestApp(overrides: ConfigOverrides = {}, extras: TestExtras = {}): Promise<TestApp> {
   const base = loadServiceConfig(process.env);
   const config: ServiceConfig = { ...base, ...overrides, lock: { ...base.lock, ...overrides.lock } };
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [AppModule.register(config, { machine: extras.machine }), ...((extras.modules ?? []) as never[])],
-  }).compile();
+  });
+  const moduleRef = await (extras.override ? extras.override(builder) : builder).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
   configureApp(app, config);
   try {

@@ -58,7 +58,7 @@ export class AppModule {
             store: new TypeOrmOrderStore(dataSource),
             lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
             messaging: { publisher: amqp, consumer: amqp },
-            relay: { enabled: config.relayEnabled },
+            relay: { enabled: config.relayEnabled, retentionMs: config.outboxRetentionMs, purgeIntervalMs: Math.min(60_000, config.outboxRetentionMs) },
             worker: { enabled: config.workerEnabled },
             timers: { intervalMs: config.timerPollMs },
             sweeper: { intervalMs: config.sweeperIntervalMs },

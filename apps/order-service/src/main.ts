@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   configureApp(app, config);
   app.enableShutdownHooks();
   await app.listen(config.port);
-  Logger.log(`taxi order service listening on :${config.port}`, 'Bootstrap');
+  const { port } = app.getHttpServer().address() as { port: number };
+  Logger.log(`taxi order service listening on :${port}`, 'Bootstrap');
 }
 
 main().catch((error) => {

@@ -15,6 +15,8 @@ export interface RelayOptions {
   pollIntervalMs?: number;
   /** How long published messages are kept before they are purged. Default 1 h. */
   retentionMs?: number;
+  /** How often published messages past their retention are purged. Default 60 s. */
+  purgeIntervalMs?: number;
 }
 
 export interface PollerOptions {
@@ -107,6 +109,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
       batchSize: positive('relay.batchSize', options.relay?.batchSize ?? 100),
       pollIntervalMs: positive('relay.pollIntervalMs', options.relay?.pollIntervalMs ?? 250),
       retentionMs: positive('relay.retentionMs', options.relay?.retentionMs ?? 3_600_000),
+      purgeIntervalMs: positive('relay.purgeIntervalMs', options.relay?.purgeIntervalMs ?? 60_000),
     },
     worker: { enabled: options.worker?.enabled ?? !!options.messaging?.consumer },
     timers: {

@@ -14,6 +14,8 @@ export interface ServiceConfig {
   /** Exchanges and queues are named `{amqpPrefix}.events`, `{amqpPrefix}.work`, ... */
   readonly amqpPrefix: string;
   readonly relayEnabled: boolean;
+  /** Published status messages are purged from the outbox after this. */
+  readonly outboxRetentionMs: number;
   readonly workerEnabled: boolean;
   readonly workerRetryDelaysMs: readonly number[];
   readonly workerPrefetch: number;
@@ -86,6 +88,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     bodyLimit: '64kb',
     amqpPrefix: env.AMQP_PREFIX || 'order-fsm',
     relayEnabled: flag(env, 'RELAY_ENABLED', true),
+    outboxRetentionMs: integer(env, 'OUTBOX_RETENTION_MS', 3_600_000, 1, 30 * 86_400_000),
     workerEnabled: flag(env, 'WORKER_ENABLED', true),
     workerRetryDelaysMs: delays(env, 'WORKER_RETRY_DELAYS_MS', [1_000, 5_000, 25_000]),
     workerPrefetch: integer(env, 'WORKER_PREFETCH', 8, 1, 1000),

@@ -9,6 +9,8 @@ export interface OrderView {
   data: Record<string, unknown>;
   createdAt?: Date;
   updatedAt?: Date;
+  /** Present when the order's automatic work was dead-lettered: a person should look at it. */
+  flag?: { at: Date; reason: string };
 }
 
 export const toOrderView = (order: FsmOrder): OrderView => ({
@@ -20,6 +22,7 @@ export const toOrderView = (order: FsmOrder): OrderView => ({
   data: order.data,
   createdAt: order.createdAt,
   updatedAt: order.updatedAt,
+  ...(order.flag && { flag: order.flag }),
 });
 
 export const toTransitionView = (outcome: TransitionOutcome) => ({

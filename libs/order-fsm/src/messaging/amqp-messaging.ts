@@ -82,6 +82,8 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
       publishTimeout: options.publishTimeoutMs ?? 5_000,
       setup: (channel: ConfirmChannel) => this.declare(channel),
     });
+    // A setup interrupted by a disconnect (or by close()) is retried on the next connect.
+    this.publisher.on('error', (error) => this.logger.warn(`publisher channel: ${error.message}`));
   }
 
   isConnected(): boolean {
@@ -118,6 +120,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
       confirm: true,
       setup: (channel: ConfirmChannel) => this.declare(channel),
     });
+    consumer.on('error', (error) => this.logger.warn(`worker channel: ${error.message}`));
     this.consumer = consumer;
     await consumer.consume(this.topology.workQueue, (message) => void this.deliver(consumer, message, handler, onDeadLetter), {
       prefetch: this.prefetch,

@@ -5,7 +5,6 @@ import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { OrderStore } from '../persistence/order-store.js';
 import { BackgroundLoop } from '../worker/background-loop.js';
 
-const PURGE_EVERY_MS = 60_000;
 const PURGE_BATCH = 5_000;
 
 /**
@@ -30,7 +29,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       const claimed = await this.store.relayOutbox(relay.batchSize, (messages) => publisher!.publish(messages));
       return claimed === relay.batchSize;
     });
-    this.purgeLoop = new BackgroundLoop('outbox purge', this.logger, PURGE_EVERY_MS, async () => {
+    this.purgeLoop = new BackgroundLoop('outbox purge', this.logger, relay.purgeIntervalMs, async () => {
       const purged = await this.store.purgePublished(new Date(Date.now() - relay.retentionMs), PURGE_BATCH);
       return purged === PURGE_BATCH;
     });

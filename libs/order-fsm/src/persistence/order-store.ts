@@ -118,6 +118,6 @@ export interface OrderStore {
     requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date | null },
   ): Promise<number>;
 
-  /** Marks an order for a person to look at (its automatic work was dead-lettered). */
+  /** Marks an order for a person to look at (its automatic work was dead-lettered); its next transition clears the mark. */
   flagOrder(orderId: string, reason: string, at: Date): Promise<void>;
 }

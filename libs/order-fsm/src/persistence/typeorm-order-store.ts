@@ -57,7 +57,7 @@ const INSERT_ORDER =
   'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // The fence: the row changes only if nobody moved it since it was read.
 const UPDATE_ORDER =
-  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ? WHERE id = ? AND version = ? AND state = ?';
+  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL WHERE id = ? AND version = ? AND state = ?';
 const INSERT_TRANSITION =
   'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_OUTBOX = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ?';
@@ -252,7 +252,8 @@ export class TypeOrmOrderStore implements OrderStore {
     requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date | null },
   ): Promise<number> {
     const stuck = await this.query<{ id: string; state: string; version: number; biz_code: string; scene_id: string }>(
-      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? ORDER BY auto_due_at LIMIT ?',
+      // A flagged order's work was dead-lettered: a person looks at it; it is not requeued forever.
+      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? AND flagged_at IS NULL ORDER BY auto_due_at LIMIT ?',
       [now, limit],
     );
     let requeued = 0;

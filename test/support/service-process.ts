@@ -1,0 +1,43 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { waitFor } from './broker.js';
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  output(): string;
+  /** SIGTERM (graceful) by default; resolves once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** The built service (`npm run build`) as a separate process, with the environment given. */
+export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['dist/apps/order-service/src/main.js'], {
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await waitFor(
+    'the service process to listen',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode}):\n${output}`);
+      const match = /listening on :(\d+)/.exec(output);
+      return match ? Number(match[1]) : undefined;
+    },
+    60_000,
+  ).catch(async (error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    child,
+    port,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}

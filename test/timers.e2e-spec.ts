@@ -1,0 +1,118 @@
+import { amqpTopology } from '@order-fsm/core';
+import { deleteTopology, purgeQueue, queueMessages, uniquePrefix, waitFor } from './support/broker.js';
+import { advance, createOrder, transitionsOf } from './support/taxi-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+async function timersOf(t: TestApp, orderId: string) {
+  return t.dataSource.query('SELECT event, version, state, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id', [orderId]) as Promise<
+    Array<{ event: string; version: number; state: string; fired_at: Date | null; outcome: string | null }>
+  >;
+}
+
+describe('durable timers', () => {
+  const prefix = uniquePrefix('timers');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: 300, paymentTimeoutMs: 300, timerPollMs: 50 });
+  });
+  afterAll(async () => {
+    await t.close();
+    await deleteTopology(prefix);
+  });
+
+  it('cancels a CREATED order nobody accepts in time, once, as the timer', async () => {
+    const orderId = await createOrder(t);
+    await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
+    const log = await transitionsOf(t, orderId);
+    expect(log.map((e) => [e.event, e.toState, e.source])).toEqual([
+      ['CREATE', 'CREATED', 'api'],
+      ['ACCEPT_TIMEOUT', 'CANCELLED', 'timer'],
+    ]);
+    expect(await timersOf(t, orderId)).toEqual([
+      { event: 'ACCEPT_TIMEOUT', version: 1, state: 'CREATED', fired_at: expect.any(Date), outcome: 'fired' },
+    ]);
+    expect((await t.engine.findOrder(orderId))?.data).toMatchObject({ cancelReason: 'NO_DRIVER_ACCEPTED' });
+  });
+
+  it('fires nothing for an order that moved on before its time', async () => {
+    const orderId = await createOrder(t);
+    await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
+    const [timer] = await waitFor('the timer to come due', async () => {
+      const timers = await timersOf(t, orderId);
+      return timers[0]?.fired_at ? timers : undefined;
+    });
+    expect(timer.outcome).toBe('moved-on');
+    expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
+  });
+
+  it('closes a cancellation whose fee is not paid in time', async () => {
+    const orderId = await createOrder(t);
+    await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
+    await advance(t, orderId, 'ARRIVE');
+    await advance(t, orderId, 'CANCEL');
+    await waitFor('CLOSED', async () => (await t.engine.findOrder(orderId))?.state === 'CLOSED');
+    const last = (await transitionsOf(t, orderId)).at(-1);
+    expect(last).toMatchObject({ event: 'PAYMENT_TIMEOUT', fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CLOSED', source: 'timer' });
+  });
+});
+
+describe('a timer survives a restart', () => {
+  it('is scheduled by one instance and fired by the next', async () => {
+    const prefix = uniquePrefix('restart');
+    // The first instance never polls: it schedules the timer and goes away before it is due.
+    const first = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: 1_000, timerPollMs: 600_000 });
+    const orderId = await createOrder(first);
+    const [scheduled] = await timersOf(first, orderId);
+    expect(scheduled).toMatchObject({ event: 'ACCEPT_TIMEOUT', fired_at: null });
+    await first.close();
+
+    const second = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50 });
+    try {
+      await waitFor('the timer to fire in the new instance', async () => (await second.engine.findOrder(orderId))?.state === 'CANCELLED');
+      expect((await timersOf(second, orderId)).map((r) => r.outcome)).toEqual(['fired']);
+    } finally {
+      await second.close();
+      await deleteTopology(prefix);
+    }
+  });
+});
+
+describe('the sweeper', () => {
+  const prefix = uniquePrefix('sweeper');
+  const { workQueue } = amqpTopology(prefix, 0);
+  let api: TestApp;
+  let worker: TestApp | undefined;
+  beforeAll(async () => {
+    api = await startTestApp({ amqpPrefix: prefix, workerEnabled: false, autoStuckAfterMs: 500, sweeperIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api.close();
+    await deleteTopology(prefix);
+  });
+
+  it('recovers an order whose work message was deleted from the queue', async () => {
+    const orderId = await createOrder(api, { sceneId: 'ENTERPRISE' });
+    for (const [event, payload] of [
+      ['ACCEPT', { driverId: 'd' }],
+      ['ARRIVE', {}],
+      ['START_TRIP', {}],
+      ['END_TRIP', { distanceKm: 3 }],
+      ['CONFIRM_FEE', {}],
+    ] as const) {
+      await advance(api, orderId, event, payload);
+    }
+    await waitFor('the work on the queue', async () =>
+      (await queueMessages(workQueue)).some((m) => (m.body as { orderId: string }).orderId === orderId),
+    );
+    expect(await purgeQueue(workQueue)).toBeGreaterThanOrEqual(1); // the message is lost
+
+    worker = await startTestApp({ amqpPrefix: prefix, autoStuckAfterMs: 500, sweeperIntervalMs: 100 });
+    await waitFor('CLOSED', async () => (await api.engine.findOrder(orderId))?.state === 'CLOSED', 30_000);
+    const log = await transitionsOf(api, orderId);
+    expect(log.slice(-2).map((e) => [e.event, e.source])).toEqual([
+      ['AUTO_PAY', 'sweeper'],
+      ['CLOSE', 'worker'],
+    ]);
+  });
+});
