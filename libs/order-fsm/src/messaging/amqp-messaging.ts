@@ -136,10 +136,11 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
     }
   }
 
+  /** Closes channels and the connection; a channel still being set up must not make shutdown fail. */
   async close(): Promise<void> {
     await this.stop();
     await this.publisher.close().catch(() => undefined);
-    await this.connection.close();
+    await this.connection.close().catch((error: Error) => this.logger.warn(`closing the RabbitMQ connection: ${error.message}`));
   }
 
   private async declare(channel: ConfirmChannel): Promise<void> {
