@@ -10,6 +10,7 @@ export const ERROR_HTTP_STATUS = {
   NOT_FOUND_PROCESSOR: 409,
   ORDER_BUSY: 409,
   VERSION_CONFLICT: 409,
+  /** Internal: the engine answers a consumed request id as a replay (or IDEMPOTENCY_KEY_REUSED). */
   DUPLICATE_REQUEST: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

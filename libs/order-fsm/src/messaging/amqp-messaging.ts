@@ -90,11 +90,6 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
     return this.connection.isConnected();
   }
 
-  /** Resolves once connected and the topology is declared (for start-up checks and tests). */
-  async waitForConnect(): Promise<void> {
-    await this.publisher.waitForConnect();
-  }
-
   async publish(messages: readonly ClaimedMessage[]): Promise<readonly number[]> {
     const settled = await Promise.allSettled(
       messages.map((m) =>

@@ -42,11 +42,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.purgeLoop.start();
   }
 
-  /** Publishes what is waiting now, without waiting for the next round. */
-  flush(): void {
-    this.relayLoop.wake();
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all([this.relayLoop.stop(), this.purgeLoop.stop()]);
   }
