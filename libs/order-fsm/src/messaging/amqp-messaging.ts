@@ -113,13 +113,17 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
     const consumer = this.connection.createChannel({
       name: 'order-fsm-worker',
       confirm: true,
-      setup: (channel: ConfirmChannel) => this.declare(channel),
+      // The prefetch is set here, awaited, and not through consume()'s `prefetch` option: the
+      // wrapper fires that one without awaiting it, so a channel closed before the broker answers
+      // (a shutdown or a broker restart during setup) left an unhandled rejection that ends the process.
+      setup: async (channel: ConfirmChannel) => {
+        await this.declare(channel);
+        await channel.prefetch(this.prefetch, false);
+      },
     });
     consumer.on('error', (error) => this.logger.warn(`worker channel: ${error.message}`));
     this.consumer = consumer;
-    await consumer.consume(this.topology.workQueue, (message) => void this.deliver(consumer, message, handler, onDeadLetter), {
-      prefetch: this.prefetch,
-    });
+    await consumer.consume(this.topology.workQueue, (message) => void this.deliver(consumer, message, handler, onDeadLetter));
   }
 
   async stop(): Promise<void> {
@@ -171,12 +175,22 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
         await this.deadLetter(channel, message, 'malformed work message', attempt);
       } else {
         const verdict = await handler(work, attempt);
-        if (verdict.outcome === 'retry' && attempt < this.maxAttempts) {
-          await channel.sendToQueue(this.topology.retryQueues[Math.min(attempt, this.retryDelaysMs.length) - 1], message.content, {
+        if ((verdict.outcome === 'retry' && attempt < this.maxAttempts) || verdict.outcome === 'wait') {
+          // A wait comes back after the shortest delay with the same attempt: an outage of Redis or
+          // MariaDB never uses up the budget that tells a poison message from a slow one.
+          const next = verdict.outcome === 'wait' ? attempt : attempt + 1;
+          const queue = this.topology.retryQueues[verdict.outcome === 'wait' ? 0 : Math.min(attempt, this.retryDelaysMs.length) - 1];
+          if (queue === undefined) {
+            // No retry delays configured: hold the delivery a second before it goes back.
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+            channel.nack(message, false, true);
+            return;
+          }
+          await channel.sendToQueue(queue, message.content, {
             persistent: true,
             messageId: message.properties.messageId,
             contentType: 'application/json',
-            headers: { [ATTEMPT_HEADER]: attempt + 1, 'x-order-fsm-last-error': verdict.reason.slice(0, 512) },
+            headers: { [ATTEMPT_HEADER]: next, 'x-order-fsm-last-error': verdict.reason.slice(0, 512) },
           });
         } else if (verdict.outcome !== 'done') {
           const reason = verdict.reason;

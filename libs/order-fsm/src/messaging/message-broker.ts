@@ -16,6 +16,8 @@ export interface MessagePublisher {
 export type WorkVerdict =
   | { readonly outcome: 'done'; readonly detail: string }
   | { readonly outcome: 'retry'; readonly reason: string }
+  /** Not the work's fault (a dependency is down, the order is busy): again after the first delay, spending no attempt. */
+  | { readonly outcome: 'wait'; readonly reason: string }
   | { readonly outcome: 'dead'; readonly reason: string };
 
 /** `attempt` counts deliveries of this work, from 1. */

@@ -9,6 +9,8 @@ import type { OrderStore } from '../persistence/order-store.js';
 
 /** The order is no longer where the work was meant for: nothing is left to do. */
 const MOVED_ON = new Set(['ORDER_STATE_NOT_MATCH', 'NOT_FOUND_PROCESSOR']);
+/** Failures of the moment, not of the work: a dependency is down or another holder has the order. */
+const TRANSIENT = new Set(['DEPENDENCY_UNAVAILABLE', 'ORDER_BUSY']);
 /** Failures that another attempt cannot fix. */
 const HOPELESS = new Set(['ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'VALIDATION_FAILED', 'TRANSITION_NOT_DECLARED', 'FOUND_MORE_PROCESSOR']);
 
@@ -30,7 +32,11 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.worker.enabled) return;
     await this.options.consumer!.start(
-      (work, attempt) => this.handle(work, attempt),
+      async (work, attempt) => {
+        const verdict = await this.handle(work, attempt);
+        this.options.metrics.work(work.event, verdict.outcome);
+        return verdict;
+      },
       (work, reason) => this.store.flagOrder(work.orderId, `automatic ${work.event} dead-lettered: ${reason}`, new Date()),
     );
   }
@@ -55,6 +61,10 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
       const reason = `${code}: ${(error as Error).message}`;
       if (MOVED_ON.has(code)) return { outcome: 'done', detail: reason };
       if (HOPELESS.has(code)) return { outcome: 'dead', reason };
+      if (TRANSIENT.has(code)) {
+        this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
+        return { outcome: 'wait', reason };
+      }
       this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
       return { outcome: 'retry', reason };
     }
