@@ -62,6 +62,8 @@ export interface ConsumedRequest {
 export interface ClaimedMessage extends OutboxMessage {
   readonly id: number;
   readonly orderId: string;
+  /** When the transition that wrote it happened. */
+  readonly createdAt: Date;
 }
 
 export interface DueTimer {

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { VersionConflictError } from '../errors/order-fsm.errors.js';
 import type { FsmOrder } from '../engine/fsm-order.js';
 import { translateDbError } from './db-errors.js';
@@ -49,9 +49,10 @@ const parseData = (data: OrderRow['data']): Record<string, unknown> =>
 const ORDER_COLUMNS =
   'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason';
 const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
-// One round trip for both: the order, and the transition that already consumed this request id, if any.
+// One round trip for both: the order, and the transition that already consumed this request id, if
+// any. Two constant lookups; MariaDB answers it without a derived table.
 const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
-  FROM (SELECT 1 AS one) x LEFT JOIN fsm_order o ON o.id = ? LEFT JOIN fsm_transition t ON t.request_id = ?`;
+  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? WHERE o.id = ?`;
 const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ?';
 const INSERT_ORDER =
   'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -84,12 +85,41 @@ function toConsumed(row: RequestRow | undefined): ConsumedRequest | null {
   return { requestHash: row.request_hash, response: row.response ? JSON.parse(row.response) : null };
 }
 
+/** mysql2's callback API, on a pool or on the connection a query runner holds. */
+interface CallbackConnection {
+  query(sql: string, values: unknown[], callback: (error: Error | null, result: never) => void): void;
+}
+
+/**
+ * The engine's own statements go to mysql2 directly, on the connection TypeORM holds for the
+ * transaction: TypeORM's per-statement logging, events and result wrapping, and the promise
+ * wrapper's stack capture, cost more CPU than the statement itself on the hot path (see
+ * docs/BENCHMARKS.md). Statements keep their placeholders; mysql2 escapes the values.
+ */
+function run<R = { affectedRows: number }>(connection: CallbackConnection, sql: string, params: unknown[]): Promise<R> {
+  return new Promise((resolve, reject) => connection.query(sql, params, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+type Statement = [sql: string, params: unknown[]];
+
+const transactionDepthOf = (runner: QueryRunner): number => (runner as unknown as { transactionDepth: number }).transactionDepth;
+
+function connectionOf(runner: QueryRunner): CallbackConnection {
+  return (runner as unknown as { databaseConnection: CallbackConnection }).databaseConnection;
+}
+
+const MYSQL_TYPES: readonly string[] = ['mysql', 'mariadb'];
+
 /**
  * The OrderStore on a TypeORM DataSource: MariaDB 10.6+ or MySQL 8 (for FOR UPDATE SKIP LOCKED),
  * over the tables of the OrderFsmSchema and OrderFsmReliability migrations.
  */
 export class TypeOrmOrderStore implements OrderStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource) {
+    if (!MYSQL_TYPES.includes(dataSource.options.type)) {
+      throw new Error(`TypeOrmOrderStore speaks MySQL and MariaDB (mysql2); this DataSource is ${dataSource.options.type}`);
+    }
+  }
 
   async load(orderId: string): Promise<FsmOrder | null> {
     const rows = await this.query<OrderRow>(SELECT_ORDER, [orderId]);
@@ -97,8 +127,10 @@ export class TypeOrmOrderStore implements OrderStore {
   }
 
   async loadForEvent(orderId: string, requestId: string) {
-    const [row] = await this.query<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [orderId, requestId]);
-    return { order: row?.id ? toOrder(row) : null, consumed: toConsumed(row) };
+    const [row] = await this.query<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, orderId]);
+    if (row) return { order: toOrder(row), consumed: toConsumed(row) };
+    // No such order: the request id may still be taken (by another order), which is the answer to give.
+    return { order: null, consumed: await this.findConsumedRequest(requestId) };
   }
 
   async findConsumedRequest(requestId: string): Promise<ConsumedRequest | null> {
@@ -109,40 +141,48 @@ export class TypeOrmOrderStore implements OrderStore {
   async commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
     const { order, toState, at } = write;
     const version = order.version + 1;
+    const merge = this.mergesStatements();
+    const runner = this.dataSource.createQueryRunner('master');
     try {
-      await this.dataSource.transaction(async (manager) => {
-        const runner = manager.queryRunner!;
-        const data = JSON.stringify(order.data ?? {});
-        if (order.version === 0) {
-          await runner.query(INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, write.autoDueAt]);
-        } else {
-          const updated = await runner.query(
-            UPDATE_ORDER,
-            [toState, version, data, at, write.autoDueAt, order.orderId, order.version, order.state],
-            true,
-          );
-          if (updated.affected !== 1) throw new VersionConflictError(order.orderId, order.version);
-        }
-        const { response, timers } = await work(manager);
-        await runner.query(INSERT_TRANSITION, [
-          order.orderId,
-          version,
-          write.event,
-          order.state,
-          toState,
-          write.requestId,
-          write.source,
-          at,
-          write.requestHash,
-          response,
-        ]);
-        await this.insertOutbox(manager, order.orderId, version, write.messages, at);
-        if (timers.length > 0) {
-          await runner.query(INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]);
-        }
-      });
+      const data = JSON.stringify(order.data ?? {});
+      const fence: Statement =
+        order.version === 0
+          ? [INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, write.autoDueAt]]
+          : [UPDATE_ORDER, [toState, version, data, at, write.autoDueAt, order.orderId, order.version, order.state]];
+      let connection: CallbackConnection;
+      let fenced: { affectedRows: number };
+      if (merge) {
+        connection = (await runner.connect()) as CallbackConnection;
+        // Marked first: if the batch fails after START TRANSACTION, the catch below must roll it back.
+        Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+        [, fenced] = await run<Array<{ affectedRows: number }>>(connection, `START TRANSACTION; ${fence[0]}`, fence[1]);
+      } else {
+        connection = await this.begin(runner);
+        fenced = await run(connection, ...fence);
+      }
+      if (order.version !== 0 && fenced.affectedRows !== 1) throw new VersionConflictError(order.orderId, order.version);
+      const { response, timers } = await work(runner.manager);
+      const writes: Statement[] = [
+        [INSERT_TRANSITION, [order.orderId, version, write.event, order.state, toState, write.requestId, write.source, at, write.requestHash, response]],
+      ];
+      if (write.messages.length > 0) {
+        writes.push([INSERT_OUTBOX, [write.messages.map((m) => [m.messageId, order.orderId, version, m.kind, m.routingKey, m.payload, at])]]);
+      }
+      if (timers.length > 0) writes.push([INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]]);
+      if (merge && transactionDepthOf(runner) === 1) {
+        // One round trip for the log, the outbox, the timers and COMMIT: the server stops at the first
+        // failing statement, so COMMIT runs only if every write went in.
+        await run(connection, [...writes.map(([sql]) => sql), 'COMMIT'].join('; '), writes.flatMap(([, params]) => params));
+        Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+      } else {
+        for (const [sql, params] of writes) await run(connection, sql, params);
+        await this.end(runner, connection);
+      }
     } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       throw translateDbError(error, write);
+    } finally {
+      await runner.release();
     }
     return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at };
   }
@@ -164,9 +204,9 @@ export class TypeOrmOrderStore implements OrderStore {
   async relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number> {
     return this.inTransaction(async (manager) => {
       // READ COMMITTED: record locks only, so claiming never blocks transitions inserting new rows.
-      const claimed: Array<{ id: string; message_id: string; order_id: string; kind: 'status' | 'work'; routing_key: string; payload: string }> =
+      const claimed: Array<{ id: string; message_id: string; order_id: string; kind: 'status' | 'work'; routing_key: string; payload: string; created_at: Date }> =
         await manager.query(
-          'SELECT id, message_id, order_id, kind, routing_key, payload FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED',
+          'SELECT id, message_id, order_id, kind, routing_key, payload, created_at FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED',
           [limit],
         );
       if (claimed.length === 0) return 0;
@@ -194,6 +234,7 @@ export class TypeOrmOrderStore implements OrderStore {
           kind: row.kind,
           routingKey: row.routing_key,
           payload: row.payload,
+          createdAt: row.created_at,
         });
       }
       if (eligible.length === 0) return claimed.length;
@@ -283,9 +324,52 @@ export class TypeOrmOrderStore implements OrderStore {
     await manager.query(INSERT_OUTBOX, [messages.map((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, at])]);
   }
 
+  /**
+   * Opens the transaction so that TypeORM knows of it: save() may nest manager.transaction() (a
+   * savepoint). With no subscriber to tell and no isolation level to set, START TRANSACTION goes
+   * straight to the connection and the runner is marked as TypeORM's startTransaction() marks it.
+   */
+  private async begin(runner: QueryRunner): Promise<CallbackConnection> {
+    if (this.quietTransactions()) {
+      const connection = (await runner.connect()) as CallbackConnection;
+      await run(connection, 'START TRANSACTION', []);
+      Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+      return connection;
+    }
+    await runner.startTransaction();
+    return connectionOf(runner);
+  }
+
+  private async end(runner: QueryRunner, connection: CallbackConnection): Promise<void> {
+    if (this.quietTransactions() && transactionDepthOf(runner) === 1) {
+      await run(connection, 'COMMIT', []);
+      Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+      return;
+    }
+    await runner.commitTransaction();
+  }
+
+  private quietTransactions(): boolean {
+    return this.dataSource.subscribers.length === 0 && !this.dataSource.options.isolationLevel;
+  }
+
+  /**
+   * With `multipleStatements: true` on the DataSource, a transition takes two round trips to the
+   * database instead of five: `START TRANSACTION` with the fenced UPDATE, then the log, the outbox,
+   * the timers and `COMMIT` together. Same statements, same transaction, same guarantees; the store
+   * sends only statements with placeholders. Off by default: the option applies to every query of
+   * the DataSource, so it is the application's call.
+   */
+  private mergesStatements(): boolean {
+    const options = this.dataSource.options as { multipleStatements?: boolean; extra?: { multipleStatements?: boolean } };
+    return this.quietTransactions() && (options.multipleStatements === true || options.extra?.multipleStatements === true);
+  }
+
   private async query<R>(sql: string, params: unknown[]): Promise<R[]> {
     try {
-      return await this.dataSource.query(sql, params);
+      // The pool itself when there is one (no replication): one statement, no query runner around it.
+      const pool = (this.dataSource.driver as unknown as { pool?: CallbackConnection }).pool;
+      return pool ? await run(pool, sql, params) : await this.dataSource.query(sql, params);
     } catch (error) {
       throw translateDbError(error);
     }
