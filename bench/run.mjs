@@ -1,48 +1,219 @@
-// npm run bench [-- --quick]: the engine against the floor the database sets, side by side, in one run.
+// npm run bench [-- --quick] [-- --only=1,3]: the engine against the floor the database sets, side by side, in one run.
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { openBaseline } from './baseline.mjs';
-import { DATABASE_URL, POOL_SIZE, fsm, openDataSource, openRedis, startEngine } from './setup.mjs';
-import { drive } from './stats.mjs';
+import { AMQP_URL, DATABASE_URL, POOL_SIZE, REDIS_URL, fsm, openDataSource, openRedis, startEngine } from './setup.mjs';
+import { percentile, sideBySide, summarize, drive } from './stats.mjs';
 
-const quick = process.argv.includes('--quick');
-const DURATION_MS = quick ? 3_000 : 10_000;
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+const want = (n) => !only || only.includes(n);
+const ROUNDS = quick ? 4 : 10;
+const SLICE_MS = quick ? 750 : 2_000;
 const KEYS_PER_CLIENT = 4;
+const REST_S = quick ? 4 : 15;
+const RELAY_MS = quick ? 4_000 : 15_000;
+const AUTO_ORDERS = quick ? 200 : 2_000;
 const RSS_EVENTS = quick ? 5_000 : 100_000;
 const run = `bench-${Date.now().toString(36)}`;
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 const dataSource = await openDataSource();
 const redis = await openRedis();
 const { app, engine } = await startEngine(dataSource, redis);
 const baseline = await openBaseline(DATABASE_URL, POOL_SIZE, redis);
-const results = { date: new Date().toISOString(), quick, machine: `${os.cpus().length} cpu, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`, poolSize: POOL_SIZE, scenarios: {} };
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: `${os.cpus().length} cpu (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  poolSize: POOL_SIZE,
+  scenarios: {},
+};
 
-async function engineOrders(n) {
+async function createOrders(target, n, bizCode = 'BENCH', concurrency = 16) {
   const ids = [];
-  for (let i = 0; i < n; i++) ids.push((await engine.createOrder({ requestId: `${run}-c-${randomUUID()}`.slice(0, 64), bizCode: 'BENCH', sceneId: 'S', orderId: `${run}-e-${randomUUID().slice(0, 18)}` })).orderId);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      const orderId = `${run}-${bizCode === 'AUTO' ? 'a' : 'e'}-${randomUUID().slice(0, 18)}`;
+      await target.createOrder({ requestId: `${run}-c-${randomUUID()}`.slice(0, 64), bizCode, sceneId: 'S', orderId });
+      ids[i] = orderId;
+    }
+  }));
   return ids;
 }
-
-const flip = (orderId, i) => engine.sendEvent({ eventType: 'FLIP', orderId, requestId: `${orderId.slice(-18)}-${i}-${randomUUID().slice(0, 8)}` });
+const floorOrders = async (n) => {
+  const ids = Array.from({ length: n }, () => `${run}-b-${randomUUID().slice(0, 18)}`);
+  await baseline.seed(ids);
+  return ids;
+};
+const flip = (target, orderId) => target.sendEvent({ eventType: 'FLIP', orderId, requestId: `${run}-${randomUUID()}`.slice(0, 64) });
+const floorStep = (orderId, waitMs = 0) => baseline.transition(orderId, `${run}-b-${randomUUID()}`.slice(0, 64), waitMs);
+/** Deletes in slices: one statement over hundreds of thousands of rows outgrows InnoDB's lock table. */
+async function deleteInSlices(sql, params) {
+  for (;;) {
+    const { affectedRows } = await dataSource.query(`${sql} LIMIT 20000`, params);
+    if (affectedRows < 20_000) return;
+  }
+}
+const line = (label, r) => `${label} ${fmt(r.perSecond).padStart(5)}/s p50 ${fmt(r.p50, 1)} p99 ${fmt(r.p99, 1)} ms`;
 
 // Scenario 1: in-process sendEvent, distinct orders.
-console.log(`scenario 1: sendEvent in process vs the floor, ${DURATION_MS / 1000}s each`);
-const s1 = [];
-for (const concurrency of [1, 16, 64]) {
-  const eOrders = await engineOrders(concurrency * KEYS_PER_CLIENT);
-  const bOrders = Array.from({ length: concurrency * KEYS_PER_CLIENT }, () => `${run}-b-${randomUUID().slice(0, 18)}`);
-  await baseline.seed(bOrders);
-  const floor = await drive({ concurrency, durationMs: DURATION_MS, keysPerClient: KEYS_PER_CLIENT, step: (c, k, i) => baseline.transition(bOrders[c * KEYS_PER_CLIENT + k], `${run}-b-${randomUUID()}`.slice(0, 64)) });
-  const ours = await drive({ concurrency, durationMs: DURATION_MS, keysPerClient: KEYS_PER_CLIENT, step: (c, k, i) => flip(eOrders[c * KEYS_PER_CLIENT + k], i) });
-  const row = { concurrency, engine: ours, baseline: floor, throughputRatio: ours.perSecond / floor.perSecond, p99Ratio: ours.p99 / floor.p99 };
-  s1.push(row);
-  console.log(`  c=${String(concurrency).padStart(2)}  engine ${ours.perSecond.toFixed(0).padStart(5)}/s p50 ${ours.p50.toFixed(1)} p99 ${ours.p99.toFixed(1)} ms | floor ${floor.perSecond.toFixed(0).padStart(5)}/s p50 ${floor.p50.toFixed(1)} p99 ${floor.p99.toFixed(1)} ms | ratio ${row.throughputRatio.toFixed(2)}, p99 x${row.p99Ratio.toFixed(2)}${ours.errors + floor.errors ? `  errors ${ours.errors}/${floor.errors}` : ''}`);
+if (want(1)) {
+  console.log(`scenario 1: sendEvent in process vs the floor, distinct orders, ${ROUNDS} alternating slices of ${SLICE_MS / 1000} s each`);
+  const rows = [];
+  for (const concurrency of [1, 16, 64]) {
+    const eOrders = await createOrders(engine, concurrency * KEYS_PER_CLIENT);
+    const bOrders = await floorOrders(concurrency * KEYS_PER_CLIENT);
+    const fOrders = await floorOrders(concurrency * KEYS_PER_CLIENT);
+    const row = {
+      concurrency,
+      ...(await sideBySide({
+        rounds: ROUNDS, sliceMs: SLICE_MS, concurrency, keysPerClient: KEYS_PER_CLIENT,
+        baseline: (c, k) => floorStep(bOrders[c * KEYS_PER_CLIENT + k]),
+        engineRows: (c, k) => baseline.transitionWithEngineRows(fOrders[c * KEYS_PER_CLIENT + k], `${run}-f-${randomUUID()}`.slice(0, 64)),
+        engine: (c, k) => flip(engine, eOrders[c * KEYS_PER_CLIENT + k]),
+      })),
+    };
+    row.engineRowsRatio = row.engine.perSecond / row.engineRows.perSecond;
+    rows.push(row);
+    console.log(`  c=${String(concurrency).padStart(2)}  ${line('engine', row.engine)} | ${line('floor', row.baseline)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}${row.engine.errors + row.baseline.errors ? `  errors ${row.engine.errors}/${row.baseline.errors}` : ''}`);
+    console.log(`        floor writing the engine's rows ${fmt(row.engineRows.perSecond).padStart(5)}/s p99 ${fmt(row.engineRows.p99, 1)} ms (${fmt(row.engineRows.perSecond / row.baseline.perSecond, 2)} of the floor); engine / it ${fmt(row.engineRowsRatio, 2)}`);
+  }
+  results.scenarios.inProcess = rows;
 }
-results.scenarios.inProcess = s1;
+
+// Scenario 2: the same through REST, the service in one process, autocannon in another.
+if (want(2)) {
+  console.log(`scenario 2: POST /orders/:id/events through the service vs the floor, c=16, ${REST_S} s`);
+  const server = fork('bench/rest-server.mjs', [], {
+    env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [{ port }] = await once(server, 'message');
+  const concurrency = 16;
+  const eOrders = await createOrders(engine, concurrency);
+  const bOrders = await floorOrders(concurrency * KEYS_PER_CLIENT);
+  const floorRun = () => drive({ concurrency, durationMs: (REST_S * 1000) / 2, keysPerClient: KEYS_PER_CLIENT, step: (c, k) => floorStep(bOrders[c * KEYS_PER_CLIENT + k]) });
+  const before = await floorRun();
+  const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: concurrency, durationS: REST_S, orders: eOrders })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  load.stdout.on('data', (chunk) => (out += chunk));
+  await once(load, 'exit');
+  const rest = JSON.parse(out);
+  const after = await floorRun();
+  server.kill('SIGTERM');
+  await once(server, 'exit');
+  const floor = summarize([before, after]);
+  const row = { concurrency, engine: rest, baseline: floor, throughputRatio: rest.perSecond / floor.perSecond, p99Ratio: rest.p99 / floor.p99 };
+  results.scenarios.rest = row;
+  console.log(`  c=16  ${line('REST', rest)} (${rest.non2xx} non-2xx, ${rest.errors} errors) | ${line('floor', floor)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}`);
+}
+
+// Scenario 3: hot orders: many clients on 1 and on 10 orders; applied transitions must equal successes.
+if (want(3)) {
+  console.log(`scenario 3: hot orders, ${ROUNDS / 2} alternating slices of ${SLICE_MS / 1000} s each`);
+  const rows = [];
+  const applied = async (ids) => Number((await dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id IN (?)', [ids]))[0].n);
+  for (const hot of [1, 10]) {
+    for (const concurrency of [16, 64]) {
+      const eOrders = await createOrders(engine, hot);
+      const bOrders = await floorOrders(hot);
+      const [e0, b0] = [await applied(eOrders), await applied(bOrders)];
+      const row = {
+        hotOrders: hot,
+        concurrency,
+        ...(await sideBySide({
+          rounds: ROUNDS / 2, sliceMs: SLICE_MS, concurrency, keysPerClient: 1,
+          baseline: (c) => floorStep(bOrders[c % hot], 10_000),
+          engine: (c) => flip(engine, eOrders[c % hot]),
+        })),
+      };
+      row.engine.applied = (await applied(eOrders)) - e0;
+      row.baseline.applied = (await applied(bOrders)) - b0;
+      row.appliedEqualsSucceeded = row.engine.applied === row.engine.events;
+      rows.push(row);
+      console.log(`  ${String(hot).padStart(2)} order(s), c=${String(concurrency).padStart(2)}  ${line('engine', row.engine)} applied ${row.engine.applied}/${row.engine.events} ok${row.engine.errors ? ` (${row.engine.errors} refused)` : ''} | ${line('floor', row.baseline)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}`);
+    }
+  }
+  results.scenarios.hotOrders = rows;
+}
+
+// Scenarios 4 and 5 run an engine with the relay and the worker on RabbitMQ.
+if (want(4) || want(5)) {
+  const messaging = new fsm.AmqpMessaging(AMQP_URL, { prefix: 'order-fsm-bench', prefetch: 32 });
+  const relayed = await startEngine(dataSource, redis, { messaging });
+
+  // Scenario 4: relay lag from commit to broker ack while scenario 1's load runs, and the backlog.
+  if (want(4)) {
+    console.log(`scenario 4: the outbox relay under full load, c=16, ${RELAY_MS / 1000} s`);
+    const concurrency = 16;
+    // The write-path scenarios left their status messages unpublished (they ran with no relay): they are
+    // not this scenario's load.
+    await deleteInSlices('DELETE FROM fsm_outbox WHERE order_id LIKE ? AND published_at IS NULL', [`${run}-%`]);
+    const backlogAtStart = (await relayed.store.outboxBacklog()).count;
+    const eOrders = await createOrders(relayed.engine, concurrency * KEYS_PER_CLIENT);
+    // Measured from the first event of the load on, once the relay's connection is up.
+    while (!messaging.isConnected()) await new Promise((r) => setTimeout(r, 50));
+    const loadStarted = new Date();
+    const samples = [];
+    const sampler = setInterval(async () => samples.push((await relayed.store.outboxBacklog()).count), 250);
+    const load = summarize([await drive({ concurrency, durationMs: RELAY_MS, keysPerClient: KEYS_PER_CLIENT, step: (c, k) => flip(relayed.engine, eOrders[c * KEYS_PER_CLIENT + k]) })]);
+    clearInterval(sampler);
+    const drainStarted = performance.now();
+    while ((await relayed.store.outboxBacklog()).count > 0 && performance.now() - drainStarted < 30_000) await new Promise((r) => setTimeout(r, 50));
+    const drainMs = performance.now() - drainStarted;
+    const lags = (await dataSource.query(
+      'SELECT TIMESTAMPDIFF(MICROSECOND, created_at, published_at) / 1000 AS lag FROM fsm_outbox WHERE order_id IN (?) AND created_at >= ? AND published_at IS NOT NULL',
+      [eOrders, loadStarted],
+    )).map((r) => Number(r.lag)).sort((a, b) => a - b);
+    const third = Math.max(1, Math.floor(samples.length / 3));
+    const mean = (xs) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+    const firstThird = mean(samples.slice(0, third));
+    const lastThird = mean(samples.slice(-third));
+    const row = {
+      load, backlogAtStart, messages: lags.length, lagP50Ms: percentile(lags, 50), lagP99Ms: percentile(lags, 99), lagMaxMs: lags.at(-1),
+      backlogFirstThird: firstThird, backlogLastThird: lastThird, backlogMax: Math.max(0, ...samples), drainMs,
+      flat: lastThird <= Math.max(2 * firstThird, 100),
+    };
+    results.scenarios.relay = row;
+    console.log(`  ${line('engine+relay', load)} | ${row.messages} messages, lag p50 ${fmt(row.lagP50Ms, 1)} p99 ${fmt(row.lagP99Ms, 1)} ms | backlog ${fmt(firstThird)} -> ${fmt(lastThird)} (max ${row.backlogMax}), ${row.flat ? 'flat' : 'GROWING'}; drained in ${fmt(drainMs)} ms`);
+  }
+
+  // Scenario 5: orders that walk five automatic states through the worker.
+  if (want(5)) {
+    console.log(`scenario 5: ${AUTO_ORDERS} orders through five automatic states via the worker`);
+    const started = performance.now();
+    const ids = await createOrders(relayed.engine, AUTO_ORDERS, 'AUTO');
+    const createdMs = performance.now() - started;
+    let done = 0;
+    while (performance.now() - started < 300_000) {
+      done = Number((await dataSource.query("SELECT COUNT(*) AS n FROM fsm_order WHERE id IN (?) AND state = 'DONE'", [ids]))[0].n);
+      if (done === ids.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const totalMs = performance.now() - started;
+    const transitions = Number((await dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id IN (?)', [ids]))[0].n);
+    const floorC16 = results.scenarios.inProcess?.find((r) => r.concurrency === 16)?.baseline.perSecond;
+    const row = {
+      orders: ids.length, final: done, allFinal: done === ids.length, transitions, createMs: createdMs, totalMs,
+      transitionsPerSecond: transitions / (totalMs / 1000),
+      floorEquivalentMs: floorC16 ? (transitions / floorC16) * 1000 : undefined,
+    };
+    results.scenarios.automatic = row;
+    console.log(`  ${done}/${ids.length} final (DONE) in ${fmt(totalMs / 1000, 1)} s, ${transitions} transitions, ${fmt(row.transitionsPerSecond)}/s${row.floorEquivalentMs ? ` | the floor at c=16 would need ${fmt(row.floorEquivalentMs / 1000, 1)} s for as many` : ''}`);
+  }
+  await relayed.app.close();
+  await messaging.close();
+}
 
 // Scenario 6: a registry of 1,000 processors: start-up and resolve().
-{
+if (want(6)) {
   class P extends fsm.AbstractStateProcessor { getNextState() { return 'X'; } action() { return fsm.ServiceResult.ok(); } }
   const t0 = performance.now();
   const registry = new fsm.ProcessorRegistry();
@@ -59,35 +230,46 @@ results.scenarios.inProcess = s1;
   for (let i = 0; i < calls; i++) found += registry.resolve(...keys[i % 1000]).length;
   const perCallUs = ((performance.now() - t1) * 1000) / calls;
   results.scenarios.registry = { processors: 1000, startupMs, resolvePerCallUs: perCallUs, found };
-  console.log(`scenario 6: 1,000 processors: registry start-up ${startupMs.toFixed(1)} ms, resolve() ${perCallUs.toFixed(3)} µs a call`);
+  console.log(`scenario 6: 1,000 processors: registry start-up ${fmt(startupMs, 1)} ms, resolve() ${fmt(perCallUs, 3)} µs a call`);
 }
 
-// Scenario 7: memory over many events.
-{
-  const orders = await engineOrders(16);
-  global.gc?.();
-  const before = process.memoryUsage().rss;
-  let sent = 0;
-  await Promise.all(orders.map(async (orderId) => {
-    while (sent < RSS_EVENTS) {
-      sent++;
-      await flip(orderId, sent);
-    }
-  }));
-  global.gc?.();
-  const after = process.memoryUsage().rss;
-  results.scenarios.memory = { events: RSS_EVENTS, rssBeforeMb: before / 2 ** 20, rssAfterMb: after / 2 ** 20, growthMb: (after - before) / 2 ** 20 };
-  console.log(`scenario 7: RSS ${(before / 2 ** 20).toFixed(0)} MB -> ${(after / 2 ** 20).toFixed(0)} MB over ${RSS_EVENTS} events (growth ${((after - before) / 2 ** 20).toFixed(1)} MB)`);
+// Scenario 7: memory over many events, in a fresh process so that earlier scenarios' heaps do not blur it.
+if (want(7)) {
+  const child = fork('bench/memory.mjs', [String(RSS_EVENTS)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  await once(child, 'exit');
+  const memory = JSON.parse(out);
+  results.scenarios.memory = memory;
+  console.log(`scenario 7: RSS ${fmt(memory.rssBeforeMb)} MB -> ${fmt(memory.rssAfterMb)} MB over ${memory.events} events after ${memory.warmup} to warm up (growth ${fmt(memory.growthMb, 1)} MB); heap ${fmt(memory.heapBeforeMb)} -> ${fmt(memory.heapAfterMb)} MB`);
 }
+
+// The targets of this machine, met or not.
+const s = results.scenarios;
+const c16 = s.inProcess?.find((r) => r.concurrency === 16);
+const targets = [
+  c16 && ['in-process c=16 throughput', '>= 0.85 x floor', fmt(c16.throughputRatio, 2), c16.throughputRatio >= 0.85],
+  c16 && ['in-process c=16 p99', '<= 1.5 x floor', fmt(c16.p99Ratio, 2), c16.p99Ratio <= 1.5],
+  s.rest && ['REST c=16 throughput', '>= 0.70 x floor', fmt(s.rest.throughputRatio, 2), s.rest.throughputRatio >= 0.7],
+  s.hotOrders && ['hot orders: applied = succeeded', 'every case', s.hotOrders.every((r) => r.appliedEqualsSucceeded) ? 'yes' : 'no', s.hotOrders.every((r) => r.appliedEqualsSucceeded)],
+  s.relay && ['relay lag p99', '< 250 ms', `${fmt(s.relay.lagP99Ms, 1)} ms`, s.relay.lagP99Ms < 250],
+  s.relay && ['relay backlog', 'flat', s.relay.flat ? 'flat' : 'growing', s.relay.flat],
+  s.automatic && ['automatic flow', 'every order final', `${s.automatic.final}/${s.automatic.orders}`, s.automatic.allFinal],
+  s.registry && ['resolve() with 1,000 processors', '< 2 µs', `${fmt(s.registry.resolvePerCallUs, 3)} µs`, s.registry.resolvePerCallUs < 2],
+  s.memory && [`RSS growth over ${s.memory.events} events`, '< 50 MB', `${fmt(s.memory.growthMb, 1)} MB`, s.memory.growthMb < 50],
+].filter(Boolean);
+results.targets = targets.map(([name, target, measured, met]) => ({ name, target, measured, met }));
+console.log('\n| target | goal | measured | met |\n|---|---|---|---|');
+for (const [name, target, measured, met] of targets) console.log(`| ${name} | ${target} | ${measured} | ${met ? 'yes' : 'NO'} |`);
 
 // The bench's rows go: they would only grow the tables the service reads.
-for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_order']) {
-  await dataSource.query(`DELETE FROM ${table} WHERE ${table === 'fsm_order' ? 'id' : 'order_id'} LIKE ?`, [`${run}-%`]);
+for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_order']) {
+  await deleteInSlices(`DELETE FROM ${table} WHERE ${table === 'fsm_order' ? 'id' : 'order_id'} LIKE ?`, [`${run}-%`]);
 }
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${results.date.replace(/[:.]/g, '-')}.json`;
+const file = `bench/results/${results.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
 writeFileSync(file, JSON.stringify(results, null, 2));
-console.log(`written ${file}`);
+console.log(`\nwritten ${file}`);
 await baseline.close();
 await app.close();
 redis.disconnect();

@@ -8,35 +8,62 @@ import * as fsm from '../dist/libs/order-fsm/src/index.js';
 
 export const DATABASE_URL = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/test';
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 export const POOL_SIZE = 16;
+export const AUTO_STATES = ['S1', 'S2', 'S3', 'S4', 'S5'];
 
-/** A two-state machine: FLIP moves A <-> B, so every event is a real, fenced transition. */
-export const benchMachine = fsm.defineMachine({
+/**
+ * The bench machine. FLIP moves A <-> B, so every event is a real, fenced transition; an AUTO order
+ * walks S1 -> S2 -> S3 -> S4 -> S5 -> DONE through the worker, one automatic NEXT at a time.
+ */
+export const benchMachineSpec = {
   name: 'bench',
   initial: 'INIT',
-  states: { A: {}, B: {} },
+  states: {
+    A: {},
+    B: {},
+    ...Object.fromEntries(AUTO_STATES.map((s) => [s, { automatic: { event: 'NEXT', bizCode: 'AUTO', stuckAfterMs: 600_000 } }])),
+    DONE: { final: true },
+  },
   transitions: [
     { from: 'INIT', event: 'CREATE', to: 'A' },
     { from: 'A', event: 'FLIP', to: 'B' },
     { from: 'B', event: 'FLIP', to: 'A' },
+    { from: 'INIT', event: 'CREATE', to: 'S1' },
+    ...AUTO_STATES.map((s, i) => ({ from: s, event: 'NEXT', to: AUTO_STATES[i + 1] ?? 'DONE' })),
   ],
-});
+};
+export const benchMachine = fsm.defineMachine(benchMachineSpec);
 
-class CreateProcessor extends fsm.AbstractStateProcessor {
-  getNextState() { return 'A'; }
+export class CreateProcessor extends fsm.AbstractStateProcessor {
+  getNextState(ctx) { return ctx.order.bizCode === 'AUTO' ? 'S1' : 'A'; }
   action() { return fsm.ServiceResult.ok(); }
 }
-fsm.OrderProcessor({ state: 'INIT', event: 'CREATE', bizCode: 'BENCH' })(CreateProcessor);
+fsm.OrderProcessor({ state: 'INIT', event: 'CREATE', bizCode: ['BENCH', 'AUTO'] })(CreateProcessor);
 
-class FlipProcessor extends fsm.AbstractStateProcessor {
+export class FlipProcessor extends fsm.AbstractStateProcessor {
   getNextState(ctx) { return ctx.order.state === 'A' ? 'B' : 'A'; }
   action() { return fsm.ServiceResult.ok(); }
 }
 fsm.OrderProcessor({ state: ['A', 'B'], event: 'FLIP', bizCode: 'BENCH' })(FlipProcessor);
 
+export class NextProcessor extends fsm.AbstractStateProcessor {
+  getNextState(ctx) { return AUTO_STATES[AUTO_STATES.indexOf(ctx.order.state) + 1] ?? 'DONE'; }
+  action() { return fsm.ServiceResult.ok(); }
+}
+fsm.OrderProcessor({ state: AUTO_STATES, event: 'NEXT', bizCode: 'AUTO' })(NextProcessor);
+
+export const benchProcessors = [
+  { provide: 'bench-create', useValue: new CreateProcessor() },
+  { provide: 'bench-flip', useValue: new FlipProcessor() },
+  { provide: 'bench-next', useValue: new NextProcessor() },
+];
+
 export async function openDataSource() {
   const dataSource = new DataSource({
     type: 'mysql', url: DATABASE_URL, timezone: 'Z', poolSize: POOL_SIZE,
+    // As the service has it: the store sends a transition in two round trips instead of five.
+    multipleStatements: process.env.BENCH_MULTIPLE_STATEMENTS !== 'false',
     migrations: [...fsm.ORDER_FSM_MIGRATIONS], migrationsRun: true, logging: false,
   });
   await dataSource.initialize();
@@ -49,8 +76,11 @@ export async function openRedis() {
   return redis;
 }
 
-/** The engine in process: store, lock and outbox as the service has them; no relay (scenario 1 measures the write path). */
-export async function startEngine(dataSource, redis) {
+/**
+ * The engine in process, with store and lock as the service has them. Without `messaging` there is
+ * no relay and no worker: scenario 1 measures the write path (the outbox rows are still written).
+ */
+export async function startEngine(dataSource, redis, { messaging } = {}) {
   class BenchModule {}
   Module({
     imports: [
@@ -58,17 +88,16 @@ export async function startEngine(dataSource, redis) {
         machine: benchMachine,
         store: new fsm.TypeOrmOrderStore(dataSource),
         lock: new fsm.RedlockOrderLock(redis, { ttlMs: 10_000, waitMs: 10_000 }),
+        ...(messaging && { messaging: { publisher: messaging, consumer: messaging }, relay: { retentionMs: 3_600_000, ...(process.env.RELAY_BATCH && { batchSize: Number(process.env.RELAY_BATCH) }) } }),
         timers: { enabled: false },
         sweeper: { enabled: false },
       }),
     ],
-    providers: [
-      { provide: 'create', useValue: new CreateProcessor() },
-      { provide: 'flip', useValue: new FlipProcessor() },
-    ],
+    providers: benchProcessors,
   })(BenchModule);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  return { app, engine: app.get(fsm.OrderFsmEngine), registry: app.get(fsm.ProcessorRegistry) };
+  await app.init();
+  return { app, engine: app.get(fsm.OrderFsmEngine), store: app.get(fsm.ORDER_STORE) };
 }
 
 export { fsm };
