@@ -42,8 +42,8 @@ export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOption
       { from: [S.CREATED, S.ACCEPTED], event: E.CANCEL, to: S.CANCELLED },
       { from: S.ARRIVED, event: E.CANCEL, to: [S.CANCELLED, S.CANCEL_PENDING_PAYMENT] },
       { from: S.CANCEL_PENDING_PAYMENT, event: E.PAY, to: S.CANCELLED },
-      { from: S.CREATED, event: E.ACCEPT_TIMEOUT, to: S.CANCELLED },
-      { from: S.CANCEL_PENDING_PAYMENT, event: E.PAYMENT_TIMEOUT, to: S.CLOSED },
+      { from: S.CREATED, event: E.ACCEPT_TIMEOUT, to: S.CANCELLED, timer: true },
+      { from: S.CANCEL_PENDING_PAYMENT, event: E.PAYMENT_TIMEOUT, to: S.CLOSED, timer: true },
     ],
   } as const;
 }

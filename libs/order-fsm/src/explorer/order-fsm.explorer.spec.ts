@@ -5,6 +5,7 @@ import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
 import { ServiceResult } from '../engine/service-result.js';
 import { OrderProcessor } from '../decorators/order-processor.decorator.js';
 import { ProcessorPlugin } from '../decorators/processor-plugin.decorator.js';
+import { OrderFsmConfigurationError } from '../errors/order-fsm.errors.js';
 import { defineMachine } from '../machine/machine-definition.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
 import type { OrderStore } from '../persistence/order-store.js';
@@ -22,7 +23,7 @@ const unusedStore = {
 const machine = defineMachine({
   name: 'test',
   initial: 'A',
-  states: { B: {} },
+  states: { B: { final: true } },
   transitions: ['BY_CLASS', 'BY_VALUE', 'BY_FACTORY', 'INJECTED', 'SAME', 'E'].map((event) => ({ from: 'A' as const, event, to: 'B' as const })),
 });
 
@@ -108,6 +109,31 @@ describe('OrderFsmExplorer', () => {
     const moduleRef = await compile([FirstSame, SecondSame]);
     await expect(moduleRef.init()).rejects.toThrow(/FirstSame, SecondSame share the key A\/SAME\/B@\*/);
     await moduleRef.close();
+  });
+
+  it('fails bootstrap on the machine validation errors, all at once, and carries its warnings along', async () => {
+    const flawed = defineMachine({
+      name: 'flawed',
+      initial: 'A',
+      states: { B: {}, STUCK: {}, NEVER: { final: true } },
+      transitions: [
+        { from: 'A', event: 'BY_CLASS', to: 'B' },
+        { from: 'B', event: 'PARK', to: 'STUCK' },
+      ],
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [OrderFsmModule.forRoot({ machine: flawed, store: unusedStore, lock: false, outbox: false, timers: { enabled: false } })],
+      providers: [ByClassProcessor],
+    }).compile();
+    const failure = await moduleRef.init().then(
+      () => undefined,
+      (error: unknown) => error as OrderFsmConfigurationError,
+    );
+    expect(failure).toBeInstanceOf(OrderFsmConfigurationError);
+    expect(failure!.problems).toEqual([expect.stringMatching(/state STUCK is not final, yet no transition leaves it/)]);
+    expect(failure!.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/state NEVER cannot be reached from A/), expect.stringMatching(/no processor handles PARK in B/)]),
+    );
   });
 
   it('fails bootstrap when a decorated class does not extend the template', async () => {

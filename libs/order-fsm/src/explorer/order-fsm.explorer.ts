@@ -1,9 +1,10 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { AbstractProcessorPlugin } from '../engine/abstract-processor-plugin.js';
 import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
-import { checkRegistrations } from '../machine/check-registrations.js';
+import { OrderFsmConfigurationError } from '../errors/order-fsm.errors.js';
+import { validateMachine } from '../machine/validate-machine.js';
 import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import { messages } from '../order-fsm.messages.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
@@ -17,6 +18,8 @@ import { OrderFsmMetadataAccessor } from './order-fsm-metadata.accessor.js';
  */
 @Injectable()
 export class OrderFsmExplorer implements OnModuleInit {
+  private readonly logger = new Logger('OrderFsm');
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly accessor: OrderFsmMetadataAccessor,
@@ -53,10 +56,20 @@ export class OrderFsmExplorer implements OnModuleInit {
       }
     }
     const { machine } = this.options;
-    for (const problem of checkRegistrations(machine, this.registry.listProcessors(), this.registry.listPlugins())) {
-      this.registry.reportProblem(problem);
+    const warnings: string[] = [];
+    for (const issue of validateMachine(machine, this.registry.listProcessors(), this.registry.listPlugins())) {
+      // Overlapping keys are the registry's own check (seal() reports them); the rest is reported here, all at once.
+      if (issue.code === 'OVERLAPPING_PROCESSORS') continue;
+      if (issue.severity === 'error') this.registry.reportProblem(issue.message);
+      else warnings.push(issue.message);
     }
-    this.registry.seal();
+    for (const warning of warnings) this.logger.warn(`machine ${machine.name}: ${warning}`);
+    try {
+      this.registry.seal();
+    } catch (error) {
+      if (error instanceof OrderFsmConfigurationError) throw new OrderFsmConfigurationError(error.problems, warnings);
+      throw error;
+    }
   }
 
   private classOf(wrapper: InstanceWrapper): Function | undefined {

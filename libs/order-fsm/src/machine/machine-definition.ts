@@ -19,6 +19,8 @@ export interface TransitionSpec<S extends string = string, E extends string = st
   readonly from: S | readonly S[];
   readonly event: E;
   readonly to: S | readonly S[];
+  /** Sent by a timer a processor scheduled (ctx.schedule()), not by a client: drawn dashed. */
+  readonly timer?: boolean;
 }
 
 export interface MachineSpec<I extends string, S extends string, E extends string> {
@@ -34,6 +36,7 @@ export interface DeclaredTransition {
   readonly from: string;
   readonly event: string;
   readonly to: string;
+  readonly timer: boolean;
 }
 
 export interface ResolvedAutomatic {
@@ -78,7 +81,7 @@ export class MachineDefinition<S extends string = string, E extends string = str
           if (!declared(to) || to === spec.initial) problems.push(`transition ${from} -${t.event}-> ${to}: ${to} is not a declared state`);
           if (this.states.get(from)?.final) problems.push(`transition ${from} -${t.event}-> ${to}: ${from} is final`);
           if (!t.event) problems.push(`transition ${from} -> ${to} has no event`);
-          transitions.push({ from, event: t.event, to });
+          transitions.push({ from, event: t.event, to, timer: t.timer === true });
           this.edges.add(edgeKey(from, t.event, to));
           let events = this.eventsByState.get(from);
           if (!events) this.eventsByState.set(from, (events = new Set()));

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { validateMachine, type MachineIssue } from '../machine/validate-machine.js';
+import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import { ProcessorRegistry } from '../registry/processor-registry.js';
+import { describeMachine, toDot, toMermaid, toSvg, type DiagramScope, type MachineDiagram } from './machine-diagram.js';
+
+export type DiagramFormat = 'svg' | 'mermaid' | 'dot';
+export const DIAGRAM_FORMATS: readonly DiagramFormat[] = ['svg', 'mermaid', 'dot'];
+
+/** The application's machine, as it runs: its diagrams and its validation report. */
+@Injectable()
+export class OrderFsmDiagrams {
+  constructor(
+    private readonly registry: ProcessorRegistry,
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+  ) {}
+
+  describe(scope: DiagramScope = {}): MachineDiagram {
+    return describeMachine(this.options.machine, this.registry, scope);
+  }
+
+  async render(format: DiagramFormat, scope: DiagramScope = {}): Promise<string> {
+    const diagram = this.describe(scope);
+    return format === 'svg' ? toSvg(diagram) : format === 'dot' ? toDot(diagram) : toMermaid(diagram);
+  }
+
+  validate(): MachineIssue[] {
+    return validateMachine(this.options.machine, this.registry.listProcessors(), this.registry.listPlugins());
+  }
+}

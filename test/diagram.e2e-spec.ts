@@ -1,0 +1,85 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../apps/order-service/src/cli.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+describe('the machine draws itself: GET /fsm/diagram', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers the whole taxi machine as SVG by default', async () => {
+    const response = await t.http().get('/fsm/diagram');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    const svg = response.text ?? response.body.toString();
+    expect(svg).toContain('<svg');
+    expect(svg.match(/<g id="node/g)).toHaveLength(11);
+  });
+
+  it('answers Mermaid and DOT, each edge naming its event and processor', async () => {
+    const mermaid = await t.http().get('/fsm/diagram').query({ format: 'mermaid' });
+    expect(mermaid.headers['content-type']).toMatch(/^text\/vnd\.mermaid/);
+    expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT / AcceptOrderProcessor');
+    expect(mermaid.text).toContain('CREATED --> CANCELLED : timer: ACCEPT_TIMEOUT / AcceptTimeoutProcessor');
+    const dot = await t.http().get('/fsm/diagram').query({ format: 'dot' });
+    expect(dot.headers['content-type']).toMatch(/^text\/vnd\.graphviz/);
+    expect(dot.text).toMatch(/"FEE_CONFIRMED" -> "PAID" \[label="auto: AUTO_PAY\\nCompanyAutoPayProcessor", style=bold/);
+  });
+
+  it('draws one bizCode@sceneId with only the transitions it can take', async () => {
+    const app = await t.http().get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'APP', format: 'mermaid' });
+    const enterprise = await t.http().get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE', format: 'mermaid' });
+    expect(app.text).toContain('title: taxi (EXPRESS@APP)');
+    expect(app.text).not.toContain('AUTO_PAY');
+    expect(enterprise.text).toContain('FEE_CONFIRMED --> PAID : auto: AUTO_PAY / CompanyAutoPayProcessor');
+    expect(enterprise.text).toContain('class FEE_CONFIRMED,PAID automatic');
+  });
+
+  it.each([
+    ['an unknown format', { format: 'png' }],
+    ['an unknown bizCode', { bizCode: 'BIKE' }],
+    ['SQL in the sceneId', { sceneId: "APP' OR 1=1" }],
+  ])('refuses %s with VALIDATION_FAILED', async (_name, query) => {
+    const response = await t.http().get('/fsm/diagram').query(query);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('answers the validation report of the running machine', async () => {
+    const response = await t.http().get('/fsm/validation');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ issues: [] });
+  });
+});
+
+describe('the CLI', () => {
+  it('validate: reports the taxi machine sound, exit 0', async () => {
+    const lines: string[] = [];
+    expect(await main(['validate'], (line) => lines.push(line))).toBe(0);
+    expect(lines.at(-1)).toBe('the taxi machine: 0 error(s), 0 warning(s)');
+  });
+
+  it('diagram: writes Mermaid, DOT and SVG for the machine and each bizCode@sceneId; the committed docs/diagrams are current', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'order-fsm-diagrams-'));
+    expect(await main(['diagram', '--out', dir], () => undefined)).toBe(0);
+    const written = readdirSync(dir).sort();
+    expect(written).toContain('taxi.svg');
+    expect(written).toContain('taxi.EXPRESS@ENTERPRISE.mmd');
+    expect(written).toEqual(readdirSync('docs/diagrams').sort());
+    for (const file of written.filter((f) => !f.endsWith('.svg'))) {
+      expect({ file, text: readFileSync(join('docs/diagrams', file), 'utf8') }).toEqual({ file, text: readFileSync(join(dir, file), 'utf8') });
+    }
+  });
+
+  it('answers usage and exit 2 for an unknown command', async () => {
+    const lines: string[] = [];
+    expect(await main(['draw'], (line) => lines.push(line))).toBe(2);
+    expect(lines[0]).toMatch(/^usage/);
+  });
+});
