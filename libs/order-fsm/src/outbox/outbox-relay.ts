@@ -26,7 +26,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const { relay, publisher } = options;
     this.relayLoop = new BackgroundLoop('outbox relay', this.logger, relay.pollIntervalMs, async () => {
       if (!publisher!.isConnected()) return false;
-      const claimed = await this.store.relayOutbox(relay.batchSize, (messages) => publisher!.publish(messages));
+      const claimed = await this.store.relayOutbox(relay.batchSize, async (messages) => {
+        const acked = await publisher!.publish(messages);
+        if (acked.length > 0) {
+          const now = Date.now();
+          const ids = new Set(acked);
+          options.metrics.published(messages.filter((m) => ids.has(m.id)).map((m) => now - m.createdAt.getTime()));
+        }
+        return acked;
+      });
       return claimed === relay.batchSize;
     });
     this.purgeLoop = new BackgroundLoop('outbox purge', this.logger, relay.purgeIntervalMs, async () => {

@@ -1,0 +1,35 @@
+import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+export const METRICS_REGISTRY = Symbol('taxi:metrics-registry');
+
+/** Prometheus text format: order-fsm's metrics (see PrometheusOrderFsmMetrics) and the process's own. */
+@Controller('metrics')
+export class MetricsController {
+  constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}
+
+  @Get()
+  async metrics(@Res({ passthrough: true }) response: Response): Promise<string> {
+    response.type(this.registry.contentType);
+    return this.registry.metrics();
+  }
+}
+
+/** One registry per application (each test app too), so that two apps in a process never share series. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: METRICS_REGISTRY,
+      useFactory: () => {
+        const registry = new Registry();
+        collectDefaultMetrics({ register: registry });
+        return registry;
+      },
+    },
+  ],
+  controllers: [MetricsController],
+  exports: [METRICS_REGISTRY],
+})
+export class MetricsModule {}
