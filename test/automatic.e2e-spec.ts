@@ -1,17 +1,9 @@
 import { CompanyAccounts } from '../apps/order-service/src/taxi/company-accounts.js';
 import { deleteTopology, publishRaw, purgeQueue, queueMessages, uniquePrefix, waitFor } from './support/broker.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
-import { advance, createOrder, transitionsOf } from './support/taxi-client.js';
+import { advance, createOrder, TO_FEE_CONFIRMED, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { amqpTopology, Sweeper } from '@order-fsm/core';
-
-const TO_FEE_CONFIRMED: Array<[string, Record<string, unknown>]> = [
-  ['ACCEPT', { driverId: 'd-1' }],
-  ['ARRIVE', {}],
-  ['START_TRIP', {}],
-  ['END_TRIP', { distanceKm: 10 }],
-  ['CONFIRM_FEE', {}],
-];
 
 async function enterpriseOrderAtFeeConfirmed(t: TestApp): Promise<string> {
   const orderId = await createOrder(t, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' });

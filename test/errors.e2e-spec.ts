@@ -27,7 +27,6 @@ describe('every error answers with its code and status', () => {
   describe('VALIDATION_FAILED (400)', () => {
     it.each([
       ['malformed JSON', (h: TestApp['http']) => h().post('/orders').set('content-type', 'application/json').send('{"requestId": ')],
-      ['a body that is not JSON', (h: TestApp['http']) => h().post('/orders').set('content-type', 'text/plain').send('hello')],
       ['missing fields', (h: TestApp['http']) => h().post('/orders').send({ requestId: 'r-1' })],
       ['an unknown field', (h: TestApp['http']) => h().post('/orders').send({ requestId: 'r', bizCode: 'EXPRESS', sceneId: 'APP', payload: {}, extra: 1 })],
       ['an unknown bizCode', (h: TestApp['http']) => h().post('/orders').send({ requestId: 'r', bizCode: 'BIKE', sceneId: 'APP', payload: {} })],
@@ -42,6 +41,12 @@ describe('every error answers with its code and status', () => {
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', message: expect.any(String) });
     });
+  });
+
+  it('UNSUPPORTED_MEDIA_TYPE (415) for a body that is not JSON', async () => {
+    const response = await t.http().post('/orders').set('content-type', 'text/plain').send('hello');
+    expect(response.status).toBe(415);
+    expect(response.body).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('application/json') });
   });
 
   it('PAYLOAD_TOO_LARGE (413) for a body over 64 KiB', async () => {

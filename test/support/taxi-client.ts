@@ -3,6 +3,15 @@ import type { TestApp } from './test-app.js';
 
 export const uid = (prefix: string): string => `${prefix}-${randomUUID()}`;
 
+/** The events (and payloads) that take a new order to FEE_CONFIRMED. */
+export const TO_FEE_CONFIRMED: Array<[string, Record<string, unknown>]> = [
+  ['ACCEPT', { driverId: 'd-1' }],
+  ['ARRIVE', {}],
+  ['START_TRIP', {}],
+  ['END_TRIP', { distanceKm: 10 }],
+  ['CONFIRM_FEE', {}],
+];
+
 export const PICKUP = { lat: 31.2304, lng: 121.4737 };
 export const DROPOFF = { lat: 31.1443, lng: 121.8083 };
 

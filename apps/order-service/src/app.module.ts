@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
@@ -7,19 +7,24 @@ import {
   OrderFsmExceptionFilter,
   type MachineDefinition,
   OrderFsmModule,
+  PrometheusOrderFsmMetrics,
   RedlockOrderLock,
   TypeOrmOrderStore,
   ValidationFailedError,
 } from '@order-fsm/core';
 import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from './config/service-config.js';
+import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions } from './infrastructure/database.js';
+import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
 import { AMQP, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
+import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { TaxiModule } from './taxi/taxi.module.js';
@@ -49,26 +54,33 @@ export class AppModule {
         redis,
         messaging,
         TerminusModule,
+        MetricsModule,
         OrderFsmModule.forRootAsync({
           isGlobal: true,
           imports: [redis, messaging],
-          inject: [DataSource, REDIS, AMQP],
-          useFactory: (dataSource: DataSource, client: Redis, amqp: AmqpMessaging) => ({
-            machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs }),
-            store: new TypeOrmOrderStore(dataSource),
-            lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
-            messaging: { publisher: amqp, consumer: amqp },
-            relay: { enabled: config.relayEnabled, retentionMs: config.outboxRetentionMs, purgeIntervalMs: Math.min(60_000, config.outboxRetentionMs) },
-            worker: { enabled: config.workerEnabled },
-            timers: { intervalMs: config.timerPollMs },
-            sweeper: { intervalMs: config.sweeperIntervalMs },
-          }),
+          inject: [DataSource, REDIS, AMQP, METRICS_REGISTRY],
+          useFactory: (dataSource: DataSource, client: Redis, amqp: AmqpMessaging, registry: Registry) => {
+            const store = new TypeOrmOrderStore(dataSource);
+            return {
+              machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs }),
+              store,
+              metrics: new PrometheusOrderFsmMetrics(registry, store),
+              lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
+              messaging: { publisher: amqp, consumer: amqp },
+              relay: { enabled: config.relayEnabled, retentionMs: config.outboxRetentionMs, purgeIntervalMs: Math.min(60_000, config.outboxRetentionMs) },
+              worker: { enabled: config.workerEnabled },
+              timers: { enabled: config.timersEnabled, intervalMs: config.timerPollMs },
+              sweeper: { enabled: config.sweeperEnabled, intervalMs: config.sweeperIntervalMs },
+              shutdownTimeoutMs: config.shutdownTimeoutMs,
+            };
+          },
         }),
         TaxiModule.register(redis, { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
       ],
-      controllers: [OrdersController, PassengersController, HealthController],
+      controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [
         { provide: APP_FILTER, useClass: OrderFsmExceptionFilter },
+        { provide: APP_GUARD, useClass: JsonBodyGuard },
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({

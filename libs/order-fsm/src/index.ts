@@ -8,6 +8,20 @@ export { ProcessorPlugin } from './decorators/processor-plugin.decorator.js';
 export type { RegistrationOptions, RegistrationMetadata } from './decorators/registration.js';
 
 export { ProcessorRegistry, type Registration } from './registry/processor-registry.js';
+export { validateMachine, type MachineIssue, type MachineIssueCode } from './machine/validate-machine.js';
+export {
+  describeMachine,
+  toDot,
+  toMermaid,
+  toSvg,
+  type DiagramEdge,
+  type DiagramScope,
+  type DiagramState,
+  type MachineDiagram,
+} from './diagram/machine-diagram.js';
+export { OrderFsmDiagrams, DIAGRAM_FORMATS, type DiagramFormat } from './diagram/order-fsm-diagrams.js';
+export { NO_METRICS, type OrderFsmMetrics } from './metrics/order-fsm-metrics.js';
+export { PrometheusOrderFsmMetrics } from './metrics/prometheus-metrics.js';
 export {
   defineMachine,
   MachineDefinition,

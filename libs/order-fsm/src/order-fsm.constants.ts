@@ -13,3 +13,6 @@ export const ANY = '*';
 
 export const DEFAULT_CREATE_EVENT = 'CREATE';
 export const MAX_ID_LENGTH = 64;
+
+/** How deep an event payload may nest objects and arrays: deeper is VALIDATION_FAILED, never a stack overflow. */
+export const MAX_PAYLOAD_DEPTH = 32;

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { OrderFsmEngine } from './engine/order-fsm.engine.js';
 import { OrderFsmMetadataAccessor } from './explorer/order-fsm-metadata.accessor.js';
 import { OrderFsmExplorer } from './explorer/order-fsm.explorer.js';
+import { OrderFsmDiagrams } from './diagram/order-fsm-diagrams.js';
 import { ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from './order-fsm.constants.js';
 import { ConfigurableOrderFsmModule, ORDER_FSM_MODULE_OPTIONS } from './order-fsm.module-definition.js';
 import { type ResolvedOrderFsmOptions, resolveOrderFsmOptions } from './order-fsm.options.js';
@@ -26,11 +27,12 @@ import { TimerPoller } from './worker/timer-poller.js';
     OrderFsmMetadataAccessor,
     OrderFsmExplorer,
     OrderFsmEngine,
+    OrderFsmDiagrams,
     OutboxRelay,
     OrderFsmWorker,
     TimerPoller,
     Sweeper,
   ],
-  exports: [OrderFsmEngine, ProcessorRegistry, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
+  exports: [OrderFsmEngine, OrderFsmDiagrams, ProcessorRegistry, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
 })
 export class OrderFsmModule extends ConfigurableOrderFsmModule {}

@@ -5,6 +5,7 @@ import { NoopOrderLock } from './lock/noop-order-lock.js';
 import { MachineDefinition } from './machine/machine-definition.js';
 import type { MessagePublisher, WorkConsumer } from './messaging/message-broker.js';
 import type { OrderStore } from './persistence/order-store.js';
+import { NO_METRICS, type OrderFsmMetrics } from './metrics/order-fsm-metrics.js';
 
 export interface RelayOptions {
   /** Default: on when a publisher is configured. */
@@ -52,6 +53,10 @@ export interface OrderFsmModuleOptions {
   timers?: PollerOptions;
   /** The sweeper that queues the work of orders stuck in automatic states again. Default: on with the outbox, every 5 s. */
   sweeper?: PollerOptions;
+  /** Where to report events, publishes and work (`PrometheusOrderFsmMetrics`); default: nowhere. */
+  metrics?: OrderFsmMetrics;
+  /** On shutdown, how long events in flight may take to finish before the engine stops waiting. Default 10 s. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface ResolvedOrderFsmOptions {
@@ -67,6 +72,8 @@ export interface ResolvedOrderFsmOptions {
   readonly worker: { readonly enabled: boolean };
   readonly timers: Required<PollerOptions>;
   readonly sweeper: Required<PollerOptions>;
+  readonly metrics: OrderFsmMetrics;
+  readonly shutdownTimeoutMs: number;
 }
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
@@ -117,6 +124,8 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
       intervalMs: positive('timers.intervalMs', options.timers?.intervalMs ?? 500),
       batchSize: positive('timers.batchSize', options.timers?.batchSize ?? 20),
     },
+    metrics: options.metrics ?? NO_METRICS,
+    shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000),
     sweeper: {
       enabled: options.sweeper?.enabled ?? (options.outbox ?? true),
       intervalMs: positive('sweeper.intervalMs', options.sweeper?.intervalMs ?? 5_000),

@@ -19,7 +19,11 @@ export interface ServiceConfig {
   readonly workerEnabled: boolean;
   readonly workerRetryDelaysMs: readonly number[];
   readonly workerPrefetch: number;
+  /** On SIGTERM, how long events in flight may take to finish; the process exits at the latest 5 s later. */
+  readonly shutdownTimeoutMs: number;
+  readonly timersEnabled: boolean;
   readonly timerPollMs: number;
+  readonly sweeperEnabled: boolean;
   readonly sweeperIntervalMs: number;
   /** How long an order may sit in an automatic state before the sweeper queues its work again. */
   readonly autoStuckAfterMs: number;
@@ -92,7 +96,10 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     workerEnabled: flag(env, 'WORKER_ENABLED', true),
     workerRetryDelaysMs: delays(env, 'WORKER_RETRY_DELAYS_MS', [1_000, 5_000, 25_000]),
     workerPrefetch: integer(env, 'WORKER_PREFETCH', 8, 1, 1000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    timersEnabled: flag(env, 'TIMERS_ENABLED', true),
     timerPollMs: integer(env, 'TIMER_POLL_MS', 500, 10, 600_000),
+    sweeperEnabled: flag(env, 'SWEEPER_ENABLED', true),
     sweeperIntervalMs: integer(env, 'SWEEPER_INTERVAL_MS', 5_000, 10, 3_600_000),
     autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),

@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   AmbiguousProcessorError,
+  DependencyUnavailableError,
   IdempotencyKeyReusedError,
   OrderFsmError,
   OrderNotFoundError,
@@ -11,7 +12,7 @@ import {
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock } from '../lock/order-lock.js';
-import { MAX_ID_LENGTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
+import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
@@ -24,6 +25,18 @@ import { runProcessorTemplate } from './processor-template.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from './state-context.js';
 import type { CreateOrderInput, TransitionOutcome } from './transition-outcome.js';
+
+/** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 function requireId(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
@@ -45,10 +58,14 @@ export function derivedRequestId(prefix: string, ...parts: (string | number)[]):
  * the transition (with its status messages and timers) fenced by the order's version.
  */
 @Injectable()
-export class OrderFsmEngine {
+export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
   private readonly committedListeners: Array<() => void> = [];
+  private declaredEvents?: ReadonlySet<string>;
+  private inFlight = 0;
+  private closing = false;
+  private drained?: () => void;
 
   constructor(
     private readonly registry: ProcessorRegistry,
@@ -88,12 +105,52 @@ export class OrderFsmEngine {
    * or an order the caller already holds) that order is used as read.
    */
   async sendEvent<T = unknown>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
+    const started = performance.now();
+    const timing = { lockWaitMs: 0 };
+    let outcome = 'INTERNAL_ERROR';
+    this.inFlight++;
+    try {
+      if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
+      const result = await this.handle<T>(event, fsmOrder, timing);
+      outcome = result.replayed ? 'replayed' : 'applied';
+      return result;
+    } catch (error) {
+      if (error instanceof OrderFsmError) outcome = error.code;
+      throw error;
+    } finally {
+      this.options.metrics.event(this.eventLabel(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
+      if (--this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * Shutdown: new events are refused (DEPENDENCY_UNAVAILABLE, a 503 to retry elsewhere) and the
+   * events in flight finish, for up to `shutdownTimeoutMs`, before the connections they need close.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight === 0) return;
+    const { shutdownTimeoutMs } = this.options;
+    this.logger.log(`waiting for ${this.inFlight} event(s) in flight (up to ${shutdownTimeoutMs} ms)`);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      new Promise<boolean>((resolve) => (this.drained = () => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), shutdownTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.logger.warn(`${this.inFlight} event(s) still in flight after ${shutdownTimeoutMs} ms; closing anyway (their transactions roll back)`);
+  }
+
+  private async handle<T>(event: OrderStateEvent, fsmOrder: FsmOrder | undefined, timing: { lockWaitMs: number }): Promise<TransitionOutcome<T>> {
     if (!this.registry.isSealed) throw new Error('order-fsm: sendEvent() called before the application finished bootstrap');
     this.validate(event, fsmOrder);
     const hash = requestHash(event, fsmOrder);
     const creating = fsmOrder?.version === 0;
     // A new order has no lock of its own: its request id serialises identical creates instead.
-    const handle = await this.lock.acquire(creating ? `request#${event.requestId}` : event.orderId);
+    const lockStarted = performance.now();
+    const handle = await this.lock.acquire(creating ? `request#${event.requestId}` : event.orderId).finally(() => {
+      timing.lockWaitMs = performance.now() - lockStarted;
+    });
     try {
       let order: FsmOrder | null;
       let consumed: ConsumedRequest | null;
@@ -119,6 +176,12 @@ export class OrderFsmEngine {
     }
   }
 
+  /** Declared events by name, anything else as one label: a client cannot grow the metrics without bound. */
+  private eventLabel(eventType: unknown): string {
+    this.declaredEvents ??= this.options.machine.events;
+    return typeof eventType === 'string' && this.declaredEvents.has(eventType) ? eventType : 'undeclared';
+  }
+
   findOrder(orderId: string): Promise<FsmOrder | null> {
     requireId('orderId', orderId);
     return this.store.load(orderId);
@@ -139,6 +202,9 @@ export class OrderFsmEngine {
     requireId('orderId', event.orderId);
     requireId('requestId', event.requestId);
     if (event.orderState !== undefined) requireId('orderState', event.orderState);
+    if (nestedDeeperThan(event.payload, MAX_PAYLOAD_DEPTH)) {
+      throw new ValidationFailedError(`the payload nests objects deeper than ${MAX_PAYLOAD_DEPTH} levels`, { field: 'payload' });
+    }
     if (event.expectedVersion !== undefined && !(Number.isInteger(event.expectedVersion) && event.expectedVersion >= 0)) {
       throw new ValidationFailedError('expectedVersion must be a whole number', { field: 'expectedVersion' });
     }

@@ -140,7 +140,11 @@ export class DependencyUnavailableError extends OrderFsmError {
 
 /** A broken processor setup found at bootstrap: the application must not start. */
 export class OrderFsmConfigurationError extends Error {
-  constructor(readonly problems: readonly string[]) {
+  constructor(
+    readonly problems: readonly string[],
+    /** What the machine's validation warned about besides (the service would have started with those). */
+    readonly warnings: readonly string[] = [],
+  ) {
     super(`order-fsm cannot start:\n  - ${problems.join('\n  - ')}`);
     this.name = 'OrderFsmConfigurationError';
   }

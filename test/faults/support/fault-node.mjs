@@ -1,0 +1,136 @@
+// A process of the fault suite that runs the order-fsm library (built: dist/) on the real MariaDB,
+// Redis and RabbitMQ, with processors that can stop at a chosen point and wait there to be killed.
+// Forked by the suite; it answers commands over IPC ({ id, cmd, ... } -> { id, ok, outcome | error }).
+//
+//   FAULT_ROLE      worker (relay + worker) | client (neither)
+//   FAULT_PREFIX    the AMQP prefix of the suite
+//   FAULT_STOP_AT   action | save | after | relay-acked: where to stop (prints "AT <point> <orderId> <version>")
+//   FAULT_STOP_ORDER the order to stop for ('*' for any)
+//   FAULT_LOCK_TTL_MS the Redis lock's time to live
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import * as fsm from '../../../dist/libs/order-fsm/src/index.js';
+
+const env = process.env;
+const role = env.FAULT_ROLE ?? 'client';
+const stopAt = env.FAULT_STOP_AT;
+const stopOrder = env.FAULT_STOP_ORDER ?? '*';
+
+// The machine, as data shared with the suite: S1 -> S2 -> S3 -> DONE through automatic NEXTs (AUTO and
+// POISON orders), A <-> B on MOVE (MANUAL orders).
+const spec = JSON.parse(readFileSync(new URL('./fault-machine.json', import.meta.url), 'utf8'));
+const machine = fsm.defineMachine(spec);
+const STEPS = ['S1', 'S2', 'S3'];
+
+/** Stops here for good (until killed) when this is the chosen point. */
+async function point(name, order) {
+  if (stopAt !== name || (stopOrder !== '*' && stopOrder !== order.orderId)) return;
+  process.stdout.write(`AT ${name} ${order.orderId} ${order.version}\n`);
+  await new Promise(() => undefined);
+}
+
+class Steps extends fsm.AbstractStateProcessor {
+  getNextState(ctx) {
+    if (ctx.event.eventType === 'CREATE') return ctx.order.bizCode === 'MANUAL' ? 'A' : 'S1';
+    if (ctx.event.eventType === 'MOVE') return ctx.order.state === 'A' ? 'B' : 'A';
+    return STEPS[STEPS.indexOf(ctx.order.state) + 1] ?? 'DONE';
+  }
+  async action(_next, ctx) {
+    if (ctx.order.bizCode === 'POISON' && ctx.event.eventType === 'NEXT') {
+      process.stdout.write(`POISONED ${ctx.order.orderId}\n`);
+      throw new Error('poison: this work can never succeed');
+    }
+    // A holder: it has the lock and the order as read, and takes its time before writing.
+    const holdMs = ctx.event.payload?.holdMs;
+    if (holdMs) {
+      process.stdout.write(`HOLDING ${ctx.order.orderId} ${ctx.order.version}\n`);
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
+    }
+    await point('action', ctx.order);
+    return fsm.ServiceResult.ok();
+  }
+  async save(_next, ctx) {
+    await point('save', ctx.order);
+    return fsm.ServiceResult.ok();
+  }
+  async after(ctx) {
+    await point('after', ctx.order);
+  }
+}
+fsm.OrderProcessor({ event: 'CREATE' })(Steps);
+class Next extends Steps {}
+fsm.OrderProcessor({ state: STEPS, event: 'NEXT' })(Next);
+class Move extends Steps {}
+fsm.OrderProcessor({ state: ['A', 'B'], event: 'MOVE' })(Move);
+
+const dataSource = new DataSource({
+  type: 'mysql',
+  url: env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  timezone: 'Z',
+  poolSize: 8,
+  migrations: [...fsm.ORDER_FSM_MIGRATIONS],
+  migrationsRun: true,
+});
+await dataSource.initialize();
+const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+await new Promise((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+const messaging = new fsm.AmqpMessaging(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', {
+  prefix: env.FAULT_PREFIX,
+  retryDelaysMs: [200, 400],
+});
+if (stopAt === 'relay-acked') {
+  // After the broker's ack, before the relay marks the rows: the window a crash turns into duplicates.
+  const publish = messaging.publish.bind(messaging);
+  messaging.publish = async (messages) => {
+    const acked = await publish(messages);
+    const chosen = messages.find((m) => stopOrder === '*' || m.orderId === stopOrder);
+    if (chosen && acked.length > 0) {
+      process.stdout.write(`AT relay-acked ${chosen.orderId} ${acked.length}\n`);
+      await new Promise(() => undefined);
+    }
+    return acked;
+  };
+}
+
+class FaultModule {}
+Module({
+  imports: [
+    fsm.OrderFsmModule.forRoot({
+      machine,
+      store: new fsm.TypeOrmOrderStore(dataSource),
+      lock: new fsm.RedlockOrderLock(redis, { ttlMs: Number(env.FAULT_LOCK_TTL_MS ?? 10_000), waitMs: 2_000 }),
+      messaging: { publisher: messaging, consumer: messaging },
+      relay: { enabled: role === 'worker', pollIntervalMs: 100 },
+      worker: { enabled: role === 'worker' },
+      timers: { enabled: false },
+      sweeper: { enabled: role === 'worker', intervalMs: 500 },
+    }),
+  ],
+  providers: [Steps, Next, Move],
+})(FaultModule);
+const app = await NestFactory.createApplicationContext(FaultModule, { logger: ['error'] });
+const engine = app.get(fsm.OrderFsmEngine);
+
+process.on('message', async ({ id, cmd, ...args }) => {
+  try {
+    let outcome;
+    if (cmd === 'create') outcome = await engine.createOrder({ requestId: args.requestId, bizCode: args.bizCode, sceneId: 'S', orderId: args.orderId });
+    else if (cmd === 'send') outcome = await engine.sendEvent({ eventType: args.event, orderId: args.orderId, requestId: args.requestId, payload: args.payload });
+    else if (cmd === 'stop') {
+      await app.close();
+      await messaging.close();
+      redis.disconnect();
+      await dataSource.destroy();
+      process.send({ id, ok: true });
+      process.exit(0);
+    }
+    process.send({ id, ok: true, outcome: outcome && { version: outcome.version, toState: outcome.toState, replayed: !!outcome.replayed } });
+  } catch (error) {
+    process.send({ id, ok: false, error: { code: error.code ?? 'INTERNAL_ERROR', message: error.message } });
+  }
+});
+process.stdout.write('READY\n');
