@@ -10,6 +10,7 @@ const common = {
 };
 
 export default {
+  globalSetup: '<rootDir>/test/support/external-services.cjs',
   // The end-to-end suites restart RabbitMQ and wait on real workers: a generous bound, never a sleep.
   testTimeout: 120_000,
   projects: [

@@ -1,10 +1,12 @@
 import { advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
-describe('cancellation', () => {
+// The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
+// an in-process lock and queue.
+describe.each(['external', 'embedded'] as const)('cancellation (%s)', (mode) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ mode });
   });
   afterAll(async () => {
     await t.close();

@@ -3,12 +3,15 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
-  type AmqpMessaging,
+  InProcessOrderLock,
   OrderFsmExceptionFilter,
+  type OrderLock,
+  type OrderStore,
   type MachineDefinition,
   OrderFsmModule,
   PrometheusOrderFsmMetrics,
   RedlockOrderLock,
+  SqliteOrderStore,
   TypeOrmOrderStore,
   ValidationFailedError,
 } from '@order-fsm/core';
@@ -19,13 +22,14 @@ import { DataSource } from 'typeorm';
 import type { ServiceConfig } from './config/service-config.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
-import { dataSourceOptions } from './infrastructure/database.js';
+import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
-import { AMQP, MessagingModule } from './infrastructure/messaging.module.js';
+import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
+import { InProcessPassengerSlots, PassengerSlots, RedisPassengerSlots } from './taxi/passenger-slots.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
@@ -39,34 +43,52 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
   return new ValidationFailedError(fields.flatMap((f) => f.problems).join('; ') || 'invalid request', { fields });
 }
 
-/** The taxi order service: order-fsm on MariaDB and Redis, driven through REST. */
+/**
+ * The taxi order service: order-fsm driven through REST. External mode runs it on MariaDB, Redis and
+ * RabbitMQ; embedded mode on SQLite, an in-process lock and an in-process queue. Only the adapters
+ * differ: the engine, the processors and the controllers are the same.
+ */
 @Module({})
 export class AppModule {
   static register(config: ServiceConfig, overrides: AppModuleOverrides = {}): DynamicModule {
-    const redis = RedisModule.register(config.redisUrl, config.redisReadyTimeoutMs);
+    const embedded = config.mode === 'embedded';
+    // Embedded mode has no Redis: the lock and the passenger slots live in this process.
+    const redis = embedded ? undefined : RedisModule.register(config.redisUrl, config.redisReadyTimeoutMs);
     const messaging = MessagingModule.register(config);
+    const fsmImports = redis ? [redis, messaging] : [messaging];
+    const lockOf = (client?: Redis): OrderLock | false => {
+      if (!config.lock.enabled) return false;
+      return client ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : new InProcessOrderLock({ waitMs: config.lock.waitMs });
+    };
+    const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
+      if (!embedded) return new TypeOrmOrderStore(dataSource);
+      const store = new SqliteOrderStore(dataSource);
+      await store.ensureSchema();
+      return store;
+    };
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
+          useFactory: () =>
+            embedded ? embeddedDataSourceOptions(config.sqliteFile) : dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
         }),
-        redis,
+        ...(redis ? [redis] : []),
         messaging,
         TerminusModule,
         MetricsModule,
         OrderFsmModule.forRootAsync({
           isGlobal: true,
-          imports: [redis, messaging],
-          inject: [DataSource, REDIS, AMQP, METRICS_REGISTRY],
-          useFactory: (dataSource: DataSource, client: Redis, amqp: AmqpMessaging, registry: Registry) => {
-            const store = new TypeOrmOrderStore(dataSource);
+          imports: fsmImports,
+          inject: [DataSource, MESSAGING, METRICS_REGISTRY, ...(redis ? [REDIS] : [])],
+          useFactory: async (dataSource: DataSource, messagingAdapter: Messaging, registry: Registry, client?: Redis) => {
+            const store = await storeOf(dataSource);
             return {
               machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs }),
               store,
               metrics: new PrometheusOrderFsmMetrics(registry, store),
-              lock: config.lock.enabled ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : false,
-              messaging: { publisher: amqp, consumer: amqp },
+              lock: lockOf(client),
+              messaging: { publisher: messagingAdapter, consumer: messagingAdapter },
               relay: { enabled: config.relayEnabled, retentionMs: config.outboxRetentionMs, purgeIntervalMs: Math.min(60_000, config.outboxRetentionMs) },
               worker: { enabled: config.workerEnabled },
               timers: { enabled: config.timersEnabled, intervalMs: config.timerPollMs },
@@ -75,7 +97,10 @@ export class AppModule {
             };
           },
         }),
-        TaxiModule.register(redis, { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
+        TaxiModule.register(
+          { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs },
+          redis ? { imports: [redis], slots: RedisPassengerSlots } : { imports: [], slots: InProcessPassengerSlots },
+        ),
       ],
       controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [

@@ -3,14 +3,13 @@
 //   node dist/apps/order-service/src/cli.js validate            every problem of the machine; exit 1 on errors
 //   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId
 import 'reflect-metadata';
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, toMermaid, toSvg, type OrderStore } from '@order-fsm/core';
-import { Redis } from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { REDIS } from './infrastructure/redis.module.js';
+import { InProcessPassengerSlots } from './taxi/passenger-slots.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
@@ -24,13 +23,6 @@ const offlineStore = { load: offline, commit: offline, listTransitions: offline 
 @Global()
 @Module({ providers: [{ provide: DataSource, useValue: new DataSource({ type: 'mysql' }) }], exports: [DataSource] })
 class OfflineDataSourceModule {}
-@Module({})
-class OfflineRedisModule {}
-const offlineRedis: DynamicModule = {
-  module: OfflineRedisModule,
-  providers: [{ provide: REDIS, useFactory: () => new Redis({ lazyConnect: true }) }],
-  exports: [REDIS],
-};
 
 @Module({
   imports: [
@@ -44,7 +36,7 @@ const offlineRedis: DynamicModule = {
       timers: { enabled: false },
       sweeper: { enabled: false },
     }),
-    TaxiModule.register(offlineRedis, { acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
+    TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }, { imports: [], slots: InProcessPassengerSlots }),
   ],
 })
 class TaxiDefinitionModule {}

@@ -5,8 +5,25 @@ import { AppModule } from './app.module.js';
 import { configureApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
 
+/** A URL without its password, for the log. */
+const redacted = (url: string): string => {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+};
+
 async function main(): Promise<void> {
   const config = loadServiceConfig();
+  // The first line says where the orders go.
+  if (config.mode === 'embedded') {
+    Logger.log(
+      `embedded mode: SQLite ${config.sqliteFile ? `in ${config.sqliteFile}` : 'in memory'} (sql.js), an in-process lock and an in-process queue; ` +
+        'set DATABASE_URL, REDIS_URL and AMQP_URL to run on MariaDB, Redis and RabbitMQ',
+      'Bootstrap',
+    );
+  } else {
+    Logger.log(`external mode: database ${redacted(config.databaseUrl)}, Redis ${redacted(config.redisUrl)}, RabbitMQ ${redacted(config.amqpUrl)}`, 'Bootstrap');
+  }
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
   configureApp(app, config);
   app.enableShutdownHooks();

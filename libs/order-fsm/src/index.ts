@@ -59,7 +59,7 @@ export type {
   StuckOrder,
 } from './persistence/order-store.js';
 export { TypeOrmOrderStore } from './persistence/typeorm-order-store.js';
-export { isConnectionError } from './persistence/db-errors.js';
+export { isConnectionError, isUniqueViolation } from './persistence/db-errors.js';
 export { OrderFsmSchema1763856000000 } from './persistence/migrations/1763856000000-order-fsm-schema.js';
 export { OrderFsmReliability1763856000002 } from './persistence/migrations/1763856000002-order-fsm-reliability.js';
 /** Every migration of the engine's tables, oldest first: list them in your DataSource. */
@@ -71,6 +71,11 @@ export { NoopOrderLock } from './lock/noop-order-lock.js';
 
 export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './messaging/message-broker.js';
 export { AmqpMessaging, amqpTopology, type AmqpMessagingOptions, type AmqpTopology } from './messaging/amqp-messaging.js';
+
+// Embedded adapters: one process, nothing to install (a first run, a demo, tests).
+export { SqliteOrderStore } from './embedded/sqlite-order-store.js';
+export { InProcessOrderLock, type InProcessOrderLockOptions } from './embedded/in-process-order-lock.js';
+export { InProcessMessaging, type DeadLetter, type InProcessMessagingOptions, type StatusListener } from './embedded/in-process-messaging.js';
 export { OutboxRelay } from './outbox/outbox-relay.js';
 export { OrderFsmWorker } from './worker/order-fsm.worker.js';
 export { TimerPoller } from './worker/timer-poller.js';

@@ -1,5 +1,13 @@
 /** The service's configuration, read once from the environment. */
 export interface ServiceConfig {
+  /**
+   * `embedded` when none of DATABASE_URL, REDIS_URL and AMQP_URL is set: SQLite through TypeORM, an
+   * in-process lock and an in-process queue, for a first run with nothing installed. `external` when
+   * all three are set: MariaDB or MySQL, Redis and RabbitMQ. The engine is the same in both.
+   */
+  readonly mode: 'embedded' | 'external';
+  /** Embedded mode only: a file to keep the SQLite database in; unset, it lives in memory. */
+  readonly sqliteFile?: string;
   readonly port: number;
   readonly databaseUrl: string;
   readonly redisUrl: string;
@@ -75,8 +83,22 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: re
   return value;
 }
 
+const EXTERNAL_URLS = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'] as const;
+
+function modeOf(env: NodeJS.ProcessEnv): ServiceConfig['mode'] {
+  const set = EXTERNAL_URLS.filter((name) => env[name]);
+  if (set.length === 0) return 'embedded';
+  if (set.length < EXTERNAL_URLS.length) {
+    const missing = EXTERNAL_URLS.filter((name) => !env[name]);
+    throw new Error(`${set.join(' and ')} set but ${missing.join(' and ')} not: set all three to use real services, or none to run embedded`);
+  }
+  return 'external';
+}
+
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   return {
+    mode: modeOf(env),
+    sqliteFile: env.SQLITE_FILE || undefined,
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', ['mysql', 'mariadb']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),

@@ -1,9 +1,9 @@
-import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { type AmqpMessaging, ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
-import { AMQP } from '../infrastructure/messaging.module.js';
+import { MESSAGING, type Messaging } from '../infrastructure/messaging.module.js';
 import { REDIS } from '../infrastructure/redis.module.js';
 
 const TIMEOUT_MS = 1_500;
@@ -15,8 +15,9 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly database: TypeOrmHealthIndicator,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(AMQP) private readonly amqp: AmqpMessaging,
+    @Inject(MESSAGING) private readonly messaging: Messaging,
+    // Absent when the service runs embedded (no Redis): the check is left out.
+    @Optional() @Inject(REDIS) private readonly redis: Redis | undefined,
     @Inject(ORDER_STORE) private readonly store: OrderStore,
   ) {}
 
@@ -25,17 +26,21 @@ export class HealthController {
     try {
       return await this.health.check([
         () => this.database.pingCheck('database').withTimeout(TIMEOUT_MS),
-        () =>
-          this.indicators
-            .check('redis')
-            .attempt(async () => {
-              await this.redis.ping();
-            })
-            .withTimeout(TIMEOUT_MS),
-        () => {
-          const rabbitmq = this.indicators.check('rabbitmq');
-          return this.amqp.isConnected() ? rabbitmq.up() : rabbitmq.down('not connected; status messages wait in the outbox');
-        },
+        ...(this.redis
+          ? [
+              () =>
+                this.indicators
+                  .check('redis')
+                  .attempt(async () => {
+                    await this.redis!.ping();
+                  })
+                  .withTimeout(TIMEOUT_MS),
+              () => {
+                const rabbitmq = this.indicators.check('rabbitmq');
+                return this.messaging.isConnected() ? rabbitmq.up() : rabbitmq.down('not connected; status messages wait in the outbox');
+              },
+            ]
+          : []),
         () =>
           this.indicators
             .check('outbox')

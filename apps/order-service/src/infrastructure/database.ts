@@ -3,6 +3,20 @@ import type { DataSourceOptions } from 'typeorm';
 import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
 import { PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
 
+/**
+ * The embedded database of a first run: SQLite compiled to WebAssembly (sql.js), in memory or in
+ * `file`. order-fsm's tables are created by its SqliteOrderStore, the taxi tables from the entities.
+ */
+export function embeddedDataSourceOptions(file?: string): DataSourceOptions {
+  return {
+    type: 'sqljs',
+    entities: [PassengerEntity, PaymentEntity],
+    synchronize: true,
+    ...(file && { location: file, autoSave: true }),
+    logging: false,
+  };
+}
+
 /** One definition of the database for the service and for the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, poolSize = 16): DataSourceOptions {
   return {

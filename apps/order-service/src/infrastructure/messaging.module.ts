@@ -1,36 +1,40 @@
 import { Inject, Module, OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
-import { AmqpMessaging } from '@order-fsm/core';
+import { AmqpMessaging, InProcessMessaging, type MessagePublisher, type WorkConsumer } from '@order-fsm/core';
 import type { ServiceConfig } from '../config/service-config.js';
 
-export const AMQP = Symbol('taxi:amqp');
+/** Where status messages go and automatic work comes from: RabbitMQ, or this process when embedded. */
+export const MESSAGING = Symbol('taxi:messaging');
+export type Messaging = MessagePublisher & WorkConsumer & { close?(): Promise<void> };
 
 /**
- * The RabbitMQ connection of the service (status messages out, automatic work in). It connects in the
- * background and reconnects by itself: the service starts, and keeps committing, while the broker is down.
+ * The messaging of the service. With RabbitMQ it connects in the background and reconnects by
+ * itself: the service starts, and keeps committing, while the broker is down.
  */
 @Module({})
 export class MessagingModule implements OnApplicationShutdown {
-  constructor(@Inject(AMQP) private readonly messaging: AmqpMessaging) {}
+  constructor(@Inject(MESSAGING) private readonly messaging: Messaging) {}
 
   static register(config: ServiceConfig): DynamicModule {
     return {
       module: MessagingModule,
       providers: [
         {
-          provide: AMQP,
-          useFactory: () =>
-            new AmqpMessaging(config.amqpUrl, {
-              prefix: config.amqpPrefix,
-              retryDelaysMs: config.workerRetryDelaysMs,
-              prefetch: config.workerPrefetch,
-            }),
+          provide: MESSAGING,
+          useFactory: (): Messaging =>
+            config.mode === 'embedded'
+              ? new InProcessMessaging({ retryDelaysMs: config.workerRetryDelaysMs })
+              : new AmqpMessaging(config.amqpUrl, {
+                  prefix: config.amqpPrefix,
+                  retryDelaysMs: config.workerRetryDelaysMs,
+                  prefetch: config.workerPrefetch,
+                }),
         },
       ],
-      exports: [AMQP],
+      exports: [MESSAGING],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.messaging.close();
+    await (this.messaging.close ? this.messaging.close() : this.messaging.stop());
   }
 }

@@ -3,6 +3,7 @@ import { DependencyUnavailableError, isConnectionError } from '@order-fsm/core';
 import { IsString, Length } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { IdPipe } from '../orders/id.pipe.js';
+import { PassengerEntity } from '../taxi/taxi.entities.js';
 
 export class PutPassengerDto {
   @IsString()
@@ -18,10 +19,14 @@ export class PassengersController {
   @Put(':passengerId')
   async put(@Param('passengerId', IdPipe) passengerId: string, @Body() dto: PutPassengerDto) {
     try {
-      await this.dataSource.query(
-        'INSERT INTO taxi_passenger (id, name, created_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name)',
-        [passengerId, dto.name, new Date()],
-      );
+      // An upsert that keeps created_at, in the dialect of the database (MySQL, or SQLite when embedded).
+      await this.dataSource
+        .createQueryBuilder()
+        .insert()
+        .into(PassengerEntity)
+        .values({ id: passengerId, name: dto.name, createdAt: new Date() })
+        .orUpdate(['name'], ['id'])
+        .execute();
     } catch (error) {
       throw isConnectionError(error) ? new DependencyUnavailableError('database', error) : error;
     }

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AirportServiceTypeChecker, CreateParamChecker, DistanceParamChecker, DriverParamChecker, PaymentParamChecker } from './checkers/param-checkers.js';
 import { PassengerExistsChecker, UnfinishedOrderChecker } from './checkers/passenger-checkers.js';
 import { CompanyAccounts } from './company-accounts.js';
@@ -16,7 +16,6 @@ import { AcceptTimeoutProcessor, CompanyAutoPayProcessor, PaymentTimeoutProcesso
 import { TAXI_SETTINGS, type TaxiSettings } from './taxi.settings.js';
 
 const providers = [
-  PassengerSlots,
   CompanyAccounts,
   CreateParamChecker,
   AirportServiceTypeChecker,
@@ -46,7 +45,12 @@ const providers = [
 /** The taxi machine: its processors, checkers and plugins. order-fsm finds them at bootstrap. */
 @Module({})
 export class TaxiModule {
-  static register(redis: DynamicModule, settings: TaxiSettings): DynamicModule {
-    return { module: TaxiModule, imports: [redis], providers: [...providers, { provide: TAXI_SETTINGS, useValue: settings }] };
+  /** `slots`: where a passenger's one unfinished ride is held (Redis, or this process when embedded). */
+  static register(settings: TaxiSettings, slots: { imports: DynamicModule[]; slots: Type<PassengerSlots> }): DynamicModule {
+    return {
+      module: TaxiModule,
+      imports: slots.imports,
+      providers: [...providers, { provide: PassengerSlots, useClass: slots.slots }, { provide: TAXI_SETTINGS, useValue: settings }],
+    };
   }
 }

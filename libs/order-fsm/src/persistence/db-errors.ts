@@ -41,6 +41,17 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
+ * True when the database refused a row because a unique key already holds its value: MySQL and
+ * MariaDB (ER_DUP_ENTRY), SQLite (UNIQUE or PRIMARY KEY constraint), PostgreSQL (23505). For a
+ * processor's save() that turns a duplicate into a business answer, on whichever database it runs.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = driverErrorOf(error) as DriverError & { errno?: number };
+  if (e.code === 'ER_DUP_ENTRY' || e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  return /^(UNIQUE|PRIMARY KEY) constraint failed/.test(e.message ?? '') || /SQLITE_CONSTRAINT.*UNIQUE constraint failed/.test(e.message ?? '');
+}
+
+/**
  * Turns what the driver says into the engine's errors; anything it does not recognise (a bug in a
  * processor's save(), say) goes through unchanged.
  */

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { AbstractStateProcessor, type CheckerPlan, isUniqueViolation, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
 import { PassengerSlots } from '../passenger-slots.js';
@@ -58,7 +58,7 @@ export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
     try {
       await ctx.manager.insert(PaymentEntity, payment);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+      if (!isUniqueViolation(error)) throw error;
       return ServiceResult.fail('PAYMENT_ALREADY_RECORDED', `payment ${payment.id} is already recorded`);
     }
     return ServiceResult.ok();

@@ -1,0 +1,140 @@
+import { InProcessMessaging, InProcessOrderLock, ORDER_LOCK, ORDER_STORE, SqliteOrderStore } from '@order-fsm/core';
+import request from 'supertest';
+import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
+import { MESSAGING } from '../apps/order-service/src/infrastructure/messaging.module.js';
+import { waitFor } from './support/broker.js';
+import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
+import { advance, createOrder, newPassenger, postOrder, sendEvent, TO_FEE_CONFIRMED, transitionsOf, uid } from './support/taxi-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+/** The environment of a fresh machine: none of the three services is named. */
+const NOTHING_RUNNING = { DATABASE_URL: '', REDIS_URL: '', AMQP_URL: '' };
+
+describe('the first run: `npm start` with nothing else running', () => {
+  let service: ServiceProcess;
+  beforeAll(async () => {
+    service = await startServiceProcess({ ...NOTHING_RUNNING, WORKER_RETRY_DELAYS_MS: '100' });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('says in its first line that it runs embedded, and how to leave it', () => {
+    const first = service.output().split('\n')[0];
+    expect(first).toContain('embedded mode: SQLite in memory (sql.js), an in-process lock and an in-process queue');
+    expect(first).toContain('set DATABASE_URL, REDIS_URL and AMQP_URL');
+  });
+
+  it('is healthy without Redis or RabbitMQ, and serves a whole ride', async () => {
+    const http = () => request(`http://127.0.0.1:${service.port}`);
+    const health = await http().get('/health').expect(200);
+    expect(Object.keys(health.body.details).sort()).toEqual(['database', 'outbox']);
+
+    const passengerId = uid('p');
+    await http().put(`/passengers/${passengerId}`).send({ name: 'Ann' }).expect(200);
+    const t = { http } as unknown as TestApp;
+    const orderId = await createOrder(t, { passengerId });
+    for (const [event, payload] of [...TO_FEE_CONFIRMED, ['PAY', { paymentId: uid('pay') }], ['CLOSE', {}]] as const) {
+      await advance(t, orderId, event, payload);
+    }
+    const log = await transitionsOf(t, orderId);
+    expect(log.map((e) => e.toState)).toEqual(['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'PAID', 'CLOSED']);
+  });
+
+  it('pays an ENTERPRISE ride by itself, through the in-process queue', async () => {
+    const http = () => request(`http://127.0.0.1:${service.port}`);
+    const t = { http } as unknown as TestApp;
+    const orderId = await createOrder(t, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' });
+    for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, orderId, event, payload);
+    await waitFor('the order CLOSED', async () => (await http().get(`/orders/${orderId}`)).body.state === 'CLOSED', 30_000);
+    const log = await transitionsOf(t, orderId);
+    expect(log.slice(-2).map((e) => [e.event, e.toState, e.source])).toEqual([
+      ['AUTO_PAY', 'PAID', 'worker'],
+      ['CLOSE', 'CLOSED', 'worker'],
+    ]);
+  });
+});
+
+describe('embedded adapters under the same engine', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ mode: 'embedded', workerRetryDelaysMs: [50] });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('are the ones the service chose', () => {
+    expect(t.dataSource.options.type).toBe('sqljs');
+    expect(t.app.get(MESSAGING)).toBeInstanceOf(InProcessMessaging);
+    expect(t.app.get(ORDER_LOCK)).toBeInstanceOf(InProcessOrderLock);
+    expect(t.app.get(ORDER_STORE)).toBeInstanceOf(SqliteOrderStore);
+  });
+
+  it('apply one of 20 concurrent conflicting events on a hot order, and answer the rest cleanly', async () => {
+    const orderId = await createOrder(t);
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => sendEvent(t, orderId, 'ACCEPT', { driverId: `d-${i}` })));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    const log = await transitionsOf(t, orderId);
+    expect(log.map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
+    expect((await t.http().get(`/orders/${orderId}`)).body).toMatchObject({ state: 'ACCEPTED', version: 2 });
+  });
+
+  it('replay a request id, and refuse it with another body', async () => {
+    const passengerId = await newPassenger(t);
+    const requestId = uid('create');
+    const first = await postOrder(t, { passengerId, requestId });
+    const again = await postOrder(t, { passengerId, requestId });
+    expect(again.status).toBe(first.status);
+    expect(again.body).toEqual(first.body);
+    const other = await postOrder(t, { passengerId, requestId, bizCode: 'TAXI' });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('fence a writer that read a stale order: VERSION_CONFLICT and nothing written', async () => {
+    const orderId = await createOrder(t);
+    const stale = (await t.engine.findOrder(orderId))!;
+    await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
+    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r') }, stale)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+    expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
+  });
+
+  it('roll back the order when a processor save() fails: a payment id used twice', async () => {
+    const paymentId = uid('pay');
+    const first = await createOrder(t);
+    for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, first, event, payload);
+    await advance(t, first, 'PAY', { paymentId });
+    const second = await createOrder(t);
+    for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, second, event, payload);
+    const refused = await sendEvent(t, second, 'PAY', { paymentId });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'CHECK_FAILED', details: { reason: 'PAYMENT_ALREADY_RECORDED', step: 'save' } });
+    expect((await t.http().get(`/orders/${second}`)).body).toMatchObject({ state: 'FEE_CONFIRMED', version: 6 });
+  });
+
+  it('publish every status message once, in version order', async () => {
+    const messaging = t.app.get(MESSAGING) as InProcessMessaging;
+    const orderId = await createOrder(t);
+    await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
+    await advance(t, orderId, 'CANCEL', {});
+    await waitFor('three status messages', async () => messaging.recent().filter((m) => m.orderId === orderId).length === 3, 10_000);
+    expect(messaging.recent().filter((m) => m.orderId === orderId).map((m) => [m.version, m.toState])).toEqual([
+      [1, 'CREATED'],
+      [2, 'ACCEPTED'],
+      [3, 'CANCELLED'],
+    ]);
+  });
+});
+
+describe('choosing the mode', () => {
+  it('runs embedded with none of the URLs, external with all three, and refuses a mix', () => {
+    expect(loadServiceConfig({}).mode).toBe('embedded');
+    expect(loadServiceConfig({ DATABASE_URL: 'mysql://h/db', REDIS_URL: 'redis://h', AMQP_URL: 'amqp://h' }).mode).toBe('external');
+    expect(() => loadServiceConfig({ DATABASE_URL: 'mysql://h/db' })).toThrow(
+      'DATABASE_URL set but REDIS_URL and AMQP_URL not: set all three to use real services, or none to run embedded',
+    );
+  });
+});

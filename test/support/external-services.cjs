@@ -1,0 +1,9 @@
+// Jest global setup: the suites run the service on the real MariaDB, Redis and RabbitMQ of the
+// machine unless the environment names others. Without these the service would start embedded
+// (SQLite, in-process lock and queue); the suites that want that ask for it with mode: 'embedded'.
+// Set here, in Jest's own process, so service processes the suites start inherit them too.
+module.exports = async function externalServices() {
+  process.env.DATABASE_URL ||= 'mysql://root@127.0.0.1:3306/test';
+  process.env.REDIS_URL ||= 'redis://127.0.0.1:6379';
+  process.env.AMQP_URL ||= 'amqp://guest:guest@127.0.0.1:5672';
+};
