@@ -1,4 +1,5 @@
 import { InProcessMessaging, InProcessOrderLock, ORDER_LOCK, ORDER_STORE, SqliteOrderStore } from '@order-fsm/core';
+import { spawn } from 'node:child_process';
 import request from 'supertest';
 import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
 import { MESSAGING } from '../apps/order-service/src/infrastructure/messaging.module.js';
@@ -125,6 +126,31 @@ describe('embedded adapters under the same engine', () => {
       [1, 'CREATED'],
       [2, 'ACCEPTED'],
       [3, 'CANCELLED'],
+    ]);
+  });
+});
+
+describe('npm run demo', () => {
+  it('drives a ride, a cancellation and an ENTERPRISE ride through REST and prints their timelines', async () => {
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
+      const child = spawn(process.execPath, ['dist/apps/order-service/src/demo.js'], { env: { ...process.env, ...NOTHING_RUNNING }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.on('exit', (exitCode) => resolve({ stdout: out, code: exitCode }));
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain('the taxi service, embedded');
+    const timelines = stdout.split('\n\n').filter((block) => block.includes('  order '));
+    expect(timelines.map((block) => block.split('\n')[0].replace(/  order .*/, ''))).toEqual([
+      'A whole ride (EXPRESS@APP)',
+      'A cancellation after the driver arrived (fee 300 cents)',
+      'An ENTERPRISE ride the company pays by itself (PREMIUM@ENTERPRISE)',
+    ]);
+    const lastStates = timelines.map((block) => /-> (\S+)\s+\((\w+)\)$/.exec(block.trim().split('\n').pop()!)!.slice(1));
+    expect(lastStates).toEqual([
+      ['CLOSED', 'api'],
+      ['CANCELLED', 'api'],
+      ['CLOSED', 'worker'],
     ]);
   });
 });
