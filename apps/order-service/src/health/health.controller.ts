@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
 import type { Response } from 'express';
@@ -9,6 +10,7 @@ import { REDIS } from '../infrastructure/redis.module.js';
 const TIMEOUT_MS = 1_500;
 
 /** Each dependency, and the outbox backlog (how many status messages wait, and for how long). */
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -22,6 +24,9 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'Each dependency, and the outbox backlog; 503 when one is down' })
+  @ApiResponse({ status: 200, description: 'Every check is up' })
+  @ApiResponse({ status: 503, description: 'A check is down: which one, and why, in `details`' })
   async check(@Res({ passthrough: true }) response: Response) {
     try {
       return await this.health.check([

@@ -1,15 +1,20 @@
 import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const METRICS_REGISTRY = Symbol('taxi:metrics-registry');
 
 /** Prometheus text format: order-fsm's metrics (see PrometheusOrderFsmMetrics) and the process's own. */
+@ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}
 
   @Get()
+  @ApiOperation({ summary: 'Prometheus metrics: events by outcome, latency, lock waits, outbox backlog and lag, worker verdicts' })
+  @ApiProduces('text/plain; version=0.0.4; charset=utf-8')
+  @ApiOkResponse({ schema: { type: 'string' } })
   async metrics(@Res({ passthrough: true }) response: Response): Promise<string> {
     response.type(this.registry.contentType);
     return this.registry.metrics();

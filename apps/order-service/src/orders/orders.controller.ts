@@ -1,7 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { OrderFsmEngine, OrderNotFoundError, type TransitionOutcome } from '@order-fsm/core';
 import type { Response } from 'express';
+import { ApiHeader, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { IdPipe } from './id.pipe.js';
+import { OrderViewDto, TransitionLogDto, TransitionViewDto } from './order-api.dto.js';
 import { CreateOrderDto, SendEventDto } from './order.dto.js';
 import { toLogView, toOrderView, toTransitionView } from './order-views.js';
 
@@ -11,12 +14,19 @@ function answer(outcome: TransitionOutcome, response: Response) {
   return toTransitionView(outcome);
 }
 
+const REPLAYED = { name: 'Idempotent-Replayed', description: '`true` when this is the stored answer to a requestId already applied' };
+
+@ApiTags('orders')
+@ApiErrors(...COMMON_ERRORS)
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly engine: OrderFsmEngine) {}
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create an order: the CREATE event of its bizCode@sceneId' })
+  @ApiCreatedResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
+  @ApiErrors(...BODY_ERRORS, 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED', 'ORDER_BUSY', 'NOT_FOUND_PROCESSOR')
   async create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: Response) {
     const outcome = await this.engine.createOrder({
       requestId: dto.requestId,
@@ -29,6 +39,19 @@ export class OrdersController {
 
   @Post(':orderId/events')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Send an event to an order: one declared transition, applied once per requestId' })
+  @ApiParam({ name: 'orderId', example: '6cb09c4f-4e37-43ef-9baa-ee3f1f14fa3f' })
+  @ApiOkResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
+  @ApiErrors(
+    ...BODY_ERRORS,
+    'ORDER_NOT_FOUND',
+    'ORDER_STATE_NOT_MATCH',
+    'NOT_FOUND_PROCESSOR',
+    'ORDER_BUSY',
+    'VERSION_CONFLICT',
+    'CHECK_FAILED',
+    'IDEMPOTENCY_KEY_REUSED',
+  )
   async sendEvent(@Param('orderId', IdPipe) orderId: string, @Body() dto: SendEventDto, @Res({ passthrough: true }) response: Response) {
     const outcome = await this.engine.sendEvent({
       eventType: dto.event,
@@ -41,6 +64,9 @@ export class OrdersController {
   }
 
   @Get(':orderId')
+  @ApiOperation({ summary: 'An order as it is now' })
+  @ApiOkResponse({ type: OrderViewDto })
+  @ApiErrors('ORDER_NOT_FOUND')
   async get(@Param('orderId', IdPipe) orderId: string) {
     const order = await this.engine.findOrder(orderId);
     if (!order) throw new OrderNotFoundError(orderId);
@@ -48,6 +74,9 @@ export class OrdersController {
   }
 
   @Get(':orderId/transitions')
+  @ApiOperation({ summary: "An order's transition log, oldest first" })
+  @ApiOkResponse({ type: TransitionLogDto, isArray: true })
+  @ApiErrors('ORDER_NOT_FOUND')
   async transitions(@Param('orderId', IdPipe) orderId: string) {
     const log = await this.engine.listTransitions(orderId);
     if (log.length === 0 && !(await this.engine.findOrder(orderId))) throw new OrderNotFoundError(orderId);

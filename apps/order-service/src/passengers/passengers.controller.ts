@@ -1,22 +1,29 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { DependencyUnavailableError, isConnectionError } from '@order-fsm/core';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { IdPipe } from '../orders/id.pipe.js';
+import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { PassengerEntity } from '../taxi/taxi.entities.js';
 
 export class PutPassengerDto {
+  @ApiProperty({ minLength: 1, maxLength: 128, example: 'Ann' })
   @IsString()
   @Length(1, 128)
   name: string;
 }
 
 /** The passenger directory the CREATE checkers consult. */
+@ApiTags('passengers')
+@ApiErrors(...COMMON_ERRORS, ...BODY_ERRORS)
 @Controller('passengers')
 export class PassengersController {
   constructor(private readonly dataSource: DataSource) {}
 
   @Put(':passengerId')
+  @ApiOperation({ summary: 'Create or rename a passenger (orders check that theirs exists)' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { passengerId: { type: 'string' }, name: { type: 'string' } } } })
   async put(@Param('passengerId', IdPipe) passengerId: string, @Body() dto: PutPassengerDto) {
     try {
       // An upsert that keeps created_at, in the dialect of the database (MySQL, or SQLite when embedded).

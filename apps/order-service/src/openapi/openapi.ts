@@ -1,0 +1,75 @@
+import { applyDecorators, type INestApplication } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from '@order-fsm/core';
+
+/** What every error answers: the HTTP status, a stable code to branch on, words for people, and details. */
+export class ErrorBodyDto {
+  @ApiProperty({ example: 409 })
+  statusCode: number;
+
+  @ApiProperty({ enum: Object.keys(ERROR_HTTP_STATUS), example: 'ORDER_STATE_NOT_MATCH' })
+  code: OrderFsmErrorCode;
+
+  @ApiProperty({ example: 'order o-1 is ACCEPTED, not CREATED' })
+  message: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { expectedState: 'CREATED', actualState: 'ACCEPTED' } })
+  details?: Record<string, unknown>;
+}
+
+/** What each error code means to a client, shown next to it in the OpenAPI document. */
+const MEANING: Record<OrderFsmErrorCode, string> = {
+  VALIDATION_FAILED: 'the request is malformed (fields, ids, types, JSON); fix it, do not retry',
+  NOT_FOUND: 'no such route or resource',
+  ORDER_NOT_FOUND: 'no order has this id',
+  ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
+  NOT_FOUND_PROCESSOR: 'this event is not allowed in the order\'s state for its bizCode@sceneId',
+  ORDER_BUSY: 'another request holds the order; retry with the same requestId',
+  VERSION_CONFLICT: 'the order moved while this request ran; nothing was written; retry with the same requestId',
+  DUPLICATE_REQUEST: 'internal: answered as a replay',
+  PAYLOAD_TOO_LARGE: 'the body is over 64 KiB',
+  UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json',
+  CHECK_FAILED: 'a business check refused the event (details.reason says which); nothing was written',
+  IDEMPOTENCY_KEY_REUSED: 'this requestId was used for a different request',
+  DEPENDENCY_UNAVAILABLE: 'the database, Redis or RabbitMQ is down, or the instance is shutting down; retry with the same requestId',
+  FOUND_MORE_PROCESSOR: 'a server bug: two processors accept the event',
+  TRANSITION_NOT_DECLARED: 'a server bug: a processor chose a transition the machine does not declare',
+  INTERNAL_ERROR: 'a server bug; the details are in the log, never in the answer',
+};
+
+/** Documents the error answers of an endpoint: one response per status, listing its codes. */
+export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, OrderFsmErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_HTTP_STATUS[code], [...(byStatus.get(ERROR_HTTP_STATUS[code]) ?? []), code]);
+  return applyDecorators(
+    ...[...byStatus].map(([status, list]) =>
+      ApiResponse({ status, type: ErrorBodyDto, description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; ') }),
+    ),
+  );
+}
+
+/** Answers every request may get before it reaches a controller. */
+export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const BODY_ERRORS: OrderFsmErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+
+const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])
+  .filter((code) => code !== 'DUPLICATE_REQUEST')
+  .map((code) => `| \`${code}\` | ${ERROR_HTTP_STATUS[code]} | ${MEANING[code]} |`)
+  .join('\n');
+
+/** OpenAPI at /docs (the UI) and /docs-json (the document). */
+export function setupOpenApi(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('order-fsm taxi order service')
+    .setDescription(
+      'Orders move only through the transitions the machine declares. Every write carries a `requestId`: ' +
+        'the same id with the same request answers the first answer again (header `Idempotent-Replayed: true`), ' +
+        'with a different request `IDEMPOTENCY_KEY_REUSED`.\n\nEvery error answers `{ statusCode, code, message, details? }`:\n\n' +
+        '| code | status | meaning |\n| --- | --- | --- |\n' +
+        ERROR_TABLE,
+    )
+    .setVersion('1')
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
