@@ -92,7 +92,7 @@ if (want(1)) {
 if (want(2)) {
   console.log(`scenario 2: POST /orders/:id/events through the service vs the floor, c=16, ${REST_S} s`);
   const server = fork('bench/rest-server.mjs', [], {
-    env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000' },
+    env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [{ port }] = await once(server, 'message');

@@ -33,7 +33,7 @@ describe('the first run: `npm start` with nothing else running', () => {
 
     const passengerId = uid('p');
     await http().put(`/passengers/${passengerId}`).send({ name: 'Ann' }).expect(200);
-    const t = { http } as unknown as TestApp;
+    const t = { http };
     const orderId = await createOrder(t, { passengerId });
     for (const [event, payload] of [...TO_FEE_CONFIRMED, ['PAY', { paymentId: uid('pay') }], ['CLOSE', {}]] as const) {
       await advance(t, orderId, event, payload);
@@ -44,7 +44,7 @@ describe('the first run: `npm start` with nothing else running', () => {
 
   it('pays an ENTERPRISE ride by itself, through the in-process queue', async () => {
     const http = () => request(`http://127.0.0.1:${service.port}`);
-    const t = { http } as unknown as TestApp;
+    const t = { http };
     const orderId = await createOrder(t, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' });
     for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, orderId, event, payload);
     await waitFor('the order CLOSED', async () => (await http().get(`/orders/${orderId}`)).body.state === 'CLOSED', 30_000);

@@ -12,7 +12,8 @@ export interface ServiceProcess {
 /** The built service (`npm run build`) as a separate process, with the environment given. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['dist/apps/order-service/src/main.js'], {
-    env: { ...process.env, PORT: '0', ...env },
+    // Warnings and errors only, unless the test asks: a line per request would slow the load suites.
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

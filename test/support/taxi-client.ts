@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TestApp } from './test-app.js';
 
+/** What the helpers need of an app: its HTTP client (a test app, or a service process). */
+export type TestAppLike = Pick<TestApp, 'http'>;
+
 export const uid = (prefix: string): string => `${prefix}-${randomUUID()}`;
 
 /** The events (and payloads) that take a new order to FEE_CONFIRMED. */
@@ -15,7 +18,7 @@ export const TO_FEE_CONFIRMED: Array<[string, Record<string, unknown>]> = [
 export const PICKUP = { lat: 31.2304, lng: 121.4737 };
 export const DROPOFF = { lat: 31.1443, lng: 121.8083 };
 
-export async function newPassenger(t: TestApp): Promise<string> {
+export async function newPassenger(t: TestAppLike): Promise<string> {
   const passengerId = uid('p');
   await t.http().put(`/passengers/${passengerId}`).send({ name: 'Test Passenger' }).expect(200);
   return passengerId;
@@ -29,7 +32,7 @@ export interface CreateOptions {
   requestId?: string;
 }
 
-export async function postOrder(t: TestApp, options: CreateOptions = {}) {
+export async function postOrder(t: TestAppLike, options: CreateOptions = {}) {
   const passengerId = options.passengerId ?? (await newPassenger(t));
   return t
     .http()
@@ -43,14 +46,14 @@ export async function postOrder(t: TestApp, options: CreateOptions = {}) {
 }
 
 /** Creates an order and answers its id; fails the test unless it is created. */
-export async function createOrder(t: TestApp, options: CreateOptions = {}): Promise<string> {
+export async function createOrder(t: TestAppLike, options: CreateOptions = {}): Promise<string> {
   const response = await postOrder(t, options);
   if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body.orderId;
 }
 
 export function sendEvent(
-  t: TestApp,
+  t: TestAppLike,
   orderId: string,
   event: string,
   payload: Record<string, unknown> = {},
@@ -63,13 +66,13 @@ export function sendEvent(
 }
 
 /** Sends an event that must apply, and answers the response body. */
-export async function advance(t: TestApp, orderId: string, event: string, payload: Record<string, unknown> = {}) {
+export async function advance(t: TestAppLike, orderId: string, event: string, payload: Record<string, unknown> = {}) {
   const response = await sendEvent(t, orderId, event, payload);
   if (response.status !== 200) throw new Error(`${event} failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
-export async function transitionsOf(t: TestApp, orderId: string) {
+export async function transitionsOf(t: TestAppLike, orderId: string) {
   return (await t.http().get(`/orders/${orderId}/transitions`).expect(200)).body as Array<{
     version: number;
     event: string;

@@ -34,7 +34,8 @@ export interface TestExtras {
 /** The taxi service as main.ts builds it, on the real MariaDB and Redis of the environment. */
 export async function startTestApp(overrides: ConfigOverrides = {}, extras: TestExtras = {}): Promise<TestApp> {
   const base = loadServiceConfig(process.env);
-  const config: ServiceConfig = { ...base, ...overrides, lock: { ...base.lock, ...overrides.lock } };
+  // Request lines (4xx at warn) and transitions (info) would bury the test output: errors only, unless asked.
+  const config: ServiceConfig = { ...base, logLevel: 'error', ...overrides, lock: { ...base.lock, ...overrides.lock } };
   const builder = Test.createTestingModule({
     imports: [AppModule.register(config, { machine: extras.machine }), ...((extras.modules ?? []) as never[])],
   });

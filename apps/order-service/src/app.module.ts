@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   InProcessOrderLock,
@@ -24,6 +25,7 @@ import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
+import { loggerParams } from './infrastructure/logging.js';
 import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -69,6 +71,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        LoggerModule.forRoot(loggerParams(config)),
         TypeOrmModule.forRootAsync({
           useFactory: () =>
             embedded ? embeddedDataSourceOptions(config.sqliteFile) : dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),

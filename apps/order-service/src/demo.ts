@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     await runDemo(new DemoClient(process.env.DEMO_URL.replace(/\/$/, '')));
     return;
   }
-  const config = { ...loadServiceConfig(), port: 0 };
+  // The timelines are the output: the service's own lines only from warnings up, unless LOG_LEVEL says otherwise.
+  const config = { ...loadServiceConfig(), port: 0, ...(!process.env.LOG_LEVEL && { logLevel: 'warn' as const }) };
   console.log(
     config.mode === 'embedded'
       ? 'order-fsm demo: the taxi service, embedded (SQLite in memory, in-process lock and queue)\n'

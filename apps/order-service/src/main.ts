@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { pino } from 'pino';
 import { AppModule } from './app.module.js';
 import { configureApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
@@ -14,17 +16,23 @@ const redacted = (url: string): string => {
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();
-  // The first line says where the orders go.
+  // The first line says where the orders go (before Nest's own lines, which wait for the logger). It
+  // and the line saying where the service listens are written at any LOG_LEVEL but silent.
+  const first = pino({ level: config.logLevel === 'silent' ? 'silent' : 'info' });
   if (config.mode === 'embedded') {
-    Logger.log(
+    first.info(
+      { context: 'Bootstrap', mode: 'embedded' },
       `embedded mode: SQLite ${config.sqliteFile ? `in ${config.sqliteFile}` : 'in memory'} (sql.js), an in-process lock and an in-process queue; ` +
         'set DATABASE_URL, REDIS_URL and AMQP_URL to run on MariaDB, Redis and RabbitMQ',
-      'Bootstrap',
     );
   } else {
-    Logger.log(`external mode: database ${redacted(config.databaseUrl)}, Redis ${redacted(config.redisUrl)}, RabbitMQ ${redacted(config.amqpUrl)}`, 'Bootstrap');
+    first.info(
+      { context: 'Bootstrap', mode: 'external' },
+      `external mode: database ${redacted(config.databaseUrl)}, Redis ${redacted(config.redisUrl)}, RabbitMQ ${redacted(config.amqpUrl)}`,
+    );
   }
-  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
+  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoNestLogger));
   configureApp(app, config);
   app.enableShutdownHooks();
   // Graceful, but bounded: events in flight get SHUTDOWN_TIMEOUT_MS, then closing gets 5 s more.
@@ -38,7 +46,7 @@ async function main(): Promise<void> {
   }
   await app.listen(config.port);
   const { port } = app.getHttpServer().address() as { port: number };
-  Logger.log(`taxi order service listening on :${port}`, 'Bootstrap');
+  first.info({ context: 'Bootstrap', port }, `taxi order service listening on :${port}`);
 }
 
 main().catch((error) => {

@@ -37,6 +37,7 @@ export {
 export { OrderFsmEngine, derivedRequestId } from './engine/order-fsm.engine.js';
 export { type StatusMessage, type WorkMessage, statusRoutingKey } from './engine/outbox-messages.js';
 export { canonicalJson } from './engine/request-hash.js';
+export { transitionLogFields, type TransitionLogFields } from './engine/transition-log-context.js';
 export { AbstractStateProcessor } from './engine/abstract-state-processor.js';
 export { AbstractProcessorPlugin } from './engine/abstract-processor-plugin.js';
 export type { Checker, CheckerPlan } from './engine/checker.js';

@@ -9,6 +9,8 @@ export interface ServiceConfig {
   /** Embedded mode only: a file to keep the SQLite database in; unset, it lives in memory. */
   readonly sqliteFile?: string;
   readonly port: number;
+  /** JSON log lines at this level and above (pino): one per request, one per transition, and faults. */
+  readonly logLevel: LogLevel;
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly amqpUrl: string;
@@ -83,6 +85,15 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: re
   return value;
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(raw)}`);
+  return raw as LogLevel;
+}
+
 const EXTERNAL_URLS = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'] as const;
 
 function modeOf(env: NodeJS.ProcessEnv): ServiceConfig['mode'] {
@@ -100,6 +111,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     mode: modeOf(env),
     sqliteFile: env.SQLITE_FILE || undefined,
     port: integer(env, 'PORT', 3000, 0, 65535),
+    logLevel: logLevel(env),
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', ['mysql', 'mariadb']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
     amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),

@@ -24,6 +24,7 @@ import { statusOutboxMessage, workOutboxMessage } from './outbox-messages.js';
 import { runProcessorTemplate } from './processor-template.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from './state-context.js';
+import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
 import type { CreateOrderInput, TransitionOutcome } from './transition-outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
@@ -104,7 +105,12 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * Without `fsmOrder` the order is loaded by id under its lock; with one (a new order at version 0,
    * or an order the caller already holds) that order is used as read.
    */
-  async sendEvent<T = unknown>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
+  sendEvent<T = unknown>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
+    const fields = { orderId: String(event?.orderId), event: String(event?.eventType), requestId: String(event?.requestId), source: event?.source ?? 'api' };
+    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, fsmOrder));
+  }
+
+  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
     const started = performance.now();
     const timing = { lockWaitMs: 0 };
     let outcome = 'INTERNAL_ERROR';
@@ -113,9 +119,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
       const result = await this.handle<T>(event, fsmOrder, timing);
       outcome = result.replayed ? 'replayed' : 'applied';
+      const durationMs = Math.round(performance.now() - started);
+      if (result.replayed) this.logger.log(`replayed ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
+      else this.logger.log(`applied ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
       return result;
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
+      // Refusals are answers, not faults: logged at debug, with their code. Faults are logged where they are answered.
+      if (error instanceof OrderFsmError && error.httpStatus < 500) this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
       throw error;
     } finally {
       this.options.metrics.event(this.eventLabel(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
@@ -230,6 +241,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     }
     const ctx = new StateContext(event, order);
     const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
+    nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
     const fromState = order.state;
     const { machine } = this.options;
