@@ -1,5 +1,8 @@
 import { InProcessMessaging, InProcessOrderLock, ORDER_LOCK, ORDER_STORE, SqliteOrderStore } from '@order-fsm/core';
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
 import { MESSAGING } from '../apps/order-service/src/infrastructure/messaging.module.js';
@@ -127,6 +130,28 @@ describe('embedded adapters under the same engine', () => {
       [2, 'ACCEPTED'],
       [3, 'CANCELLED'],
     ]);
+  });
+});
+
+describe('embedded, in a file (SQLITE_FILE)', () => {
+  it('keeps orders across a restart', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'order-fsm-sqlite-')), 'orders.sqlite');
+    const first = await startTestApp({ mode: 'embedded', sqliteFile: file, workerEnabled: false });
+    let orderId: string;
+    try {
+      orderId = await createOrder(first);
+      await advance(first, orderId, 'ACCEPT', { driverId: 'd-1' });
+    } finally {
+      await first.close();
+    }
+    const second = await startTestApp({ mode: 'embedded', sqliteFile: file, workerEnabled: false });
+    try {
+      expect((await second.http().get(`/orders/${orderId}`).expect(200)).body).toMatchObject({ state: 'ACCEPTED', version: 2 });
+      await advance(second, orderId, 'ARRIVE');
+      expect((await transitionsOf(second, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT', 'ARRIVE']);
+    } finally {
+      await second.close();
+    }
   });
 });
 
