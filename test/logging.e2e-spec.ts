@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
+import { loggerParams } from '../apps/order-service/src/infrastructure/logging.js';
 import { waitFor } from './support/broker.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { advance, createOrder, sendEvent, TO_FEE_CONFIRMED, type TestAppLike } from './support/taxi-client.js';
@@ -76,5 +78,14 @@ describe('structured JSON logs', () => {
     // The request's own line is written once the answer has gone out.
     const requestLine = await waitFor('the request line', async () => lines().find((l) => l.req?.url === `/orders/${orderId}/events` && l.res !== undefined), 5_000);
     expect(requestLine).toMatchObject({ level: 40, msg: 'request completed', res: { statusCode: 409 } });
+  });
+});
+
+describe('request lines', () => {
+  const autoLogging = (LOG_LEVEL: string) => (loggerParams(loadServiceConfig({ LOG_LEVEL })).pinoHttp as { autoLogging: unknown }).autoLogging;
+
+  it('are written from info down, and switched off above it, 4xx and 5xx lines included (faults are logged by the exception filter)', () => {
+    for (const level of ['trace', 'debug', 'info']) expect(autoLogging(level)).toEqual({ ignore: expect.any(Function) });
+    for (const level of ['warn', 'error', 'fatal', 'silent']) expect(autoLogging(level)).toBe(false);
   });
 });

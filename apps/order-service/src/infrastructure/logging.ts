@@ -8,6 +8,8 @@ import type { ServiceConfig } from '../config/service-config.js';
  * order id, the event, the request id, the source and the processor, whether the event came through
  * REST, the worker or a timer.
  */
+const LEVEL_RANK: Record<ServiceConfig['logLevel'], number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 70 };
+
 export function loggerParams(config: ServiceConfig): Params {
   return {
     pinoHttp: {
@@ -19,8 +21,11 @@ export function loggerParams(config: ServiceConfig): Params {
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      // Health checks and scrapes every few seconds would drown the rest.
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      // A line per request from `info` down. Above it (LOG_LEVEL=warn or error) the request lines are
+      // off altogether: pino-http's per-request work costs about a quarter of the REST throughput on
+      // two cores even when the line is filtered out (docs/BENCHMARKS.md). Faults are still logged,
+      // with their stack, by the exception filter. Health checks and scrapes are never logged.
+      autoLogging: LEVEL_RANK[config.logLevel] <= LEVEL_RANK.info && { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
     },
   };
 }
