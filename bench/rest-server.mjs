@@ -3,9 +3,8 @@
 // it measures the write path, here with HTTP, validation and the exception filter in front of it.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../dist/apps/order-service/src/app.module.js';
-import { configureApp } from '../dist/apps/order-service/src/bootstrap.js';
+import { createServiceApp } from '../dist/apps/order-service/src/bootstrap.js';
 import { loadServiceConfig } from '../dist/apps/order-service/src/config/service-config.js';
 import { taxiMachineSpec } from '../dist/apps/order-service/src/taxi/taxi.machine.js';
 import { benchMachineSpec, benchProcessors, fsm } from './setup.mjs';
@@ -23,8 +22,7 @@ Module({ providers: benchProcessors.filter((p) => p.provide === 'bench-flip') })
 const config = loadServiceConfig();
 const root = AppModule.register(config, { machine });
 root.imports.push(BenchProcessorsModule);
-const app = await NestFactory.create(root, { bodyParser: false, logger: ['error', 'warn'] });
-configureApp(app, config);
+const app = await createServiceApp(root, config, { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
 await app.listen(0, '127.0.0.1');
 process.send?.({ port: app.getHttpServer().address().port });

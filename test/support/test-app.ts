@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { OrderFsmEngine } from '@order-fsm/core';
 import type { MachineDefinition } from '@order-fsm/core';
@@ -6,7 +7,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../apps/order-service/src/app.module.js';
-import { configureApp } from '../../apps/order-service/src/bootstrap.js';
+import { configureApp, createHttpAdapter } from '../../apps/order-service/src/bootstrap.js';
 import { loadServiceConfig, type ServiceConfig } from '../../apps/order-service/src/config/service-config.js';
 
 export interface ConfigOverrides extends Partial<Omit<ServiceConfig, 'lock'>> {
@@ -40,7 +41,7 @@ export async function startTestApp(overrides: ConfigOverrides = {}, extras: Test
     imports: [AppModule.register(config, { machine: extras.machine }), ...((extras.modules ?? []) as never[])],
   });
   const moduleRef = await (extras.override ? extras.override(builder) : builder).compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error', 'warn'] });
   configureApp(app, config);
   try {
     await app.listen(0, '127.0.0.1');

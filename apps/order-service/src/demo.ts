@@ -3,10 +3,9 @@
 // and prints each order's timeline. DEMO_URL=http://host:port drives a service already running instead.
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module.js';
-import { configureApp } from './bootstrap.js';
+import { createServiceApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
 
 const PICKUP = { lat: 31.2304, lng: 121.4737 };
@@ -140,8 +139,7 @@ async function main(): Promise<void> {
       ? 'order-fsm demo: the taxi service, embedded (SQLite in memory, in-process lock and queue)\n'
       : 'order-fsm demo: the taxi service on the DATABASE_URL, REDIS_URL and AMQP_URL given\n',
   );
-  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, logger: ['error', 'warn'] });
-  configureApp(app, config);
+  const app = await createServiceApp(AppModule.register(config), config, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   try {

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { pino } from 'pino';
 import { AppModule } from './app.module.js';
-import { configureApp } from './bootstrap.js';
+import { createServiceApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
 
 /** A URL without its password, for the log. */
@@ -31,9 +30,8 @@ async function main(): Promise<void> {
       `external mode: database ${redacted(config.databaseUrl)}, Redis ${redacted(config.redisUrl)}, RabbitMQ ${redacted(config.amqpUrl)}`,
     );
   }
-  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, bufferLogs: true });
+  const app = await createServiceApp(AppModule.register(config), config, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
-  configureApp(app, config);
   app.enableShutdownHooks();
   // Graceful, but bounded: events in flight get SHUTDOWN_TIMEOUT_MS, then closing gets 5 s more.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -44,7 +42,7 @@ async function main(): Promise<void> {
       }, config.shutdownTimeoutMs + 5_000).unref();
     });
   }
-  await app.listen(config.port);
+  await app.listen(config.port, '0.0.0.0');
   const { port } = app.getHttpServer().address() as { port: number };
   first.info({ context: 'Bootstrap', port }, `taxi order service listening on :${port}`);
 }

@@ -20,7 +20,8 @@ export interface ServiceConfig {
   /** How long start-up waits for Redis before serving anyway (requests needing it then answer 503). */
   readonly redisReadyTimeoutMs: number;
   readonly lock: { readonly enabled: boolean; readonly ttlMs: number; readonly waitMs: number };
-  readonly bodyLimit: string;
+  /** Bodies over this many bytes are refused (PAYLOAD_TOO_LARGE). */
+  readonly bodyLimitBytes: number;
   /** Exchanges and queues are named `{amqpPrefix}.events`, `{amqpPrefix}.work`, ... */
   readonly amqpPrefix: string;
   readonly relayEnabled: boolean;
@@ -123,7 +124,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       ttlMs: integer(env, 'LOCK_TTL_MS', 10_000, 100, 600_000),
       waitMs: integer(env, 'LOCK_WAIT_MS', 2_000, 0, 600_000),
     },
-    bodyLimit: '64kb',
+    bodyLimitBytes: 64 * 1024,
     amqpPrefix: env.AMQP_PREFIX || 'order-fsm',
     relayEnabled: flag(env, 'RELAY_ENABLED', true),
     outboxRetentionMs: integer(env, 'OUTBOX_RETENTION_MS', 3_600_000, 1, 30 * 86_400_000),

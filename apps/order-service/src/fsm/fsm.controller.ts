@@ -3,7 +3,7 @@ import { DIAGRAM_FORMATS, OrderFsmDiagrams, type DiagramFormat } from '@order-fs
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { ApiErrors } from '../openapi/openapi.js';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BIZ_CODES, SCENE_IDS } from '../taxi/taxi.model.js';
 
 export class DiagramQuery {
@@ -41,7 +41,7 @@ export class FsmController {
   @ApiOkResponse({ description: 'The diagram', schema: { type: 'string' } })
   @ApiErrors('VALIDATION_FAILED')
   @Header('Cache-Control', 'no-cache')
-  async diagram(@Query() query: DiagramQuery, @Res({ passthrough: true }) response: Response): Promise<string> {
+  async diagram(@Query() query: DiagramQuery, @Res({ passthrough: true }) response: FastifyReply): Promise<string> {
     const format = query.format ?? 'svg';
     response.type(CONTENT_TYPES[format]);
     return this.diagrams.render(format, { bizCode: query.bizCode, sceneId: query.sceneId });

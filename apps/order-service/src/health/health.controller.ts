@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } f
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { MESSAGING, type Messaging } from '../infrastructure/messaging.module.js';
 import { REDIS } from '../infrastructure/redis.module.js';
@@ -27,7 +27,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Each dependency, and the outbox backlog; 503 when one is down' })
   @ApiResponse({ status: 200, description: 'Every check is up' })
   @ApiResponse({ status: 503, description: 'A check is down: which one, and why, in `details`' })
-  async check(@Res({ passthrough: true }) response: Response) {
+  async check(@Res({ passthrough: true }) response: FastifyReply) {
     try {
       return await this.health.check([
         () => this.database.pingCheck('database').withTimeout(TIMEOUT_MS),

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
-import type { Request } from 'express';
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 /**
  * The service speaks JSON only: a request that carries a body of another type (a form, text, XML)
@@ -10,10 +10,10 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 @Injectable()
 export class JsonBodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<{ method: string; headers: Record<string, string | undefined> }>();
     if (!WITH_BODY.has(request.method)) return true;
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !request.is('application/json')) {
+    if (hasBody && !JSON_TYPE.test(request.headers['content-type'] ?? '')) {
       throw new UnsupportedMediaTypeException(`send the body as application/json, not ${request.headers['content-type'] ?? 'without a content type'}`);
     }
     return true;

@@ -1,6 +1,9 @@
+import { RequestMethod } from '@nestjs/common';
 import { transitionLogFields } from '@order-fsm/core';
 import type { Params } from 'nestjs-pino';
 import type { ServiceConfig } from '../config/service-config.js';
+
+const LEVEL_RANK: Record<ServiceConfig['logLevel'], number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 70 };
 
 /**
  * Structured JSON logs (nestjs-pino): a line per request with its id, status and time, and every line
@@ -8,10 +11,11 @@ import type { ServiceConfig } from '../config/service-config.js';
  * order id, the event, the request id, the source and the processor, whether the event came through
  * REST, the worker or a timer.
  */
-const LEVEL_RANK: Record<ServiceConfig['logLevel'], number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 70 };
 
 export function loggerParams(config: ServiceConfig): Params {
   return {
+    // Every route, the Fastify way (nestjs-pino's default pattern matches nothing under Fastify).
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.logLevel,
       mixin: () => transitionLogFields() ?? {},

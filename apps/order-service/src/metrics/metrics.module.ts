@@ -1,6 +1,6 @@
 import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const METRICS_REGISTRY = Symbol('taxi:metrics-registry');
@@ -15,7 +15,7 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics: events by outcome, latency, lock waits, outbox backlog and lag, worker verdicts' })
   @ApiProduces('text/plain; version=0.0.4; charset=utf-8')
   @ApiOkResponse({ schema: { type: 'string' } })
-  async metrics(@Res({ passthrough: true }) response: Response): Promise<string> {
+  async metrics(@Res({ passthrough: true }) response: FastifyReply): Promise<string> {
     response.type(this.registry.contentType);
     return this.registry.metrics();
   }

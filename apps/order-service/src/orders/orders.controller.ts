@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { OrderFsmEngine, OrderNotFoundError, type TransitionOutcome } from '@order-fsm/core';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiHeader, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { IdPipe } from './id.pipe.js';
@@ -9,8 +9,8 @@ import { CreateOrderDto, SendEventDto } from './order.dto.js';
 import { toLogView, toOrderView, toTransitionView } from './order-views.js';
 
 /** A replay answers what the first request answered, with the same status, and says so. */
-function answer(outcome: TransitionOutcome, response: Response) {
-  if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+function answer(outcome: TransitionOutcome, response: FastifyReply) {
+  if (outcome.replayed) response.header('Idempotent-Replayed', 'true');
   return toTransitionView(outcome);
 }
 
@@ -27,7 +27,7 @@ export class OrdersController {
   @ApiOperation({ summary: 'Create an order: the CREATE event of its bizCode@sceneId' })
   @ApiCreatedResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
   @ApiErrors(...BODY_ERRORS, 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED', 'ORDER_BUSY', 'NOT_FOUND_PROCESSOR')
-  async create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: Response) {
+  async create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: FastifyReply) {
     const outcome = await this.engine.createOrder({
       requestId: dto.requestId,
       bizCode: dto.bizCode,
@@ -52,7 +52,7 @@ export class OrdersController {
     'CHECK_FAILED',
     'IDEMPOTENCY_KEY_REUSED',
   )
-  async sendEvent(@Param('orderId', IdPipe) orderId: string, @Body() dto: SendEventDto, @Res({ passthrough: true }) response: Response) {
+  async sendEvent(@Param('orderId', IdPipe) orderId: string, @Body() dto: SendEventDto, @Res({ passthrough: true }) response: FastifyReply) {
     const outcome = await this.engine.sendEvent({
       eventType: dto.event,
       orderId,

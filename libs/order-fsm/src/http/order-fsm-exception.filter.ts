@@ -1,5 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ERROR_HTTP_STATUS, OrderFsmErrorCode } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 
@@ -22,6 +22,13 @@ export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof OrderFsmError) {
     return { statusCode: error.httpStatus, code: error.code, message: error.message, ...(error.details && { details: error.details }) };
   }
+  const http = error as { statusCode?: unknown; code?: unknown; message?: unknown } | null;
+  if (http && typeof http.statusCode === 'number' && http.statusCode >= 400 && http.statusCode < 500 && typeof http.code === 'string' && http.code.startsWith('FST_')) {
+    // What the HTTP server refused before any controller ran (Fastify: the media type, the body's
+    // size, malformed JSON): the same body as everything else.
+    const statusCode = http.statusCode;
+    return { statusCode, code: CODE_BY_STATUS[statusCode] ?? `HTTP_${statusCode}`, message: String(http.message ?? 'bad request') };
+  }
   if (error instanceof HttpException) {
     const statusCode = error.getStatus();
     const code = CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'INTERNAL_ERROR' : `HTTP_${statusCode}`);
@@ -33,16 +40,29 @@ export function toErrorBody(error: unknown): ErrorBody {
   return { statusCode: ERROR_HTTP_STATUS.INTERNAL_ERROR, code: 'INTERNAL_ERROR', message: 'internal error' };
 }
 
-/** The REST face of order-fsm errors: register it globally (APP_FILTER) in the service. */
+/**
+ * The REST face of order-fsm errors: register it globally (APP_FILTER) in the service. It answers
+ * through Nest's HTTP adapter, so it serves Express and Fastify alike.
+ */
 @Catch()
 export class OrderFsmExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('OrderFsmExceptionFilter');
+
+  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
     if (body.statusCode === 503) this.logger.warn(`${body.message}: ${(error as Error).cause ?? ''}`);
     else if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
-    const response = host.switchToHttp().getResponse<Response>();
-    response.status(body.statusCode).json(body);
+    const response = host.switchToHttp().getResponse<unknown>();
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter) {
+      adapter.reply(response, body, body.statusCode);
+      return;
+    }
+    // Created with `new` (useGlobalFilters) rather than by Nest: Express's response, or Fastify's reply.
+    const reply = response as { code?(s: number): { send(b: unknown): void }; status(s: number): { json(b: unknown): void } };
+    if (typeof reply.code === 'function') reply.code(body.statusCode).send(body);
+    else reply.status(body.statusCode).json(body);
   }
 }
