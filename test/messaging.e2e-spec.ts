@@ -1,5 +1,9 @@
 import { AmqpMessaging } from '@order-fsm/core';
-import { AMQP_URL, deleteTopology, uniquePrefix } from './support/broker.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AMQP_URL, deleteTopology, publishRaw, uniquePrefix, waitFor } from './support/broker.js';
+
+const run = promisify(execFile);
 
 describe('AmqpMessaging on the real RabbitMQ', () => {
   const prefix = uniquePrefix('messaging');
@@ -32,5 +36,42 @@ describe('AmqpMessaging on the real RabbitMQ', () => {
       process.off('unhandledRejection', collect);
     }
     expect(unhandled.map(String)).toEqual([]);
+  });
+
+  it('keeps consuming when its connection drops while a delivery is being handled', async () => {
+    // The delivery's channel dies with the connection and amqp-connection-manager opens a new one.
+    // The handler's late ack then names a delivery tag the new channel does not know; whatever the
+    // broker and the client make of that, the worker must go on taking work, and the unacknowledged
+    // delivery must come back.
+    const messaging = new AmqpMessaging(AMQP_URL, { prefix, retryDelaysMs: [100], heartbeatIntervalInSeconds: 60 });
+    const seen: string[] = [];
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await messaging.start(async (work) => {
+        seen.push(work.messageId);
+        if (work.messageId === 'first' && seen.length === 1) {
+          entered();
+          await held;
+        }
+        return { outcome: 'done', detail: 'ok' };
+      }, async () => undefined);
+      const work = (messageId: string) => JSON.stringify({ messageId, orderId: 'o-1', version: 1, state: 'S', event: 'GO', origin: 'transition' });
+      await waitFor('the worker connected', async () => messaging.isConnected(), 10_000);
+      await publishRaw(messaging.topology.workExchange, 'work', work('first'));
+      await inHandler;
+      await run('rabbitmqctl', ['close_all_connections', 'order-fsm test: the connection drops mid-delivery'], { timeout: 60_000 });
+      await waitFor('the worker reconnected', async () => messaging.isConnected(), 30_000);
+      release(); // the handler finishes now, after its channel is gone
+      await publishRaw(messaging.topology.workExchange, 'work', work('second'));
+      await waitFor('the second delivery handled', async () => seen.includes('second'), 15_000);
+      // The first one was never acknowledged on a live channel: it came back, and is handled again.
+      await waitFor('the first delivery again', async () => seen.filter((id) => id === 'first').length >= 2, 15_000);
+    } finally {
+      release();
+      await messaging.close();
+    }
   });
 });

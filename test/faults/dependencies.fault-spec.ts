@@ -56,6 +56,12 @@ describe.each([
         `${during.length} ended during the fault (${during.filter((e) => e.type !== 'ok').length} not ok), ${result.orders} orders, ${result.transitions} transitions, ` +
         `${result.messages.received} messages (${result.messages.duplicates} duplicates), violations ${result.violations.length}`,
     );
+    if (result.violations.length > 0) {
+      // What the processes said last: the first thing to read when the checker finds something.
+      for (const [role, list] of [['api', cluster.apis], ['worker', cluster.workers]] as const) {
+        list.forEach((p, i) => console.info(`${role} ${i} (${p.child.exitCode === null ? 'running' : `exited ${p.child.exitCode}`}):\n${p.output().split('\n').slice(-25).join('\n')}`));
+      }
+    }
     expect(result.violations).toEqual([]);
     // Nothing hung: the services answered (a 503 while the dependency was down), no request timed out.
     expect(timeouts).toEqual([]);

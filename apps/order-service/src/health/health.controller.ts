@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { AmqpMessaging, ORDER_STORE, type OrderStore } from '@order-fsm/core';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { MESSAGING, type Messaging } from '../infrastructure/messaging.module.js';
@@ -31,15 +31,10 @@ export class HealthController {
     try {
       return await this.health.check([
         () => this.database.pingCheck('database').withTimeout(TIMEOUT_MS),
-        ...(this.redis
+        ...(this.redis ? [() => this.indicators.check('redis').attempt(async () => void (await this.redis!.ping())).withTimeout(TIMEOUT_MS)] : []),
+        // An in-process queue (embedded) has no connection to lose.
+        ...(this.messaging instanceof AmqpMessaging
           ? [
-              () =>
-                this.indicators
-                  .check('redis')
-                  .attempt(async () => {
-                    await this.redis!.ping();
-                  })
-                  .withTimeout(TIMEOUT_MS),
               () => {
                 const rabbitmq = this.indicators.check('rabbitmq');
                 return this.messaging.isConnected() ? rabbitmq.up() : rabbitmq.down('not connected; status messages wait in the outbox');
