@@ -39,10 +39,8 @@ export class OrderViewDto {
   flag?: OrderFlagDto;
 }
 
-export class TransitionViewDto {
-  @ApiProperty()
-  orderId: string;
-
+/** One step of an order: what both a transition's answer and its log entry name. */
+class TransitionStepDto {
   @ApiProperty({ example: 'ACCEPT' })
   event: string;
 
@@ -54,6 +52,11 @@ export class TransitionViewDto {
 
   @ApiProperty({ example: 2 })
   version: number;
+}
+
+export class TransitionViewDto extends TransitionStepDto {
+  @ApiProperty()
+  orderId: string;
 
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: "The processor's result" })
   result: Record<string, unknown> | null;
@@ -62,19 +65,7 @@ export class TransitionViewDto {
   order: OrderViewDto;
 }
 
-export class TransitionLogDto {
-  @ApiProperty({ example: 2 })
-  version: number;
-
-  @ApiProperty({ example: 'ACCEPT' })
-  event: string;
-
-  @ApiProperty({ example: 'CREATED' })
-  fromState: string;
-
-  @ApiProperty({ example: 'ACCEPTED' })
-  toState: string;
-
+export class TransitionLogDto extends TransitionStepDto {
   @ApiProperty()
   requestId: string;
 

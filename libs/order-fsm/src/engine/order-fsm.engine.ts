@@ -120,8 +120,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       const result = await this.handle<T>(event, fsmOrder, timing);
       outcome = result.replayed ? 'replayed' : 'applied';
       const durationMs = Math.round(performance.now() - started);
-      if (result.replayed) this.logger.log(`replayed ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
-      else this.logger.log(`applied ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
+      this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
       return result;
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
