@@ -115,6 +115,96 @@ describe.each([
   });
 });
 
+/** A processor with no save() of its own: with multipleStatements the whole transaction is one batch, still fenced. */
+describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', () => {
+  let dataSource: DataSource;
+  let store: TypeOrmOrderStore;
+  let sent = 0;
+
+  beforeAll(async () => {
+    // One connection, so that a transaction left open by a failed batch would show in the next commit.
+    dataSource = new DataSource({
+      type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true, multipleStatements: true, poolSize: 1,
+    });
+    await dataSource.initialize();
+    store = new TypeOrmOrderStore(dataSource);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+
+  const pure = (order: FsmOrder, toState: string): TransitionWrite => ({ ...write(order, toState), workWrites: false });
+  const message = () => ({ messageId: randomUUID(), kind: 'status' as const, routingKey: 'order.status', payload: '{}' });
+  /** Counts the queries mysql2 is handed while `work` runs: a multi-statement batch is one. */
+  async function roundTrips<R>(work: () => Promise<R>): Promise<[R, number]> {
+    const pool = (dataSource.driver as unknown as { pool: { getConnection(cb: (e: unknown, c: { query: (...a: unknown[]) => unknown; release(): void }) => void): void } }).pool;
+    const connection = await new Promise<{ query: (...a: unknown[]) => unknown; release(): void }>((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+    const query = connection.query;
+    sent = 0;
+    connection.query = function counted(this: unknown, ...args: unknown[]) {
+      sent++;
+      return query.apply(this, args);
+    };
+    connection.release();
+    try {
+      return [await work(), sent];
+    } finally {
+      connection.query = query;
+    }
+  }
+  const outboxOf = async (orderId: string) => Number((await dataSource.query('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ?', [orderId]))[0].n);
+  const cleanUp = async (orderId: string) => {
+    for (const table of ['fsm_outbox', 'fsm_timer', 'fsm_transition']) await dataSource.query(`DELETE FROM ${table} WHERE order_id = ?`, [orderId]);
+  };
+
+  it('creates and moves an order with its log row, its messages and its timers, each commit one round trip', async () => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
+    const [created, createTrips] = await roundTrips(() => store.commit({ ...pure(order, 'A'), messages: [message()] }, async () => ({ response: '{"r":1}', timers: [] })));
+    const [moved, moveTrips] = await roundTrips(() =>
+      store.commit({ ...pure({ ...created, data: { n: 2 } }, 'B'), messages: [message(), message()] }, async () => ({
+        response: '{"r":2}',
+        timers: [{ event: 'LATER', fireAt: new Date(Date.now() + 60_000) }],
+      })),
+    );
+    expect([createTrips, moveTrips]).toEqual([1, 1]);
+    expect(moved).toMatchObject({ state: 'B', version: 2 });
+    expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2, data: { n: 2 } });
+    expect((await store.listTransitions(order.orderId)).map((t) => [t.version, t.toState])).toEqual([[1, 'A'], [2, 'B']]);
+    expect(await outboxOf(order.orderId)).toBe(3);
+    expect(await timersOf(dataSource, order.orderId)).toEqual(['LATER']);
+    await cleanUp(order.orderId);
+  });
+
+  it('refuses a stale version with VERSION_CONFLICT, writes none of it, and leaves no transaction open', async () => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
+    const created = await store.commit(pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    await store.commit(pure(created, 'B'), async () => ({ response: '{}', timers: [] }));
+    const stale = { ...pure({ ...created, data: { n: 99 } }, 'B'), messages: [message()] };
+    await expect(store.commit(stale, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] }))).rejects.toBeInstanceOf(VersionConflictError);
+    // Nothing of the refused transition: no log row, no message, no timer, the order as the winner left it.
+    expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2, data: { n: 1 } });
+    expect((await store.listTransitions(order.orderId)).map((t) => t.version)).toEqual([1, 2]);
+    expect(await outboxOf(order.orderId)).toBe(0);
+    expect(await timersOf(dataSource, order.orderId)).toEqual([]);
+    // The one connection is out of the transaction: the next commit goes through, and is durable.
+    expect(Number((await dataSource.query('SELECT @@in_transaction AS open'))[0].open)).toBe(0);
+    await expect(store.commit(pure((await store.load(order.orderId))!, 'A'), async () => ({ response: '{}', timers: [] }))).resolves.toMatchObject({ version: 3 });
+    await cleanUp(order.orderId);
+  });
+
+  it('refuses a stale state at the same version, and a request id already used, rolling back the order row', async () => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    const created = await store.commit(pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    await expect(store.commit(pure({ ...created, state: 'B' }, 'A'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
+    const taken = `store-${randomUUID()}`;
+    const moved = await store.commit({ ...pure(created, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
+    await expect(store.commit({ ...pure(moved, 'A'), requestId: taken }, async () => ({ response: '{}', timers: [] }))).rejects.toMatchObject({ code: 'DUPLICATE_REQUEST' });
+    expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2 });
+    expect(Number((await dataSource.query('SELECT @@in_transaction AS open'))[0].open)).toBe(0);
+    await cleanUp(order.orderId);
+  });
+});
+
 describe('TypeOrmOrderStore', () => {
   it('refuses a DataSource that is not MySQL or MariaDB, naming it', () => {
     expect(() => new TypeOrmOrderStore({ options: { type: 'postgres' } } as unknown as DataSource)).toThrow(/MySQL and MariaDB.*postgres/);

@@ -48,6 +48,11 @@ export abstract class AbstractStateProcessor<T = unknown, C = any, P = any, S ex
   after(_ctx: StateContext<C, P>): MaybePromise<void> {}
 }
 
+/** Whether the processor writes rows of its own in save(); the store commits faster when it does not. */
+export function overridesSave(processor: AbstractStateProcessor): boolean {
+  return processor.save !== AbstractStateProcessor.prototype.save;
+}
+
 export function overridesFilter(processor: AbstractStateProcessor): boolean {
   return processor.filter !== AbstractStateProcessor.prototype.filter;
 }

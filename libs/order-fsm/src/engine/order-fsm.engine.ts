@@ -16,7 +16,7 @@ import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
-import type { AbstractStateProcessor } from './abstract-state-processor.js';
+import { type AbstractStateProcessor, overridesSave } from './abstract-state-processor.js';
 import { CheckerExecutor } from './checker-executor.js';
 import type { FsmOrder } from './fsm-order.js';
 import type { OrderStateEvent } from './order-state-event.js';
@@ -280,6 +280,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
           at,
           messages,
           autoDueAt: auto ? new Date(at.getTime() + auto.stuckAfterMs) : null,
+          workWrites: overridesSave(processor),
         };
         const committed = await this.store.commit(write, async (manager) => {
           ctx.bindManager(manager);

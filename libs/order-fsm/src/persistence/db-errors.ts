@@ -67,6 +67,8 @@ export function translateDbError(error: unknown, write?: TransitionWrite): unkno
       return new VersionConflictError(write.order.orderId, write.order.version);
     }
   }
+  // The log row sent in one batch with the fence: its order id is NULL when the fence wrote nothing.
+  if (e.code === 'ER_BAD_NULL_ERROR' && text.includes("'order_id'")) return new VersionConflictError(write.order.orderId, write.order.version);
   if (e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') {
     return new VersionConflictError(write.order.orderId, write.order.version);
   }

@@ -32,6 +32,12 @@ export interface TransitionWrite {
   readonly messages: readonly OutboxMessage[];
   /** When the sweeper should queue the automatic work of `toState` again; null when it has none. */
   readonly autoDueAt: Date | null;
+  /**
+   * Whether commit()'s `work` may write through the EntityManager (the processor has a save() of its
+   * own). When false, `work` sends no statement, and a store may run it first and send the whole
+   * transaction at once. Default true.
+   */
+  readonly workWrites?: boolean;
 }
 
 export interface TransitionLogEntry {

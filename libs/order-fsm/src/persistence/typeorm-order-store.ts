@@ -61,6 +61,9 @@ const UPDATE_ORDER =
   'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL WHERE id = ? AND version = ? AND state = ?';
 const INSERT_TRANSITION =
   'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+// The same row, sent right after the fence in one batch: ROW_COUNT() is what the fence wrote, and a
+// single-row INSERT of NULL into the NOT NULL order_id is an error in every SQL mode.
+const INSERT_TRANSITION_AFTER_FENCE = INSERT_TRANSITION.replace('VALUES (?,', 'VALUES (IF(ROW_COUNT() = 1, ?, NULL),');
 const INSERT_OUTBOX = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ?';
 const INSERT_TIMERS = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES ?';
 const SELECT_TRANSITIONS =
@@ -101,6 +104,23 @@ function run<R = { affectedRows: number }>(connection: CallbackConnection, sql: 
 }
 
 type Statement = [sql: string, params: unknown[]];
+
+/** The log row (with the response), the outbox messages and the timers of a transition. */
+function writesOf(write: TransitionWrite, version: number, { response, timers }: SaveOutcome, insertTransition: string): Statement[] {
+  const { order, toState, at } = write;
+  const writes: Statement[] = [
+    [insertTransition, [order.orderId, version, write.event, order.state, toState, write.requestId, write.source, at, write.requestHash, response]],
+  ];
+  if (write.messages.length > 0) {
+    writes.push([INSERT_OUTBOX, [write.messages.map((m) => [m.messageId, order.orderId, version, m.kind, m.routingKey, m.payload, at])]]);
+  }
+  if (timers.length > 0) writes.push([INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]]);
+  return writes;
+}
+
+function committedOrder({ order, toState, at }: TransitionWrite, version: number): FsmOrder {
+  return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at };
+}
 
 const transactionDepthOf = (runner: QueryRunner): number => (runner as unknown as { transactionDepth: number }).transactionDepth;
 
@@ -149,6 +169,18 @@ export class TypeOrmOrderStore implements OrderStore {
         order.version === 0
           ? [INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, write.autoDueAt]]
           : [UPDATE_ORDER, [toState, version, data, at, write.autoDueAt, order.orderId, order.version, order.state]];
+      if (merge && write.workWrites === false) {
+        // work() sends nothing (save() is the base class's): the whole transaction is one round trip.
+        // The log row's order id is NULL unless the fence has just written exactly one row, so a lost
+        // fence fails the batch (ER_BAD_NULL_ERROR) before COMMIT, and the catch below rolls it back.
+        const writes = writesOf(write, version, await work(runner.manager), INSERT_TRANSITION_AFTER_FENCE);
+        const connection = (await runner.connect()) as CallbackConnection;
+        Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+        const batch = [['START TRANSACTION', []], fence, ...writes, ['COMMIT', []]] as Statement[];
+        await run(connection, batch.map(([sql]) => sql).join('; '), batch.flatMap(([, params]) => params));
+        Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+        return committedOrder(write, version);
+      }
       let connection: CallbackConnection;
       let fenced: { affectedRows: number };
       if (merge) {
@@ -161,14 +193,7 @@ export class TypeOrmOrderStore implements OrderStore {
         fenced = await run(connection, ...fence);
       }
       if (order.version !== 0 && fenced.affectedRows !== 1) throw new VersionConflictError(order.orderId, order.version);
-      const { response, timers } = await work(runner.manager);
-      const writes: Statement[] = [
-        [INSERT_TRANSITION, [order.orderId, version, write.event, order.state, toState, write.requestId, write.source, at, write.requestHash, response]],
-      ];
-      if (write.messages.length > 0) {
-        writes.push([INSERT_OUTBOX, [write.messages.map((m) => [m.messageId, order.orderId, version, m.kind, m.routingKey, m.payload, at])]]);
-      }
-      if (timers.length > 0) writes.push([INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]]);
+      const writes = writesOf(write, version, await work(runner.manager), INSERT_TRANSITION);
       if (merge && transactionDepthOf(runner) === 1) {
         // One round trip for the log, the outbox, the timers and COMMIT: the server stops at the first
         // failing statement, so COMMIT runs only if every write went in.
@@ -184,7 +209,7 @@ export class TypeOrmOrderStore implements OrderStore {
     } finally {
       await runner.release();
     }
-    return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at };
+    return committedOrder(write, version);
   }
 
   async listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
@@ -354,8 +379,9 @@ export class TypeOrmOrderStore implements OrderStore {
   }
 
   /**
-   * With `multipleStatements: true` on the DataSource, a transition takes two round trips to the
-   * database instead of five: `START TRANSACTION` with the fenced UPDATE, then the log, the outbox,
+   * With `multipleStatements: true` on the DataSource, commit() takes one round trip to the database
+   * when the processor has no save() of its own (the whole transaction in one batch), and two when it
+   * has: `START TRANSACTION` with the fenced UPDATE, save()'s statements, then the log, the outbox,
    * the timers and `COMMIT` together. Same statements, same transaction, same guarantees; the store
    * sends only statements with placeholders. Off by default: the option applies to every query of
    * the DataSource, so it is the application's call.
