@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import request from 'supertest';
 import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
 import { loggerParams } from '../apps/order-service/src/infrastructure/logging.js';
@@ -87,5 +88,11 @@ describe('request lines', () => {
   it('are written from info down, and switched off above it, 4xx and 5xx lines included (faults are logged by the exception filter)', () => {
     for (const level of ['trace', 'debug', 'info']) expect(autoLogging(level)).toEqual({ ignore: expect.any(Function) });
     for (const level of ['warn', 'error', 'fatal', 'silent']) expect(autoLogging(level)).toBe(false);
+  });
+
+  it('bind a request logger to every route from info down, and to none above it', () => {
+    const forRoutes = (LOG_LEVEL: string) => loggerParams(loadServiceConfig({ LOG_LEVEL })).forRoutes;
+    for (const level of ['trace', 'debug', 'info']) expect(forRoutes(level)).toEqual([{ path: '{*splat}', method: RequestMethod.ALL }]);
+    for (const level of ['warn', 'error', 'fatal', 'silent']) expect(forRoutes(level)).toEqual([]);
   });
 });

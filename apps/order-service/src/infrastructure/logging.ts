@@ -13,9 +13,13 @@ const LEVEL_RANK: Record<ServiceConfig['logLevel'], number> = { trace: 10, debug
  */
 
 export function loggerParams(config: ServiceConfig): Params {
+  const requestLines = LEVEL_RANK[config.logLevel] <= LEVEL_RANK.info;
   return {
-    // Every route, the Fastify way (nestjs-pino's default pattern matches nothing under Fastify).
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    // Every route, the Fastify way (nestjs-pino's default pattern matches nothing under Fastify), while
+    // request lines are on. Above `info` no route gets the request logger at all: its per-request work
+    // (a child logger, a request id, a scope) is a measurable part of the REST path's CPU
+    // (docs/BENCHMARKS.md), and lines about a transition still carry its fields through the mixin.
+    forRoutes: requestLines ? [{ path: '{*splat}', method: RequestMethod.ALL }] : [],
     pinoHttp: {
       level: config.logLevel,
       mixin: () => transitionLogFields() ?? {},
@@ -29,7 +33,7 @@ export function loggerParams(config: ServiceConfig): Params {
       // off altogether: pino-http's per-request work costs about a quarter of the REST throughput on
       // two cores even when the line is filtered out (docs/BENCHMARKS.md). Faults are still logged,
       // with their stack, by the exception filter. Health checks and scrapes are never logged.
-      autoLogging: LEVEL_RANK[config.logLevel] <= LEVEL_RANK.info && { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      autoLogging: requestLines && { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
     },
   };
 }
