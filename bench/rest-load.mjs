@@ -21,6 +21,7 @@ const result = await autocannon({
 });
 process.stdout.write(JSON.stringify({
   requests: result.requests.total,
+  seconds: result.duration,
   perSecond: result.requests.total / result.duration,
   p50: result.latency.p50,
   p99: result.latency.p99,
