@@ -110,11 +110,11 @@ if (want(2)) {
     await once(load, 'exit');
     return JSON.parse(out);
   };
-  // Rotating slices, as in the other scenarios: floor, REST, REST, floor, ... so that the machine's
-  // noise falls on both sides alike.
   // A slice of each first, not counted: the freshly started service runs cold until its JIT warms up.
   await restSlice();
   await floorSlice();
+  // Then rotating slices, as in the other scenarios: floor, REST, REST, floor, ... so that the
+  // machine's noise falls on both sides alike.
   const floorRuns = [];
   const restRuns = [];
   for (let r = 0; r < REST_ROUNDS; r++) {
