@@ -40,6 +40,7 @@ export async function openBaseline(databaseUrl, poolSize, redis) {
     },
     /** SET NX PX, BEGIN, SELECT, conditional UPDATE, INSERT log, INSERT outbox, COMMIT, compare-and-delete. */
     async transition(orderId, requestId, waitMs = 0) {
+      let outcome;
       await locked(orderId, waitMs, async (conn) => {
         await conn.query('BEGIN');
         const [[row]] = await conn.query('SELECT state, version FROM fsm_order WHERE id = ?', [orderId]);
@@ -58,7 +59,9 @@ export async function openBaseline(databaseUrl, poolSize, redis) {
           `${orderId}:${version}`, orderId, version, 'status', 'BASE.S.FLIP', JSON.stringify({ orderId, version, from: row.state, to }), now,
         ]);
         await conn.query('COMMIT');
+        outcome = { fromState: row.state, toState: to, version };
       });
+      return outcome;
     },
     /**
      * The same floor writing what the engine writes: the order row with its data, the transition with

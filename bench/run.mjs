@@ -90,56 +90,76 @@ if (want(1)) {
   results.scenarios.inProcess = rows;
 }
 
-// Scenario 2: the same through REST, the service in one process, autocannon in another.
+// Scenario 2: the same through REST, the service in one process, autocannon in another. A third side,
+// the floor behind a bare node:http server driven by the same autocannon, shows what HTTP alone costs.
 if (want(2)) {
-  console.log(`scenario 2: POST /orders/:id/events through the service vs the floor, c=16, ${REST_ROUNDS} alternating slices of ${REST_S / REST_ROUNDS} s each`);
-  const server = fork('bench/rest-server.mjs', [], {
-    env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  console.log(`scenario 2: POST /orders/:id/events through the service vs the floor, c=16, ${REST_ROUNDS} rotating slices of ${REST_S / REST_ROUNDS} s each`);
+  const serve = async (script, env) => {
+    const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const [{ port }] = await once(child, 'message');
+    return { child, port };
+  };
+  const service = await serve('bench/rest-server.mjs', {
+    DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000',
   });
-  const [{ port }] = await once(server, 'message');
+  const httpFloor = await serve('bench/rest-floor-server.mjs', {});
   const concurrency = 16;
   const eOrders = await createOrders(engine, concurrency);
   const bOrders = await floorOrders(concurrency * KEYS_PER_CLIENT);
+  const hOrders = await floorOrders(concurrency);
   const sliceMs = (REST_S * 1000) / REST_ROUNDS;
   const floorSlice = () => drive({ concurrency, durationMs: sliceMs, keysPerClient: KEYS_PER_CLIENT, step: (c, k) => floorStep(bOrders[c * KEYS_PER_CLIENT + k]) });
-  const restSlice = async () => {
-    const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: concurrency, durationS: sliceMs / 1000, orders: eOrders })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const httpSlice = (port, orders) => async () => {
+    const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: concurrency, durationS: sliceMs / 1000, orders })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     load.stdout.on('data', (chunk) => (out += chunk));
     await once(load, 'exit');
     return JSON.parse(out);
   };
-  // A slice of each first, not counted: the freshly started service runs cold until its JIT warms up.
-  await restSlice();
-  await floorSlice();
-  // Then rotating slices, as in the other scenarios: floor, REST, REST, floor, ... so that the
-  // machine's noise falls on both sides alike.
-  const floorRuns = [];
-  const restRuns = [];
+  const sides = [
+    ['floor', floorSlice],
+    ['rest', httpSlice(service.port, eOrders)],
+    ['httpFloor', httpSlice(httpFloor.port, hOrders)],
+  ];
+  // A slice of each first, not counted: a freshly started server runs cold until its JIT warms up.
+  for (const [, slice] of sides) await slice();
+  // Then rotating slices, as in the other scenarios, so that the machine's noise falls on every side alike.
+  const runs = { floor: [], rest: [], httpFloor: [] };
   for (let r = 0; r < REST_ROUNDS; r++) {
-    if (r % 2 === 0) floorRuns.push(await floorSlice());
-    restRuns.push(await restSlice());
-    if (r % 2 === 1) floorRuns.push(await floorSlice());
+    for (let i = 0; i < sides.length; i++) {
+      const [name, slice] = sides[(i + r) % sides.length];
+      runs[name].push(await slice());
+    }
   }
-  server.kill('SIGTERM');
-  await once(server, 'exit');
-  const floor = summarize(floorRuns);
+  for (const { child } of [service, httpFloor]) {
+    child.send('stop');
+    await once(child, 'exit');
+  }
   // autocannon answers percentiles, not raw latencies: the slices' p50 and p99 are averaged, weighted by requests.
-  const requests = restRuns.reduce((n, x) => n + x.requests, 0);
-  const weighted = (key) => restRuns.reduce((sum, x) => sum + x[key] * x.requests, 0) / requests;
-  const rest = {
-    requests,
-    perSecond: requests / restRuns.reduce((t, x) => t + x.seconds, 0),
-    p50: weighted('p50'),
-    p99: weighted('p99'),
-    non2xx: restRuns.reduce((n, x) => n + x.non2xx, 0),
-    errors: restRuns.reduce((n, x) => n + x.errors, 0),
-    slices: restRuns.map((x) => Math.round(x.perSecond)),
+  const overHttp = (slices) => {
+    const requests = slices.reduce((n, x) => n + x.requests, 0);
+    const weighted = (key) => slices.reduce((sum, x) => sum + x[key] * x.requests, 0) / requests;
+    return {
+      requests,
+      perSecond: requests / slices.reduce((t, x) => t + x.seconds, 0),
+      p50: weighted('p50'),
+      p99: weighted('p99'),
+      non2xx: slices.reduce((n, x) => n + x.non2xx, 0),
+      errors: slices.reduce((n, x) => n + x.errors, 0),
+      slices: slices.map((x) => Math.round(x.perSecond)),
+    };
   };
-  const row = { concurrency, engine: rest, baseline: floor, throughputRatio: rest.perSecond / floor.perSecond, p99Ratio: rest.p99 / floor.p99 };
+  const floor = summarize(runs.floor);
+  const rest = overHttp(runs.rest);
+  const bare = overHttp(runs.httpFloor);
+  const row = {
+    concurrency, engine: rest, baseline: floor, httpFloor: bare,
+    throughputRatio: rest.perSecond / floor.perSecond, p99Ratio: rest.p99 / floor.p99,
+    httpFloorRatio: bare.perSecond / floor.perSecond, restToHttpFloor: rest.perSecond / bare.perSecond,
+  };
   results.scenarios.rest = row;
   console.log(`  c=16  ${line('REST', rest)} (${rest.non2xx} non-2xx, ${rest.errors} errors; slices ${rest.slices.join(', ')}/s) | ${line('floor', floor)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}`);
+  console.log(`        the floor behind node:http ${fmt(bare.perSecond).padStart(5)}/s p99 ${fmt(bare.p99, 1)} ms (${bare.non2xx} non-2xx; ${fmt(row.httpFloorRatio, 2)} of the floor); REST / it ${fmt(row.restToHttpFloor, 2)}`);
 }
 
 // Scenario 3: hot orders: many clients on 1 and on 10 orders; applied transitions must equal successes.
