@@ -1,5 +1,5 @@
 import { distanceKm, fareCents } from '../apps/order-service/src/taxi/fares.js';
-import { DROPOFF, PICKUP, advance, createOrder, newPassenger, postOrder, transitionsOf, uid } from './support/taxi-client.js';
+import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, advance, createOrder, newPassenger, postOrder, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
@@ -86,5 +86,19 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
     expect(refused.status).toBe(409);
     expect((await t.http().get(`/orders/${orderId}`).expect(200)).body).toEqual(before);
     expect(await transitionsOf(t, orderId)).toHaveLength(2);
+  });
+
+  it("runs a processor's save() behind the fence: a stale PAY writes no payment", async () => {
+    const orderId = await createOrder(t);
+    for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, orderId, event, payload);
+    const stale = (await t.engine.findOrder(orderId))!;
+    await advance(t, orderId, 'PAY', { paymentId: uid('pay') });
+    // The same PAY again on the order as it was read: its save() would insert this payment.
+    const late = uid('pay');
+    await expect(t.engine.sendEvent({ eventType: 'PAY', orderId, requestId: uid('r'), payload: { paymentId: late } }, stale)).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+    });
+    expect(await t.dataSource.query('SELECT id FROM taxi_payment WHERE id = ?', [late])).toEqual([]);
+    expect((await t.http().get(`/orders/${orderId}`).expect(200)).body).toMatchObject({ state: 'PAID', version: stale.version + 1 });
   });
 });
