@@ -30,7 +30,7 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     synchronize: false,
     poolSize,
     connectTimeout: 5_000,
-    // Lets the order store send a transition in two round trips instead of five. The service sends
+    // Lets the order store send a transition in two round trips instead of six (three with a save()). The service sends
     // no SQL built from strings: every statement of its own and of order-fsm has placeholders.
     multipleStatements: true,
     extra: { enableKeepAlive: true },
