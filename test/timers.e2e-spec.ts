@@ -2,6 +2,7 @@ import { amqpTopology } from '@order-fsm/core';
 import { deleteTopology, purgeQueue, queueMessages, uniquePrefix, waitFor } from './support/broker.js';
 import { advance, createOrder, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { testMachine, TestProcessorsModule, TimerWitness } from './support/test-processors.js';
 
 async function timersOf(t: TestApp, orderId: string) {
   return t.dataSource.query('SELECT event, version, state, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id', [orderId]) as Promise<
@@ -53,6 +54,32 @@ describe('durable timers', () => {
     await waitFor('CLOSED', async () => (await t.engine.findOrder(orderId))?.state === 'CLOSED');
     const last = (await transitionsOf(t, orderId)).at(-1);
     expect(last).toMatchObject({ event: 'PAYMENT_TIMEOUT', fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CLOSED', source: 'timer' });
+  });
+});
+
+describe('a timer that fires', () => {
+  const prefix = uniquePrefix('timer-commit');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50 }, { modules: [TestProcessorsModule], machine: testMachine });
+  });
+  afterAll(async () => {
+    await t.close();
+    await deleteTopology(prefix);
+  });
+
+  it('is marked fired in the same transaction as its transition', async () => {
+    const orderId = await createOrder(t);
+    await t.dataSource.query(
+      "INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 1, 'CREATED', 'TEST_TIMER', NOW(3), NOW(3))",
+      [orderId],
+    );
+    const witness = t.app.get(TimerWitness);
+    await waitFor('the timer to fire', async () => witness.outcomes.has(orderId));
+    // Read by another connection right after the transition committed, before the poller went on.
+    expect(witness.outcomes.get(orderId)).toBe('fired');
+    expect((await t.engine.findOrder(orderId))?.state).toBe('ACCEPTED');
+    expect((await transitionsOf(t, orderId)).at(-1)).toMatchObject({ event: 'TEST_TIMER', source: 'timer' });
   });
 });
 

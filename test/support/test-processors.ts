@@ -1,5 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { AbstractStateProcessor, defineMachine, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { DataSource } from 'typeorm';
 import { taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
 
 const taxi = taxiMachineSpec();
@@ -9,7 +10,7 @@ export const testMachine = defineMachine({
   ...taxi,
   transitions: [
     ...taxi.transitions,
-    ...['TEST_AMBIGUOUS', 'TEST_THROWS', 'TEST_SLOW', 'TEST_UNDECLARED'].map((event) => ({
+    ...['TEST_AMBIGUOUS', 'TEST_THROWS', 'TEST_SLOW', 'TEST_UNDECLARED', 'TEST_TIMER'].map((event) => ({
       from: 'CREATED' as const,
       event,
       to: 'ACCEPTED' as const,
@@ -103,7 +104,32 @@ export class SlowProcessor extends TestProcessor {
   }
 }
 
+/** What TimerWitnessProcessor saw of its own timer's row, by order id. */
+@Injectable()
+export class TimerWitness {
+  readonly outcomes = new Map<string, string | null>();
+}
+
+/**
+ * Fired by a timer: right after its transition commits (in after()), it reads its timer's row on
+ * another connection, as any reader would. The order's new state and the timer's mark must agree.
+ */
+@OrderProcessor({ state: 'CREATED', event: 'TEST_TIMER' })
+export class TimerWitnessProcessor extends TestProcessor {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly witness: TimerWitness,
+  ) {
+    super();
+  }
+
+  override async after(ctx: StateContext): Promise<void> {
+    const [row] = await this.dataSource.query("SELECT outcome FROM fsm_timer WHERE order_id = ? AND event = 'TEST_TIMER'", [ctx.order.orderId]);
+    this.witness.outcomes.set(ctx.order.orderId, row?.outcome ?? null);
+  }
+}
+
 @Module({
-  providers: [Gate, AmbiguousOneProcessor, AmbiguousTwoProcessor, ThrowingProcessor, SlowProcessor, UndeclaredTargetProcessor],
+  providers: [TimerWitness, TimerWitnessProcessor, Gate, AmbiguousOneProcessor, AmbiguousTwoProcessor, ThrowingProcessor, SlowProcessor, UndeclaredTargetProcessor],
 })
 export class TestProcessorsModule {}

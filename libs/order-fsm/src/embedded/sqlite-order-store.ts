@@ -155,6 +155,9 @@ export class SqliteOrderStore implements OrderStore {
           ms(at),
         ]);
       }
+      if (write.firesTimer !== undefined) {
+        await manager.query("UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?", [ms(at), write.firesTimer]);
+      }
       return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at };
     });
   }
@@ -228,21 +231,23 @@ export class SqliteOrderStore implements OrderStore {
     });
   }
 
-  async fireDueTimers(now: Date, limit: number, fire: (timer: DueTimer) => Promise<string | null>): Promise<number> {
-    // Firing sends an event, which takes the store's turn itself: read, fire, then record, in turns.
-    const due: Array<Record<string, string | number>> = await this.read((m) =>
-      m.query('SELECT id, order_id, version, state, event FROM fsm_timer WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ?', [ms(now), limit]),
-    );
-    for (const row of due) {
-      const timer = { id: Number(row.id), orderId: String(row.order_id), version: Number(row.version), state: String(row.state), event: String(row.event) };
-      const outcome = await fire(timer);
-      await this.transaction((m) =>
-        outcome === null
-          ? m.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ?', [Date.now() + 1_000, timer.id])
-          : m.query('UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ?', [Date.now(), outcome.slice(0, 64), timer.id]),
+  claimDueTimers(now: Date, limit: number, leaseMs: number): Promise<DueTimer[]> {
+    return this.transaction(async (m) => {
+      const due: Array<Record<string, string | number>> = await m.query(
+        'SELECT id, order_id, version, state, event FROM fsm_timer WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ?',
+        [ms(now), limit],
       );
-    }
-    return due.length;
+      for (const row of due) await m.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ?', [now.getTime() + leaseMs, row.id]);
+      return due.map((row) => ({ id: Number(row.id), orderId: String(row.order_id), version: Number(row.version), state: String(row.state), event: String(row.event) }));
+    });
+  }
+
+  async settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void> {
+    await this.transaction((m) =>
+      'retryAt' in result
+        ? m.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ? AND fired_at IS NULL', [ms(result.retryAt), id])
+        : m.query('UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL', [Date.now(), result.outcome.slice(0, 64), id]),
+    );
   }
 
   async requeueStuck(

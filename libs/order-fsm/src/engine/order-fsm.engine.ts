@@ -281,6 +281,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
           messages,
           autoDueAt: auto ? new Date(at.getTime() + auto.stuckAfterMs) : null,
           workWrites: overridesSave(processor),
+          firesTimer: event.firesTimer,
         };
         const committed = await this.store.commit(write, async (manager) => {
           ctx.bindManager(manager);

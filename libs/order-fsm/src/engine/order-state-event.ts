@@ -14,4 +14,6 @@ export interface OrderStateEvent<P = unknown> {
   newCreate?: boolean;
   payload?: P;
   source?: TransitionSource;
+  /** Set by the timer poller: the durable timer this event fires, marked fired in the transition's own transaction. */
+  firesTimer?: number;
 }

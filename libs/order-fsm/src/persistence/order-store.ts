@@ -38,6 +38,8 @@ export interface TransitionWrite {
    * transaction at once. Default true.
    */
   readonly workWrites?: boolean;
+  /** The durable timer this transition fires: its row is marked `fired` in the same transaction. */
+  readonly firesTimer?: number;
 }
 
 export interface TransitionLogEntry {
@@ -113,8 +115,17 @@ export interface OrderStore {
   /** Unpublished messages: how many, and since when the oldest waits. */
   outboxBacklog(): Promise<{ count: number; oldestCreatedAt: Date | null }>;
 
-  /** Claims due timers no one else holds, fires each through `fire`, and marks it with the outcome it answers. */
-  fireDueTimers(now: Date, limit: number, fire: (timer: DueTimer) => Promise<string | null>): Promise<number>;
+  /**
+   * Claims up to `limit` timers due at `now` that no one else holds, and commits the claim before it
+   * answers: each is due again `leaseMs` after `now`, so a timer whose instance died while firing it
+   * comes due again once the lease runs out. Nothing stays open while the caller fires them.
+   */
+  claimDueTimers(now: Date, limit: number, leaseMs: number): Promise<DueTimer[]>;
+  /**
+   * Records a timer that did not fire through a transition (the order moved on, the event was
+   * refused): `outcome` says why. With `retryAt` instead, the timer is due again then.
+   */
+  settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void>;
 
   /**
    * Finds orders whose automatic work is overdue, pushes their due time to `nextDueAt(order)`, and

@@ -66,6 +66,7 @@ const INSERT_TRANSITION =
 const INSERT_TRANSITION_AFTER_FENCE = INSERT_TRANSITION.replace('VALUES (?,', 'VALUES (IF(ROW_COUNT() = 1, ?, NULL),');
 const INSERT_OUTBOX = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ?';
 const INSERT_TIMERS = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES ?';
+const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?";
 const SELECT_TRANSITIONS =
   'SELECT order_id, version, event, from_state, to_state, request_id, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version';
 
@@ -115,6 +116,7 @@ function writesOf(write: TransitionWrite, version: number, { response, timers }:
     writes.push([INSERT_OUTBOX, [write.messages.map((m) => [m.messageId, order.orderId, version, m.kind, m.routingKey, m.payload, at])]]);
   }
   if (timers.length > 0) writes.push([INSERT_TIMERS, [timers.map((t) => [order.orderId, version, toState, t.event, t.fireAt, at])]]);
+  if (write.firesTimer !== undefined) writes.push([MARK_TIMER_FIRED, [at, write.firesTimer]]);
   return writes;
 }
 
@@ -292,24 +294,21 @@ export class TypeOrmOrderStore implements OrderStore {
     return { count: Number(row?.count ?? 0), oldestCreatedAt: row?.oldest ?? null };
   }
 
-  async fireDueTimers(now: Date, limit: number, fire: (timer: DueTimer) => Promise<string | null>): Promise<number> {
+  async claimDueTimers(now: Date, limit: number, leaseMs: number): Promise<DueTimer[]> {
     return this.inTransaction(async (manager) => {
       const due: Array<{ id: string; order_id: string; version: number; state: string; event: string }> = await manager.query(
         'SELECT id, order_id, version, state, event FROM fsm_timer WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ? FOR UPDATE SKIP LOCKED',
         [now, limit],
       );
-      for (const row of due) {
-        const timer = { id: Number(row.id), orderId: row.order_id, version: Number(row.version), state: row.state, event: row.event };
-        const outcome = await fire(timer);
-        if (outcome === null) {
-          // Could not fire now (the order was busy, a dependency was down): try again shortly.
-          await manager.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ?', [new Date(Date.now() + 1_000), timer.id]);
-        } else {
-          await manager.query('UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ?', [new Date(), outcome.slice(0, 64), timer.id]);
-        }
-      }
-      return due.length;
+      if (due.length === 0) return [];
+      await manager.query('UPDATE fsm_timer SET fire_at = ? WHERE id IN (?)', [new Date(now.getTime() + leaseMs), due.map((row) => row.id)]);
+      return due.map((row) => ({ id: Number(row.id), orderId: row.order_id, version: Number(row.version), state: row.state, event: row.event }));
     });
+  }
+
+  async settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void> {
+    if ('retryAt' in result) await this.query('UPDATE fsm_timer SET fire_at = ? WHERE id = ? AND fired_at IS NULL', [result.retryAt, id]);
+    else await this.query('UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL', [new Date(), result.outcome.slice(0, 64), id]);
   }
 
   async requeueStuck(

@@ -10,10 +10,18 @@ import { BackgroundLoop } from './background-loop.js';
 const TRY_AGAIN = new Set(['ORDER_BUSY', 'VERSION_CONFLICT', 'DEPENDENCY_UNAVAILABLE']);
 const MOVED_ON = new Set(['ORDER_STATE_NOT_MATCH', 'NOT_FOUND_PROCESSOR', 'ORDER_NOT_FOUND']);
 
+/** How long a claimed timer is held by the instance that claimed it before another may fire it. */
+const CLAIM_LEASE_MS = 30_000;
+/** A timer that could not fire now (the order was busy, a dependency was down) is tried again after this. */
+const RETRY_AFTER_MS = 1_000;
+
 /**
- * Fires due timers, each once: a timer claims its row (so instances never share one), sends its event
- * with a request id derived from the timer (so a fire repeated after a crash is a replay), and
- * expects the order still at the version that scheduled it (so an order that moved on gets nothing).
+ * Fires due timers, each once. The poller claims a batch and commits the claim (instances never
+ * share a timer, and nothing stays open while the timers fire); each timer then goes through
+ * sendEvent like any event, with a request id derived from the timer (a fire repeated after a crash
+ * is a replay) and the version that scheduled it (an order that moved on gets nothing). A timer that
+ * fires is marked in its transition's own transaction: the order's new state and the timer's
+ * `fired` are seen together or not at all. Other outcomes are recorded after the answer.
  */
 @Injectable()
 export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,8 +35,8 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
   ) {
     const { intervalMs, batchSize } = options.timers;
     this.loop = new BackgroundLoop('timer poller', this.logger, intervalMs, async () => {
-      const fired = await this.store.fireDueTimers(new Date(), batchSize, (timer) => this.fire(timer));
-      return fired === batchSize;
+      const claimed = await this.fireDue(new Date(), batchSize);
+      return claimed === batchSize;
     });
   }
 
@@ -40,8 +48,15 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
     await this.loop.stop();
   }
 
-  /** Answers the outcome to record, or null to try again shortly. */
-  async fire(timer: DueTimer): Promise<string | null> {
+  /** Claims the timers due at `now` and fires each; answers how many were claimed. */
+  async fireDue(now: Date, limit: number): Promise<number> {
+    const due = await this.store.claimDueTimers(now, limit, CLAIM_LEASE_MS);
+    for (const timer of due) await this.fire(timer);
+    return due.length;
+  }
+
+  private async fire(timer: DueTimer): Promise<void> {
+    let result: { outcome: string } | { retryAt: Date } | undefined;
     try {
       const outcome = await this.engine.sendEvent({
         eventType: timer.event,
@@ -50,14 +65,19 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
         orderState: timer.state,
         expectedVersion: timer.version,
         source: 'timer',
+        firesTimer: timer.id,
       });
-      return outcome.replayed ? 'replayed' : 'fired';
+      // Applied: its transaction marked the timer. A replay: an earlier fire applied it and marked it.
+      if (outcome.replayed) result = { outcome: 'replayed' };
     } catch (error) {
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
-      if (TRY_AGAIN.has(code)) return null;
-      if (MOVED_ON.has(code)) return 'moved-on';
-      this.logger.warn(`timer ${timer.id} (${timer.event} for order ${timer.orderId}) failed: ${(error as Error).message}`);
-      return code;
+      if (TRY_AGAIN.has(code)) result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
+      else if (MOVED_ON.has(code)) result = { outcome: 'moved-on' };
+      else {
+        this.logger.warn(`timer ${timer.id} (${timer.event} for order ${timer.orderId}) failed: ${(error as Error).message}`);
+        result = { outcome: code };
+      }
     }
+    if (result) await this.store.settleTimer(timer.id, result);
   }
 }
