@@ -14,7 +14,7 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
   });
 
   it('answers the whole taxi machine as SVG by default', async () => {
-    const response = await t.http().get('/fsm/diagram');
+    const response = await t.http('operator').get('/fsm/diagram');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^image\/svg\+xml/);
     const svg = response.text ?? response.body.toString();
@@ -23,21 +23,22 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
   });
 
   it('answers Mermaid and DOT, each edge naming its event and processor', async () => {
-    const mermaid = await t.http().get('/fsm/diagram').query({ format: 'mermaid' });
+    const mermaid = await t.http('operator').get('/fsm/diagram').query({ format: 'mermaid' });
     expect(mermaid.headers['content-type']).toMatch(/^text\/vnd\.mermaid/);
-    expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT / AcceptOrderProcessor');
-    expect(mermaid.text).toContain('CREATED --> CANCELLED : timer: ACCEPT_TIMEOUT / AcceptTimeoutProcessor');
-    const dot = await t.http().get('/fsm/diagram').query({ format: 'dot' });
+    expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT [client] / AcceptOrderProcessor');
+    expect(mermaid.text).toContain('FEE_CONFIRMED --> PAID : PAY [payment] / PayProcessor');
+    expect(mermaid.text).toContain('CREATED --> CANCELLED : timer: ACCEPT_TIMEOUT [system] / AcceptTimeoutProcessor');
+    const dot = await t.http('operator').get('/fsm/diagram').query({ format: 'dot' });
     expect(dot.headers['content-type']).toMatch(/^text\/vnd\.graphviz/);
-    expect(dot.text).toMatch(/"FEE_CONFIRMED" -> "PAID" \[label="auto: AUTO_PAY\\nCompanyAutoPayProcessor", style=bold/);
+    expect(dot.text).toMatch(/"FEE_CONFIRMED" -> "PAID" \[label="auto: AUTO_PAY \[system\]\\nCompanyAutoPayProcessor", style=bold/);
   });
 
   it('draws one bizCode@sceneId with only the transitions it can take', async () => {
-    const app = await t.http().get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'APP', format: 'mermaid' });
-    const enterprise = await t.http().get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE', format: 'mermaid' });
+    const app = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'APP', format: 'mermaid' });
+    const enterprise = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE', format: 'mermaid' });
     expect(app.text).toContain('title: taxi (EXPRESS@APP)');
     expect(app.text).not.toContain('AUTO_PAY');
-    expect(enterprise.text).toContain('FEE_CONFIRMED --> PAID : auto: AUTO_PAY / CompanyAutoPayProcessor');
+    expect(enterprise.text).toContain('FEE_CONFIRMED --> PAID : auto: AUTO_PAY [system] / CompanyAutoPayProcessor');
     expect(enterprise.text).toContain('class FEE_CONFIRMED,PAID automatic');
   });
 
@@ -46,13 +47,13 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     ['an unknown bizCode', { bizCode: 'BIKE' }],
     ['SQL in the sceneId', { sceneId: "APP' OR 1=1" }],
   ])('refuses %s with VALIDATION_FAILED', async (_name, query) => {
-    const response = await t.http().get('/fsm/diagram').query(query);
+    const response = await t.http('operator').get('/fsm/diagram').query(query);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
   it('answers the validation report of the running machine', async () => {
-    const response = await t.http().get('/fsm/validation');
+    const response = await t.http('operator').get('/fsm/validation');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ issues: [] });
   });

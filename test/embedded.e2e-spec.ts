@@ -10,9 +10,21 @@ import { waitFor } from './support/broker.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { advance, createOrder, newPassenger, postOrder, sendEvent, TO_FEE_CONFIRMED, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { asCaller } from './support/callers.js';
 
-/** The environment of a fresh machine: none of the three services is named. */
-const NOTHING_RUNNING = { DATABASE_URL: '', REDIS_URL: '', AMQP_URL: '' };
+/** The environment of a fresh machine: none of the three services is named, and no callers. */
+const NOTHING_RUNNING = { DATABASE_URL: '', REDIS_URL: '', AMQP_URL: '', API_TOKENS: '' };
+
+/** The tokens a first run made and printed, by role. */
+function printedTokens(output: string): Record<string, string> {
+  const tokens: Record<string, string> = {};
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { role?: string; token?: string };
+    if (entry.role && entry.token) tokens[entry.role] = entry.token;
+  }
+  return tokens;
+}
 
 describe('the first run: `npm start` with nothing else running', () => {
   let service: ServiceProcess;
@@ -29,9 +41,20 @@ describe('the first run: `npm start` with nothing else running', () => {
     expect(first).toContain('set DATABASE_URL, REDIS_URL and AMQP_URL');
   });
 
+  it('makes a token per role, prints them, and answers 401 without one', async () => {
+    const tokens = printedTokens(service.output());
+    expect(Object.keys(tokens).sort()).toEqual(['client', 'operator', 'payment']);
+    expect(service.output()).toContain('set API_TOKENS (name:role:token,...)');
+    const url = `http://127.0.0.1:${service.port}`;
+    expect((await request(url).get('/orders/x')).status).toBe(401);
+    expect((await request(url).get('/orders/x').set('Authorization', `Bearer ${tokens.client}`)).status).toBe(404);
+  });
+
   it('is healthy without Redis or RabbitMQ, and serves a whole ride', async () => {
-    const http = () => request(`http://127.0.0.1:${service.port}`);
-    const health = await http().get('/health').expect(200);
+    const tokens = printedTokens(service.output());
+    const http = (who: string = 'client') => request.agent(`http://127.0.0.1:${service.port}`).set('Authorization', `Bearer ${tokens[who]}`);
+    expect((await http().get('/health').expect(200)).body).toEqual({ status: 'ok' });
+    const health = await http('operator').get('/health/ready').expect(200);
     expect(Object.keys(health.body.details).sort()).toEqual(['database', 'outbox']);
 
     const passengerId = uid('p');
@@ -46,7 +69,8 @@ describe('the first run: `npm start` with nothing else running', () => {
   });
 
   it('pays an ENTERPRISE ride by itself, through the in-process queue', async () => {
-    const http = () => request(`http://127.0.0.1:${service.port}`);
+    const tokens = printedTokens(service.output());
+    const http = (who: string = 'client') => request.agent(`http://127.0.0.1:${service.port}`).set('Authorization', `Bearer ${tokens[who]}`);
     const t = { http };
     const orderId = await createOrder(t, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' });
     for (const [event, payload] of TO_FEE_CONFIRMED) await advance(t, orderId, event, payload);
@@ -102,7 +126,7 @@ describe('embedded adapters under the same engine', () => {
     const orderId = await createOrder(t);
     const stale = (await t.engine.findOrder(orderId))!;
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
-    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r') }, stale)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r'), caller: asCaller('client') }, stale)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
     expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
   });
 
@@ -183,9 +207,42 @@ describe('npm run demo', () => {
 describe('choosing the mode', () => {
   it('runs embedded with none of the URLs, external with all three, and refuses a mix', () => {
     expect(loadServiceConfig({}).mode).toBe('embedded');
-    expect(loadServiceConfig({ DATABASE_URL: 'mysql://h/db', REDIS_URL: 'redis://h', AMQP_URL: 'amqp://h' }).mode).toBe('external');
+    const external = { DATABASE_URL: 'mysql://h/db', REDIS_URL: 'redis://h', AMQP_URL: 'amqp://h' };
+    expect(loadServiceConfig({ ...external, API_TOKENS: 'a:client:t' }).mode).toBe('external');
     expect(() => loadServiceConfig({ DATABASE_URL: 'mysql://h/db' })).toThrow(
       'DATABASE_URL set but REDIS_URL and AMQP_URL not: set all three to use real services, or none to run embedded',
     );
+  });
+
+  it('needs API_TOKENS on real services, and makes one caller per role when embedded without it', () => {
+    const external = { DATABASE_URL: 'mysql://h/db', REDIS_URL: 'redis://h', AMQP_URL: 'amqp://h' };
+    expect(() => loadServiceConfig(external)).toThrow(/API_TOKENS is not set: .* name:role:token/);
+    const embedded = loadServiceConfig({});
+    expect(embedded.callersGenerated).toBe(true);
+    expect(embedded.callers.map((c) => [c.name, c.role])).toEqual([
+      ['local-client', 'client'],
+      ['local-payment', 'payment'],
+      ['local-operator', 'operator'],
+    ]);
+    expect(new Set(embedded.callers.map((c) => c.token)).size).toBe(3);
+    expect(loadServiceConfig({}).callers[0].token).not.toBe(embedded.callers[0].token);
+    const chosen = loadServiceConfig({ API_TOKENS: ' app1:client:s3cr3t, pay:payment:p4y:x ' });
+    expect([chosen.callersGenerated, chosen.callers]).toEqual([
+      false,
+      [
+        { name: 'app1', role: 'client', token: 's3cr3t' },
+        { name: 'pay', role: 'payment', token: 'p4y:x' },
+      ],
+    ]);
+    for (const [raw, problem] of [
+      ['app1:client', /must be name:role:token/],
+      ['app1:admin:t', /the role must be one of client, payment, operator, not "admin"/],
+      ['@system:client:t', /the name "@system" must be/],
+      ['a:client:t,a:payment:u', /the name a is used twice/],
+      ['a:client:t,b:payment:t', /its token is another caller's too/],
+      [',', /names no caller/],
+    ] as const) {
+      expect(() => loadServiceConfig({ API_TOKENS: raw })).toThrow(problem);
+    }
   });
 });

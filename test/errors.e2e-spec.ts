@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { advance, createOrder, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
 import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
+import { asCaller } from './support/callers.js';
 
 const withTestProcessors = { modules: [TestProcessorsModule], machine: testMachine };
 
@@ -196,7 +197,7 @@ describe('VERSION_CONFLICT (409): the version fences a writer that read a stale 
     const stale = (await t.engine.findOrder(orderId))!;
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
     await expect(
-      t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r') }, stale),
+      t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r'), caller: asCaller('client') }, stale),
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', httpStatus: 409 });
     expect((await t.engine.findOrder(orderId))?.state).toBe('ACCEPTED');
   });

@@ -1,5 +1,4 @@
 import { RequestMethod } from '@nestjs/common';
-import request from 'supertest';
 import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
 import { loggerParams } from '../apps/order-service/src/infrastructure/logging.js';
 import { waitFor } from './support/broker.js';
@@ -32,7 +31,7 @@ describe('structured JSON logs', () => {
   beforeAll(async () => {
     // Embedded: this is about the lines, not the services. Debug shows the refusals too.
     service = await startServiceProcess({ DATABASE_URL: '', REDIS_URL: '', AMQP_URL: '', LOG_LEVEL: 'debug', WORKER_RETRY_DELAYS_MS: '100' });
-    client = { http: () => request(`http://127.0.0.1:${service.port}`) };
+    client = { http: service.http };
   });
   afterAll(async () => {
     await service?.stop();

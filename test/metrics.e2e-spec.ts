@@ -28,7 +28,7 @@ describe('GET /metrics: Prometheus', () => {
   });
 
   const scrape = async () => {
-    const response = await t.http().get('/metrics');
+    const response = await t.http('operator').get('/metrics');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     return response.text;

@@ -28,6 +28,7 @@ describe('OpenAPI at /docs', () => {
         'GET /fsm/diagram',
         'GET /fsm/validation',
         'GET /health',
+        'GET /health/ready',
         'GET /metrics',
         'GET /orders/{orderId}',
         'GET /orders/{orderId}/transitions',

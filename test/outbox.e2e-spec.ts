@@ -86,10 +86,10 @@ describe('status messages through the outbox', () => {
     let healthWhileDown: { status: number; body: Record<string, any> } | undefined;
     await restartRabbitMq(async () => {
       // The broker is down: transitions still commit, and wait in the outbox.
-      await waitFor('the service to notice', async () => !(await t.http().get('/health')).body.info?.rabbitmq);
+      await waitFor('the service to notice', async () => !(await t.http('operator').get('/health/ready')).body.info?.rabbitmq);
       await Promise.all(orderIds.map((id) => advance(t, id, 'START_TRIP')));
       expect(await unpublished(t, orderIds)).toBeGreaterThanOrEqual(orderIds.length);
-      const health = await t.http().get('/health');
+      const health = await t.http('operator').get('/health/ready');
       healthWhileDown = { status: health.status, body: health.body };
     });
     expect(healthWhileDown?.status).toBe(503);
@@ -103,7 +103,7 @@ describe('status messages through the outbox', () => {
     console.info(`RabbitMQ restart: ${orderIds.length * 6} transitions, ${duplicates} duplicate message(s)`);
 
     const health = await waitFor('healthy again', async () => {
-      const r = await t.http().get('/health');
+      const r = await t.http('operator').get('/health/ready');
       return r.status === 200 && r;
     });
     expect(health.body.details).toMatchObject({

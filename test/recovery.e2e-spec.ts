@@ -6,7 +6,7 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 /** The same instance, without a restart, serves again within seconds of the dependency's return. */
 async function servesAgain(t: TestApp): Promise<number> {
   const back = Date.now();
-  await waitFor('the service to recover', async () => (await t.http().get('/health')).status === 200, 30_000);
+  await waitFor('the service to recover', async () => (await t.http('operator').get('/health/ready')).status === 200, 30_000);
   const orderId = await createOrder(t);
   await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
   return Date.now() - back;
@@ -46,7 +46,7 @@ describe('dependencies drop and come back while the service runs', () => {
       expect(response.status).toBe(503);
       expect(response.body).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', details: { dependency: 'database' } });
       expect(Date.now() - started).toBeLessThan(10_000);
-      expect((await t.http().get('/health')).status).toBe(503);
+      expect((await t.http('operator').get('/health/ready')).status).toBe(503);
     });
     const recoveredMs = await servesAgain(t);
     expect(recoveredMs).toBeLessThan(15_000);

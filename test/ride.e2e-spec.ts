@@ -1,5 +1,7 @@
 import { distanceKm, fareCents } from '../apps/order-service/src/taxi/fares.js';
-import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, advance, createOrder, newPassenger, postOrder, transitionsOf, uid } from './support/taxi-client.js';
+import { toTransitionView } from '../apps/order-service/src/orders/order-views.js';
+import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
+import { asCaller } from './support/callers.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
@@ -45,7 +47,16 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
     ];
     let version = 1;
     for (const [event, payload, toState] of steps) {
-      const body = await advance(t, orderId, event, payload);
+      let body;
+      if (sceneId === 'ENTERPRISE' && event === 'CLOSE') {
+        // PAID's automatic work for ENTERPRISE rides: the system's alone, even with the worker off.
+        const refused = await sendEvent(t, orderId, 'CLOSE');
+        expect(refused.status).toBe(403);
+        expect(refused.body).toMatchObject({ code: 'FORBIDDEN', details: { event: 'CLOSE', sender: 'client', allowed: ['system'] } });
+        body = toTransitionView(await t.engine.sendEvent({ eventType: 'CLOSE', orderId, requestId: uid('close'), source: 'worker' }));
+      } else {
+        body = await advance(t, orderId, event, payload);
+      }
       version += 1;
       expect(body).toMatchObject({ orderId, event, toState, version, order: { state: toState, version } });
       if (event === 'CONFIRM_FEE') expect(body.result).toEqual({ feeCents: fee });
@@ -95,7 +106,7 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
     await advance(t, orderId, 'PAY', { paymentId: uid('pay') });
     // The same PAY again on the order as it was read: its save() would insert this payment.
     const late = uid('pay');
-    await expect(t.engine.sendEvent({ eventType: 'PAY', orderId, requestId: uid('r'), payload: { paymentId: late } }, stale)).rejects.toMatchObject({
+    await expect(t.engine.sendEvent({ eventType: 'PAY', orderId, requestId: uid('r'), payload: { paymentId: late }, caller: asCaller('payment') }, stale)).rejects.toMatchObject({
       code: 'VERSION_CONFLICT',
     });
     expect(await t.dataSource.query('SELECT id FROM taxi_payment WHERE id = ?', [late])).toEqual([]);

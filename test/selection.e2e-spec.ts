@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DROPOFF, PICKUP, createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
+import { asCaller } from './support/callers.js';
 
 const slotKey = (passengerId: string) => `taxi:passenger-active:${passengerId}`;
 
@@ -87,6 +88,7 @@ describe('one unfinished ride per passenger', () => {
     const passengerId = await newPassenger(t);
     // The same order id again: the checkers pass and hold the slot, the insert then fails.
     const creating = t.engine.createOrder({
+      caller: asCaller('client'),
       orderId: existingOrderId,
       requestId: uid('clash'),
       bizCode: 'EXPRESS',

@@ -1,6 +1,7 @@
 import { createOrder, sendEvent } from './support/taxi-client.js';
 import { startTestApp } from './support/test-app.js';
 import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
+import { asCaller } from './support/callers.js';
 
 const withTestProcessors = { modules: [TestProcessorsModule], machine: testMachine };
 const quiet = { relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false };
@@ -16,7 +17,7 @@ describe('graceful shutdown', () => {
 
     const closing = t.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: 'after-sigterm' })).rejects.toMatchObject({
+    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: 'after-sigterm', caller: asCaller('client') })).rejects.toMatchObject({
       code: 'DEPENDENCY_UNAVAILABLE',
     });
     gate.open();
@@ -39,7 +40,7 @@ describe('graceful shutdown', () => {
     const gate = t.app.get(Gate);
     const orderId = await createOrder(t);
     const reached = gate.arm();
-    const stuck = t.engine.sendEvent({ eventType: 'TEST_SLOW', orderId, requestId: 'stuck' }).catch((error: unknown) => error);
+    const stuck = t.engine.sendEvent({ eventType: 'TEST_SLOW', orderId, requestId: 'stuck', caller: asCaller('client') }).catch((error: unknown) => error);
     await reached;
     const started = Date.now();
     await t.close();

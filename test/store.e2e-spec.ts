@@ -11,6 +11,7 @@ function write(order: FsmOrder, toState: string): TransitionWrite {
     event: 'STEP',
     requestId: `store-${randomUUID()}`,
     requestHash: 'h'.repeat(64),
+    caller: 'store-test',
     source: 'api',
     at: new Date(),
     messages: [],

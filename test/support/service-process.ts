@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { waitFor } from './broker.js';
+import { callerAgent, type TestCaller } from './callers.js';
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly port: number;
   output(): string;
+  /** An HTTP client that sends as `who` (default: the test client), with the tokens of API_TOKENS. */
+  http(who?: TestCaller): ReturnType<typeof callerAgent>;
   /** SIGTERM (graceful) by default; resolves once the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -36,6 +39,7 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     child,
     port,
     output: () => output,
+    http: (who?: TestCaller) => callerAgent(`http://127.0.0.1:${port}`, who),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       await exited;

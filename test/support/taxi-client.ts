@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TestCaller } from './callers.js';
 import type { TestApp } from './test-app.js';
 
 /** What the helpers need of an app: its HTTP client (a test app, or a service process). */
@@ -52,22 +53,25 @@ export async function createOrder(t: TestAppLike, options: CreateOptions = {}): 
   return response.body.orderId;
 }
 
+/** Who sends an event in the tests unless told: the payment service sends PAY, the client the rest. */
+const senderOf = (event: string): TestCaller => (event === 'PAY' ? 'payment' : 'client');
+
 export function sendEvent(
   t: TestAppLike,
   orderId: string,
   event: string,
   payload: Record<string, unknown> = {},
-  extra: { requestId?: string; expectedState?: string } = {},
+  extra: { requestId?: string; expectedState?: string; as?: TestCaller } = {},
 ) {
   return t
-    .http()
+    .http(extra.as ?? senderOf(event))
     .post(`/orders/${orderId}/events`)
     .send({ event, requestId: extra.requestId ?? uid('req'), payload, ...(extra.expectedState && { expectedState: extra.expectedState }) });
 }
 
 /** Sends an event that must apply, and answers the response body. */
-export async function advance(t: TestAppLike, orderId: string, event: string, payload: Record<string, unknown> = {}) {
-  const response = await sendEvent(t, orderId, event, payload);
+export async function advance(t: TestAppLike, orderId: string, event: string, payload: Record<string, unknown> = {}, requestId?: string) {
+  const response = await sendEvent(t, orderId, event, payload, { requestId });
   if (response.status !== 200) throw new Error(`${event} failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
@@ -80,5 +84,6 @@ export async function transitionsOf(t: TestAppLike, orderId: string) {
     toState: string;
     requestId: string;
     source: string;
+    caller: string;
   }>;
 }

@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../../apps/order-service/src/app.module.js';
 import { configureApp, createHttpAdapter } from '../../apps/order-service/src/bootstrap.js';
 import { loadServiceConfig, type ServiceConfig } from '../../apps/order-service/src/config/service-config.js';
+import { callerAgent, type TestCaller } from './callers.js';
 
 export interface ConfigOverrides extends Partial<Omit<ServiceConfig, 'lock'>> {
   lock?: Partial<ServiceConfig['lock']>;
@@ -19,7 +20,8 @@ export interface TestApp {
   readonly config: ServiceConfig;
   readonly dataSource: DataSource;
   readonly engine: OrderFsmEngine;
-  http(): ReturnType<typeof request>;
+  /** An HTTP client that sends as `who` (default: the test client). */
+  http(who?: TestCaller): ReturnType<typeof request>;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export async function startTestApp(overrides: ConfigOverrides = {}, extras: Test
     config,
     dataSource: app.get(DataSource),
     engine: app.get(OrderFsmEngine),
-    http: () => request(url),
+    http: (who: TestCaller = 'client') => callerAgent(url, who),
     close: () => app.close(),
   };
 }

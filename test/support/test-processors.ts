@@ -16,6 +16,11 @@ export const testMachine = defineMachine({
       to: 'ACCEPTED' as const,
     })),
   ],
+  events: {
+    ...taxi.events,
+    ...Object.fromEntries(['TEST_AMBIGUOUS', 'TEST_THROWS', 'TEST_SLOW', 'TEST_UNDECLARED'].map((event) => [event, { sentBy: 'client' }])),
+    TEST_TIMER: { sentBy: 'system' },
+  },
 });
 
 /** Lets a test hold a processor inside its template until it says go. */

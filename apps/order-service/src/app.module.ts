@@ -20,6 +20,7 @@ import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { RolesGuard } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -108,6 +109,7 @@ export class AppModule {
       controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [
         { provide: APP_FILTER, useClass: OrderFsmExceptionFilter },
+        { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_GUARD, useClass: JsonBodyGuard },
         {
           provide: APP_PIPE,

@@ -1,6 +1,7 @@
 import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { installAuthentication } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -18,7 +19,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 }
 
 /** What main.ts, the demo and the end-to-end tests all apply to the application. */
-export function configureApp(app: NestFastifyApplication, _config: ServiceConfig): void {
+export function configureApp(app: NestFastifyApplication, config: ServiceConfig): void {
+  installAuthentication(app, config.callers);
   setupOpenApi(app);
 }
 

@@ -6,6 +6,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module.js';
 import { createServiceApp } from './bootstrap.js';
+import { type CallerEntry, parseApiTokens } from './auth/callers.js';
 import { loadServiceConfig } from './config/service-config.js';
 
 const PICKUP = { lat: 31.2304, lng: 121.4737 };
@@ -25,20 +26,40 @@ interface LogLine {
   createdAt: string;
 }
 
-export class DemoClient {
-  constructor(private readonly baseUrl: string) {}
+/** The bearer tokens the demo calls with: the passenger app's, and the payment service's for PAY. */
+export interface DemoTokens {
+  readonly client: string;
+  readonly payment: string;
+}
 
-  async call(method: string, path: string, body?: unknown): Promise<Answer> {
+/** The first caller of each role among the service's callers. */
+export function demoTokens(callers: readonly CallerEntry[]): DemoTokens {
+  const of = (role: string) => {
+    const caller = callers.find((c) => c.role === role);
+    if (!caller) throw new Error(`the demo needs a ${role} caller in API_TOKENS`);
+    return caller.token;
+  };
+  return { client: of('client'), payment: of('payment') };
+}
+
+export class DemoClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly tokens: DemoTokens,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown, as: keyof DemoTokens = 'client'): Promise<Answer> {
+    const authorization = { authorization: `Bearer ${this.tokens[as]}` };
     const response = await fetch(this.baseUrl + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? authorization : { ...authorization, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  async ok(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    const answer = await this.call(method, path, body);
+  async ok(method: string, path: string, body?: unknown, as: keyof DemoTokens = 'client'): Promise<Record<string, unknown>> {
+    const answer = await this.call(method, path, body, as);
     if (answer.status >= 300) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body;
   }
@@ -55,7 +76,8 @@ export class DemoClient {
   }
 
   event(orderId: string, event: string, payload: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    return this.ok('POST', `/orders/${orderId}/events`, { event, requestId: randomUUID(), payload });
+    // The payment service reports payments; the passenger and driver apps send the rest.
+    return this.ok('POST', `/orders/${orderId}/events`, { event, requestId: randomUUID(), payload }, event === 'PAY' ? 'payment' : 'client');
   }
 
   async waitForState(orderId: string, state: string, timeoutMs = 15_000): Promise<void> {
@@ -121,7 +143,8 @@ export async function runDemo(client: DemoClient, print: (text: string) => void 
 
 async function main(): Promise<void> {
   if (process.env.DEMO_URL) {
-    await runDemo(new DemoClient(process.env.DEMO_URL.replace(/\/$/, '')));
+    if (!process.env.API_TOKENS) throw new Error('DEMO_URL needs API_TOKENS: the callers of the service at DEMO_URL (a client and the payment service)');
+    await runDemo(new DemoClient(process.env.DEMO_URL.replace(/\/$/, ''), demoTokens(parseApiTokens(process.env.API_TOKENS))));
     return;
   }
   // The timelines are the output: the service's own lines only from warnings up, unless LOG_LEVEL says otherwise.
@@ -135,7 +158,7 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   try {
-    await runDemo(new DemoClient(`http://127.0.0.1:${port}`));
+    await runDemo(new DemoClient(`http://127.0.0.1:${port}`, demoTokens(config.callers)));
     console.log('\nThe machine behind these timelines: `npm run fsm:diagram` draws it into docs/diagrams; a running service serves GET /fsm/diagram.');
   } finally {
     await app.close();

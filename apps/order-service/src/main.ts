@@ -30,6 +30,13 @@ async function main(): Promise<void> {
       `external mode: database ${redacted(config.databaseUrl)}, Redis ${redacted(config.redisUrl)}, RabbitMQ ${redacted(config.amqpUrl)}`,
     );
   }
+  if (config.callersGenerated) {
+    // Only ever in embedded mode: a first run needs tokens to call itself with, and these live as long as the process.
+    for (const { name, role, token } of config.callers) {
+      first.info({ context: 'Bootstrap', caller: name, role, token }, `API token for ${role} callers (${name}), until this process stops: Authorization: Bearer ${token}`);
+    }
+    first.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
+  }
   const app = await createServiceApp(AppModule.register(config), config, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
   app.enableShutdownHooks();

@@ -31,10 +31,11 @@ export {
   type StateSpec,
   type TransitionSpec,
   type AutomaticSpec,
+  type EventSpec,
   type DeclaredTransition,
 } from './machine/machine-definition.js';
 
-export { OrderFsmEngine, derivedRequestId } from './engine/order-fsm.engine.js';
+export { OrderFsmEngine, derivedRequestId, SYSTEM_CALLER_KEY } from './engine/order-fsm.engine.js';
 export { type StatusMessage, type WorkMessage, statusRoutingKey } from './engine/outbox-messages.js';
 export { canonicalJson } from './engine/request-hash.js';
 export { transitionLogFields, type TransitionLogFields } from './engine/transition-log-context.js';
@@ -44,7 +45,7 @@ export type { Checker, CheckerPlan } from './engine/checker.js';
 export { ServiceResult } from './engine/service-result.js';
 export { StateContext } from './engine/state-context.js';
 export type { FsmOrder, OrderData } from './engine/fsm-order.js';
-export type { OrderStateEvent, TransitionSource } from './engine/order-state-event.js';
+export { type Caller, type OrderStateEvent, type TransitionSource, SYSTEM_SENDER } from './engine/order-state-event.js';
 export type { TransitionOutcome, CreateOrderInput } from './engine/transition-outcome.js';
 
 export type {
@@ -63,6 +64,7 @@ export { TypeOrmOrderStore } from './persistence/typeorm-order-store.js';
 export { isConnectionError, isUniqueViolation } from './persistence/db-errors.js';
 export { OrderFsmSchema1763856000000 } from './persistence/migrations/1763856000000-order-fsm-schema.js';
 export { OrderFsmReliability1763856000002 } from './persistence/migrations/1763856000002-order-fsm-reliability.js';
+export { OrderFsmCallers1764720000000 } from './persistence/migrations/1764720000000-order-fsm-callers.js';
 /** Every migration of the engine's tables, oldest first: list them in your DataSource. */
 export { ORDER_FSM_MIGRATIONS } from './persistence/migrations/index.js';
 

@@ -20,12 +20,15 @@ const flusher = setInterval(flush, 200);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const counts = { ok: 0, fail: 0, unknown: 0 };
 
+// The passenger app's token, of the callers the services were started with (API_TOKENS): it sends every event here.
+const clientToken = (process.env.API_TOKENS ?? '').split(',').map((entry) => entry.trim().split(':')).find((parts) => parts[1] === 'client')?.slice(2).join(':');
+
 /** One HTTP call: answers { type, status, body }. */
 async function call(url, method, path, body) {
   try {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${clientToken}` },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(plan.requestTimeoutMs ?? 10_000),
     });

@@ -1,3 +1,5 @@
+import { type CallerEntry, generateCallers, parseApiTokens } from '../auth/callers.js';
+
 /** The service's configuration, read once from the environment. */
 export interface ServiceConfig {
   /**
@@ -9,6 +11,12 @@ export interface ServiceConfig {
   /** Embedded mode only: a file to keep the SQLite database in; unset, it lives in memory. */
   readonly sqliteFile?: string;
   readonly port: number;
+  /**
+   * Who may call the service (`API_TOKENS`: `name:role:token,...`). Embedded mode without
+   * API_TOKENS makes one caller per role with a fresh token and prints them (`callersGenerated`).
+   */
+  readonly callers: readonly CallerEntry[];
+  readonly callersGenerated: boolean;
   /** JSON log lines at this level and above (pino): one per request, one per transition, and faults. */
   readonly logLevel: LogLevel;
   readonly databaseUrl: string;
@@ -107,9 +115,20 @@ function modeOf(env: NodeJS.ProcessEnv): ServiceConfig['mode'] {
   return 'external';
 }
 
+function callersOf(env: NodeJS.ProcessEnv, mode: ServiceConfig['mode']): Pick<ServiceConfig, 'callers' | 'callersGenerated'> {
+  if (env.API_TOKENS) return { callers: parseApiTokens(env.API_TOKENS), callersGenerated: false };
+  if (mode === 'embedded') return { callers: generateCallers(), callersGenerated: true };
+  throw new Error(
+    'API_TOKENS is not set: on real services the service needs its callers, as comma-separated name:role:token entries ' +
+      '(roles client, payment, operator), e.g. API_TOKENS=app1:client:<secret>,pay:payment:<secret>,ops:operator:<secret>',
+  );
+}
+
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const mode = modeOf(env);
   return {
-    mode: modeOf(env),
+    mode,
+    ...callersOf(env, mode),
     sqliteFile: env.SQLITE_FILE || undefined,
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: logLevel(env),

@@ -1,3 +1,4 @@
+import { Roles } from '../auth/auth.js';
 import { Controller, Get, Header, Query, Res } from '@nestjs/common';
 import { DIAGRAM_FORMATS, OrderFsmDiagrams, type DiagramFormat } from '@order-fsm/core';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
@@ -31,6 +32,7 @@ const CONTENT_TYPES: Record<DiagramFormat, string> = {
 
 /** The machine draws itself: the whole taxi machine, or what one bizCode@sceneId can take. */
 @ApiTags('machine')
+@Roles('operator')
 @Controller('fsm')
 export class FsmController {
   constructor(private readonly diagrams: OrderFsmDiagrams) {}

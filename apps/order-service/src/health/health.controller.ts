@@ -4,12 +4,16 @@ import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } fr
 import { AmqpMessaging, ORDER_STORE, type OrderStore } from '@order-fsm/core';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
+import { Roles } from '../auth/auth.js';
 import { MESSAGING, type Messaging } from '../infrastructure/messaging.module.js';
 import { REDIS } from '../infrastructure/redis.module.js';
 
 const TIMEOUT_MS = 1_500;
 
-/** Each dependency, and the outbox backlog (how many status messages wait, and for how long). */
+/**
+ * `GET /health`: liveness, open to anyone, and says nothing else. `GET /health/ready`: each
+ * dependency and the outbox backlog (how many status messages wait, and for how long), for operators.
+ */
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
@@ -24,7 +28,15 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Each dependency, and the outbox backlog; 503 when one is down' })
+  @ApiOperation({ summary: 'Liveness: the process serves requests. Open without a token; says nothing of the dependencies' })
+  @ApiResponse({ status: 200, description: '`{ "status": "ok" }`' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @Roles('operator')
+  @ApiOperation({ summary: 'Each dependency, and the outbox backlog; 503 when one is down (operators)' })
   @ApiResponse({ status: 200, description: 'Every check is up' })
   @ApiResponse({ status: 503, description: 'A check is down: which one, and why, in `details`' })
   async check(@Res({ passthrough: true }) response: FastifyReply) {

@@ -23,6 +23,11 @@ export function loggerParams(config: ServiceConfig): Params {
     pinoHttp: {
       level: config.logLevel,
       mixin: () => transitionLogFields() ?? {},
+      // The request line names its caller (the authentication hook keeps it on the raw request).
+      customProps: (req) => {
+        const caller = (req as { caller?: { name: string } }).caller;
+        return caller ? { caller: caller.name } : {};
+      },
       // The request line keeps what an operator needs, not every header.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),

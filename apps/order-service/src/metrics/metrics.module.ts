@@ -2,11 +2,13 @@ import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Roles } from '../auth/auth.js';
 
 export const METRICS_REGISTRY = Symbol('taxi:metrics-registry');
 
 /** Prometheus text format: order-fsm's metrics (see PrometheusOrderFsmMetrics) and the process's own. */
 @ApiTags('operations')
+@Roles('operator')
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

@@ -20,6 +20,8 @@ export class ErrorBodyDto {
 /** What each error code means to a client, shown next to it in the OpenAPI document. */
 const MEANING: Record<OrderFsmErrorCode, string> = {
   VALIDATION_FAILED: 'the request is malformed (fields, ids, types, JSON); fix it, do not retry',
+  UNAUTHENTICATED: 'no Authorization: Bearer token, or one the service does not know',
+  FORBIDDEN: 'the caller\'s role may not do this: send this event (the machine says who may), or use this endpoint',
   NOT_FOUND: 'no such route or resource',
   ORDER_NOT_FOUND: 'no order has this id',
   ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
@@ -69,6 +71,8 @@ export function setupOpenApi(app: INestApplication): void {
         ERROR_TABLE,
     )
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token of API_TOKENS (`name:role:token`); `GET /health` alone needs none' })
+    .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -72,6 +72,9 @@ export class TransitionLogDto extends TransitionStepDto {
   @ApiProperty({ enum: ['api', 'worker', 'timer', 'sweeper'], example: 'api' })
   source: string;
 
+  @ApiProperty({ description: "The caller that sent it (its API_TOKENS name); `@system` for the service's own worker, timers and sweeper", example: 'app1' })
+  caller: string;
+
   @ApiProperty()
   createdAt: Date;
 }

@@ -42,5 +42,6 @@ export const toLogView = (entry: TransitionLogEntry) => ({
   toState: entry.toState,
   requestId: entry.requestId,
   source: entry.source,
+  caller: entry.caller,
   createdAt: entry.createdAt,
 });

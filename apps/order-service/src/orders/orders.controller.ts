@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/commo
 import { OrderFsmEngine, OrderNotFoundError, type TransitionOutcome } from '@order-fsm/core';
 import type { FastifyReply } from 'fastify';
 import { ApiHeader, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { type AuthenticatedCaller, CurrentCaller } from '../auth/auth.js';
 import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { IdPipe } from './id.pipe.js';
 import { OrderViewDto, TransitionLogDto, TransitionViewDto } from './order-api.dto.js';
@@ -26,9 +27,10 @@ export class OrdersController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an order: the CREATE event of its bizCode@sceneId' })
   @ApiCreatedResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
-  @ApiErrors(...BODY_ERRORS, 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED', 'ORDER_BUSY', 'NOT_FOUND_PROCESSOR')
-  async create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: FastifyReply) {
+  @ApiErrors(...BODY_ERRORS, 'FORBIDDEN', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED', 'ORDER_BUSY', 'NOT_FOUND_PROCESSOR')
+  async create(@Body() dto: CreateOrderDto, @CurrentCaller() caller: AuthenticatedCaller, @Res({ passthrough: true }) response: FastifyReply) {
     const outcome = await this.engine.createOrder({
+      caller,
       requestId: dto.requestId,
       bizCode: dto.bizCode,
       sceneId: dto.sceneId,
@@ -44,6 +46,7 @@ export class OrdersController {
   @ApiOkResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
   @ApiErrors(
     ...BODY_ERRORS,
+    'FORBIDDEN',
     'ORDER_NOT_FOUND',
     'ORDER_STATE_NOT_MATCH',
     'NOT_FOUND_PROCESSOR',
@@ -52,8 +55,14 @@ export class OrdersController {
     'CHECK_FAILED',
     'IDEMPOTENCY_KEY_REUSED',
   )
-  async sendEvent(@Param('orderId', IdPipe) orderId: string, @Body() dto: SendEventDto, @Res({ passthrough: true }) response: FastifyReply) {
+  async sendEvent(
+    @Param('orderId', IdPipe) orderId: string,
+    @Body() dto: SendEventDto,
+    @CurrentCaller() caller: AuthenticatedCaller,
+    @Res({ passthrough: true }) response: FastifyReply,
+  ) {
     const outcome = await this.engine.sendEvent({
+      caller,
       eventType: dto.event,
       orderId,
       requestId: dto.requestId,

@@ -3,6 +3,7 @@ import { DependencyUnavailableError, isConnectionError } from '@order-fsm/core';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { Roles } from '../auth/auth.js';
 import { IdPipe } from '../orders/id.pipe.js';
 import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { PassengerEntity } from '../taxi/taxi.entities.js';
@@ -16,7 +17,8 @@ export class PutPassengerDto {
 
 /** The passenger directory the CREATE checkers consult. */
 @ApiTags('passengers')
-@ApiErrors(...COMMON_ERRORS, ...BODY_ERRORS)
+@ApiErrors(...COMMON_ERRORS, ...BODY_ERRORS, 'FORBIDDEN')
+@Roles('client', 'operator')
 @Controller('passengers')
 export class PassengersController {
   constructor(private readonly dataSource: DataSource) {}

@@ -45,6 +45,24 @@ export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOption
       { from: S.CREATED, event: E.ACCEPT_TIMEOUT, to: S.CANCELLED, timer: true },
       { from: S.CANCEL_PENDING_PAYMENT, event: E.PAYMENT_TIMEOUT, to: S.CLOSED, timer: true },
     ],
+    // Who sends each event: the passenger and driver apps (`client`), the payment service
+    // (`payment`), or the service itself (`system`: its timers and its worker).
+    events: {
+      [E.CREATE]: { sentBy: 'client' },
+      [E.ACCEPT]: { sentBy: 'client' },
+      [E.ARRIVE]: { sentBy: 'client' },
+      [E.START_TRIP]: { sentBy: 'client' },
+      [E.END_TRIP]: { sentBy: 'client' },
+      [E.CONFIRM_FEE]: { sentBy: 'client' },
+      [E.CANCEL]: { sentBy: 'client' },
+      [E.PAY]: { sentBy: 'payment', description: 'the payment service reports a payment it took' },
+      [E.AUTO_PAY]: { sentBy: 'system', description: 'an ENTERPRISE ride pays from the company account' },
+      // Standard rides are closed by the app; ENTERPRISE rides close by themselves, and there, being
+      // PAID's automatic work, CLOSE is the system's alone.
+      [E.CLOSE]: { sentBy: ['client', 'system'] },
+      [E.ACCEPT_TIMEOUT]: { sentBy: 'system' },
+      [E.PAYMENT_TIMEOUT]: { sentBy: 'system' },
+    },
   } as const;
 }
 

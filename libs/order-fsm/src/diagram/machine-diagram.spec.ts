@@ -114,4 +114,24 @@ describe('rendering', () => {
     expect(svg.match(/<g id="edge/g)).toHaveLength(5);
     expect(svg).toContain('stroke-dasharray');
   });
+
+  it('names who sends each event when the machine says', () => {
+    const said = defineMachine({
+      name: 'said',
+      initial: 'INIT',
+      states: { CART: {}, PAID: { final: true } },
+      transitions: [
+        { from: 'INIT', event: 'CREATE', to: 'CART' },
+        { from: 'CART', event: 'PAY', to: 'PAID' },
+      ],
+      events: { CREATE: { sentBy: 'client' }, PAY: { sentBy: ['payment', 'system'] } },
+    });
+    const described = describeMachine(said, registry());
+    expect(described.edges.map((e) => [e.event, e.sentBy])).toEqual([
+      ['CREATE', ['client']],
+      ['PAY', ['payment', 'system']],
+    ]);
+    expect(toMermaid(described)).toContain('CART --> PAID : PAY [payment|system] / PayByCard, PayByInvoice');
+    expect(toDot(described)).toContain('label="PAY [payment|system]\\nPayByCard\\nPayByInvoice"');
+  });
 });

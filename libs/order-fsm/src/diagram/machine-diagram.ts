@@ -25,6 +25,8 @@ export interface DiagramEdge {
   readonly trigger: 'client' | 'automatic' | 'timer';
   /** The processors that take it; empty when none does (drawn as a problem). */
   readonly processors: readonly string[];
+  /** Who may send the event (`system`, role names), when the machine says; drawn as `[client]`. */
+  readonly sentBy?: readonly string[];
 }
 
 export interface MachineDiagram {
@@ -67,7 +69,8 @@ export function describeMachine(machine: MachineDefinition, registry: ProcessorR
     const processors = processorsOf(t.from, t.event);
     if (!whole && processors.length === 0) continue;
     const trigger = t.timer ? 'timer' : automaticOf(t.from) === t.event ? 'automatic' : 'client';
-    edges.push({ from: t.from, to: t.to, event: t.event, trigger, processors });
+    const senders = machine.sendersOf(t.event);
+    edges.push({ from: t.from, to: t.to, event: t.event, trigger, processors, ...(senders && { sentBy: [...senders] }) });
   }
   const touched = new Set([machine.initial, ...edges.flatMap((e) => [e.from, e.to])]);
   const states: DiagramState[] = machine.stateNames
@@ -96,8 +99,10 @@ export function describeMachine(machine: MachineDefinition, registry: ProcessorR
 
 const automaticLabel = (s: DiagramState) => `automatic ${s.automaticEvent}${s.automaticFor ? ` for ${s.automaticFor}` : ''}`;
 
+const sentByLabel = (e: DiagramEdge) => (e.sentBy ? ` [${e.sentBy.length ? e.sentBy.join('|') : 'nobody'}]` : '');
+
 const edgeLabel = (e: DiagramEdge, separator: string, between = ', ') =>
-  `${e.trigger === 'timer' ? 'timer: ' : e.trigger === 'automatic' ? 'auto: ' : ''}${e.event}${separator}${e.processors.length ? e.processors.join(between) : '(no processor)'}`;
+  `${e.trigger === 'timer' ? 'timer: ' : e.trigger === 'automatic' ? 'auto: ' : ''}${e.event}${sentByLabel(e)}${separator}${e.processors.length ? e.processors.join(between) : '(no processor)'}`;
 
 /** Mermaid (stateDiagram-v2): final states end in [*], automatic states are shaded and say their event. */
 export function toMermaid(d: MachineDiagram): string {

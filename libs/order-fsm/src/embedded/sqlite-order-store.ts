@@ -23,9 +23,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fsm_transition (
     id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,
     from_state TEXT NOT NULL, to_state TEXT NOT NULL, request_id TEXT NOT NULL, source TEXT NOT NULL,
-    created_at INTEGER NOT NULL, request_hash TEXT NOT NULL, response TEXT NULL)`,
+    created_at INTEGER NOT NULL, request_hash TEXT NOT NULL, response TEXT NULL, caller TEXT NOT NULL DEFAULT '')`,
   'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_order_version ON fsm_transition (order_id, version)',
-  'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_request ON fsm_transition (request_id)',
   `CREATE TABLE IF NOT EXISTS fsm_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL,
     version INTEGER NOT NULL, kind TEXT NOT NULL, routing_key TEXT NOT NULL, payload TEXT NOT NULL,
@@ -36,6 +35,22 @@ const SCHEMA = [
     event TEXT NOT NULL, fire_at INTEGER NOT NULL, fired_at INTEGER NULL, outcome TEXT NULL, created_at INTEGER NOT NULL)`,
   'CREATE INDEX IF NOT EXISTS idx_fsm_timer_due ON fsm_timer (fired_at, fire_at)',
 ];
+
+/**
+ * A file written before request ids belonged to their caller: the log gains its caller column, the
+ * engine's own transitions their namespace, and the request id's unique index its caller.
+ */
+const UPGRADES: ReadonlyArray<{ applies: (columns: ReadonlySet<string>) => boolean; statements: readonly string[] }> = [
+  {
+    applies: (columns) => !columns.has('caller'),
+    statements: [
+      "ALTER TABLE fsm_transition ADD COLUMN caller TEXT NOT NULL DEFAULT ''",
+      "UPDATE fsm_transition SET caller = '@system' WHERE source IN ('worker', 'timer', 'sweeper')",
+      'DROP INDEX IF EXISTS uq_fsm_transition_request',
+    ],
+  },
+];
+const LAST_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_caller_request ON fsm_transition (request_id, caller)';
 
 interface OrderRow {
   id: string;
@@ -92,6 +107,9 @@ export class SqliteOrderStore implements OrderStore {
   ensureSchema(): Promise<void> {
     this.schemaReady ??= this.exclusive(async () => {
       for (const statement of SCHEMA) await this.dataSource.query(statement);
+      const columns = new Set<string>((await this.dataSource.query('PRAGMA table_info(fsm_transition)')).map((c: { name: string }) => c.name));
+      for (const upgrade of UPGRADES) if (upgrade.applies(columns)) for (const statement of upgrade.statements) await this.dataSource.query(statement);
+      await this.dataSource.query(LAST_INDEX);
     });
     return this.schemaReady;
   }
@@ -103,16 +121,18 @@ export class SqliteOrderStore implements OrderStore {
     });
   }
 
-  loadForEvent(orderId: string, requestId: string) {
+  loadForEvent(orderId: string, requestId: string, caller: string) {
     return this.read(async (m) => {
       const [row] = await m.query('SELECT * FROM fsm_order WHERE id = ?', [orderId]);
-      const [request] = await m.query('SELECT request_hash, response FROM fsm_transition WHERE request_id = ?', [requestId]);
+      const [request] = await m.query('SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?', [requestId, caller]);
       return { order: row ? toOrder(row) : null, consumed: toConsumed(request) };
     });
   }
 
-  findConsumedRequest(requestId: string): Promise<ConsumedRequest | null> {
-    return this.read(async (m) => toConsumed((await m.query('SELECT request_hash, response FROM fsm_transition WHERE request_id = ?', [requestId]))[0]));
+  findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null> {
+    return this.read(async (m) =>
+      toConsumed((await m.query('SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?', [requestId, caller]))[0]),
+    );
   }
 
   commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
@@ -137,12 +157,12 @@ export class SqliteOrderStore implements OrderStore {
         );
         if (fenced.affected !== 1) throw new VersionConflictError(order.orderId, order.version);
       }
-      const [taken] = await manager.query('SELECT 1 AS taken FROM fsm_transition WHERE request_id = ?', [write.requestId]);
+      const [taken] = await manager.query('SELECT 1 AS taken FROM fsm_transition WHERE request_id = ? AND caller = ?', [write.requestId, write.caller]);
       if (taken) throw new DuplicateRequestError(write.requestId);
       const { response, timers } = await work(manager);
       await manager.query(
-        'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [order.orderId, version, write.event, order.state, toState, write.requestId, write.source, ms(at), write.requestHash, response],
+        'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [order.orderId, version, write.event, order.state, toState, write.requestId, write.caller, write.source, ms(at), write.requestHash, response],
       );
       await this.insertOutbox(manager, order.orderId, version, write.messages, at);
       for (const timer of timers) {
@@ -165,7 +185,7 @@ export class SqliteOrderStore implements OrderStore {
   listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
     return this.read(async (m) => {
       const rows: Array<Record<string, string | number>> = await m.query(
-        'SELECT order_id, version, event, from_state, to_state, request_id, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version',
+        'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version',
         [orderId],
       );
       return rows.map((row) => ({
@@ -175,6 +195,7 @@ export class SqliteOrderStore implements OrderStore {
         fromState: String(row.from_state),
         toState: String(row.to_state),
         requestId: String(row.request_id),
+        caller: String(row.caller),
         source: row.source as TransitionLogEntry['source'],
         createdAt: new Date(Number(row.created_at)),
       }));

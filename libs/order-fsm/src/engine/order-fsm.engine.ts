@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   AmbiguousProcessorError,
   DependencyUnavailableError,
+  EventNotAllowedError,
   IdempotencyKeyReusedError,
   OrderFsmError,
   OrderNotFoundError,
@@ -19,7 +20,7 @@ import { ProcessorRegistry } from '../registry/processor-registry.js';
 import { type AbstractStateProcessor, overridesSave } from './abstract-state-processor.js';
 import { CheckerExecutor } from './checker-executor.js';
 import type { FsmOrder } from './fsm-order.js';
-import type { OrderStateEvent } from './order-state-event.js';
+import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from './order-state-event.js';
 import { statusOutboxMessage, workOutboxMessage } from './outbox-messages.js';
 import { runProcessorTemplate } from './processor-template.js';
 import { requestHash } from './request-hash.js';
@@ -44,6 +45,15 @@ function requireId(field: string, value: unknown): void {
     throw new ValidationFailedError(`${field} must be a string of 1 to ${MAX_ID_LENGTH} characters`, { field });
   }
 }
+
+/**
+ * Whose request ids a request's id is among: the engine's own events share one namespace that no
+ * caller can have (a caller's name never starts with `@`), every caller has its own, and in-process
+ * code that names no caller has the empty one.
+ */
+export const SYSTEM_CALLER_KEY = '@system';
+const callerKeyOf = (event: OrderStateEvent): string =>
+  SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_CALLER_KEY : (event.caller?.name ?? '');
 
 /** Failures after which a request may nevertheless have been applied by a concurrent twin of it. */
 const RECHECK_AFTER = new Set(['DUPLICATE_REQUEST', 'VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH', 'CHECK_FAILED']);
@@ -95,6 +105,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       newCreate: true,
       payload: input.payload,
       source: input.source,
+      caller: input.caller,
     };
     return this.sendEvent<T>(event, order);
   }
@@ -106,7 +117,13 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * or an order the caller already holds) that order is used as read.
    */
   sendEvent<T = unknown>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
-    const fields = { orderId: String(event?.orderId), event: String(event?.eventType), requestId: String(event?.requestId), source: event?.source ?? 'api' };
+    const fields = {
+      orderId: String(event?.orderId),
+      event: String(event?.eventType),
+      requestId: String(event?.requestId),
+      source: event?.source ?? 'api',
+      ...(event?.caller && { caller: event.caller.name }),
+    };
     return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, fsmOrder));
   }
 
@@ -154,29 +171,31 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private async handle<T>(event: OrderStateEvent, fsmOrder: FsmOrder | undefined, timing: { lockWaitMs: number }): Promise<TransitionOutcome<T>> {
     if (!this.registry.isSealed) throw new Error('order-fsm: sendEvent() called before the application finished bootstrap');
     this.validate(event, fsmOrder);
+    this.authorize(event);
     const hash = requestHash(event, fsmOrder);
+    const callerKey = callerKeyOf(event);
     const creating = fsmOrder?.version === 0;
     // A new order has no lock of its own: its request id serialises identical creates instead.
     const lockStarted = performance.now();
-    const handle = await this.lock.acquire(creating ? `request#${event.requestId}` : event.orderId).finally(() => {
+    const handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId).finally(() => {
       timing.lockWaitMs = performance.now() - lockStarted;
     });
     try {
       let order: FsmOrder | null;
       let consumed: ConsumedRequest | null;
       if (fsmOrder) {
-        consumed = await this.store.findConsumedRequest(event.requestId);
+        consumed = await this.store.findConsumedRequest(event.requestId, callerKey);
         order = structuredClone(fsmOrder);
       } else {
-        ({ order, consumed } = await this.store.loadForEvent(event.orderId, event.requestId));
+        ({ order, consumed } = await this.store.loadForEvent(event.orderId, event.requestId, callerKey));
       }
       if (consumed) return this.replay<T>(consumed, hash, event.requestId);
       if (!order) throw new OrderNotFoundError(event.orderId);
       try {
-        return await this.apply<T>(event, order, hash);
+        return await this.apply<T>(event, order, hash, callerKey);
       } catch (error) {
         if (error instanceof OrderFsmError && RECHECK_AFTER.has(error.code)) {
-          const late = await this.store.findConsumedRequest(event.requestId).catch(() => null);
+          const late = await this.store.findConsumedRequest(event.requestId, callerKey).catch(() => null);
           if (late) return this.replay<T>(late, hash, event.requestId);
         }
         throw error;
@@ -226,24 +245,39 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Who may send the event is part of the machine: the engine's own sources send as `system`, anyone
+   * else as its caller's role. Checked before the order is locked or read: a refusal touches nothing.
+   */
+  private authorize(event: OrderStateEvent): void {
+    const allowed = this.options.machine.sendersOf(event.eventType);
+    if (!allowed) return;
+    const sender = SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_SENDER : event.caller?.role;
+    if (sender === undefined || !allowed.has(sender)) throw new EventNotAllowedError(event.orderId, event.eventType, sender, [...allowed]);
+  }
+
   private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {
     if (consumed.requestHash !== hash) throw new IdempotencyKeyReusedError(requestId);
     return { ...(consumed.response as TransitionOutcome<T>), replayed: true };
   }
 
-  private async apply<T>(event: OrderStateEvent, order: FsmOrder, hash: string): Promise<TransitionOutcome<T>> {
+  private async apply<T>(event: OrderStateEvent, order: FsmOrder, hash: string, callerKey: string): Promise<TransitionOutcome<T>> {
     if (event.orderState !== undefined && event.orderState !== order.state) {
       throw new OrderStateNotMatchError(order.orderId, event.orderState, order.state);
     }
     if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
       throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
+    // Where the event is the order's automatic work, only the engine's worker sends it (in a machine that says who sends what).
+    const { machine } = this.options;
+    if (machine.declaresSenders && !SYSTEM_SOURCES.has(event.source ?? 'api') && machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event === event.eventType) {
+      throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
+    }
     const ctx = new StateContext(event, order);
     const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
     nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
     const fromState = order.state;
-    const { machine } = this.options;
     let outcome: TransitionOutcome<T> | undefined;
 
     await runProcessorTemplate<T>(processor, ctx, plugins, {
@@ -276,6 +310,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
           event: event.eventType,
           requestId: event.requestId,
           requestHash: hash,
+          caller: callerKey,
           source,
           at,
           messages,

@@ -6,6 +6,8 @@ export interface TransitionLogFields {
   event: string;
   requestId: string;
   source: string;
+  /** The caller's name, when a caller sent it. */
+  caller?: string;
   /** The class of the processor, once one is chosen. */
   processor?: string;
 }

@@ -1,3 +1,4 @@
+import type { Caller } from './order-state-event.js';
 import type { FsmOrder } from './fsm-order.js';
 
 /** What sendEvent() answers once a transition has committed. */
@@ -24,4 +25,6 @@ export interface CreateOrderInput<P = unknown> {
   /** Default: the module's createEvent (`CREATE`). */
   event?: string;
   source?: string;
+  /** Who creates it: see OrderStateEvent.caller. */
+  caller?: Caller;
 }

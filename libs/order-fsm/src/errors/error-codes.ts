@@ -4,6 +4,10 @@
  */
 export const ERROR_HTTP_STATUS = {
   VALIDATION_FAILED: 400,
+  /** No credentials, or credentials the service does not know. */
+  UNAUTHENTICATED: 401,
+  /** The caller is known, but its role may not do this (send this event, use this endpoint). */
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   ORDER_STATE_NOT_MATCH: 409,

@@ -38,6 +38,33 @@ export class OrderNotFoundError extends OrderFsmError {
   }
 }
 
+/** A request without credentials the service knows (no `Authorization: Bearer`, or an unknown token). */
+export class UnauthenticatedError extends OrderFsmError {
+  constructor(message = 'send Authorization: Bearer <token> with a token the service knows') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+/** A known caller whose role may not use this endpoint. */
+export class ForbiddenError extends OrderFsmError {
+  constructor(role: string, allowed: readonly string[]) {
+    super('FORBIDDEN', `the ${role} role may not do this; ${allowed.join(', ')} may`, { role, allowed: [...allowed] });
+  }
+}
+
+/** The event's sender (a caller's role, or the system) is not among those the machine declares for it. */
+export class EventNotAllowedError extends OrderFsmError {
+  constructor(orderId: string, event: string, sender: string | undefined, allowed: readonly string[]) {
+    super(
+      'FORBIDDEN',
+      sender === undefined
+        ? `${event} needs a caller: the machine declares who sends it (${allowed.join(', ')})`
+        : `${sender} may not send ${event}: the machine declares it for ${allowed.join(', ')}`,
+      { orderId, event, ...(sender !== undefined && { sender }), allowed: [...allowed] },
+    );
+  }
+}
+
 export class OrderStateNotMatchError extends OrderFsmError {
   constructor(orderId: string, expected: string, actual: string) {
     super('ORDER_STATE_NOT_MATCH', `order ${orderId} is in state ${actual}, not ${expected}`, {

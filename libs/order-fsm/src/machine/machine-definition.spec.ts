@@ -84,4 +84,23 @@ describe('checkRegistrations', () => {
       'plugin WrongPlace handles OPEN in DONE, but machine pay declares no transition DONE -OPEN->',
     ]);
   });
+
+  it('answers who may send each event, and refuses senders for an event it does not declare', () => {
+    const spec = {
+      name: 'pay',
+      initial: 'INIT',
+      states: { OPEN: {}, DONE: { final: true } },
+      transitions: [
+        { from: 'INIT', event: 'OPEN', to: 'OPEN' },
+        { from: 'OPEN', event: 'SETTLE', to: 'DONE' },
+      ],
+    } as const;
+    const declared = defineMachine({ ...spec, events: { OPEN: { sentBy: 'client' }, SETTLE: { sentBy: ['payment', 'system'] } } });
+    expect(declared.declaresSenders).toBe(true);
+    expect([...declared.sendersOf('OPEN')!]).toEqual(['client']);
+    expect([...declared.sendersOf('SETTLE')!]).toEqual(['payment', 'system']);
+    expect(defineMachine(spec).sendersOf('OPEN')).toBeUndefined();
+    expect(() => defineMachine({ ...spec, events: { REFUND: { sentBy: 'client' } } as never })).toThrow(/event REFUND has a sentBy, but no transition declares it/);
+    expect(() => defineMachine({ ...spec, events: { OPEN: { sentBy: [''] } } })).toThrow(/event OPEN: every sender must be a non-empty name/);
+  });
 });

@@ -23,6 +23,16 @@ export interface TransitionSpec<S extends string = string, E extends string = st
   readonly timer?: boolean;
 }
 
+/** What the machine says of an event wherever it is declared. */
+export interface EventSpec {
+  /**
+   * Who may send it: `system` (the engine's worker, timers and sweeper) and the roles of the
+   * service's callers (`client`, `payment`, `operator`, ...). Anyone else is refused (FORBIDDEN).
+   */
+  readonly sentBy: string | readonly string[];
+  readonly description?: string;
+}
+
 export interface MachineSpec<I extends string, S extends string, E extends string> {
   readonly name: string;
   /** The virtual state new orders start from. */
@@ -30,6 +40,11 @@ export interface MachineSpec<I extends string, S extends string, E extends strin
   readonly states: { readonly [K in S]: StateSpec<NoInfer<E>> };
   /** States are named by `initial` and `states`; a transition naming any other fails to compile. */
   readonly transitions: readonly TransitionSpec<NoInfer<I | S>, E>[];
+  /**
+   * Per event, who may send it. Declared for one event, it must be declared for every event (an
+   * event nobody may send is an error); left out altogether, any sender may send any event.
+   */
+  readonly events?: { readonly [K in NoInfer<E>]?: EventSpec };
 }
 
 export interface DeclaredTransition {
@@ -47,6 +62,7 @@ export interface ResolvedAutomatic {
 }
 
 const DEFAULT_STUCK_AFTER_MS = 60_000;
+const NO_SENDERS: ReadonlySet<string> = new Set();
 const toList = <T extends string>(value: T | readonly T[]): readonly T[] => (typeof value === 'string' ? [value] : value);
 const toSet = (value: string | readonly string[] | undefined) => (value === undefined ? undefined : new Set(toList(value)));
 
@@ -58,10 +74,13 @@ export class MachineDefinition<S extends string = string, E extends string = str
   readonly name: string;
   readonly initial: string;
   readonly transitions: readonly DeclaredTransition[];
+  /** The events declared anywhere. */
+  readonly events: ReadonlySet<string>;
   private readonly states = new Map<string, StateSpec>();
   private readonly edges = new Set<string>();
   private readonly eventsByState = new Map<string, Set<string>>();
   private readonly automatic = new Map<string, ResolvedAutomatic>();
+  private readonly senders = new Map<string, ReadonlySet<string>>();
 
   /** @internal use defineMachine() */
   constructor(spec: MachineSpec<string, string, string>) {
@@ -103,8 +122,16 @@ export class MachineDefinition<S extends string = string, E extends string = str
         stuckAfterMs: auto.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
       });
     }
+    const declaredEvents = new Set(transitions.map((t) => t.event));
+    for (const [event, eventSpec] of Object.entries<EventSpec | undefined>(spec.events ?? {})) {
+      if (!declaredEvents.has(event)) problems.push(`event ${event} has a sentBy, but no transition declares it`);
+      const sentBy = eventSpec?.sentBy === undefined ? [] : toList(eventSpec.sentBy);
+      if (sentBy.some((sender) => typeof sender !== 'string' || sender.length === 0)) problems.push(`event ${event}: every sender must be a non-empty name`);
+      this.senders.set(event, new Set(sentBy));
+    }
     if (problems.length > 0) throw new Error(`machine ${spec.name}:\n  - ${problems.join('\n  - ')}`);
     this.transitions = Object.freeze(transitions);
+    this.events = declaredEvents;
   }
 
   /** Every declared state, the initial one first. */
@@ -130,9 +157,19 @@ export class MachineDefinition<S extends string = string, E extends string = str
     return this.eventsByState.get(from)?.has(event) === true;
   }
 
-  /** The events declared anywhere. */
-  get events(): ReadonlySet<string> {
-    return new Set(this.transitions.map((t) => t.event));
+  /** True when the machine says who sends its events: every event then needs a sender it names. */
+  get declaresSenders(): boolean {
+    return this.senders.size > 0;
+  }
+
+  /**
+   * Who may send `event` (`system` and role names), or undefined when the machine declares no
+   * senders at all (anyone may), or does not declare the event (nobody can apply it anyway). A
+   * declared event left out of a declaration of senders has none.
+   */
+  sendersOf(event: string): ReadonlySet<string> | undefined {
+    if (this.senders.size === 0 || !this.events.has(event)) return undefined;
+    return this.senders.get(event) ?? NO_SENDERS;
   }
 
   /** The automatic work of `state` for an order of these dimensions, if any. */

@@ -74,6 +74,7 @@ describe('validateMachine', () => {
         { from: 'CART', event: 'PAY', to: 'PAID' },
         { from: 'PAID', event: 'SHIP', to: 'SHIPPED' },
       ],
+      events: { CREATE: { sentBy: 'client' }, PAY: { sentBy: 'payment' }, SHIP: { sentBy: ['operator', 'system'] } },
     });
     const processors = complete.filter((r) => r.name !== 'Hold');
     expect(validateMachine(sound, processors, [reg('Receipt', 'PAY', undefined, { bizCodes: ['SHOP'] })])).toEqual([]);
@@ -91,5 +92,22 @@ describe('validateMachine', () => {
     const anyState = [...complete.filter((r) => r.name !== 'Ship'), reg('ShipAnywhere', 'SHIP')];
     expect(validateMachine(machine, perProduct, []).filter((i) => i.code === 'OVERLAPPING_PROCESSORS')).toEqual([]);
     expect(validateMachine(machine, anyState, []).filter((i) => i.code === 'TRANSITION_WITHOUT_PROCESSOR')).toEqual([]);
+  });
+
+  it('says who sends each event: an event nobody may send is an error, a machine that never says is a warning', () => {
+    const transitions = [
+      { from: 'INIT', event: 'CREATE', to: 'CART' },
+      { from: 'CART', event: 'PAY', to: 'PAID' },
+    ] as const;
+    const states = { CART: {}, PAID: { final: true } };
+    const processors = complete.filter((r) => ['Create', 'Pay'].includes(r.name));
+    const partly = defineMachine({ name: 'partly', initial: 'INIT', states, transitions, events: { CREATE: { sentBy: 'client' } } });
+    const silent = defineMachine({ name: 'silent', initial: 'INIT', states, transitions });
+    const nobody = defineMachine({ name: 'nobody', initial: 'INIT', states, transitions, events: { CREATE: { sentBy: 'client' }, PAY: { sentBy: [] } } });
+    expect(validateMachine(partly, processors, []).map((i) => [i.severity, i.code, i.message])).toEqual([
+      ['error', 'EVENT_WITHOUT_SENDER', 'nobody may send PAY: declare its sentBy (system, or the roles that send it)'],
+    ]);
+    expect(validateMachine(nobody, processors, []).map((i) => i.code)).toEqual(['EVENT_WITHOUT_SENDER']);
+    expect(validateMachine(silent, processors, []).map((i) => [i.severity, i.code])).toEqual([['warning', 'SENDERS_UNDECLARED']]);
   });
 });

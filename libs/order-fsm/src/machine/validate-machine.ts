@@ -11,7 +11,9 @@ export type MachineIssueCode =
   | 'OVERLAPPING_PROCESSORS'
   | 'UNREACHABLE_STATE'
   | 'TRANSITION_WITHOUT_PROCESSOR'
-  | 'PLUGIN_WITHOUT_PROCESSOR';
+  | 'PLUGIN_WITHOUT_PROCESSOR'
+  | 'EVENT_WITHOUT_SENDER'
+  | 'SENDERS_UNDECLARED';
 
 export interface MachineIssue {
   /** An error stops the service at bootstrap (and the CLI with exit 1); a warning is reported. */
@@ -27,6 +29,8 @@ const SEVERITY: Record<MachineIssueCode, MachineIssue['severity']> = {
   UNREACHABLE_STATE: 'warning',
   TRANSITION_WITHOUT_PROCESSOR: 'warning',
   PLUGIN_WITHOUT_PROCESSOR: 'warning',
+  EVENT_WITHOUT_SENDER: 'error',
+  SENDERS_UNDECLARED: 'warning',
 };
 
 /** Two dimension lists share a value; `undefined` is "any", which shares with everything. */
@@ -38,9 +42,9 @@ const keysOf = (m: RegistrationMetadata) =>
 /**
  * Everything wrong with a machine and its registrations, all at once, naming the classes:
  * registrations of undeclared states or events, non-final states with no way out, processors under
- * the same key with no filter() to choose between them (errors); states unreachable from the
- * initial one, declared transitions no processor can take, plugins that match no processor
- * (warnings).
+ * the same key with no filter() to choose between them, events nobody may send (errors); states unreachable from the
+ * initial one, declared transitions no processor can take, plugins that match no processor, a
+ * machine that does not say who sends its events (warnings).
  */
 export function validateMachine(
   machine: MachineDefinition,
@@ -99,6 +103,14 @@ export function validateMachine(
       add('TRANSITION_WITHOUT_PROCESSOR', `no processor handles ${t.event} in ${t.from}: the declared ${edge} ${targets.get(edge)!.join(' | ')} can never be taken`);
     }
     targets.delete(edge);
+  }
+
+  if (!machine.declaresSenders) {
+    add('SENDERS_UNDECLARED', `machine ${machine.name} does not say who sends its events (events: { EVENT: { sentBy } }): any caller may send any event`);
+  } else {
+    for (const event of machine.events) {
+      if (machine.sendersOf(event)!.size === 0) add('EVENT_WITHOUT_SENDER', `nobody may send ${event}: declare its sentBy (system, or the roles that send it)`);
+    }
   }
 
   for (const { name, metadata } of plugins) {

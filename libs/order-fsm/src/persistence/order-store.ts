@@ -27,6 +27,8 @@ export interface TransitionWrite {
   readonly requestId: string;
   /** Identifies the request: the same id with another hash is a reused key. */
   readonly requestHash: string;
+  /** Whose request id it is: ids are unique per caller (`@system` for the engine's own, `''` for none named). */
+  readonly caller: string;
   readonly source: TransitionSource;
   readonly at: Date;
   readonly messages: readonly OutboxMessage[];
@@ -50,6 +52,8 @@ export interface TransitionLogEntry {
   readonly toState: string;
   readonly requestId: string;
   readonly source: TransitionSource;
+  /** The caller that sent it (`@system` for the engine's own events, `''` when none was named). */
+  readonly caller: string;
   readonly createdAt: Date;
 }
 
@@ -98,9 +102,10 @@ export interface StuckOrder {
  */
 export interface OrderStore {
   load(orderId: string): Promise<FsmOrder | null>;
-  /** The order and, if the request id was already consumed, what it produced: in one round trip. */
-  loadForEvent(orderId: string, requestId: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }>;
-  findConsumedRequest(requestId: string): Promise<ConsumedRequest | null>;
+  /** The order and, if this caller already consumed the request id, what it produced: in one round trip. */
+  loadForEvent(orderId: string, requestId: string, caller: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }>;
+  /** What the caller's request id produced, if a committed transition consumed it. */
+  findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null>;
   commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder>;
   listTransitions(orderId: string): Promise<TransitionLogEntry[]>;
 

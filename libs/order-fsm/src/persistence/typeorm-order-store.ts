@@ -39,6 +39,7 @@ interface TransitionRow {
   from_state: string;
   to_state: string;
   request_id: string;
+  caller: string;
   source: string;
   created_at: Date;
 }
@@ -52,15 +53,15 @@ const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
 // One round trip for both: the order, and the transition that already consumed this request id, if
 // any. Two constant lookups; MariaDB answers it without a derived table.
 const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
-  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? WHERE o.id = ?`;
-const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ?';
+  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? AND t.caller = ? WHERE o.id = ?`;
+const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?';
 const INSERT_ORDER =
   'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // The fence: the row changes only if nobody moved it since it was read.
 const UPDATE_ORDER =
   'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL WHERE id = ? AND version = ? AND state = ?';
 const INSERT_TRANSITION =
-  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // The same row, sent right after the fence in one batch: ROW_COUNT() is what the fence wrote, and a
 // single-row INSERT of NULL into the NOT NULL order_id is an error in every SQL mode.
 const INSERT_TRANSITION_AFTER_FENCE = INSERT_TRANSITION.replace('VALUES (?,', 'VALUES (IF(ROW_COUNT() = 1, ?, NULL),');
@@ -68,7 +69,7 @@ const INSERT_OUTBOX = 'INSERT INTO fsm_outbox (message_id, order_id, version, ki
 const INSERT_TIMERS = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES ?';
 const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?";
 const SELECT_TRANSITIONS =
-  'SELECT order_id, version, event, from_state, to_state, request_id, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version';
+  'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version';
 
 function toOrder(row: OrderRow): FsmOrder {
   return {
@@ -110,7 +111,7 @@ type Statement = [sql: string, params: unknown[]];
 function writesOf(write: TransitionWrite, version: number, { response, timers }: SaveOutcome, insertTransition: string): Statement[] {
   const { order, toState, at } = write;
   const writes: Statement[] = [
-    [insertTransition, [order.orderId, version, write.event, order.state, toState, write.requestId, write.source, at, write.requestHash, response]],
+    [insertTransition, [order.orderId, version, write.event, order.state, toState, write.requestId, write.caller, write.source, at, write.requestHash, response]],
   ];
   if (write.messages.length > 0) {
     writes.push([INSERT_OUTBOX, [write.messages.map((m) => [m.messageId, order.orderId, version, m.kind, m.routingKey, m.payload, at])]]);
@@ -148,15 +149,15 @@ export class TypeOrmOrderStore implements OrderStore {
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
-  async loadForEvent(orderId: string, requestId: string) {
-    const [row] = await this.query<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, orderId]);
+  async loadForEvent(orderId: string, requestId: string, caller: string) {
+    const [row] = await this.query<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, caller, orderId]);
     if (row) return { order: toOrder(row), consumed: toConsumed(row) };
     // No such order: the request id may still be taken (by another order), which is the answer to give.
-    return { order: null, consumed: await this.findConsumedRequest(requestId) };
+    return { order: null, consumed: await this.findConsumedRequest(requestId, caller) };
   }
 
-  async findConsumedRequest(requestId: string): Promise<ConsumedRequest | null> {
-    const [row] = await this.query<RequestRow>(SELECT_REQUEST, [requestId]);
+  async findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null> {
+    const [row] = await this.query<RequestRow>(SELECT_REQUEST, [requestId, caller]);
     return toConsumed(row);
   }
 
@@ -223,6 +224,7 @@ export class TypeOrmOrderStore implements OrderStore {
       fromState: row.from_state,
       toState: row.to_state,
       requestId: row.request_id,
+      caller: row.caller,
       source: row.source,
       createdAt: row.created_at,
     }));

@@ -1,0 +1,68 @@
+import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type Caller, ForbiddenError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
+import type { FastifyRequest } from 'fastify';
+import { CallerDirectory, type CallerEntry, type Role } from './callers.js';
+
+export type AuthenticatedCaller = Caller & { readonly role: Role };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent the request: set before any route runs, for every request but the liveness probe. */
+    caller?: AuthenticatedCaller;
+  }
+}
+
+/** The one route open without a token: a bare liveness answer, nothing about the dependencies. */
+const OPEN = new Set(['GET /health', 'HEAD /health']);
+
+/**
+ * Every request but the liveness probe carries `Authorization: Bearer <token>` of a known caller,
+ * or is answered 401 UNAUTHENTICATED before any route (the API, /metrics, /docs) runs. The caller
+ * is kept on the request (and on the raw request, for the request log line).
+ */
+export function installAuthentication(app: NestFastifyApplication, callers: readonly CallerEntry[]): void {
+  const directory = new CallerDirectory(callers);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?', 1)[0];
+      if (OPEN.has(`${request.method} ${path}`)) return;
+      const caller = directory.authenticate(request.headers.authorization);
+      if (!caller) {
+        const body = toErrorBody(new UnauthenticatedError());
+        return reply.code(body.statusCode).header('WWW-Authenticate', 'Bearer').send(body);
+      }
+      request.caller = caller;
+      (request.raw as { caller?: AuthenticatedCaller }).caller = caller;
+    });
+}
+
+const ROLES_KEY = 'order-service:roles';
+
+/** The roles that may use an endpoint (or every endpoint of a controller); without it, any caller may. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+/** Answers FORBIDDEN (403) to a caller whose role an endpoint's @Roles() does not name. */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (!roles) return true;
+    const caller = context.switchToHttp().getRequest<FastifyRequest>().caller;
+    if (!caller) throw new UnauthenticatedError();
+    if (!roles.includes(caller.role)) throw new ForbiddenError(caller.role, roles);
+    return true;
+  }
+}
+
+/** The caller of the request, as the authentication hook found it. */
+export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): AuthenticatedCaller => {
+  const caller = context.switchToHttp().getRequest<FastifyRequest>().caller;
+  if (!caller) throw new UnauthenticatedError();
+  return caller;
+});

@@ -1,0 +1,67 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Caller } from '@order-fsm/core';
+
+/** The roles of the taxi service's callers. The machine's `sentBy` names them (and `system`). */
+export const ROLES = ['client', 'payment', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface CallerEntry extends Caller {
+  readonly role: Role;
+  readonly token: string;
+}
+
+/** A caller's name: what its request ids are scoped by and what the log names; never `@system`. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Reads `API_TOKENS`: comma-separated `name:role:token` entries, e.g.
+ * `app1:client:s3cr3t,pay:payment:p4y,ops:operator:0ps`. Names and tokens are unique.
+ */
+export function parseApiTokens(raw: string): CallerEntry[] {
+  const entries: CallerEntry[] = [];
+  for (const [index, item] of raw.split(',').entries()) {
+    const text = item.trim();
+    if (text === '') continue;
+    const [name, role, ...rest] = text.split(':');
+    const token = rest.join(':');
+    const where = `API_TOKENS entry ${index + 1}`;
+    if (!name || role === undefined || !token) throw new Error(`${where} must be name:role:token, not ${JSON.stringify(text.replace(/:.*$/, ':...'))}`);
+    if (!NAME.test(name)) throw new Error(`${where}: the name ${JSON.stringify(name)} must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    if (!(ROLES as readonly string[]).includes(role)) throw new Error(`${where} (${name}): the role must be one of ${ROLES.join(', ')}, not ${JSON.stringify(role)}`);
+    if (entries.some((e) => e.name === name)) throw new Error(`${where}: the name ${name} is used twice`);
+    if (entries.some((e) => e.token === token)) throw new Error(`${where} (${name}): its token is another caller's too`);
+    entries.push({ name, role: role as Role, token });
+  }
+  if (entries.length === 0) throw new Error('API_TOKENS names no caller: set comma-separated name:role:token entries');
+  return entries;
+}
+
+/** One caller per role with a fresh random token: the embedded first run, when API_TOKENS is unset. */
+export function generateCallers(): CallerEntry[] {
+  return ROLES.map((role) => ({ name: `local-${role}`, role, token: randomBytes(24).toString('base64url') }));
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/**
+ * Who a bearer token belongs to. Tokens are compared as SHA-256 digests with timingSafeEqual, every
+ * entry every time: how long an answer takes says nothing of how much of a token was right, nor of
+ * which caller's it nearly was.
+ */
+export class CallerDirectory {
+  private readonly entries: ReadonlyArray<{ caller: Caller & { role: Role }; digest: Buffer }>;
+
+  constructor(callers: readonly CallerEntry[]) {
+    this.entries = callers.map(({ name, role, token }) => ({ caller: Object.freeze({ name, role }), digest: digest(token) }));
+  }
+
+  /** The caller of an `Authorization` header, or undefined when it names none the service knows. */
+  authenticate(authorization: string | undefined): (Caller & { role: Role }) | undefined {
+    const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(authorization ?? '');
+    if (!match) return undefined;
+    const presented = digest(match[1]);
+    let found: (Caller & { role: Role }) | undefined;
+    for (const entry of this.entries) if (timingSafeEqual(entry.digest, presented) && !found) found = entry.caller;
+    return found;
+  }
+}

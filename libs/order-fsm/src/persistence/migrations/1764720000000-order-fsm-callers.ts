@@ -1,0 +1,27 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Request ids belong to their caller: the transition log records who sent each transition, and a
+ * request id is unique per caller rather than across all of them. The engine's own transitions
+ * (worker, timers, sweeper) move into the `@system` namespace, which no caller can have.
+ */
+export class OrderFsmCallers1764720000000 implements MigrationInterface {
+  name = 'OrderFsmCallers1764720000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE fsm_transition
+        ADD COLUMN caller VARCHAR(64) NOT NULL DEFAULT '' AFTER request_id,
+        DROP KEY uq_fsm_transition_request,
+        ADD UNIQUE KEY uq_fsm_transition_request (request_id, caller)`);
+    await runner.query(`UPDATE fsm_transition SET caller = '@system' WHERE source IN ('worker', 'timer', 'sweeper')`);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE fsm_transition
+        DROP KEY uq_fsm_transition_request,
+        ADD UNIQUE KEY uq_fsm_transition_request (request_id),
+        DROP COLUMN caller`);
+  }
+}
