@@ -14,6 +14,7 @@ import {
   type TaxiOrderData,
 } from '../taxi.model.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
+import { killIfChosen } from '../test-kill-switch.js';
 
 export interface CreateResult {
   promotion: string;
@@ -49,6 +50,7 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
 
   action(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
     const { passengerId, pickup, dropoff } = ctx.payload;
+    killIfChosen('action', passengerId);
     const data: TaxiOrderData = { passengerId, pickup, dropoff, promotion: this.promotion(ctx) };
     Object.assign(ctx.order.data, data);
     // A durable timer: if no driver has accepted by then (the order is still at this version), cancel.
@@ -65,7 +67,12 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
   override async save(_next: string, ctx: Ctx): Promise<ServiceResult<CreateResult>> {
     const data = ctx.order.data as TaxiOrderData;
     if (!(await takePassenger(ctx.manager, data.passengerId, ctx.order.orderId))) return passengerHasUnfinishedRide(data.passengerId);
+    killIfChosen('save', data.passengerId);
     return ServiceResult.ok({ promotion: data.promotion, estimatedPriceCents: data.estimatedPriceCents });
+  }
+
+  override after(ctx: Ctx): void {
+    killIfChosen('after', ctx.payload.passengerId);
   }
 
   /** The extension point subclasses override. */
