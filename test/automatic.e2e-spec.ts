@@ -57,6 +57,8 @@ describe('ENTERPRISE orders finish on their own, through two worker processes', 
     }
     const payments = await api.dataSource.query('SELECT order_id FROM taxi_payment WHERE order_id IN (?)', [orderIds]);
     expect(payments).toHaveLength(orderIds.length);
+    // AUTO_PAY freed each passenger in the transaction that paid the ride.
+    expect(await api.dataSource.query('SELECT order_id FROM taxi_passenger_active_ride WHERE order_id IN (?)', [orderIds])).toEqual([]);
   });
 
   it('leaves orders of other scenes for their passengers to pay', async () => {

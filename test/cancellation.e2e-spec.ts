@@ -1,4 +1,4 @@
-import { advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
+import { activeRideOf, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 // The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
@@ -20,8 +20,11 @@ describe.each(['external', 'embedded'] as const)('cancellation (%s)', (mode) => 
     const orderId = await createOrder(t, { passengerId });
     for (const [event, payload] of before) await advance(t, orderId, event, payload);
 
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([orderId]);
     const body = await advance(t, orderId, 'CANCEL', {});
     expect(body).toMatchObject({ toState: 'CANCELLED', result: { cancellationFeeCents: 0 } });
+    // Freed in the transaction that cancelled it.
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
     await createOrder(t, { passengerId });
   });
 
@@ -38,12 +41,14 @@ describe.each(['external', 'embedded'] as const)('cancellation (%s)', (mode) => 
     const blocked = await postOrder(t, { passengerId });
     expect(blocked.status).toBe(422);
     expect(blocked.body.details.reason).toBe('PASSENGER_HAS_UNFINISHED_ORDER');
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([orderId]);
 
     const paymentId = uid('fee');
     const paid = await advance(t, orderId, 'PAY', { paymentId });
     expect(paid).toMatchObject({ fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CANCELLED', result: { paymentId, amountCents: 300 } });
     const payments = await t.dataSource.query('SELECT kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
     expect(payments).toEqual([{ kind: 'CANCELLATION_FEE', amount_cents: 300 }]);
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
 
     expect((await transitionsOf(t, orderId)).map((e) => e.toState)).toEqual([
       'CREATED',

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { advance, createOrder, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
+import { advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
 import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
 import { asCaller } from './support/callers.js';
@@ -103,6 +103,38 @@ describe('every error answers with its code and status', () => {
     }
     expect(await redis.get(key)).toBeNull();
     await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' }).expect(200);
+  });
+
+  it('not ORDER_BUSY for a request already applied: while a dead holder\'s lock lives, its retry is answered the replay', async () => {
+    const passengerId = await newPassenger(t);
+    const createId = uid('create');
+    const created = await postOrder(t, { passengerId, requestId: createId });
+    expect(created.status).toBe(201);
+    const orderId = created.body.orderId;
+    const acceptId = uid('accept');
+    const accepted = await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' }, { requestId: acceptId }).expect(200);
+    // As if the process that applied both had died before answering: its locks outlive it.
+    const keys = [`order-fsm:lock:request#${createId}`, `order-fsm:lock:${orderId}`];
+    for (const key of keys) await redis.set(key, 'a-dead-holder', 'PX', 10_000);
+    try {
+      const createAgain = await postOrder(t, { passengerId, requestId: createId });
+      expect({ status: createAgain.status, replayed: createAgain.headers['idempotent-replayed'], body: createAgain.body }).toEqual({
+        status: 201,
+        replayed: 'true',
+        body: created.body,
+      });
+      const acceptAgain = await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' }, { requestId: acceptId });
+      expect({ status: acceptAgain.status, replayed: acceptAgain.headers['idempotent-replayed'], body: acceptAgain.body }).toEqual({
+        status: 200,
+        replayed: 'true',
+        body: accepted.body,
+      });
+      // A request not applied yet still waits for the lock.
+      const arrive = await sendEvent(t, orderId, 'ARRIVE');
+      expect({ status: arrive.status, code: arrive.body.code }).toEqual({ status: 409, code: 'ORDER_BUSY' });
+    } finally {
+      await redis.del(...keys);
+    }
   });
 
   it('CHECK_FAILED (422) with the checker\'s own code and message', async () => {

@@ -1,6 +1,6 @@
 import { distanceKm, fareCents } from '../apps/order-service/src/taxi/fares.js';
 import { toTransitionView } from '../apps/order-service/src/orders/order-views.js';
-import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
+import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, activeRideOf, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { asCaller } from './support/callers.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -61,6 +61,8 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
       expect(body).toMatchObject({ orderId, event, toState, version, order: { state: toState, version } });
       if (event === 'CONFIRM_FEE') expect(body.result).toEqual({ feeCents: fee });
       if (event === 'PAY') expect(body.result).toEqual({ paymentId, amountCents: fee });
+      // The passenger's one unfinished ride until it is paid; freed in the transaction that pays it.
+      expect(await activeRideOf(t.dataSource, passengerId)).toEqual(event === 'PAY' || event === 'CLOSE' ? [] : [orderId]);
     }
 
     const order = (await t.http().get(`/orders/${orderId}`).expect(200)).body;

@@ -1,9 +1,7 @@
-import type { Redis } from 'ioredis';
-import { DROPOFF, PICKUP, createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
-import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
+import { waitFor } from './support/broker.js';
 import { asCaller } from './support/callers.js';
-
-const slotKey = (passengerId: string) => `taxi:passenger-active:${passengerId}`;
+import { DROPOFF, PICKUP, activeRideOf, createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('choosing the processor', () => {
   let t: TestApp;
@@ -54,39 +52,41 @@ describe('choosing the processor', () => {
   });
 });
 
-describe('one unfinished ride per passenger', () => {
+const REFUSED = { code: 'CHECK_FAILED', message: expect.stringMatching(/already has an unfinished ride$/), details: { reason: 'PASSENGER_HAS_UNFINISHED_ORDER' } };
+
+// The same processors on both: the passenger's row is written in the create's transaction on MariaDB
+// and on the embedded SQLite alike.
+describe.each(['external', 'embedded'] as const)('one unfinished ride per passenger (%s)', (mode) => {
   let t: TestApp;
-  let redis: Redis;
   beforeAll(async () => {
-    t = await startTestApp();
-    redis = testRedis();
+    t = await startTestApp({ mode });
   });
   afterAll(async () => {
-    redis.disconnect();
     await t.close();
   });
 
-  it('holds the passenger from create, and refuses a second order', async () => {
+  it('records the ride with the create, in its transaction, and refuses a second order', async () => {
     const passengerId = await newPassenger(t);
     const orderId = await createOrder(t, { passengerId });
-    expect((await redis.get(slotKey(passengerId)))?.split(' ')[0]).toBe(orderId);
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([orderId]);
     const second = await postOrder(t, { passengerId });
     expect(second.status).toBe(422);
-    expect(second.body).toMatchObject({ code: 'CHECK_FAILED', details: { reason: 'PASSENGER_HAS_UNFINISHED_ORDER', step: 'parallel-check' } });
+    expect(second.body).toMatchObject({ ...REFUSED, details: { ...REFUSED.details, step: 'parallel-check' } });
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([orderId]);
   });
 
-  it('releases the slot when another parallel checker fails', async () => {
+  it('leaves no row when another checker refuses the create', async () => {
     const unknownPassenger = uid('ghost');
     const response = await postOrder(t, { passengerId: unknownPassenger });
     expect(response.status).toBe(422);
     expect(response.body.details.reason).toBe('PASSENGER_NOT_FOUND');
-    expect(await redis.exists(slotKey(unknownPassenger))).toBe(0);
+    expect(await activeRideOf(t.dataSource, unknownPassenger)).toEqual([]);
   });
 
-  it('releases the slot when the create fails after the checkers, at commit', async () => {
+  it('leaves no row when the create fails at commit', async () => {
     const existingOrderId = await createOrder(t);
     const passengerId = await newPassenger(t);
-    // The same order id again: the checkers pass and hold the slot, the insert then fails.
+    // The same order id again: the checkers pass, the order's insert then fails, and with it everything.
     const creating = t.engine.createOrder({
       caller: asCaller('client'),
       orderId: existingOrderId,
@@ -96,15 +96,69 @@ describe('one unfinished ride per passenger', () => {
       payload: { passengerId, pickup: PICKUP, dropoff: DROPOFF },
     });
     await expect(creating).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
-    expect(await redis.exists(slotKey(passengerId))).toBe(0);
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
     await createOrder(t, { passengerId });
   });
 
-  it('takes over a slot whose ride is over but was never freed', async () => {
+  it.each([2, 8])('%i concurrent creates for one passenger: exactly one 201, every other a 422 PASSENGER_HAS_UNFINISHED_ORDER', async (n) => {
     const passengerId = await newPassenger(t);
-    const orderId = await createOrder(t, { passengerId });
-    await t.http().post(`/orders/${orderId}/events`).send({ event: 'CANCEL', requestId: uid('c') }).expect(200);
-    await redis.set(slotKey(passengerId), `${orderId} ${Date.now()}`); // as if the free after CANCEL had been lost
-    await createOrder(t, { passengerId });
+    const responses = await Promise.all(Array.from({ length: n }, () => postOrder(t, { passengerId })));
+    const created = responses.filter((r) => r.status === 201);
+    const refused = responses.filter((r) => r.status !== 201);
+    expect(created).toHaveLength(1);
+    // Refused by the checker, or, when they raced past it together, by the passenger's key at save().
+    for (const r of refused) expect({ status: r.status, body: r.body }).toMatchObject({ status: 422, body: REFUSED });
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([created[0].body.orderId]);
+  });
+});
+
+describe('the passenger\'s row in the transaction is the guarantee, not the checker (MariaDB)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /**
+   * Another ride of the passenger being created: its row written in a transaction still open, which
+   * the checker cannot see. The create under test passes the checker and waits on the key at save().
+   */
+  async function raceAgainstOpenRide(end: 'commit' | 'rollback') {
+    const passengerId = await newPassenger(t);
+    const otherRide = await createOrder(t);
+    const runner = t.dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await runner.query('INSERT INTO taxi_passenger_active_ride (passenger_id, order_id, created_at) VALUES (?, ?, ?)', [passengerId, otherRide, new Date()]);
+      const pending = postOrder(t, { passengerId });
+      await waitFor('the create to wait on the passenger\'s key', async () => {
+        const [row] = await t.dataSource.query(
+          `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX x JOIN information_schema.PROCESSLIST p ON p.ID = x.trx_mysql_thread_id
+           WHERE x.trx_state = 'LOCK WAIT' AND p.DB = DATABASE() AND x.trx_query LIKE '%taxi_passenger_active_ride%'`,
+        );
+        return Number(row.n) === 1;
+      });
+      await (end === 'commit' ? runner.commitTransaction() : runner.rollbackTransaction());
+      return { passengerId, otherRide, response: await pending };
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      await runner.release();
+    }
+  }
+
+  it('refuses a create that passed the checker once the other ride commits: 422 at save, nothing written', async () => {
+    const { passengerId, otherRide, response } = await raceAgainstOpenRide('commit');
+    expect({ status: response.status, body: response.body }).toMatchObject({ status: 422, body: { ...REFUSED, details: { ...REFUSED.details, step: 'save' } } });
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([otherRide]);
+    const [orders] = await t.dataSource.query("SELECT COUNT(*) AS n FROM fsm_order WHERE JSON_UNQUOTE(JSON_EXTRACT(data, '$.passengerId')) = ?", [passengerId]);
+    expect(Number(orders.n)).toBe(0);
+  });
+
+  it('applies the create once the other ride\'s transaction rolls back', async () => {
+    const { passengerId, response } = await raceAgainstOpenRide('rollback');
+    expect(response.status).toBe(201);
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([response.body.orderId]);
   });
 });

@@ -1,6 +1,6 @@
 import { amqpTopology } from '@order-fsm/core';
 import { deleteTopology, purgeQueue, queueMessages, uniquePrefix, waitFor } from './support/broker.js';
-import { advance, createOrder, transitionsOf } from './support/taxi-client.js';
+import { activeRideOf, advance, createOrder, newPassenger, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { testMachine, TestProcessorsModule, TimerWitness } from './support/test-processors.js';
 
@@ -21,9 +21,11 @@ describe('durable timers', () => {
     await deleteTopology(prefix);
   });
 
-  it('cancels a CREATED order nobody accepts in time, once, as the timer', async () => {
-    const orderId = await createOrder(t);
+  it('cancels a CREATED order nobody accepts in time, once, as the timer, and frees the passenger', async () => {
+    const passengerId = await newPassenger(t);
+    const orderId = await createOrder(t, { passengerId });
     await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
     const log = await transitionsOf(t, orderId);
     expect(log.map((e) => [e.event, e.toState, e.source])).toEqual([
       ['CREATE', 'CREATED', 'api'],
@@ -46,14 +48,16 @@ describe('durable timers', () => {
     expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE', 'ACCEPT']);
   });
 
-  it('closes a cancellation whose fee is not paid in time', async () => {
-    const orderId = await createOrder(t);
+  it('closes a cancellation whose fee is not paid in time, and frees the passenger', async () => {
+    const passengerId = await newPassenger(t);
+    const orderId = await createOrder(t, { passengerId });
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
     await advance(t, orderId, 'ARRIVE');
     await advance(t, orderId, 'CANCEL');
     await waitFor('CLOSED', async () => (await t.engine.findOrder(orderId))?.state === 'CLOSED');
     const last = (await transitionsOf(t, orderId)).at(-1);
     expect(last).toMatchObject({ event: 'PAYMENT_TIMEOUT', fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CLOSED', source: 'timer' });
+    expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
   });
 });
 

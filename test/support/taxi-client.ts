@@ -87,3 +87,9 @@ export async function transitionsOf(t: TestAppLike, orderId: string) {
     caller: string;
   }>;
 }
+
+/** The order recorded as the passenger's one unfinished ride, if any (on MariaDB or the embedded SQLite). */
+export async function activeRideOf(db: { query(sql: string, params: unknown[]): Promise<unknown> }, passengerId: string): Promise<string[]> {
+  const rows = (await db.query('SELECT order_id FROM taxi_passenger_active_ride WHERE passenger_id = ?', [passengerId])) as Array<{ order_id: string }>;
+  return rows.map((row) => row.order_id);
+}

@@ -32,7 +32,6 @@ import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
-import { InProcessPassengerSlots, PassengerSlots, RedisPassengerSlots } from './taxi/passenger-slots.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
@@ -55,7 +54,7 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
 export class AppModule {
   static register(config: ServiceConfig, overrides: AppModuleOverrides = {}): DynamicModule {
     const embedded = config.mode === 'embedded';
-    // Embedded mode has no Redis: the lock and the passenger slots live in this process.
+    // Embedded mode has no Redis: the lock lives in this process.
     const redis = embedded ? undefined : RedisModule.register(config.redisUrl, config.redisReadyTimeoutMs);
     const messaging = MessagingModule.register(config);
     const fsmImports = redis ? [redis, messaging] : [messaging];
@@ -101,10 +100,7 @@ export class AppModule {
             };
           },
         }),
-        TaxiModule.register(
-          { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs },
-          redis ? { imports: [redis], slots: RedisPassengerSlots } : { imports: [], slots: InProcessPassengerSlots },
-        ),
+        TaxiModule.register({ acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
       ],
       controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [

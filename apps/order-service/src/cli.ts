@@ -9,7 +9,6 @@ import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, to
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { InProcessPassengerSlots } from './taxi/passenger-slots.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
@@ -36,7 +35,7 @@ class OfflineDataSourceModule {}
       timers: { enabled: false },
       sweeper: { enabled: false },
     }),
-    TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }, { imports: [], slots: InProcessPassengerSlots }),
+    TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
   ],
 })
 class TaxiDefinitionModule {}

@@ -1,7 +1,10 @@
 import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core';
 import type { DataSourceOptions } from 'typeorm';
 import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
-import { PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
+import { TaxiPassengerActiveRide1796256000000 } from '../migrations/1796256000000-taxi-passenger-active-ride.js';
+import { PassengerActiveRideEntity, PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
+
+const TAXI_ENTITIES = [PassengerEntity, PaymentEntity, PassengerActiveRideEntity];
 
 /**
  * The embedded database of a first run: SQLite compiled to WebAssembly (sql.js), in memory or in
@@ -10,7 +13,7 @@ import { PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
 export function embeddedDataSourceOptions(file?: string): DataSourceOptions {
   return {
     type: 'sqljs',
-    entities: [PassengerEntity, PaymentEntity],
+    entities: TAXI_ENTITIES,
     synchronize: true,
     ...(file && { location: file, autoSave: true }),
     logging: false,
@@ -23,8 +26,8 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     type: 'mysql',
     url: databaseUrl,
     timezone: 'Z',
-    entities: [PassengerEntity, PaymentEntity],
-    migrations: [...ORDER_FSM_MIGRATIONS, TaxiSchema1763856000001],
+    entities: TAXI_ENTITIES,
+    migrations: [...ORDER_FSM_MIGRATIONS, TaxiSchema1763856000001, TaxiPassengerActiveRide1796256000000],
     migrationsRun: runMigrations,
     migrationsTransactionMode: 'each',
     synchronize: false,

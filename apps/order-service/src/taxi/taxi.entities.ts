@@ -30,3 +30,20 @@ export class PaymentEntity {
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 }
+
+/**
+ * A passenger's one unfinished ride: written by CREATE's save() and removed by the save() of the
+ * transition that finishes the ride, each in the transaction that moves the order. The primary key is
+ * the invariant: a second unfinished ride for the passenger cannot commit.
+ */
+@Entity('taxi_passenger_active_ride')
+export class PassengerActiveRideEntity {
+  @PrimaryColumn({ name: 'passenger_id', type: 'varchar', length: 64 })
+  passengerId: string;
+
+  @Column({ name: 'order_id', type: 'varchar', length: 64 })
+  orderId: string;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+}

@@ -1,8 +1,7 @@
-import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { AirportServiceTypeChecker, CreateParamChecker, DistanceParamChecker, DriverParamChecker, PaymentParamChecker } from './checkers/param-checkers.js';
 import { PassengerExistsChecker, UnfinishedOrderChecker } from './checkers/passenger-checkers.js';
 import { CompanyAccounts } from './company-accounts.js';
-import { PassengerSlots } from './passenger-slots.js';
 import { EstimatedPricePlugin } from './plugins/estimated-price.plugin.js';
 import {
   AirportDropoffOrderProcessor,
@@ -45,12 +44,7 @@ const providers = [
 /** The taxi machine: its processors, checkers and plugins. order-fsm finds them at bootstrap. */
 @Module({})
 export class TaxiModule {
-  /** `slots`: where a passenger's one unfinished ride is held (Redis, or this process when embedded). */
-  static register(settings: TaxiSettings, slots: { imports: DynamicModule[]; slots: Type<PassengerSlots> }): DynamicModule {
-    return {
-      module: TaxiModule,
-      imports: slots.imports,
-      providers: [...providers, { provide: PassengerSlots, useClass: slots.slots }, { provide: TAXI_SETTINGS, useValue: settings }],
-    };
+  static register(settings: TaxiSettings): DynamicModule {
+    return { module: TaxiModule, providers: [...providers, { provide: TAXI_SETTINGS, useValue: settings }] };
   }
 }

@@ -5,6 +5,7 @@ import {
   DependencyUnavailableError,
   EventNotAllowedError,
   IdempotencyKeyReusedError,
+  OrderBusyError,
   OrderFsmError,
   OrderNotFoundError,
   OrderStateNotMatchError,
@@ -12,7 +13,7 @@ import {
   TransitionNotDeclaredError,
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
-import type { OrderLock } from '../lock/order-lock.js';
+import type { OrderLock, OrderLockHandle } from '../lock/order-lock.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
@@ -177,9 +178,20 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const creating = fsmOrder?.version === 0;
     // A new order has no lock of its own: its request id serialises identical creates instead.
     const lockStarted = performance.now();
-    const handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId).finally(() => {
+    let handle: OrderLockHandle;
+    try {
+      handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId);
+    } catch (error) {
+      // A holder that committed this very request and died before answering keeps its lock until it
+      // expires: the retry of an applied request is answered its replay rather than ORDER_BUSY.
+      if (error instanceof OrderBusyError) {
+        const consumed = await this.store.findConsumedRequest(event.requestId, callerKey).catch(() => null);
+        if (consumed) return this.replay<T>(consumed, hash, event.requestId);
+      }
+      throw error;
+    } finally {
       timing.lockWaitMs = performance.now() - lockStarted;
-    });
+    }
     try {
       let order: FsmOrder | null;
       let consumed: ConsumedRequest | null;

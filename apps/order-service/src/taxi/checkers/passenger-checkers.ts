@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { type Checker, DependencyUnavailableError, isConnectionError, ServiceResult, type StateContext } from '@order-fsm/core';
 import { DataSource } from 'typeorm';
-import { PassengerSlots } from '../passenger-slots.js';
-import { PassengerEntity } from '../taxi.entities.js';
+import { passengerHasUnfinishedRide } from '../passenger-rides.js';
+import { PassengerActiveRideEntity, PassengerEntity } from '../taxi.entities.js';
 import type { CreatePayload } from '../taxi.model.js';
 
 /** CREATE, in parallel: the passenger exists. */
@@ -24,34 +24,25 @@ export class PassengerExistsChecker implements Checker<unknown, CreatePayload> {
   }
 }
 
-interface SlotContext {
-  passengerSlotHeld?: boolean;
-}
-
 /**
- * CREATE, in parallel: the passenger has no other unfinished ride. It holds the passenger's slot
- * while the order is created, and gives it back if the create fails for any reason.
+ * CREATE, in parallel: the passenger has no other unfinished ride. A fast answer for the usual case;
+ * the guarantee is the create's own row, written in its transaction under the passenger's primary key
+ * (see CreateOrderProcessor.save()), which also refuses the create that raced this check.
  */
 @Injectable()
-export class UnfinishedOrderChecker implements Checker<SlotContext, CreatePayload> {
+export class UnfinishedOrderChecker implements Checker<unknown, CreatePayload> {
   readonly order = 2;
 
-  constructor(private readonly slots: PassengerSlots) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  async check(ctx: StateContext<SlotContext, CreatePayload>): Promise<ServiceResult> {
+  async check(ctx: StateContext<unknown, CreatePayload>): Promise<ServiceResult> {
     const { passengerId } = ctx.payload;
-    const held = await this.slots.hold(passengerId, ctx.order.orderId);
-    ctx.context.passengerSlotHeld = held;
-    return held
-      ? ServiceResult.ok()
-      : ServiceResult.fail('PASSENGER_HAS_UNFINISHED_ORDER', `passenger ${passengerId} already has an unfinished ride`);
-  }
-
-  needRelease(ctx: StateContext<SlotContext, CreatePayload>): boolean {
-    return ctx.context.passengerSlotHeld === true;
-  }
-
-  async release(ctx: StateContext<SlotContext, CreatePayload>, result: ServiceResult): Promise<void> {
-    if (!result.success) await this.slots.free(ctx.payload.passengerId, ctx.order.orderId);
+    let busy: boolean;
+    try {
+      busy = await this.dataSource.getRepository(PassengerActiveRideEntity).exists({ where: { passengerId } });
+    } catch (error) {
+      throw isConnectionError(error) ? new DependencyUnavailableError('database', error) : error;
+    }
+    return busy ? passengerHasUnfinishedRide(passengerId) : ServiceResult.ok();
   }
 }

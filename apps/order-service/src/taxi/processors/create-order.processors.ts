@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { AirportServiceTypeChecker, CreateParamChecker } from '../checkers/param-checkers.js';
 import { PassengerExistsChecker, UnfinishedOrderChecker } from '../checkers/passenger-checkers.js';
+import { passengerHasUnfinishedRide, takePassenger } from '../passenger-rides.js';
 import {
   AirportService,
   BizCode,
@@ -13,6 +14,7 @@ import {
   type TaxiOrderData,
 } from '../taxi.model.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
+import { killIfChosen } from '../test-kill-switch.js';
 
 export interface CreateResult {
   promotion: string;
@@ -48,6 +50,7 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
 
   action(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
     const { passengerId, pickup, dropoff } = ctx.payload;
+    killIfChosen('action', passengerId);
     const data: TaxiOrderData = { passengerId, pickup, dropoff, promotion: this.promotion(ctx) };
     Object.assign(ctx.order.data, data);
     // A durable timer: if no driver has accepted by then (the order is still at this version), cancel.
@@ -55,10 +58,21 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
     return ServiceResult.ok({ promotion: data.promotion });
   }
 
-  /** Answers with what the plugins added (the estimated price) as well. */
-  override save(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
+  /**
+   * The passenger's one unfinished ride, recorded in the transaction that creates the order: both
+   * commit or neither does, so a crash anywhere leaves the order with its row or nothing. A second
+   * unfinished ride fails here on the primary key, even when it raced past the checker. Answers with
+   * what the plugins added (the estimated price) as well.
+   */
+  override async save(_next: string, ctx: Ctx): Promise<ServiceResult<CreateResult>> {
     const data = ctx.order.data as TaxiOrderData;
+    if (!(await takePassenger(ctx.manager, data.passengerId, ctx.order.orderId))) return passengerHasUnfinishedRide(data.passengerId);
+    killIfChosen('save', data.passengerId);
     return ServiceResult.ok({ promotion: data.promotion, estimatedPriceCents: data.estimatedPriceCents });
+  }
+
+  override after(ctx: Ctx): void {
+    killIfChosen('after', ctx.payload.passengerId);
   }
 
   /** The extension point subclasses override. */

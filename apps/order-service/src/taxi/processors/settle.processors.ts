@@ -2,19 +2,14 @@ import { Inject } from '@nestjs/common';
 import { AbstractStateProcessor, type CheckerPlan, isUniqueViolation, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
-import { PassengerSlots } from '../passenger-slots.js';
+import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { OrderEvent, OrderState, RIDE_FINISHED_STATES, type TaxiOrderData } from '../taxi.model.js';
+import { OrderEvent, OrderState, type TaxiOrderData } from '../taxi.model.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
 type Ctx = StateContext<unknown, Record<string, unknown>>;
 const dataOf = (ctx: Ctx) => ctx.order.data as TaxiOrderData;
 const now = () => new Date().toISOString();
-
-/** Frees the passenger for a new ride once this one is over. */
-async function freePassengerIfFinished(slots: PassengerSlots, ctx: Ctx): Promise<void> {
-  if (RIDE_FINISHED_STATES.has(ctx.order.state)) await slots.free(dataOf(ctx).passengerId, ctx.order.orderId);
-}
 
 export interface PaymentResult {
   paymentId: string;
@@ -24,10 +19,7 @@ export interface PaymentResult {
 /** PAY settles either the fare (-> PAID) or a cancellation fee (-> CANCELLED). */
 @OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY })
 export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
-  constructor(
-    private readonly payment: PaymentParamChecker,
-    private readonly slots: PassengerSlots,
-  ) {
+  constructor(private readonly payment: PaymentParamChecker) {
     super();
   }
 
@@ -45,8 +37,8 @@ export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
     return ServiceResult.ok({ paymentId: data.paymentId!, amountCents: this.amountOf(ctx) });
   }
 
-  /** The payment row commits with the state change, or neither does. */
-  override async save(_next: string, ctx: Ctx): Promise<ServiceResult<PaymentResult>> {
+  /** The payment row commits with the state change, and so does the passenger's release, or none does. */
+  override async save(next: string, ctx: Ctx): Promise<ServiceResult<PaymentResult>> {
     const data = dataOf(ctx);
     const payment: PaymentEntity = {
       id: data.paymentId!,
@@ -61,11 +53,8 @@ export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
       if (!isUniqueViolation(error)) throw error;
       return ServiceResult.fail('PAYMENT_ALREADY_RECORDED', `payment ${payment.id} is already recorded`);
     }
+    await freePassengerIfFinished(ctx.manager, next, data.passengerId, ctx.order.orderId);
     return ServiceResult.ok();
-  }
-
-  override async after(ctx: Ctx): Promise<void> {
-    await freePassengerIfFinished(this.slots, ctx);
   }
 
   private amountOf(ctx: Ctx): number {
@@ -74,12 +63,9 @@ export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
   }
 }
 
+/** PAID -> CLOSED: the passenger was freed when the ride was paid. */
 @OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE })
 export class CloseProcessor extends AbstractStateProcessor {
-  constructor(private readonly slots: PassengerSlots) {
-    super();
-  }
-
   getNextState(): string {
     return OrderState.CLOSED;
   }
@@ -87,10 +73,6 @@ export class CloseProcessor extends AbstractStateProcessor {
   action(_next: string, ctx: Ctx): ServiceResult {
     dataOf(ctx).closedAt = now();
     return ServiceResult.ok();
-  }
-
-  override async after(ctx: Ctx): Promise<void> {
-    await freePassengerIfFinished(this.slots, ctx);
   }
 }
 
@@ -100,10 +82,7 @@ export class CloseProcessor extends AbstractStateProcessor {
  */
 @OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL })
 export class CancelProcessor extends AbstractStateProcessor<{ cancellationFeeCents: number }> {
-  constructor(
-    private readonly slots: PassengerSlots,
-    @Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings,
-  ) {
+  constructor(@Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings) {
     super();
   }
 
@@ -118,8 +97,10 @@ export class CancelProcessor extends AbstractStateProcessor<{ cancellationFeeCen
     return ServiceResult.ok({ cancellationFeeCents });
   }
 
-  override async after(ctx: Ctx): Promise<void> {
-    await freePassengerIfFinished(this.slots, ctx);
+  /** Straight to CANCELLED frees the passenger, in this transaction; a fee still owed keeps them. */
+  override async save(next: string, ctx: Ctx): Promise<ServiceResult<{ cancellationFeeCents: number }>> {
+    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+    return ServiceResult.ok();
   }
 
   private feeOf(ctx: Ctx): number {

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { CompanyAccounts } from '../company-accounts.js';
-import { PassengerSlots } from '../passenger-slots.js';
+import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
 import { OrderEvent, OrderState, SceneId, type TaxiOrderData } from '../taxi.model.js';
 import type { TaxiState } from '../taxi.machine.js';
@@ -31,7 +31,8 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId:
     return ServiceResult.ok({ paymentId, amountCents: data.feeCents ?? 0 });
   }
 
-  override async save(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
+  /** The payment row and the passenger's release commit with the state change. */
+  override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
     const data = dataOf(ctx);
     await ctx.manager.insert(PaymentEntity, {
       id: data.paymentId!,
@@ -40,6 +41,7 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId:
       amountCents: data.feeCents ?? 0,
       createdAt: new Date(),
     });
+    await freePassengerIfFinished(ctx.manager, next, data.passengerId, ctx.order.orderId);
     return ServiceResult.ok();
   }
 }
@@ -47,10 +49,6 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId:
 /** Timer: nobody accepted the order in time, so the system cancels it. */
 @OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT_TIMEOUT })
 export class AcceptTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
-  constructor(private readonly slots: PassengerSlots) {
-    super();
-  }
-
   getNextState(): TaxiState {
     return OrderState.CANCELLED;
   }
@@ -60,18 +58,16 @@ export class AcceptTimeoutProcessor extends AbstractStateProcessor<unknown, unkn
     return ServiceResult.ok();
   }
 
-  override async after(ctx: Ctx): Promise<void> {
-    await this.slots.free(dataOf(ctx).passengerId, ctx.order.orderId);
+  /** The passenger is free again, in the transaction that ends the ride. */
+  override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult> {
+    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+    return ServiceResult.ok();
   }
 }
 
 /** Timer: the cancellation fee was not paid in time; the order is closed unpaid. */
 @OrderProcessor({ state: OrderState.CANCEL_PENDING_PAYMENT, event: OrderEvent.PAYMENT_TIMEOUT })
 export class PaymentTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
-  constructor(private readonly slots: PassengerSlots) {
-    super();
-  }
-
   getNextState(): TaxiState {
     return OrderState.CLOSED;
   }
@@ -81,7 +77,9 @@ export class PaymentTimeoutProcessor extends AbstractStateProcessor<unknown, unk
     return ServiceResult.ok();
   }
 
-  override async after(ctx: Ctx): Promise<void> {
-    await this.slots.free(dataOf(ctx).passengerId, ctx.order.orderId);
+  /** The passenger is free again, in the transaction that ends the ride. */
+  override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult> {
+    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+    return ServiceResult.ok();
   }
 }
