@@ -2,6 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { loadServiceConfig } from '../apps/order-service/src/config/service-config.js';
 import { loggerParams } from '../apps/order-service/src/infrastructure/logging.js';
 import { waitFor } from './support/broker.js';
+import { callerName } from './support/callers.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { advance, createOrder, sendEvent, TO_FEE_CONFIRMED, type TestAppLike } from './support/taxi-client.js';
 
@@ -13,6 +14,7 @@ interface LogLine {
   event?: string;
   requestId?: string;
   source?: string;
+  caller?: string;
   processor?: string;
   req?: { id: number; method: string; url: string };
   res?: { statusCode: number };
@@ -64,6 +66,8 @@ describe('structured JSON logs', () => {
       ['CLOSE', 'worker', 'CloseProcessor'],
     ]);
     for (const line of applied) expect(line.requestId).toEqual(expect.any(String));
+    // Every line of a request names its caller; the worker's name none.
+    expect(applied.map((l) => l.caller)).toEqual([...Array(6).fill(callerName('client')), undefined, undefined]);
     // Through REST the transition's line also names the request it belongs to.
     expect(applied.filter((l) => l.source === 'api').every((l) => l.req?.method === 'POST')).toBe(true);
   });
@@ -77,7 +81,8 @@ describe('structured JSON logs', () => {
     expect(refusal).toMatchObject({ event: 'ARRIVE', source: 'api', msg: expect.stringContaining('NOT_FOUND_PROCESSOR') });
     // The request's own line is written once the answer has gone out.
     const requestLine = await waitFor('the request line', async () => lines().find((l) => l.req?.url === `/orders/${orderId}/events` && l.res !== undefined), 5_000);
-    expect(requestLine).toMatchObject({ level: 40, msg: 'request completed', res: { statusCode: 409 } });
+    expect(requestLine).toMatchObject({ level: 40, msg: 'request completed', res: { statusCode: 409 }, caller: callerName('client') });
+    expect(refusal.caller).toBe(callerName('client'));
   });
 });
 
