@@ -2,6 +2,7 @@ import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ServiceConfig } from './config/service-config.js';
+import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
 /**
@@ -17,14 +18,15 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
   });
 }
 
-/** What main.ts, the demo and the end-to-end tests all apply to the application. */
-export function configureApp(app: NestFastifyApplication, _config: ServiceConfig): void {
+/** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
+export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
+  useJsonBodyParser(app, config.bodyLimitBytes);
   setupOpenApi(app);
 }
 
 /** The service's application, as main.ts and the demo build it. */
 export async function createServiceApp(module: DynamicModule, config: ServiceConfig, options: NestApplicationOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(config), options);
-  configureApp(app, config);
+  await configureApp(app, config);
   return app;
 }
