@@ -1,8 +1,10 @@
 import { MAX_PAYLOAD_DEPTH } from '@order-fsm/core';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { uniquePrefix } from './support/broker.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { createOrder, uid, type TestAppLike } from './support/taxi-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
 
 /** Nothing in the background: only what the requests do. */
 const QUIET = { RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMERS_ENABLED: 'false', SWEEPER_ENABLED: 'false' };
@@ -83,5 +85,75 @@ describe('deep JSON: refused before anything walks it, and reads go on meanwhile
     expect(service.output()).not.toMatch(/RangeError|Maximum call stack|INTERNAL_ERROR|"level":50/);
     const order = (await client.http().get(`/orders/${orderId}`).expect(200)).body;
     expect(order).toMatchObject({ state: 'CREATED', version: 1 });
+  });
+});
+
+/** Writes `text` on a socket of its own and waits, 10 s at most, for the server to close it. */
+function rawExchange(port: number, text: string): Promise<{ closed: boolean; answer: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const bound = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, answer });
+    }, 10_000);
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(bound);
+      resolve({ closed: true, answer });
+    });
+    socket.on('connect', () => text && socket.write(text));
+  });
+}
+
+/** The JSON body of a raw HTTP answer. */
+const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+describe('slow clients: a request that stops arriving is cut off, not held', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      relayEnabled: false,
+      workerEnabled: false,
+      timersEnabled: false,
+      sweeperEnabled: false,
+      http: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_000, connectionTimeoutMs: 60_000 },
+    });
+    port = (t.app.getHttpServer().address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers a body shorter than its Content-Length with 408 REQUEST_TIMEOUT and closes the connection; nothing is applied', async () => {
+    const orderId = await createOrder(t);
+    const { closed, answer } = await rawExchange(
+      port,
+      `POST /orders/${orderId}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"event":"`,
+    );
+    expect(closed).toBe(true);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
+    expect(bodyOf(answer)).toEqual({ statusCode: 408, code: 'REQUEST_TIMEOUT', message: expect.any(String) });
+    expect((await t.http().get(`/orders/${orderId}`).expect(200)).body).toMatchObject({ state: 'CREATED', version: 1 });
+  });
+
+  it('answers headers that never end with 408 and closes the connection', async () => {
+    const { closed, answer } = await rawExchange(port, 'POST /orders HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    expect(closed).toBe(true);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 408, code: 'REQUEST_TIMEOUT' });
+  });
+
+  it('closes a connection that never sends anything', async () => {
+    expect((await rawExchange(port, '')).closed).toBe(true);
+  });
+
+  it('answers bytes that are not HTTP with its own error body', async () => {
+    const { closed, answer } = await rawExchange(port, 'HELLO THERE\r\n\r\n');
+    expect(closed).toBe(true);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
   });
 });

@@ -2,6 +2,7 @@ import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ServiceConfig } from './config/service-config.js';
+import { clientErrorHandler } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -11,8 +12,17 @@ import { setupOpenApi } from './openapi/openapi.js';
  * other media types before any controller runs; the exception filter answers those refusals too.
  */
 export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
+  const { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs } = config.http;
   return new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // A client that stops sending (headers that never end, a body shorter than its Content-Length)
+    // is answered 408 and its connection closed, rather than held open for good. Node checks for such
+    // requests every `connectionsCheckingInterval` (30 s by default): a second at most here, so that a
+    // request is cut off within a second of its timeout.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
+    clientErrorHandler,
     // Ids are checked by the IdPipe (VALIDATION_FAILED, 400); Fastify's own limit (100) would answer 414 first.
     routerOptions: { maxParamLength: 16 * 1024 },
   });

@@ -21,6 +21,7 @@ export class ErrorBodyDto {
 const MEANING: Record<OrderFsmErrorCode, string> = {
   VALIDATION_FAILED: 'the request is malformed (fields, ids, types, JSON); fix it, do not retry',
   NOT_FOUND: 'no such route or resource',
+  REQUEST_TIMEOUT: 'the request (its headers, or the body its Content-Length promised) did not arrive in time; the connection is closed',
   ORDER_NOT_FOUND: 'no order has this id',
   ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
   NOT_FOUND_PROCESSOR: 'this event is not allowed in the order\'s state for its bizCode@sceneId',
@@ -29,6 +30,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   DUPLICATE_REQUEST: 'internal: answered as a replay',
   PAYLOAD_TOO_LARGE: 'the body is over 64 KiB',
   UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json',
+  HEADERS_TOO_LARGE: 'the request headers are over 16 KiB; the connection is closed',
   CHECK_FAILED: 'a business check refused the event (details.reason says which); nothing was written',
   IDEMPOTENCY_KEY_REUSED: 'this requestId was used for a different request',
   DEPENDENCY_UNAVAILABLE: 'the database, Redis or RabbitMQ is down, or the instance is shutting down; retry with the same requestId',

@@ -13,12 +13,25 @@ export interface ErrorBody {
 const CODE_BY_STATUS: Record<number, OrderFsmErrorCode> = {
   400: 'VALIDATION_FAILED',
   404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
 };
+
+/**
+ * The client went away while its request was still arriving (Node's `aborted`: a body cut off by
+ * REQUEST_TIMEOUT_MS, or a client that hung up). Nobody is left to answer, and it is no fault of the
+ * server's: not a 500, and nothing to log above debug.
+ */
+function clientAborted(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return !!e && e.code === 'ECONNRESET' && e.message === 'aborted';
+}
 
 /** Turns any error into `{ statusCode, code, message, details? }`; never a stack trace. */
 export function toErrorBody(error: unknown): ErrorBody {
+  if (clientAborted(error)) return { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the request was cut off before it was complete' };
   if (error instanceof OrderFsmError) {
     return { statusCode: error.httpStatus, code: error.code, message: error.message, ...(error.details && { details: error.details }) };
   }
@@ -52,7 +65,8 @@ export class OrderFsmExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
-    if (body.statusCode === 503) this.logger.warn(`${body.message}: ${(error as Error).cause ?? ''}`);
+    if (clientAborted(error)) this.logger.debug(body.message);
+    else if (body.statusCode === 503) this.logger.warn(`${body.message}: ${(error as Error).cause ?? ''}`);
     else if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
     const response = host.switchToHttp().getResponse<unknown>();
     const adapter = this.adapterHost?.httpAdapter;

@@ -1,0 +1,25 @@
+import type { Socket } from 'node:net';
+import type { ErrorBody } from '@order-fsm/core';
+
+/** Headers every answer carries, those written before any route or hook runs included. */
+const RAW_HEADERS = 'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close';
+
+/**
+ * What Node's HTTP parser refused before Fastify saw a request: a request that did not arrive in time
+ * (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS), headers over Node's 16 KiB, or bytes that are not HTTP.
+ * It answers with the service's error body, as everything else does, and closes the connection.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const body: ErrorBody =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? { statusCode: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' }
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? { statusCode: 431, code: 'HEADERS_TOO_LARGE', message: 'the request headers are larger than 16 KiB' }
+        : { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the request is not valid HTTP' };
+  const text = JSON.stringify(body);
+  const reason = body.statusCode === 408 ? 'Request Timeout' : body.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  if (socket.writable) socket.write(`HTTP/1.1 ${body.statusCode} ${reason}\r\n${RAW_HEADERS}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  socket.destroy(error);
+}
