@@ -21,6 +21,8 @@ interface Case {
   body?: (ids: Fixtures) => unknown;
   /** Raw text sent as is, with this content type. */
   raw?: { type: string; text: string | ((ids: Fixtures) => string) };
+  /** More request headers. */
+  headers?: Record<string, string>;
   status: number;
   code: string;
   /** The checker's own reason, for CHECK_FAILED. */
@@ -53,6 +55,8 @@ const CASES: Case[] = [
   { name: 'text/plain', method: 'post', path: () => '/orders', raw: { type: 'text/plain', text: '{"requestId":"r"}' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'a form', method: 'post', path: onCreated, raw: { type: 'application/x-www-form-urlencoded', text: 'event=ACCEPT&requestId=r' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'XML', method: 'put', path: () => `/passengers/${uid('p')}`, raw: { type: 'application/xml', text: '<name>x</name>' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'a gzip Content-Encoding on a plain JSON body', method: 'post', path: onCreated, body: event('ACCEPT', { payload: { driverId: 'd-1' } }), headers: { 'content-encoding': 'gzip' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'a br Content-Encoding on a new order', method: 'post', path: () => '/orders', body: create({}), headers: { 'content-encoding': 'br' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'a body of 10 MB', method: 'post', path: onCreated, raw: { type: 'application/json', text: `{"event":"ACCEPT","requestId":"r","payload":{"x":"${'x'.repeat(10 * 1024 * 1024)}"}}` }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
   // Missing, extra and mistyped fields.
   { name: 'no requestId', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', payload: {} }), status: 400, code: 'VALIDATION_FAILED' },
@@ -126,6 +130,7 @@ describe('hostile input through REST: the documented status and code, never a 50
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const before = await checksum(t.dataSource);
     let request = t.http()[c.method](c.path(ids));
+    if (c.headers) request = request.set(c.headers);
     if (c.raw) request = request.set('content-type', c.raw.type).send(typeof c.raw.text === 'function' ? c.raw.text(ids) : c.raw.text);
     else if (c.body) request = request.send(c.body(ids) as object);
     const response = await request;

@@ -157,3 +157,30 @@ describe('slow clients: a request that stops arriving is cut off, not held', () 
     expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
   });
 });
+
+describe('the boundary answers in the service\'s own words', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses a body in a Content-Encoding it does not decode with 415, and applies nothing; identity is read as it is', async () => {
+    const orderId = await createOrder(t);
+    const accept = () => ({ event: 'ACCEPT', requestId: uid('enc'), payload: { driverId: 'd-1' } });
+    for (const encoding of ['gzip', 'deflate', 'br', 'zstd', 'gzip, identity']) {
+      const response = await t.http().post(`/orders/${orderId}/events`).set('content-encoding', encoding).send(accept());
+      expect({ encoding, status: response.status, body: response.body }).toEqual({
+        encoding,
+        status: 415,
+        body: { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('Content-Encoding') },
+      });
+    }
+    expect((await t.http().get(`/orders/${orderId}/transitions`).expect(200)).body).toHaveLength(1);
+    const identity = await t.http().post(`/orders/${orderId}/events`).set('content-encoding', 'identity').send(accept());
+    expect(identity.body).toMatchObject({ toState: 'ACCEPTED' });
+  });
+});

@@ -1,3 +1,4 @@
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MAX_PAYLOAD_DEPTH, ValidationFailedError } from '@order-fsm/core';
 
@@ -39,18 +40,28 @@ export function jsonNestsDeeperThan(body: Uint8Array, max: number): boolean {
   return false;
 }
 
+/** The only Content-Encoding the parser reads: none at all. */
+const IDENTITY = /^\s*(identity)?\s*$/i;
+
 /**
  * The service's JSON body parser: Fastify's own (which refuses `__proto__` and `constructor.prototype`
  * keys), behind a depth check. A body nested deeper than MAX_BODY_DEPTH is VALIDATION_FAILED (400)
  * before anything builds or walks it: class-transformer and class-validator recurse, and a body of
  * 3,000 nested arrays overflowed the stack in the ValidationPipe (a 500, and a stall for every other
- * request while it unwound).
+ * request while it unwound). A body in a Content-Encoding other than `identity` (gzip, br, ...) is
+ * UNSUPPORTED_MEDIA_TYPE (415): the service decodes none, and a body declared compressed is not read
+ * as if it were not.
  */
 export function useJsonBodyParser(app: NestFastifyApplication, bodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance();
   // Typed for text, it takes the buffer as it is (secure-json-parse reads both), as Nest's own JSON parser does.
   const parse = fastify.getDefaultJsonParser('error', 'error') as unknown as (request: unknown, body: Buffer, done: (error: Error | null, parsed?: unknown) => void) => void;
-  app.useBodyParser<never>('application/json', { bodyLimit }, (request, body, done) => {
+  app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && !IDENTITY.test(encoding)) {
+      done(new UnsupportedMediaTypeException(`send the body without a Content-Encoding (or identity), not ${JSON.stringify(encoding.slice(0, 40))}`), undefined);
+      return;
+    }
     if (jsonNestsDeeperThan(body, MAX_BODY_DEPTH)) {
       done(
         new ValidationFailedError(`the body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels (a payload may nest ${MAX_PAYLOAD_DEPTH})`, {

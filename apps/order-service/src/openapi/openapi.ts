@@ -29,7 +29,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   VERSION_CONFLICT: 'the order moved while this request ran; nothing was written; retry with the same requestId',
   DUPLICATE_REQUEST: 'internal: answered as a replay',
   PAYLOAD_TOO_LARGE: 'the body is over 64 KiB',
-  UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json',
+  UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json, or is in a Content-Encoding other than identity',
   HEADERS_TOO_LARGE: 'the request headers are over 16 KiB; the connection is closed',
   CHECK_FAILED: 'a business check refused the event (details.reason says which); nothing was written',
   IDEMPOTENCY_KEY_REUSED: 'this requestId was used for a different request',
