@@ -2,7 +2,7 @@ import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ServiceConfig } from './config/service-config.js';
-import { clientErrorHandler } from './infrastructure/http-boundary.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -24,7 +24,9 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
     http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
     clientErrorHandler,
     // Ids are checked by the IdPipe (VALIDATION_FAILED, 400); Fastify's own limit (100) would answer 414 first.
-    routerOptions: { maxParamLength: 16 * 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses itself (a malformed percent-escape, a parameter over that length).
+    frameworkErrors,
   });
 }
 

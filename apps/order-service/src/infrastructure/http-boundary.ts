@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { ErrorBody } from '@order-fsm/core';
+import { type ErrorBody, toErrorBody } from '@order-fsm/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Headers every answer carries, those written before any route or hook runs included. */
 const RAW_HEADERS = 'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close';
@@ -22,4 +23,22 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   const reason = body.statusCode === 408 ? 'Request Timeout' : body.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
   if (socket.writable) socket.write(`HTTP/1.1 ${body.statusCode} ${reason}\r\n${RAW_HEADERS}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   socket.destroy(error);
+}
+
+/** The longest path parameter the router takes; ids are checked (and refused) by the IdPipe long before. */
+export const MAX_PARAM_LENGTH = 16 * 1024;
+
+/**
+ * What Fastify's router refuses before any hook, guard or filter runs: a URL with a malformed
+ * percent-escape, or a path parameter over MAX_PARAM_LENGTH. Both are the service's
+ * VALIDATION_FAILED (400), in its own error body, rather than Fastify's FST_ERR_BAD_URL body (or 414).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const body: ErrorBody =
+    error.code === 'FST_ERR_BAD_URL'
+      ? { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the URL is not valid: it has a malformed percent-escape' }
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? { statusCode: 400, code: 'VALIDATION_FAILED', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }
+        : toErrorBody(error);
+  void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').send(body);
 }

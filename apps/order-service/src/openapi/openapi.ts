@@ -51,7 +51,7 @@ export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & Clas
 }
 
 /** Answers every request may get before it reaches a controller. */
-export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
 export const BODY_ERRORS: OrderFsmErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])
