@@ -26,7 +26,9 @@ describe('deep JSON: refused before anything walks it, and reads go on meanwhile
 
   beforeAll(async () => {
     // A process of its own, so that the clients below do not share the server's event loop.
-    service = await startServiceProcess({ ...QUIET, AMQP_PREFIX: uniquePrefix('boundary') });
+    // No rate limit: the storm below is one address sending thousands of requests, and this is about
+    // what each of them costs, not about how many are let through.
+    service = await startServiceProcess({ ...QUIET, AMQP_PREFIX: uniquePrefix('boundary'), RATE_LIMIT_MAX: '0' });
     base = `http://127.0.0.1:${service.port}`;
     client = { http: () => request(base) };
   });
@@ -182,5 +184,59 @@ describe('the boundary answers in the service\'s own words', () => {
     expect((await t.http().get(`/orders/${orderId}/transitions`).expect(200)).body).toHaveLength(1);
     const identity = await t.http().post(`/orders/${orderId}/events`).set('content-encoding', 'identity').send(accept());
     expect(identity.body).toMatchObject({ toState: 'ACCEPTED' });
+  });
+});
+
+describe('a rate limit per caller: its bearer token, or its address', () => {
+  let t: TestApp;
+  const LIMIT = 5;
+
+  beforeAll(async () => {
+    t = await startTestApp({ relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false, rateLimit: { max: LIMIT, windowMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers 429 RATE_LIMITED with Retry-After past the limit, applies nothing, and still answers another token, the address and probes', async () => {
+    // Set up with a token of its own, so that the address's bucket stays full.
+    const setup = () => `Bearer setup-${uid('t')}`;
+    const passengerId = uid('p');
+    await t.http().put(`/passengers/${passengerId}`).set('authorization', setup()).send({ name: 'Rate' }).expect(200);
+    const created = await t
+      .http()
+      .post('/orders')
+      .set('authorization', setup())
+      .send({ requestId: uid('c'), bizCode: 'EXPRESS', sceneId: 'APP', payload: { passengerId, pickup: { lat: 31.2, lng: 121.4 }, dropoff: { lat: 31.1, lng: 121.8 } } })
+      .expect(201);
+    const orderId = created.body.orderId as string;
+
+    const a = `Bearer token-a-${uid('t')}`;
+    for (let i = 0; i < LIMIT; i++) {
+      const response = await t.http().get(`/orders/${orderId}`).set('authorization', a);
+      expect(response.status).toBe(200);
+      expect(response.headers['x-ratelimit-remaining']).toBe(String(LIMIT - 1 - i));
+    }
+    const limited = await t.http().post(`/orders/${orderId}/events`).set('authorization', a).send({ event: 'ACCEPT', requestId: uid('r'), payload: { driverId: 'd-1' } });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String), details: { retryAfterSeconds: expect.any(Number), limit: LIMIT, windowMs: 60_000 } });
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // The same token stays refused, however its header is spelled.
+    expect((await t.http().get(`/orders/${orderId}`).set('authorization', a)).status).toBe(429);
+    expect((await t.http().get(`/orders/${orderId}`).set('authorization', a.replace('Bearer ', 'bearer   '))).status).toBe(429);
+
+    // Another token, and the address without a token, have buckets of their own.
+    expect((await t.http().get(`/orders/${orderId}`).set('authorization', `Bearer token-b-${uid('t')}`)).status).toBe(200);
+    expect((await t.http().get(`/orders/${orderId}`)).status).toBe(200);
+    // The address's bucket runs out too, but a probe is never refused.
+    for (let i = 1; i < LIMIT; i++) await t.http().get(`/orders/${orderId}`).expect(200);
+    expect((await t.http().get(`/orders/${orderId}`)).status).toBe(429);
+    for (let i = 0; i < LIMIT + 2; i++) expect((await t.http().get('/health')).status).not.toBe(429);
+
+    // The refused event was not applied.
+    const order = (await t.http().get(`/orders/${orderId}`).set('authorization', `Bearer token-c-${uid('t')}`).expect(200)).body;
+    expect(order).toMatchObject({ state: 'CREATED', version: 1 });
   });
 });

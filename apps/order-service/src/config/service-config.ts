@@ -28,6 +28,11 @@ export interface ServiceConfig {
    * which nothing moves either way for `connectionMs` is closed, whatever it was doing.
    */
   readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
+  /**
+   * Each caller (a bearer token, or an address without one) may send `max` requests per `windowMs`,
+   * in each instance; more are RATE_LIMITED (429) with Retry-After. `max` 0 turns the limit off.
+   */
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
   /** Exchanges and queues are named `{amqpPrefix}.events`, `{amqpPrefix}.work`, ... */
   readonly amqpPrefix: string;
   readonly relayEnabled: boolean;
@@ -141,6 +146,10 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     },
     bodyLimitBytes: 64 * 1024,
     http: httpTimeouts(env),
+    rateLimit: {
+      max: integer(env, 'RATE_LIMIT_MAX', 3_000, 0, 1_000_000_000),
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
     amqpPrefix: env.AMQP_PREFIX || 'order-fsm',
     relayEnabled: flag(env, 'RELAY_ENABLED', true),
     outboxRetentionMs: integer(env, 'OUTBOX_RETENTION_MS', 3_600_000, 1, 30 * 86_400_000),

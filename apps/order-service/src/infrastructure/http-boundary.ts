@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { type ErrorBody, toErrorBody } from '@order-fsm/core';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServiceConfig } from '../config/service-config.js';
 
 /** Headers every answer carries, those written before any route or hook runs included. */
 const RAW_HEADERS = 'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close';
@@ -41,4 +45,36 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
         ? { statusCode: 400, code: 'VALIDATION_FAILED', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }
         : toErrorBody(error);
   void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').send(body);
+}
+
+const BEARER = /^bearer\s+(\S+)\s*$/i;
+
+/**
+ * Whose bucket a request counts against: its bearer token's, hashed (the token itself is kept
+ * nowhere; `Bearer t` and `bearer  t` are the same caller), or, without a bearer token, its
+ * address's (IPv6 by /64, as a host usually gets a whole /64).
+ */
+export function callerKey(request: FastifyRequest): string {
+  const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+  if (token !== undefined) return `bearer:${createHash('sha256').update(token).digest('base64url')}`;
+  return `ip:${normalizeIP(request.ip, 64)}`;
+}
+
+/** Probes and scrapes: an orchestrator's or Prometheus's requests are never refused for a busy neighbour. */
+const UNLIMITED = new Set(['/health', '/metrics']);
+
+/**
+ * RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS for each caller (callerKey), counted in this
+ * instance, before anything else runs for a request: more are RATE_LIMITED (429), with Retry-After,
+ * in the service's error body. Register it before the routes it covers.
+ */
+export async function useRateLimit(app: NestFastifyApplication, { max, windowMs }: ServiceConfig['rateLimit']): Promise<void> {
+  if (max === 0) return;
+  await app.register(rateLimit, {
+    max,
+    timeWindow: windowMs,
+    keyGenerator: callerKey,
+    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
+  });
 }

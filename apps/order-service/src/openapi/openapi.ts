@@ -33,6 +33,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   HEADERS_TOO_LARGE: 'the request headers are over 16 KiB; the connection is closed',
   CHECK_FAILED: 'a business check refused the event (details.reason says which); nothing was written',
   IDEMPOTENCY_KEY_REUSED: 'this requestId was used for a different request',
+  RATE_LIMITED: 'this caller (its bearer token, or its address without one) sent more requests than RATE_LIMIT_MAX in RATE_LIMIT_WINDOW_MS; nothing was done; retry after Retry-After seconds',
   DEPENDENCY_UNAVAILABLE: 'the database, Redis or RabbitMQ is down, or the instance is shutting down; retry with the same requestId',
   FOUND_MORE_PROCESSOR: 'a server bug: two processors accept the event',
   TRANSITION_NOT_DECLARED: 'a server bug: a processor chose a transition the machine does not declare',
@@ -51,7 +52,7 @@ export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & Clas
 }
 
 /** Answers every request may get before it reaches a controller. */
-export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
 export const BODY_ERRORS: OrderFsmErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])

@@ -19,6 +19,8 @@ export const ERROR_HTTP_STATUS = {
   HEADERS_TOO_LARGE: 431,
   CHECK_FAILED: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** The caller sent more requests than its limit allows in the window; Retry-After says when to try again. */
+  RATE_LIMITED: 429,
   DEPENDENCY_UNAVAILABLE: 503,
   FOUND_MORE_PROCESSOR: 500,
   TRANSITION_NOT_DECLARED: 500,

@@ -16,6 +16,7 @@ const CODE_BY_STATUS: Record<number, OrderFsmErrorCode> = {
   408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
   431: 'HEADERS_TOO_LARGE',
 };
 
