@@ -185,6 +185,71 @@ describe('the boundary answers in the service\'s own words', () => {
     const identity = await t.http().post(`/orders/${orderId}/events`).set('content-encoding', 'identity').send(accept());
     expect(identity.body).toMatchObject({ toState: 'ACCEPTED' });
   });
+
+  it('sends X-Content-Type-Options: nosniff on every answer: JSON, errors, and what the router refuses itself', async () => {
+    const orderId = await createOrder(t);
+    const answers = [
+      await t.http().get(`/orders/${orderId}`),
+      await t.http().get('/orders/nope'),
+      await t.http().post('/orders').set('content-type', 'application/json').send('{"requestId": '),
+      await t.http().get('/orders/%zz'),
+      await t.http().get('/no-such-route'),
+      await t.http().get('/health'),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 404, 400, 400, 404, 200]);
+    for (const answer of answers) expect(answer.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('serves the Swagger UI with a CSP and frame options, under which everything the page loads is allowed', async () => {
+    const page = await t.http().get('/docs').redirects(1).expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    const csp = Object.fromEntries(
+      String(page.headers['content-security-policy'])
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...sources]) => [name, sources]),
+    );
+    expect(csp['frame-ancestors']).toEqual(["'none'"]);
+    expect(csp['script-src']).toEqual(["'self'"]);
+    expect(csp['object-src']).toEqual(["'none'"]);
+    expect(csp['upgrade-insecure-requests']).toBeUndefined(); // the service answers plain HTTP
+
+    // No inline script and no inline handler, which script-src 'self' would block; inline styles only
+    // where the policy allows them.
+    const html = page.text;
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>\s*\S/i);
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+    if (/<style|\sstyle=/i.test(html)) expect(csp['style-src']).toContain("'unsafe-inline'");
+
+    // Every script, style sheet and icon it loads: from this origin, there, and of the type its tag
+    // needs (with nosniff, a browser refuses a script or a style sheet of another type).
+    const origin = new URL(page.request.url).origin;
+    const assets = [
+      ...[...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/gi)].map((m) => ({ url: m[1], type: /javascript/ })),
+      ...[...html.matchAll(/<link[^>]*\brel="stylesheet"[^>]*\bhref="([^"]+)"/gi)].map((m) => ({ url: m[1], type: /^text\/css/ })),
+      ...[...html.matchAll(/<link[^>]*\brel="icon"[^>]*\bhref="([^"]+)"/gi)].map((m) => ({ url: m[1], type: /^image\// })),
+    ];
+    expect(assets.filter((a) => /javascript/.test(String(a.type))).length).toBeGreaterThanOrEqual(3);
+    for (const asset of assets) {
+      const url = new URL(asset.url, page.request.url);
+      expect(url.origin).toBe(origin);
+      const response = await t.http().get(url.pathname).expect(200);
+      expect({ url: url.pathname, type: response.headers['content-type'] }).toEqual({ url: url.pathname, type: expect.stringMatching(asset.type) });
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    }
+    // The UI's validator badge would load an image from a third party: it is off.
+    const init = assets.find((a) => a.url.endsWith('swagger-ui-init.js'))!;
+    expect((await t.http().get(new URL(init.url, page.request.url).pathname)).text).toMatch(/"validatorUrl":\s*null/);
+  });
+
+  it('sends the same policy with the SVG of the machine', async () => {
+    const response = await t.http().get('/fsm/diagram').expect(200);
+    expect(response.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+  });
 });
 
 describe('a rate limit per caller: its bearer token, or its address', () => {

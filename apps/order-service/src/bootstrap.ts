@@ -2,7 +2,7 @@ import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ServiceConfig } from './config/service-config.js';
-import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit } from './infrastructure/http-boundary.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -33,7 +33,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 /** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
 export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
   useJsonBodyParser(app, config.bodyLimitBytes);
-  // Before any route is added (the OpenAPI's are, here): it covers the routes added after it.
+  // Before any route is added (the OpenAPI's are, here): they cover the routes added after them.
+  await useSecurityHeaders(app);
   await useRateLimit(app, config.rateLimit);
   setupOpenApi(app);
 }

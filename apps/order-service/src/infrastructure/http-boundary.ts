@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
+import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
@@ -76,5 +77,36 @@ export async function useRateLimit(app: NestFastifyApplication, { max, windowMs 
     keyGenerator: callerKey,
     allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
+  });
+}
+
+/**
+ * Security headers on every answer (@fastify/helmet): `X-Content-Type-Options: nosniff` on all, and a
+ * Content-Security-Policy and frame options that matter to the HTML the service serves (the Swagger
+ * UI at /docs) and to the SVG of /fsm/diagram. The UI loads its scripts, styles and images from this
+ * origin only; its inline styles (in the page and in the SVG) are the one thing allowed inline. No
+ * page of the service is meant to be framed. `upgrade-insecure-requests` is left out: the service
+ * answers plain HTTP, and a browser told to upgrade would fetch the UI's assets over HTTPS, from
+ * nobody.
+ */
+export async function useSecurityHeaders(app: NestFastifyApplication): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+    frameguard: { action: 'deny' },
   });
 }
