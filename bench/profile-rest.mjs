@@ -20,7 +20,7 @@ for (let i = 0; i < 16; i++) {
 }
 const server = fork('bench/rest-server.mjs', [], {
   execArgv: process.env.NO_PROFILE ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-  env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000' },
+  env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000', RATE_LIMIT_MAX: '1000000000' },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const [{ port }] = await once(server, 'message');

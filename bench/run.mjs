@@ -101,6 +101,8 @@ if (want(2)) {
   };
   const service = await serve('bench/rest-server.mjs', {
     DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000',
+    // The rate limit still counts every request (its work is part of the REST path), out of the load's reach.
+    RATE_LIMIT_MAX: '1000000000',
   });
   const httpFloor = await serve('bench/rest-floor-server.mjs', {});
   const concurrency = 16;

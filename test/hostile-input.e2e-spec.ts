@@ -21,6 +21,8 @@ interface Case {
   body?: (ids: Fixtures) => unknown;
   /** Raw text sent as is, with this content type. */
   raw?: { type: string; text: string | ((ids: Fixtures) => string) };
+  /** More request headers. */
+  headers?: Record<string, string>;
   status: number;
   code: string;
   /** The checker's own reason, for CHECK_FAILED. */
@@ -53,6 +55,8 @@ const CASES: Case[] = [
   { name: 'text/plain', method: 'post', path: () => '/orders', raw: { type: 'text/plain', text: '{"requestId":"r"}' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'a form', method: 'post', path: onCreated, raw: { type: 'application/x-www-form-urlencoded', text: 'event=ACCEPT&requestId=r' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'XML', method: 'put', path: () => `/passengers/${uid('p')}`, raw: { type: 'application/xml', text: '<name>x</name>' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'a gzip Content-Encoding on a plain JSON body', method: 'post', path: onCreated, body: event('ACCEPT', { payload: { driverId: 'd-1' } }), headers: { 'content-encoding': 'gzip' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'a br Content-Encoding on a new order', method: 'post', path: () => '/orders', body: create({}), headers: { 'content-encoding': 'br' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'a body of 10 MB', method: 'post', path: onCreated, raw: { type: 'application/json', text: `{"event":"ACCEPT","requestId":"r","payload":{"x":"${'x'.repeat(10 * 1024 * 1024)}"}}` }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
   // Missing, extra and mistyped fields.
   { name: 'no requestId', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', payload: {} }), status: 400, code: 'VALIDATION_FAILED' },
@@ -79,6 +83,9 @@ const CASES: Case[] = [
   { name: 'SQL in the bizCode', method: 'post', path: () => '/orders', body: create({ bizCode: SQL }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a script in the event', method: 'post', path: onCreated, body: event(SCRIPT), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a script in the order id', method: 'get', path: () => `/orders/${encodeURIComponent(SCRIPT)}/transitions`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a malformed percent-escape in the path', method: 'get', path: () => '/orders/%zz', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a truncated UTF-8 percent-escape in an event path', method: 'post', path: () => '/orders/%E0%A4%A/events', body: event('ACCEPT'), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'an order id of 20,000 characters (over the 16 KiB of headers)', method: 'get', path: () => `/orders/${'o'.repeat(20_000)}`, status: 431, code: 'HEADERS_TOO_LARGE' },
   { name: 'a path in the order id', method: 'get', path: () => `/orders/..%2F..%2Fetc%2Fpasswd`, status: 400, code: 'VALIDATION_FAILED' },
   { name: 'unicode in the requestId', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', requestId: 'ré-🚕-請求', payload: {} }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a NUL in the event', method: 'post', path: onCreated, body: event('ACCEPT\u0000'), status: 400, code: 'VALIDATION_FAILED' },
@@ -92,6 +99,8 @@ const CASES: Case[] = [
   { name: 'a passenger id with SQL in the payload', method: 'post', path: () => '/orders', body: (ids) => create({ payload: { passengerId: SQL, ...GEO } })(ids), status: 422, code: 'CHECK_FAILED', detail: 'INVALID_PASSENGER_ID' },
   { name: 'a driver id with a script', method: 'post', path: onCreated, body: event('ACCEPT', { payload: { driverId: SCRIPT } }), status: 422, code: 'CHECK_FAILED', detail: 'INVALID_DRIVER_ID' },
   { name: 'a payload nested 2,000 deep', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}}` }, status: 400, code: 'VALIDATION_FAILED' },
+  { name: '3,000 nested arrays in the payload', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"x":${'['.repeat(3_000)}${']'.repeat(3_000)}}}` }, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a body of 4,000 nested objects', method: 'post', path: () => '/orders', raw: { type: 'application/json', text: `${'{"a":'.repeat(4_000)}1${'}'.repeat(4_000)}` }, status: 400, code: 'VALIDATION_FAILED' },
   // Refused by the JSON parser itself (prototype poisoning), before anything reads the body.
   { name: 'a __proto__ key in the payload', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"__proto__":{"driverId":"d-1","isAdmin":true}}}` }, status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a constructor.prototype key in the payload', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"constructor":{"prototype":{"isAdmin":true}}}}` }, status: 400, code: 'VALIDATION_FAILED' },
@@ -124,6 +133,7 @@ describe('hostile input through REST: the documented status and code, never a 50
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const before = await checksum(t.dataSource);
     let request = t.http()[c.method](c.path(ids));
+    if (c.headers) request = request.set(c.headers);
     if (c.raw) request = request.set('content-type', c.raw.type).send(typeof c.raw.text === 'function' ? c.raw.text(ids) : c.raw.text);
     else if (c.body) request = request.send(c.body(ids) as object);
     const response = await request;

@@ -47,6 +47,9 @@ describe('OpenAPI at /docs', () => {
     expect(codesAt(409)).toEqual(['NOT_FOUND_PROCESSOR', 'ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
     expect(codesAt(413)).toEqual(['PAYLOAD_TOO_LARGE']);
     expect(codesAt(415)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+    expect(codesAt(408)).toEqual(['REQUEST_TIMEOUT']);
+    expect(codesAt(429)).toEqual(['RATE_LIMITED']);
+    expect(codesAt(431)).toEqual(['HEADERS_TOO_LARGE']);
     expect(codesAt(422)).toEqual(['CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED']);
     expect(codesAt(503)).toEqual(['DEPENDENCY_UNAVAILABLE']);
     expect(responses['409'].content!['application/json'].schema.$ref).toBe('#/components/schemas/ErrorBodyDto');

@@ -44,8 +44,8 @@ export async function startTestApp(overrides: ConfigOverrides = {}, extras: Test
   });
   const moduleRef = await (extras.override ? extras.override(builder) : builder).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error', 'warn'] });
-  configureApp(app, config);
   try {
+    await configureApp(app, config);
     await app.listen(0, '127.0.0.1');
   } catch (error) {
     // A failed bootstrap runs no shutdown hooks: close what did open (pool, Redis) ourselves.

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installAuthentication } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
+import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
 /**
@@ -11,22 +13,38 @@ import { setupOpenApi } from './openapi/openapi.js';
  * other media types before any controller runs; the exception filter answers those refusals too.
  */
 export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
+  const { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs } = config.http;
   return new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // A client that stops sending (headers that never end, a body shorter than its Content-Length)
+    // is answered 408 and its connection closed, rather than held open for good. Node checks for such
+    // requests every `connectionsCheckingInterval` (30 s by default): a second at most here, so that a
+    // request is cut off within a second of its timeout.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
+    clientErrorHandler,
     // Ids are checked by the IdPipe (VALIDATION_FAILED, 400); Fastify's own limit (100) would answer 414 first.
-    routerOptions: { maxParamLength: 16 * 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses itself (a malformed percent-escape, a parameter over that length).
+    frameworkErrors,
   });
 }
 
-/** What main.ts, the demo and the end-to-end tests all apply to the application. */
-export function configureApp(app: NestFastifyApplication, config: ServiceConfig): void {
+/** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
+export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
+  useJsonBodyParser(app, config.bodyLimitBytes);
+  // Before any route is added (the OpenAPI's are, here): they cover the routes added after them.
+  // Callers first: the rate limit counts each caller's requests, once the token says who it is.
   installAuthentication(app, config.callers);
+  await useSecurityHeaders(app);
+  await useRateLimit(app, config.rateLimit);
   setupOpenApi(app);
 }
 
 /** The service's application, as main.ts and the demo build it. */
 export async function createServiceApp(module: DynamicModule, config: ServiceConfig, options: NestApplicationOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(config), options);
-  configureApp(app, config);
+  await configureApp(app, config);
   return app;
 }

@@ -85,7 +85,8 @@ export interface Cluster {
 }
 
 export async function startCluster(prefix: string, options: { apis?: number; workers?: number; env?: Record<string, string> } = {}): Promise<Cluster> {
-  const env = { AMQP_PREFIX: prefix, AUTO_STUCK_AFTER_MS: '3000', SWEEPER_INTERVAL_MS: '1000', WORKER_RETRY_DELAYS_MS: '200,500,1000', ...options.env };
+  // No rate limit: the load driver is a single address sending thousands of requests a minute.
+  const env = { AMQP_PREFIX: prefix, AUTO_STUCK_AFTER_MS: '3000', SWEEPER_INTERVAL_MS: '1000', WORKER_RETRY_DELAYS_MS: '200,500,1000', RATE_LIMIT_MAX: '0', ...options.env };
   const apis = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => startServiceProcess({ ...env, WORKER_ENABLED: 'false' })));
   const workers = await Promise.all(Array.from({ length: options.workers ?? 0 }, () => startServiceProcess({ ...env, WORKER_ENABLED: 'true' })));
   return {

@@ -30,6 +30,17 @@ export interface ServiceConfig {
   readonly lock: { readonly enabled: boolean; readonly ttlMs: number; readonly waitMs: number };
   /** Bodies over this many bytes are refused (PAYLOAD_TOO_LARGE). */
   readonly bodyLimitBytes: number;
+  /**
+   * How long a client may take to send a request: its headers within `headersMs`, the whole of it
+   * (headers and body) within `requestMs`, or the connection is answered 408 and closed. A socket on
+   * which nothing moves either way for `connectionMs` is closed, whatever it was doing.
+   */
+  readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
+  /**
+   * Each caller (a bearer token, or an address without one) may send `max` requests per `windowMs`,
+   * in each instance; more are RATE_LIMITED (429) with Retry-After. `max` 0 turns the limit off.
+   */
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
   /** Exchanges and queues are named `{amqpPrefix}.events`, `{amqpPrefix}.work`, ... */
   readonly amqpPrefix: string;
   readonly relayEnabled: boolean;
@@ -124,6 +135,15 @@ function callersOf(env: NodeJS.ProcessEnv, mode: ServiceConfig['mode']): Pick<Se
   );
 }
 
+function httpTimeouts(env: NodeJS.ProcessEnv): ServiceConfig['http'] {
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 20_000, 100, 600_000);
+  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 100, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new Error(`HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not be longer than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), which includes the headers`);
+  }
+  return { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 90_000, 1_000, 3_600_000) };
+}
+
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const mode = modeOf(env);
   return {
@@ -144,6 +164,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       waitMs: integer(env, 'LOCK_WAIT_MS', 2_000, 0, 600_000),
     },
     bodyLimitBytes: 64 * 1024,
+    http: httpTimeouts(env),
+    rateLimit: {
+      max: integer(env, 'RATE_LIMIT_MAX', 3_000, 0, 1_000_000_000),
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
     amqpPrefix: env.AMQP_PREFIX || 'order-fsm',
     relayEnabled: flag(env, 'RELAY_ENABLED', true),
     outboxRetentionMs: integer(env, 'OUTBOX_RETENTION_MS', 3_600_000, 1, 30 * 86_400_000),

@@ -23,6 +23,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   UNAUTHENTICATED: 'no Authorization: Bearer token, or one the service does not know',
   FORBIDDEN: 'the caller\'s role may not do this: send this event (the machine says who may), or use this endpoint',
   NOT_FOUND: 'no such route or resource',
+  REQUEST_TIMEOUT: 'the request (its headers, or the body its Content-Length promised) did not arrive in time; the connection is closed',
   ORDER_NOT_FOUND: 'no order has this id',
   ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
   NOT_FOUND_PROCESSOR: 'this event is not allowed in the order\'s state for its bizCode@sceneId',
@@ -30,9 +31,11 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   VERSION_CONFLICT: 'the order moved while this request ran; nothing was written; retry with the same requestId',
   DUPLICATE_REQUEST: 'internal: answered as a replay',
   PAYLOAD_TOO_LARGE: 'the body is over 64 KiB',
-  UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json',
+  UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json, or is in a Content-Encoding other than identity',
+  HEADERS_TOO_LARGE: 'the request headers are over 16 KiB; the connection is closed',
   CHECK_FAILED: 'a business check refused the event (details.reason says which); nothing was written',
   IDEMPOTENCY_KEY_REUSED: 'this requestId was used for a different request',
+  RATE_LIMITED: 'this caller (its bearer token, or its address without one) sent more requests than RATE_LIMIT_MAX in RATE_LIMIT_WINDOW_MS; nothing was done; retry after Retry-After seconds',
   DEPENDENCY_UNAVAILABLE: 'the database, Redis or RabbitMQ is down, or the instance is shutting down; retry with the same requestId',
   FOUND_MORE_PROCESSOR: 'a server bug: two processors accept the event',
   TRANSITION_NOT_DECLARED: 'a server bug: a processor chose a transition the machine does not declare',
@@ -51,7 +54,7 @@ export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & Clas
 }
 
 /** Answers every request may get before it reaches a controller. */
-export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
 export const BODY_ERRORS: OrderFsmErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])
@@ -75,5 +78,6 @@ export function setupOpenApi(app: INestApplication): void {
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // No validator badge: it would load an image from a third party, which the page's CSP refuses.
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }

@@ -159,6 +159,13 @@ export class CheckFailedError extends OrderFsmError {
   }
 }
 
+/** The caller went over its request limit; nothing was done. */
+export class RateLimitedError extends OrderFsmError {
+  constructor(retryAfterSeconds: number, limit: number, windowMs: number) {
+    super('RATE_LIMITED', `more than ${limit} requests in ${windowMs / 1000} s; retry in ${retryAfterSeconds} s`, { retryAfterSeconds, limit, windowMs });
+  }
+}
+
 export class DependencyUnavailableError extends OrderFsmError {
   constructor(dependency: string, cause?: unknown) {
     super('DEPENDENCY_UNAVAILABLE', `${dependency} is unavailable; retry later`, { dependency }, { cause });

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import helmet from '@fastify/helmet';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServiceConfig } from '../config/service-config.js';
+
+/** Headers every answer carries, those written before any route or hook runs included. */
+const RAW_HEADERS = 'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close';
+
+/**
+ * What Node's HTTP parser refused before Fastify saw a request: a request that did not arrive in time
+ * (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS), headers over Node's 16 KiB, or bytes that are not HTTP.
+ * It answers with the service's error body, as everything else does, and closes the connection.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const body: ErrorBody =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? { statusCode: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' }
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? { statusCode: 431, code: 'HEADERS_TOO_LARGE', message: 'the request headers are larger than 16 KiB' }
+        : { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the request is not valid HTTP' };
+  const text = JSON.stringify(body);
+  const reason = body.statusCode === 408 ? 'Request Timeout' : body.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  if (socket.writable) socket.write(`HTTP/1.1 ${body.statusCode} ${reason}\r\n${RAW_HEADERS}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  socket.destroy(error);
+}
+
+/** The longest path parameter the router takes; ids are checked (and refused) by the IdPipe long before. */
+export const MAX_PARAM_LENGTH = 16 * 1024;
+
+/**
+ * What Fastify's router refuses before any hook, guard or filter runs: a URL with a malformed
+ * percent-escape, or a path parameter over MAX_PARAM_LENGTH. Both are the service's
+ * VALIDATION_FAILED (400), in its own error body, rather than Fastify's FST_ERR_BAD_URL body (or 414).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const body: ErrorBody =
+    error.code === 'FST_ERR_BAD_URL'
+      ? { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the URL is not valid: it has a malformed percent-escape' }
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? { statusCode: 400, code: 'VALIDATION_FAILED', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }
+        : toErrorBody(error);
+  void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').send(body);
+}
+
+const BEARER = /^bearer\s+(\S+)\s*$/i;
+
+/**
+ * Whose bucket a request counts against: its caller's, once the authentication hook has said who
+ * it is; else its bearer token's, hashed (the token itself is kept nowhere; `Bearer t` and
+ * `bearer  t` are the same caller); else its address's (IPv6 by /64, as a host usually gets a
+ * whole /64).
+ */
+export function callerKey(request: FastifyRequest): string {
+  if (request.caller) return `caller:${request.caller.name}`;
+  const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+  if (token !== undefined) return `bearer:${createHash('sha256').update(token).digest('base64url')}`;
+  return `ip:${normalizeIP(request.ip, 64)}`;
+}
+
+/** Probes and scrapes: an orchestrator's or Prometheus's requests are never refused for a busy neighbour. */
+const UNLIMITED = new Set(['/health', '/metrics']);
+
+/**
+ * RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS for each caller (callerKey), counted in this
+ * instance, before the body is read: more are RATE_LIMITED (429), with Retry-After,
+ * in the service's error body. Register it before the routes it covers.
+ */
+export async function useRateLimit(app: NestFastifyApplication, { max, windowMs }: ServiceConfig['rateLimit']): Promise<void> {
+  if (max === 0) return;
+  await app.register(rateLimit, {
+    // After the authentication hook (onRequest), before the body is read: a caller's requests count
+    // against its own bucket, and an invented token is refused (401) before it could open a new one.
+    hook: 'preParsing',
+    max,
+    timeWindow: windowMs,
+    keyGenerator: callerKey,
+    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
+  });
+}
+
+/**
+ * Security headers on every answer (@fastify/helmet): `X-Content-Type-Options: nosniff` on all, and a
+ * Content-Security-Policy and frame options that matter to the HTML the service serves (the Swagger
+ * UI at /docs) and to the SVG of /fsm/diagram. The UI loads its scripts, styles and images from this
+ * origin only; its inline styles (in the page and in the SVG) are the one thing allowed inline. No
+ * page of the service is meant to be framed. `upgrade-insecure-requests` is left out: the service
+ * answers plain HTTP, and a browser told to upgrade would fetch the UI's assets over HTTPS, from
+ * nobody.
+ */
+export async function useSecurityHeaders(app: NestFastifyApplication): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+  });
+}
