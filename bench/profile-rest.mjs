@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { AMQP_URL, DATABASE_URL, POOL_SIZE, REDIS_URL, openDataSource, openRedis, startEngine } from './setup.mjs';
+import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, REDIS_URL, openDataSource, openRedis, startEngine } from './setup.mjs';
 
 const dir = 'bench/results/profile-rest';
 mkdirSync(dir, { recursive: true });
@@ -20,12 +20,12 @@ for (let i = 0; i < 16; i++) {
 }
 const server = fork('bench/rest-server.mjs', [], {
   execArgv: process.env.NO_PROFILE ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-  env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000', RATE_LIMIT_MAX: '1000000000' },
+  env: { ...process.env, DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000', RATE_LIMIT_MAX: '1000000000', API_TOKENS: BENCH_API_TOKENS },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const [{ port }] = await once(server, 'message');
 const before = new Set(readdirSync(dir));
-const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: 16, durationS: Number(process.env.DURATION_S ?? 6), orders })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: 16, durationS: Number(process.env.DURATION_S ?? 6), orders, token: BENCH_TOKEN })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
 let out = '';
 load.stdout.on('data', (chunk) => (out += chunk));
 await once(load, 'exit');

@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 
-const { url, connections, durationS, orders } = JSON.parse(process.argv[2]);
+const { url, connections, durationS, orders, token } = JSON.parse(process.argv[2]);
 let assigned = 0;
 const request = (orderId) => ({
   method: 'POST',
   path: `/orders/${orderId}/events`,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
   setupRequest: (req) => ({ ...req, body: JSON.stringify({ event: 'FLIP', requestId: randomUUID() }) }),
 });
 const result = await autocannon({

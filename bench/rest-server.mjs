@@ -15,6 +15,8 @@ const machine = fsm.defineMachine({
   states: { ...taxi.states, A: {}, B: {} },
   // INIT -CREATE-> A only declares how bench orders begin (they are created by the bench's own engine).
   transitions: [...taxi.transitions, { from: 'INIT', event: 'CREATE', to: 'A' }, ...benchMachineSpec.transitions.filter((t) => t.event === 'FLIP')],
+  // The bench's client sends FLIP: the engine checks its role like any other event's.
+  events: { ...taxi.events, FLIP: { sentBy: 'client' } },
 });
 class BenchProcessorsModule {}
 Module({ providers: benchProcessors.filter((p) => p.provide === 'bench-flip') })(BenchProcessorsModule);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { openBaseline } from './baseline.mjs';
-import { AMQP_URL, DATABASE_URL, POOL_SIZE, REDIS_URL, fsm, openDataSource, openRedis, startEngine } from './setup.mjs';
+import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, REDIS_URL, fsm, openDataSource, openRedis, startEngine } from './setup.mjs';
 import { percentile, sideBySide, summarize, drive } from './stats.mjs';
 
 const args = process.argv.slice(2);
@@ -103,6 +103,7 @@ if (want(2)) {
     DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000',
     // The rate limit still counts every request (its work is part of the REST path), out of the load's reach.
     RATE_LIMIT_MAX: '1000000000',
+    API_TOKENS: BENCH_API_TOKENS,
   });
   const httpFloor = await serve('bench/rest-floor-server.mjs', {});
   const concurrency = 16;
@@ -112,7 +113,7 @@ if (want(2)) {
   const sliceMs = (REST_S * 1000) / REST_ROUNDS;
   const floorSlice = () => drive({ concurrency, durationMs: sliceMs, keysPerClient: KEYS_PER_CLIENT, step: (c, k) => floorStep(bOrders[c * KEYS_PER_CLIENT + k]) });
   const httpSlice = (port, orders) => async () => {
-    const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: concurrency, durationS: sliceMs / 1000, orders })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: concurrency, durationS: sliceMs / 1000, orders, token: BENCH_TOKEN })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     load.stdout.on('data', (chunk) => (out += chunk));
     await once(load, 'exit');

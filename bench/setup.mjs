@@ -10,6 +10,9 @@ export const DATABASE_URL = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 export const POOL_SIZE = 16;
+/** The REST scenarios' one caller: the service is started with it (API_TOKENS) and the load sends its token. */
+export const BENCH_TOKEN = 'bench-client-token';
+export const BENCH_API_TOKENS = `bench:client:${BENCH_TOKEN}`;
 export const AUTO_STATES = ['S1', 'S2', 'S3', 'S4', 'S5'];
 
 /**
