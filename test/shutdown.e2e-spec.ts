@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { waitFor } from './support/broker.js';
 import { createOrder, sendEvent } from './support/taxi-client.js';
 import { startTestApp } from './support/test-app.js';
 import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
@@ -16,7 +18,18 @@ describe('graceful shutdown', () => {
     await reached;
 
     const closing = t.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Shutdown has begun once the engine refuses new events: until then an event for an order that
+    // does not exist is answered ORDER_NOT_FOUND.
+    await waitFor(
+      'the engine to refuse new events',
+      () =>
+        t.engine.sendEvent({ eventType: 'CANCEL', orderId: `missing-${randomUUID()}`, requestId: randomUUID(), caller: asCaller('client') }).then(
+          () => false,
+          (error: { code?: string }) => error.code === 'DEPENDENCY_UNAVAILABLE',
+        ),
+      10_000,
+      10,
+    );
     await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: 'after-sigterm', caller: asCaller('client') })).rejects.toMatchObject({
       code: 'DEPENDENCY_UNAVAILABLE',
     });

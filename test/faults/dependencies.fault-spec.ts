@@ -1,14 +1,16 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTaxiMachine } from '../../apps/order-service/src/taxi/taxi.machine.js';
-import { auditQueue, deleteTopology, restartRabbitMq, uniquePrefix } from '../support/broker.js';
+import { auditQueue, deleteTopology, restartRabbitMq, uniquePrefix, waitFor } from '../support/broker.js';
 import { restartMariaDb, restartRedis } from '../support/services.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { checkHistory, type HistoryEntry } from './support/checker.js';
+import { checkHistory, readHistory, type HistoryEntry } from './support/checker.js';
 import { runLoad, startCluster, type Cluster } from './support/processes.js';
 
 const LOAD_MS = 14_000;
-const FAULT_AFTER_MS = 3_000;
+/** The fault starts once this many requests have been answered 2xx: rides are under way at every stage (under a second into the load on 2 cores). */
+const FAULT_AFTER_OK = 100;
+/** How long the dependency stays down: the length of the outage, part of the fault itself. */
 const DOWN_MS = 3_000;
 
 /**
@@ -41,7 +43,12 @@ describe.each([
     const audit = await auditQueue(prefix);
     const history = join(tmpdir(), `${prefix}.jsonl`);
     const load = runLoad({ mode: 'rides', urls: cluster.urls, history, durationMs: LOAD_MS, clients: 6, graceMs: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, FAULT_AFTER_MS));
+    await waitFor(
+      `${FAULT_AFTER_OK} requests answered`,
+      async () => readHistory(history).filter((e) => e.type === 'ok').length >= FAULT_AFTER_OK,
+      30_000,
+      50,
+    );
     const faultStarted = Date.now();
     await restart(() => new Promise((resolve) => setTimeout(resolve, DOWN_MS)));
     const faultEnded = Date.now();

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { auditQueue, deleteTopology, queueMessages, uniquePrefix, waitFor } from '../support/broker.js';
-import { startTestApp } from '../support/test-app.js';
+import { startTestApp, testRedis } from '../support/test-app.js';
 import { checkHistory, type CheckReport } from './support/checker.js';
 import { faultMachine, startFaultNode, type FaultNode } from './support/processes.js';
 import { amqpTopology } from '@order-fsm/core';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -21,6 +22,7 @@ function report(name: string, r: CheckReport) {
 
 describe('faults in the processes that run the engine', () => {
   let dataSource: DataSource;
+  let redis: Redis;
   const nodes: FaultNode[] = [];
   const start = async (env: Record<string, string>) => {
     const node = await startFaultNode(env);
@@ -32,12 +34,14 @@ describe('faults in the processes that run the engine', () => {
     // The schema, once, as the service migrates it.
     await (await startTestApp({ relayEnabled: false, workerEnabled: false })).close();
     dataSource = await new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z' }).initialize();
+    redis = testRedis();
   });
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.kill()));
   });
   afterAll(async () => {
     await dataSource.destroy();
+    redis.disconnect();
   });
 
   it('a stale lock holder, paused (SIGSTOP) past its lock while another process commits, writes nothing when it resumes', async () => {
@@ -54,8 +58,8 @@ describe('faults in the processes that run the engine', () => {
       await holder.line(`HOLDING ${orderId}`);
       holder.child.kill('SIGSTOP');
       try {
-        // Past the holder's lock (800 ms): another process takes the order and moves it.
-        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        // Past the holder's lock (800 ms, gone from Redis when it expires): another process takes the order and moves it.
+        await waitFor("the paused holder's lock to expire", async () => (await redis.exists(`order-fsm:lock:${orderId}`)) === 0, 10_000, 20);
         const moved = await other.send(orderId, 'MOVE');
         expect(moved.outcome).toMatchObject({ toState: 'B', version: 2 });
       } finally {
@@ -165,8 +169,11 @@ describe('faults in the processes that run the engine', () => {
     await waitFor('the order to be flagged', async () => (await stateOf(dataSource, orderId)).flagged, 10_000);
     const attempts = () => worker.output().split('\n').filter((l) => l === `POISONED ${orderId}`).length;
     expect(attempts()).toBe(3);
-    // Longer than its stuck limit (3 s) and many sweeps (every 500 ms): nothing tries it again.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // Past its stuck limit (3 s), the worker's sweeper (every 500 ms) has looked twice: nothing tries it again.
+    const [{ auto_due_at: dueAt }] = await dataSource.query('SELECT auto_due_at FROM fsm_order WHERE id = ?', [orderId]);
+    expect(dueAt).toBeInstanceOf(Date);
+    const sweepsSinceDue = () => worker.output().split('\n').filter((l) => l.startsWith('SWEPT ') && Number(l.split(' ')[1]) >= dueAt.getTime()).length;
+    await waitFor('two sweeps past the stuck limit', async () => sweepsSinceDue() >= 2, 30_000, 50);
     expect(attempts()).toBe(3);
     expect(await queueMessages(deadQueue)).toHaveLength(1);
     const [work] = await dataSource.query("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);

@@ -7,6 +7,8 @@
 //   FAULT_STOP_AT   action | save | after | relay-acked: where to stop (prints "AT <point> <orderId> <version>")
 //   FAULT_STOP_ORDER the order to stop for ('*' for any)
 //   FAULT_LOCK_TTL_MS the Redis lock's time to live
+//
+// A worker also prints "SWEPT <epoch ms> <requeued>" after each pass of its sweeper.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Module } from '@nestjs/common';
@@ -114,6 +116,16 @@ Module({
 })(FaultModule);
 const app = await NestFactory.createApplicationContext(FaultModule, { logger: ['error'] });
 const engine = app.get(fsm.OrderFsmEngine);
+if (role === 'worker') {
+  // Each sweep says when it looked ("SWEPT <epoch ms> <requeued>"): a suite waits for sweeps, not for time.
+  const sweeper = app.get(fsm.Sweeper);
+  const sweep = sweeper.sweep.bind(sweeper);
+  sweeper.sweep = async (now = new Date()) => {
+    const requeued = await sweep(now);
+    process.stdout.write(`SWEPT ${now.getTime()} ${requeued}\n`);
+    return requeued;
+  };
+}
 
 process.on('message', async ({ id, cmd, ...args }) => {
   try {

@@ -323,7 +323,9 @@ describe('CheckerExecutor', () => {
       new RecordingChecker(log, 'first-order', () => late.promise, 1),
     ];
     const running = executor.parallel(checkers, newContext(), []);
-    setTimeout(() => late.resolve(ServiceResult.fail('FIRST', 'first')), 20);
+    // The later-order failure has settled, and everything waiting on it has run, before the first-order one fails.
+    await new Promise((r) => setImmediate(r));
+    late.resolve(ServiceResult.fail('FIRST', 'first'));
     expect((await running)?.code).toBe('FIRST');
   });
 
