@@ -42,6 +42,7 @@ describe('callers and roles', () => {
         const response = await (authorization ? call.set('Authorization', authorization) : call);
         expect([path, response.status, response.body.code]).toEqual([path, 401, 'UNAUTHENTICATED']);
         expect(response.headers['www-authenticate']).toBe('Bearer');
+        expect(response.headers['x-content-type-options']).toBe('nosniff');
       }
     }
     const live = await request(url).get('/health').expect(200);
@@ -84,6 +85,19 @@ describe('callers and roles', () => {
     expect(await snapshot(enterprise)).toEqual(confirmed);
     const [payments] = await t.dataSource.query('SELECT COUNT(*) AS n FROM taxi_payment WHERE order_id IN (?, ?)', [pending, enterprise]);
     expect(Number(payments.n)).toBe(0);
+  });
+
+  it('lets the worker send only the automatic work of the order\'s state, and no caller name the system', async () => {
+    const orderId = await createOrder(t);
+    const before = await snapshot(orderId);
+    await expect(t.engine.sendEvent({ eventType: 'ACCEPT_TIMEOUT', orderId, requestId: uid('w'), source: 'worker' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: "the worker sends only automatic work, and ACCEPT_TIMEOUT is not CREATED's",
+    });
+    await expect(
+      t.engine.sendEvent({ eventType: 'ACCEPT', orderId, requestId: uid('r'), payload: { driverId: 'd' }, caller: { name: '@system', role: 'client' } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'caller.name' } });
+    expect(await snapshot(orderId)).toEqual(before);
   });
 
   it('records who sent each transition', async () => {

@@ -208,7 +208,7 @@ describe('choosing the mode', () => {
   it('runs embedded with none of the URLs, external with all three, and refuses a mix', () => {
     expect(loadServiceConfig({}).mode).toBe('embedded');
     const external = { DATABASE_URL: 'mysql://h/db', REDIS_URL: 'redis://h', AMQP_URL: 'amqp://h' };
-    expect(loadServiceConfig({ ...external, API_TOKENS: 'a:client:t' }).mode).toBe('external');
+    expect(loadServiceConfig({ ...external, API_TOKENS: 'a:client:token-0123456789ab' }).mode).toBe('external');
     expect(() => loadServiceConfig({ DATABASE_URL: 'mysql://h/db' })).toThrow(
       'DATABASE_URL set but REDIS_URL and AMQP_URL not: set all three to use real services, or none to run embedded',
     );
@@ -226,23 +226,29 @@ describe('choosing the mode', () => {
     ]);
     expect(new Set(embedded.callers.map((c) => c.token)).size).toBe(3);
     expect(loadServiceConfig({}).callers[0].token).not.toBe(embedded.callers[0].token);
-    const chosen = loadServiceConfig({ API_TOKENS: ' app1:client:s3cr3t, pay:payment:p4y:x ' });
+    const chosen = loadServiceConfig({ API_TOKENS: ' app1:client:s3cr3t-s3cr3t-s3cr3t, pay:payment:p4y:p4y-p4y-p4y-p4y ' });
     expect([chosen.callersGenerated, chosen.callers]).toEqual([
       false,
       [
-        { name: 'app1', role: 'client', token: 's3cr3t' },
-        { name: 'pay', role: 'payment', token: 'p4y:x' },
+        { name: 'app1', role: 'client', token: 's3cr3t-s3cr3t-s3cr3t' },
+        { name: 'pay', role: 'payment', token: 'p4y:p4y-p4y-p4y-p4y' },
       ],
     ]);
     for (const [raw, problem] of [
       ['app1:client', /must be name:role:token/],
-      ['app1:admin:t', /the role must be one of client, payment, operator, not "admin"/],
-      ['@system:client:t', /the name "@system" must be/],
-      ['a:client:t,a:payment:u', /the name a is used twice/],
-      ['a:client:t,b:payment:t', /its token is another caller's too/],
+      ['app1:admin:token-0123456789ab', /the role must be one of client, payment, operator, not "admin"/],
+      ['@system:client:token-0123456789ab', /the name "@system" must be/],
+      ['a:client:token-0123456789ab,a:payment:token-0123456789cd', /the name a is used twice/],
+      ['a:client:token-0123456789ab,b:payment:token-0123456789ab', /its token is another caller's too/],
+      ['a:client:short', /the token must be at least 16 characters/],
+      ['a:client:token with spaces in it', /visible ASCII characters, without spaces/],
+      ['a:client:tökén-0123456789ab', /visible ASCII characters, without spaces/],
       [',', /names no caller/],
     ] as const) {
       expect(() => loadServiceConfig({ API_TOKENS: raw })).toThrow(problem);
     }
+    // An entry that is only a token is refused without showing it.
+    expect(() => loadServiceConfig({ API_TOKENS: 'a-bare-secret-token-value' })).toThrow(/entry 1 must be name:role:token/);
+    expect(() => loadServiceConfig({ API_TOKENS: 'a-bare-secret-token-value' })).not.toThrow(/a-bare-secret/);
   });
 });

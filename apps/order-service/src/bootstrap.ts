@@ -2,6 +2,7 @@ import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installAuthentication } from './auth/auth.js';
+import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
@@ -34,11 +35,14 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 /** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
 export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
   useJsonBodyParser(app, config.bodyLimitBytes);
-  // Before any route is added (the OpenAPI's are, here): they cover the routes added after them.
-  // Callers first: the rate limit counts each caller's requests, once the token says who it is.
-  installAuthentication(app, config.callers);
+  // Before any route is added (the OpenAPI's are, here): they cover the routes added after them. In
+  // this order: security headers on every answer, 401s included; the rate limit, which counts a
+  // known caller's requests against its own bucket and anything else against its address; then the
+  // 401 for a request with no token the service knows.
+  const callers = new CallerDirectory(config.callers);
   await useSecurityHeaders(app);
-  await useRateLimit(app, config.rateLimit);
+  await useRateLimit(app, config.rateLimit, callers);
+  installAuthentication(app, callers);
   setupOpenApi(app);
 }
 

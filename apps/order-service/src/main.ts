@@ -31,11 +31,13 @@ async function main(): Promise<void> {
     );
   }
   if (config.callersGenerated) {
-    // Only ever in embedded mode: a first run needs tokens to call itself with, and these live as long as the process.
+    // Only ever in embedded mode: a first run needs tokens to call itself with, and these live as long
+    // as the process. Written at any LOG_LEVEL, silent too: without them nobody could call it.
+    const tokens = config.logLevel === 'silent' ? pino({ level: 'info' }) : first;
     for (const { name, role, token } of config.callers) {
-      first.info({ context: 'Bootstrap', caller: name, role, token }, `API token for ${role} callers (${name}), until this process stops: Authorization: Bearer ${token}`);
+      tokens.info({ context: 'Bootstrap', caller: name, role, token }, `API token for ${role} callers (${name}), until this process stops: Authorization: Bearer ${token}`);
     }
-    first.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
+    tokens.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
   }
   const app = await createServiceApp(AppModule.register(config), config, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Caller, ForbiddenError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
 import type { FastifyRequest } from 'fastify';
-import { CallerDirectory, type CallerEntry, type Role } from './callers.js';
+import type { CallerDirectory, Role } from './callers.js';
 
 export type AuthenticatedCaller = Caller & { readonly role: Role };
 
@@ -19,25 +19,43 @@ const OPEN = new Set(['GET /health', 'HEAD /health']);
 
 /**
  * Every request but the liveness probe carries `Authorization: Bearer <token>` of a known caller,
- * or is answered 401 UNAUTHENTICATED before any route (the API, /metrics, /docs) runs. The caller
+ * or is answered 401 UNAUTHENTICATED before its body is read and before any route (the API,
+ * /metrics, /docs) runs. The caller
  * is kept on the request (and on the raw request, for the request log line).
  */
-export function installAuthentication(app: NestFastifyApplication, callers: readonly CallerEntry[]): void {
-  const directory = new CallerDirectory(callers);
+export function installAuthentication(app: NestFastifyApplication, directory: CallerDirectory): void {
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', async (request, reply) => {
+    // preParsing: after every onRequest hook, the rate limit's included (it is a route's hook, and those
+    // run after the instance's), so a wrong token is counted before it is refused; before the body is read.
+    .addHook('preParsing', async (request, reply) => {
       const path = request.url.split('?', 1)[0];
       if (OPEN.has(`${request.method} ${path}`)) return;
-      const caller = directory.authenticate(request.headers.authorization);
-      if (!caller) {
+      if (!identify(request, directory)) {
         const body = toErrorBody(new UnauthenticatedError());
         return reply.code(body.statusCode).header('WWW-Authenticate', 'Bearer').send(body);
       }
-      request.caller = caller;
-      (request.raw as { caller?: AuthenticatedCaller }).caller = caller;
     });
+}
+
+const IDENTIFIED = Symbol('order-service:identified');
+
+/**
+ * The request's caller, from its Authorization header, looked up once per request (the rate limit
+ * asks before the authentication hook does) and kept on the request, and on the raw request for the
+ * request log line.
+ */
+export function identify(request: FastifyRequest, directory: CallerDirectory): AuthenticatedCaller | undefined {
+  const marked = request as FastifyRequest & { [IDENTIFIED]?: true };
+  if (marked[IDENTIFIED]) return request.caller;
+  marked[IDENTIFIED] = true;
+  const caller = directory.authenticate(request.headers.authorization);
+  if (caller) {
+    request.caller = caller;
+    (request.raw as { caller?: AuthenticatedCaller }).caller = caller;
+  }
+  return caller;
 }
 
 const ROLES_KEY = 'order-service:roles';

@@ -12,10 +12,15 @@ export interface CallerEntry extends Caller {
 
 /** A caller's name: what its request ids are scoped by and what the log names; never `@system`. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What a bearer token can carry in a header: visible ASCII, no spaces. */
+const TOKEN = /^[\x21-\x7e]+$/;
+/** Short tokens can be guessed: every wrong guess is rate limited, but not every guess is wrong. */
+export const MIN_TOKEN_LENGTH = 16;
 
 /**
  * Reads `API_TOKENS`: comma-separated `name:role:token` entries, e.g.
- * `app1:client:s3cr3t,pay:payment:p4y,ops:operator:0ps`. Names and tokens are unique.
+ * `app1:client:<16+ characters>,pay:payment:<...>,ops:operator:<...>`. Names and tokens are unique.
+ * An error names the entry by its position and name, never by its token.
  */
 export function parseApiTokens(raw: string): CallerEntry[] {
   const entries: CallerEntry[] = [];
@@ -25,9 +30,11 @@ export function parseApiTokens(raw: string): CallerEntry[] {
     const [name, role, ...rest] = text.split(':');
     const token = rest.join(':');
     const where = `API_TOKENS entry ${index + 1}`;
-    if (!name || role === undefined || !token) throw new Error(`${where} must be name:role:token, not ${JSON.stringify(text.replace(/:.*$/, ':...'))}`);
+    if (!name || role === undefined || !token) throw new Error(`${where} must be name:role:token (the token after the second colon)`);
     if (!NAME.test(name)) throw new Error(`${where}: the name ${JSON.stringify(name)} must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
     if (!(ROLES as readonly string[]).includes(role)) throw new Error(`${where} (${name}): the role must be one of ${ROLES.join(', ')}, not ${JSON.stringify(role)}`);
+    if (!TOKEN.test(token)) throw new Error(`${where} (${name}): a token is visible ASCII characters, without spaces`);
+    if (token.length < MIN_TOKEN_LENGTH) throw new Error(`${where} (${name}): the token must be at least ${MIN_TOKEN_LENGTH} characters`);
     if (entries.some((e) => e.name === name)) throw new Error(`${where}: the name ${name} is used twice`);
     if (entries.some((e) => e.token === token)) throw new Error(`${where} (${name}): its token is another caller's too`);
     entries.push({ name, role: role as Role, token });

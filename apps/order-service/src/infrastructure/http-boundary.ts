@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { identify } from '../auth/auth.js';
+import type { CallerDirectory } from '../auth/callers.js';
 import type { ServiceConfig } from '../config/service-config.js';
 
 /** Headers every answer carries, those written before any route or hook runs included. */
@@ -48,19 +49,14 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').send(body);
 }
 
-const BEARER = /^bearer\s+(\S+)\s*$/i;
-
 /**
- * Whose bucket a request counts against: its caller's, once the authentication hook has said who
- * it is; else its bearer token's, hashed (the token itself is kept nowhere; `Bearer t` and
- * `bearer  t` are the same caller); else its address's (IPv6 by /64, as a host usually gets a
- * whole /64).
+ * Whose bucket a request counts against: its caller's, when its token is one the service knows;
+ * else its address's (IPv6 by /64, as a host usually gets a whole /64). A request with no token or
+ * a wrong one counts against its address: guessing tokens is limited like anything else.
  */
-export function callerKey(request: FastifyRequest): string {
-  if (request.caller) return `caller:${request.caller.name}`;
-  const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
-  if (token !== undefined) return `bearer:${createHash('sha256').update(token).digest('base64url')}`;
-  return `ip:${normalizeIP(request.ip, 64)}`;
+export function callerKey(request: FastifyRequest, directory: CallerDirectory): string {
+  const caller = identify(request, directory);
+  return caller ? `caller:${caller.name}` : `ip:${normalizeIP(request.ip, 64)}`;
 }
 
 /** Probes and scrapes: an orchestrator's or Prometheus's requests are never refused for a busy neighbour. */
@@ -68,18 +64,17 @@ const UNLIMITED = new Set(['/health', '/metrics']);
 
 /**
  * RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS for each caller (callerKey), counted in this
- * instance, before the body is read: more are RATE_LIMITED (429), with Retry-After,
+ * instance, before anything else is done for a request: more are RATE_LIMITED (429), with Retry-After,
  * in the service's error body. Register it before the routes it covers.
  */
-export async function useRateLimit(app: NestFastifyApplication, { max, windowMs }: ServiceConfig['rateLimit']): Promise<void> {
+export async function useRateLimit(app: NestFastifyApplication, { max, windowMs }: ServiceConfig['rateLimit'], directory: CallerDirectory): Promise<void> {
   if (max === 0) return;
   await app.register(rateLimit, {
-    // After the authentication hook (onRequest), before the body is read: a caller's requests count
-    // against its own bucket, and an invented token is refused (401) before it could open a new one.
-    hook: 'preParsing',
+    // Before the authentication hook (preParsing) answers 401: a wrong token counts against its address.
+    hook: 'onRequest',
     max,
     timeWindow: windowMs,
-    keyGenerator: callerKey,
+    keyGenerator: (request) => callerKey(request, directory),
     allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
   });

@@ -46,11 +46,14 @@ const UPGRADES: ReadonlyArray<{ applies: (columns: ReadonlySet<string>) => boole
     statements: [
       "ALTER TABLE fsm_transition ADD COLUMN caller TEXT NOT NULL DEFAULT ''",
       "UPDATE fsm_transition SET caller = '@system' WHERE source IN ('worker', 'timer', 'sweeper')",
-      'DROP INDEX IF EXISTS uq_fsm_transition_request',
     ],
   },
 ];
-const LAST_INDEX = 'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_caller_request ON fsm_transition (request_id, caller)';
+/** Run at every start, after the upgrades: the request id's unique index is the caller's. */
+const LAST = [
+  'DROP INDEX IF EXISTS uq_fsm_transition_request',
+  'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_caller_request ON fsm_transition (request_id, caller)',
+];
 
 interface OrderRow {
   id: string;
@@ -106,10 +109,13 @@ export class SqliteOrderStore implements OrderStore {
   /** Creates the tables if they are missing (the embedded store has no migrations to run). */
   ensureSchema(): Promise<void> {
     this.schemaReady ??= this.exclusive(async () => {
-      for (const statement of SCHEMA) await this.dataSource.query(statement);
-      const columns = new Set<string>((await this.dataSource.query('PRAGMA table_info(fsm_transition)')).map((c: { name: string }) => c.name));
-      for (const upgrade of UPGRADES) if (upgrade.applies(columns)) for (const statement of upgrade.statements) await this.dataSource.query(statement);
-      await this.dataSource.query(LAST_INDEX);
+      // One transaction: a file is never left half upgraded (sql.js writes it after each statement).
+      await this.dataSource.transaction(async (manager) => {
+        for (const statement of SCHEMA) await manager.query(statement);
+        const columns = new Set<string>((await manager.query('PRAGMA table_info(fsm_transition)')).map((c: { name: string }) => c.name));
+        for (const upgrade of UPGRADES) if (upgrade.applies(columns)) for (const statement of upgrade.statements) await manager.query(statement);
+        for (const statement of LAST) await manager.query(statement);
+      });
     });
     return this.schemaReady;
   }

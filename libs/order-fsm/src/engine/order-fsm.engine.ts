@@ -243,6 +243,12 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     requireId('orderId', event.orderId);
     requireId('requestId', event.requestId);
     if (event.orderState !== undefined) requireId('orderState', event.orderState);
+    if (event.caller !== undefined) {
+      // A caller's name scopes its request ids: `@` starts the engine's own namespaces, never a caller's.
+      requireId('caller.name', event.caller?.name);
+      requireId('caller.role', event.caller.role);
+      if (event.caller.name.startsWith('@')) throw new ValidationFailedError('a caller name may not start with @', { field: 'caller.name' });
+    }
     if (nestedDeeperThan(event.payload, MAX_PAYLOAD_DEPTH)) {
       throw new ValidationFailedError(`the payload nests objects deeper than ${MAX_PAYLOAD_DEPTH} levels`, { field: 'payload' });
     }
@@ -280,10 +286,16 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
       throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
-    // Where the event is the order's automatic work, only the engine's worker sends it (in a machine that says who sends what).
+    // In a machine that says who sends what, an order's automatic work is the worker's alone, and the
+    // worker and the sweeper send nothing else: a work message naming another event is refused.
     const { machine } = this.options;
-    if (machine.declaresSenders && !SYSTEM_SOURCES.has(event.source ?? 'api') && machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event === event.eventType) {
-      throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
+    if (machine.declaresSenders) {
+      const automatic = machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event === event.eventType;
+      const source = event.source ?? 'api';
+      if (automatic && !SYSTEM_SOURCES.has(source)) throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
+      if (!automatic && (source === 'worker' || source === 'sweeper')) {
+        throw EventNotAllowedError.notAutomatic(order.orderId, event.eventType, source, order.state);
+      }
     }
     const ctx = new StateContext(event, order);
     const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
@@ -313,7 +325,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         const auto = machine.automaticWork(toState, order.bizCode, order.sceneId);
         const messages: OutboxMessage[] = [];
         if (this.options.outbox) {
-          messages.push(statusOutboxMessage(next, { event: event.eventType, fromState, requestId: event.requestId, source, at }));
+          messages.push(statusOutboxMessage(next, { event: event.eventType, fromState, requestId: event.requestId, caller: callerKey, source, at }));
           if (auto) messages.push(workOutboxMessage(next, auto.event, 'transition'));
         }
         const write: TransitionWrite = {

@@ -13,6 +13,8 @@ export interface StatusMessage {
   readonly bizCode: string;
   readonly sceneId: string;
   readonly requestId: string;
+  /** Whose request id it is (request ids are unique per caller): `@system` for the engine's own. */
+  readonly caller: string;
   readonly source: TransitionSource;
   readonly occurredAt: string;
   readonly order: Pick<FsmOrder, 'orderId' | 'state' | 'version' | 'bizCode' | 'sceneId' | 'data'>;
@@ -38,7 +40,7 @@ export const WORK_ROUTING_KEY = 'work';
 
 export function statusOutboxMessage(
   order: FsmOrder,
-  transition: { event: string; fromState: string; requestId: string; source: TransitionSource; at: Date },
+  transition: { event: string; fromState: string; requestId: string; caller: string; source: TransitionSource; at: Date },
 ): OutboxMessage {
   const body: StatusMessage = {
     messageId: statusMessageId(order.orderId, order.version),
@@ -50,6 +52,7 @@ export function statusOutboxMessage(
     bizCode: order.bizCode,
     sceneId: order.sceneId,
     requestId: transition.requestId,
+    caller: transition.caller,
     source: transition.source,
     occurredAt: transition.at.toISOString(),
     order: { orderId: order.orderId, state: order.state, version: order.version, bizCode: order.bizCode, sceneId: order.sceneId, data: order.data },

@@ -63,6 +63,12 @@ export class EventNotAllowedError extends OrderFsmError {
       { orderId, event, ...(sender !== undefined && { sender }), allowed: [...allowed] },
     );
   }
+
+  /** The worker or the sweeper sends only the automatic work of the order's state. */
+  static notAutomatic(orderId: string, event: string, source: string, state: string): EventNotAllowedError {
+    const error = new EventNotAllowedError(orderId, event, source, []);
+    return Object.assign(error, { message: `the ${source} sends only automatic work, and ${event} is not ${state}'s` });
+  }
 }
 
 export class OrderStateNotMatchError extends OrderFsmError {

@@ -110,4 +110,23 @@ describe('validateMachine', () => {
     expect(validateMachine(nobody, processors, []).map((i) => i.code)).toEqual(['EVENT_WITHOUT_SENDER']);
     expect(validateMachine(silent, processors, []).map((i) => [i.severity, i.code])).toEqual([['warning', 'SENDERS_UNDECLARED']]);
   });
+
+  it('refuses a timer or automatic event whose senders leave out system', () => {
+    const clocked = defineMachine({
+      name: 'clocked',
+      initial: 'INIT',
+      states: { CART: {}, PAID: { automatic: { event: 'SHIP' } }, DONE: { final: true } },
+      transitions: [
+        { from: 'INIT', event: 'CREATE', to: 'CART' },
+        { from: 'CART', event: 'PAY', to: 'PAID', timer: true },
+        { from: 'PAID', event: 'SHIP', to: 'DONE' },
+      ],
+      events: { CREATE: { sentBy: 'client' }, PAY: { sentBy: 'client' }, SHIP: { sentBy: 'operator' } },
+    });
+    const processors = [...complete.filter((r) => ['Create', 'Pay'].includes(r.name)), reg('Ship', 'SHIP', ['PAID'])];
+    expect(validateMachine(clocked, processors, []).map((i) => [i.severity, i.code, i.message])).toEqual([
+      ['error', 'SYSTEM_CANNOT_SEND', "PAY's sentBy leaves out system, yet a timer sends it (CART -PAY->): it would be refused every time"],
+      ['error', 'SYSTEM_CANNOT_SEND', "SHIP's sentBy leaves out system, yet it is PAID's automatic work: it would be refused every time"],
+    ]);
+  });
 });

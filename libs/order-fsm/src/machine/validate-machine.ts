@@ -13,6 +13,7 @@ export type MachineIssueCode =
   | 'TRANSITION_WITHOUT_PROCESSOR'
   | 'PLUGIN_WITHOUT_PROCESSOR'
   | 'EVENT_WITHOUT_SENDER'
+  | 'SYSTEM_CANNOT_SEND'
   | 'SENDERS_UNDECLARED';
 
 export interface MachineIssue {
@@ -30,6 +31,7 @@ const SEVERITY: Record<MachineIssueCode, MachineIssue['severity']> = {
   TRANSITION_WITHOUT_PROCESSOR: 'warning',
   PLUGIN_WITHOUT_PROCESSOR: 'warning',
   EVENT_WITHOUT_SENDER: 'error',
+  SYSTEM_CANNOT_SEND: 'error',
   SENDERS_UNDECLARED: 'warning',
 };
 
@@ -110,6 +112,17 @@ export function validateMachine(
   } else {
     for (const event of machine.events) {
       if (machine.sendersOf(event)!.size === 0) add('EVENT_WITHOUT_SENDER', `nobody may send ${event}: declare its sentBy (system, or the roles that send it)`);
+    }
+    // Timers and the worker send as `system`: an event they send that refuses it would never apply.
+    const bySystem = new Map<string, string>();
+    for (const t of machine.transitions) if (t.timer) bySystem.set(t.event, `a timer sends it (${t.from} -${t.event}->)`);
+    for (const state of machine.stateNames) {
+      const auto = machine.stateSpec(state)?.automatic;
+      if (auto) bySystem.set(auto.event, `it is ${state}'s automatic work`);
+    }
+    for (const [event, why] of bySystem) {
+      const senders = machine.sendersOf(event);
+      if (senders && senders.size > 0 && !senders.has('system')) add('SYSTEM_CANNOT_SEND', `${event}'s sentBy leaves out system, yet ${why}: it would be refused every time`);
     }
   }
 

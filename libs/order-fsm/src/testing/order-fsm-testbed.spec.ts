@@ -20,6 +20,13 @@ const parcelMachine = defineMachine({
     { from: 'SHIPPED', event: 'DELIVER', to: 'DELIVERED' },
     { from: 'BOOKED', event: 'EXPIRE', to: 'EXPIRED', timer: true },
   ],
+  events: {
+    CREATE: { sentBy: 'shop' },
+    PAY: { sentBy: ['payment', 'system'] },
+    PRINT_LABEL: { sentBy: 'system' },
+    DELIVER: { sentBy: 'courier' },
+    EXPIRE: { sentBy: 'system' },
+  },
 });
 
 /** A business dependency the test replaces. */
@@ -120,6 +127,22 @@ describe('OrderFsmTestbed: a user tests their processors without infrastructure'
     await expect(fsm.send(orderId, 'DELIVER')).rejects.toMatchObject({ code: 'NOT_FOUND_PROCESSOR' });
     await expect(fsm.send(orderId, 'PAY', { amount: 1 }, { expectedState: 'SHIPPED' })).rejects.toMatchObject({ code: 'ORDER_STATE_NOT_MATCH' });
     expect(await fsm.path(orderId)).toEqual(['BOOKED']);
+  });
+
+  it('sends as a role the machine names for the event, unless the test says who sends it', async () => {
+    const { orderId } = await fsm.create({ bizCode: 'PARCEL', sceneId: 'APP', payload: { weightKg: 1 } });
+    await expect(fsm.send(orderId, 'PAY', { amount: 1 }, { caller: { name: 'mallory', role: 'shop' } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      details: { sender: 'shop', allowed: ['payment', 'system'] },
+    });
+    await fsm.send(orderId, 'PAY', { amount: 1 });
+    await fsm.settle();
+    const log = await fsm.transitions(orderId);
+    expect(log.map((t) => [t.event, t.caller])).toEqual([
+      ['CREATE', 'testbed'],
+      ['PAY', 'testbed'],
+      ['PRINT_LABEL', '@system'],
+    ]);
   });
 
   it('replays a request id and fires timers when the test says the time has come', async () => {

@@ -6,10 +6,12 @@ import { InProcessMessaging } from '../embedded/in-process-messaging.js';
 import { InProcessOrderLock } from '../embedded/in-process-order-lock.js';
 import { SqliteOrderStore } from '../embedded/sqlite-order-store.js';
 import type { FsmOrder } from '../engine/fsm-order.js';
+import { type Caller, SYSTEM_SENDER } from '../engine/order-state-event.js';
 import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
 import type { StatusMessage } from '../engine/outbox-messages.js';
 import type { TransitionOutcome } from '../engine/transition-outcome.js';
 import type { MachineDefinition } from '../machine/machine-definition.js';
+import { DEFAULT_CREATE_EVENT } from '../order-fsm.constants.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
 import type { TransitionLogEntry } from '../persistence/order-store.js';
 import { TimerPoller } from '../worker/timer-poller.js';
@@ -42,6 +44,8 @@ export interface TestbedCreateInput<P = unknown> {
   /** Generated when omitted. */
   requestId?: string;
   orderId?: string;
+  /** Who creates it. Default: see TestbedSendOptions.caller. */
+  caller?: Caller;
 }
 
 export interface TestbedSendOptions {
@@ -49,6 +53,12 @@ export interface TestbedSendOptions {
   requestId?: string;
   /** Refuse the event unless the order is in this state. */
   expectedState?: string;
+  /**
+   * Who sends it. Default: a caller named `testbed` with the first role other than `system` that the
+   * machine's `sentBy` names for the event (none when the machine says nothing of senders). Give one
+   * to test who is refused.
+   */
+  caller?: Caller;
 }
 
 /**
@@ -72,6 +82,7 @@ export class OrderFsmTestbed {
     readonly dataSource: DataSource,
     readonly messaging: InProcessMessaging,
     private readonly store: SqliteOrderStore,
+    private readonly machine: { readonly definition: MachineDefinition; readonly createEvent: string },
   ) {}
 
   static async create(options: OrderFsmTestbedOptions): Promise<OrderFsmTestbed> {
@@ -121,7 +132,10 @@ export class OrderFsmTestbed {
       await dataSource.destroy().catch(() => undefined);
       throw error;
     }
-    return new OrderFsmTestbed(app, app.get(OrderFsmEngine), dataSource, messaging, store);
+    return new OrderFsmTestbed(app, app.get(OrderFsmEngine), dataSource, messaging, store, {
+      definition: options.machine,
+      createEvent: options.createEvent ?? DEFAULT_CREATE_EVENT,
+    });
   }
 
   /** A provider of the testbed (one of your processors, a stand-in you gave). */
@@ -131,12 +145,25 @@ export class OrderFsmTestbed {
 
   /** Creates an order through your create processor. */
   create<T = unknown, P = unknown>(input: TestbedCreateInput<P>): Promise<TransitionOutcome<T>> {
-    return this.engine.createOrder<T, P>({ ...input, requestId: input.requestId ?? randomUUID() });
+    const event = this.machine.createEvent;
+    return this.engine.createOrder<T, P>({ ...input, requestId: input.requestId ?? randomUUID(), caller: input.caller ?? this.defaultCaller(event) });
   }
 
   /** Sends an event to an order; rejects with the engine's error (its `code`) when it is refused. */
   send<T = unknown>(orderId: string, event: string, payload: Record<string, unknown> = {}, options: TestbedSendOptions = {}): Promise<TransitionOutcome<T>> {
-    return this.engine.sendEvent<T>({ eventType: event, orderId, payload, requestId: options.requestId ?? randomUUID(), orderState: options.expectedState });
+    return this.engine.sendEvent<T>({
+      eventType: event,
+      orderId,
+      payload,
+      requestId: options.requestId ?? randomUUID(),
+      orderState: options.expectedState,
+      caller: options.caller ?? this.defaultCaller(event),
+    });
+  }
+
+  private defaultCaller(event: string): Caller | undefined {
+    const role = [...(this.machine.definition.sendersOf(event) ?? [])].find((sender) => sender !== SYSTEM_SENDER);
+    return role === undefined ? undefined : { name: 'testbed', role };
   }
 
   async order(orderId: string): Promise<FsmOrder> {

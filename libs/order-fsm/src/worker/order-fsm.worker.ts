@@ -12,7 +12,7 @@ const MOVED_ON = new Set(['ORDER_STATE_NOT_MATCH', 'NOT_FOUND_PROCESSOR']);
 /** Failures of the moment, not of the work: a dependency is down or another holder has the order. */
 const TRANSIENT = new Set(['DEPENDENCY_UNAVAILABLE', 'ORDER_BUSY']);
 /** Failures that another attempt cannot fix. */
-const HOPELESS = new Set(['ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'VALIDATION_FAILED', 'TRANSITION_NOT_DECLARED', 'FOUND_MORE_PROCESSOR']);
+const HOPELESS = new Set(['ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'VALIDATION_FAILED', 'TRANSITION_NOT_DECLARED', 'FOUND_MORE_PROCESSOR', 'FORBIDDEN']);
 
 /**
  * Turns automatic work into the state's event. Its request id is derived from the order and the

@@ -51,7 +51,13 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
   /** Claims the timers due at `now` and fires each; answers how many were claimed. */
   async fireDue(now: Date, limit: number): Promise<number> {
     const due = await this.store.claimDueTimers(now, limit, CLAIM_LEASE_MS);
-    for (const timer of due) await this.fire(timer);
+    let failure: unknown;
+    for (const timer of due) {
+      // One timer whose outcome cannot be recorded (the database went away) leaves the rest of the batch
+      // to fire all the same; it comes due again when its lease runs out.
+      await this.fire(timer).catch((error: unknown) => (failure ??= error));
+    }
+    if (failure) throw failure;
     return due.length;
   }
 
