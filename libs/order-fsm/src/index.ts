@@ -86,5 +86,5 @@ export { Sweeper } from './worker/sweeper.js';
 export type { RelayOptions, PollerOptions } from './order-fsm.options.js';
 
 export * from './errors/order-fsm.errors.js';
-export { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from './errors/error-codes.js';
+export { ERRORS, ERROR_HTTP_STATUS, errorKindOf, type ErrorKind, type OrderFsmErrorCode } from './errors/error-codes.js';
 export { OrderFsmExceptionFilter, toErrorBody, type ErrorBody } from './http/order-fsm-exception.filter.js';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { StatusMessage, WorkMessage } from '../engine/outbox-messages.js';
 import type { MessagePublisher, WorkConsumer, WorkHandler } from '../messaging/message-broker.js';
+import { redeliveryOf } from '../messaging/redelivery.js';
 import type { ClaimedMessage } from '../persistence/order-store.js';
 
 export interface InProcessMessagingOptions {
@@ -122,13 +123,12 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
     this.running++;
     try {
       const verdict = await handler(work, attempt).catch((error: unknown) => ({ outcome: 'retry' as const, reason: String(error) }));
-      if (verdict.outcome === 'done') return;
-      if (verdict.outcome === 'wait') return this.enqueue(work, attempt, this.retryDelaysMs[0] ?? 1_000);
-      if (verdict.outcome === 'retry' && attempt < this.maxAttempts) {
-        return this.enqueue(work, attempt + 1, this.retryDelaysMs[Math.min(attempt, this.retryDelaysMs.length) - 1]);
-      }
-      this.dead.push({ work, reason: verdict.reason });
-      await this.onDeadLetter?.(work, verdict.reason).catch((error: unknown) => this.logger.warn(`dead letter of ${work.messageId}: ${error}`));
+      const next = redeliveryOf(verdict, attempt, this.retryDelaysMs);
+      if (next.action === 'ack') return;
+      // With no retry delays configured, a wait holds the work a second before it goes again.
+      if (next.action === 'again') return this.enqueue(work, next.attempt, this.retryDelaysMs[next.delay] ?? 1_000);
+      this.dead.push({ work, reason: next.reason });
+      await this.onDeadLetter?.(work, next.reason).catch((error: unknown) => this.logger.warn(`dead letter of ${work.messageId}: ${error}`));
     } finally {
       this.running--;
     }

@@ -4,6 +4,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { WorkMessage } from '../engine/outbox-messages.js';
 import type { ClaimedMessage } from '../persistence/order-store.js';
 import type { MessagePublisher, WorkConsumer, WorkHandler } from './message-broker.js';
+import { redeliveryOf } from './redelivery.js';
 
 export interface AmqpMessagingOptions {
   /** Names are derived from it: `{prefix}.events`, `{prefix}.work`, `{prefix}.work.retry.N`, `{prefix}.work.dead`. Default `order-fsm`. */
@@ -175,11 +176,9 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
         await this.deadLetter(channel, message, 'malformed work message', attempt);
       } else {
         const verdict = await handler(work, attempt);
-        if ((verdict.outcome === 'retry' && attempt < this.maxAttempts) || verdict.outcome === 'wait') {
-          // A wait comes back after the shortest delay with the same attempt: an outage of Redis or
-          // MariaDB never uses up the budget that tells a poison message from a slow one.
-          const next = verdict.outcome === 'wait' ? attempt : attempt + 1;
-          const queue = this.topology.retryQueues[verdict.outcome === 'wait' ? 0 : Math.min(attempt, this.retryDelaysMs.length) - 1];
+        const next = redeliveryOf(verdict, attempt, this.retryDelaysMs);
+        if (next.action === 'again') {
+          const queue = this.topology.retryQueues[next.delay];
           if (queue === undefined) {
             // No retry delays configured: hold the delivery a second before it goes back.
             await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -190,10 +189,10 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
             persistent: true,
             messageId: message.properties.messageId,
             contentType: 'application/json',
-            headers: { [ATTEMPT_HEADER]: next, 'x-order-fsm-last-error': verdict.reason.slice(0, 512) },
+            headers: { [ATTEMPT_HEADER]: next.attempt, 'x-order-fsm-last-error': verdict.outcome === 'done' ? '' : verdict.reason.slice(0, 512) },
           });
-        } else if (verdict.outcome !== 'done') {
-          const reason = verdict.reason;
+        } else if (next.action === 'dead') {
+          const reason = next.reason;
           await this.deadLetter(channel, message, reason, attempt);
           await onDeadLetter(work, reason).catch((error) => this.logger.error(`flagging order ${work.orderId} failed: ${error}`));
         }

@@ -6,6 +6,8 @@ import {
   OrderBusyError,
   OrderNotFoundError,
   OrderStateNotMatchError,
+  EventNotAllowedError,
+  VersionConflictError,
 } from '../errors/order-fsm.errors.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { OrderStore } from '../persistence/order-store.js';
@@ -24,6 +26,8 @@ describe('OrderFsmWorker verdicts', () => {
   it.each([
     ['a dependency that is down', new DependencyUnavailableError('redis'), 'wait'],
     ['an order another holder has', new OrderBusyError('o-1', 2_000), 'wait'],
+    ['an order that moved while the work ran', new VersionConflictError('o-1', 3), 'wait'],
+    ['work the machine does not let the worker send', new EventNotAllowedError('o-1', 'CLOSE', 'system', ['client']), 'dead'],
     ['an order that moved on', new OrderStateNotMatchError('o-1', 'PAID', 'CLOSED'), 'done'],
     ['an order that does not exist', new OrderNotFoundError('o-1'), 'dead'],
     ['a checker that refused', new CheckFailedError('action', 'NO_FUNDS', 'no funds'), 'retry'],

@@ -1,18 +1,19 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
 import type { WorkMessage } from '../engine/outbox-messages.js';
+import { type ErrorKind, errorKindOf } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import type { WorkVerdict } from '../messaging/message-broker.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { OrderStore } from '../persistence/order-store.js';
 
-/** The order is no longer where the work was meant for: nothing is left to do. */
-const MOVED_ON = new Set(['ORDER_STATE_NOT_MATCH', 'NOT_FOUND_PROCESSOR']);
-/** Failures of the moment, not of the work: a dependency is down or another holder has the order. */
-const TRANSIENT = new Set(['DEPENDENCY_UNAVAILABLE', 'ORDER_BUSY']);
-/** Failures that another attempt cannot fix. */
-const HOPELESS = new Set(['ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'VALIDATION_FAILED', 'TRANSITION_NOT_DECLARED', 'FOUND_MORE_PROCESSOR', 'FORBIDDEN']);
+/**
+ * The verdict on a failure, from the one error table (ERRORS): the order moved on, nothing left to
+ * do; refused, another attempt cannot fix it; transient, again shortly without spending an attempt;
+ * failed, again after a growing delay, a limited number of times.
+ */
+const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry' };
 
 /**
  * Turns automatic work into the state's event. Its request id is derived from the order and the
@@ -59,14 +60,11 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
     } catch (error) {
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
       const reason = `${code}: ${(error as Error).message}`;
-      if (MOVED_ON.has(code)) return { outcome: 'done', detail: reason };
-      if (HOPELESS.has(code)) return { outcome: 'dead', reason };
-      if (TRANSIENT.has(code)) {
-        this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
-        return { outcome: 'wait', reason };
-      }
-      this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
-      return { outcome: 'retry', reason };
+      const outcome = VERDICT[errorKindOf(code)];
+      if (outcome === 'done') return { outcome, detail: reason };
+      if (outcome === 'wait') this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
+      if (outcome === 'retry') this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
+      return { outcome, reason };
     }
   }
 }

@@ -1,14 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { errorKindOf } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { DueTimer, OrderStore } from '../persistence/order-store.js';
 import { BackgroundLoop } from './background-loop.js';
 
-/** Transient: fire the timer again shortly. */
-const TRY_AGAIN = new Set(['ORDER_BUSY', 'VERSION_CONFLICT', 'DEPENDENCY_UNAVAILABLE']);
-const MOVED_ON = new Set(['ORDER_STATE_NOT_MATCH', 'NOT_FOUND_PROCESSOR', 'ORDER_NOT_FOUND']);
 
 /** How long a claimed timer is held by the instance that claimed it before another may fire it. */
 const CLAIM_LEASE_MS = 30_000;
@@ -76,9 +74,12 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
       // Applied: its transaction marked the timer. A replay: an earlier fire applied it and marked it.
       if (outcome.replayed) result = { outcome: 'replayed' };
     } catch (error) {
+      // What to do is the error table's word (ERRORS): a transient failure fires again shortly, an order
+      // that moved on gets nothing, anything else is recorded as the timer's outcome.
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
-      if (TRY_AGAIN.has(code)) result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
-      else if (MOVED_ON.has(code)) result = { outcome: 'moved-on' };
+      const kind = errorKindOf(code);
+      if (kind === 'transient') result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
+      else if (kind === 'moved-on') result = { outcome: 'moved-on' };
       else {
         this.logger.warn(`timer ${timer.id} (${timer.event} for order ${timer.orderId}) failed: ${(error as Error).message}`);
         result = { outcome: code };
