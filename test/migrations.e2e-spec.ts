@@ -1,4 +1,6 @@
+import { OrderFsmCallers1764720000000 } from '@order-fsm/core';
 import { TaxiPassengerActiveRide1796256000000 } from '../apps/order-service/src/migrations/1796256000000-taxi-passenger-active-ride.js';
+import { callerName } from './support/callers.js';
 import { activeRideOf, advance, createOrder, newPassenger, TO_FEE_CONFIRMED, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -51,5 +53,34 @@ describe('the migration to one active-ride row per passenger (MariaDB)', () => {
     for (const ride of [created, inTrip, owesFee]) expect(await activeRideOf(t.dataSource, ride.passengerId)).toEqual([ride.orderId]);
     for (const ride of [cancelled, paid]) expect(await activeRideOf(t.dataSource, ride.passengerId)).toEqual([]);
     expect(await activeRideOf(t.dataSource, twice)).toEqual([newer]);
+  });
+});
+
+describe('the migration to request ids per caller (MariaDB)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('runs again without harm, and puts the engine rows it finds under no caller into @system', async () => {
+    const orderId = await createOrder(t);
+    // A worker's row as a log written before callers has it.
+    await t.dataSource.query(
+      "INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash) VALUES (?, 99, 'OLD', 'A', 'B', ?, '', 'worker', NOW(3), 'h')",
+      [orderId, uid('auto')],
+    );
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await new OrderFsmCallers1764720000000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await t.dataSource.query('SELECT version, caller FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId])).toEqual([
+      { version: 1, caller: callerName('client') },
+      { version: 99, caller: '@system' },
+    ]);
   });
 });

@@ -33,7 +33,8 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     60_000,
   ).catch(async (error) => {
     child.kill('SIGKILL');
-    throw error;
+    // What the process said, so that a slow or stuck start can be told apart from a crash.
+    throw new Error(`${(error as Error).message}; its output so far:\n${output.split('\n').slice(-40).join('\n')}`);
   });
   return {
     child,

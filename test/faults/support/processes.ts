@@ -87,8 +87,22 @@ export interface Cluster {
 export async function startCluster(prefix: string, options: { apis?: number; workers?: number; env?: Record<string, string> } = {}): Promise<Cluster> {
   // No rate limit: the load driver is a single address sending thousands of requests a minute.
   const env = { AMQP_PREFIX: prefix, AUTO_STUCK_AFTER_MS: '3000', SWEEPER_INTERVAL_MS: '1000', WORKER_RETRY_DELAYS_MS: '200,500,1000', RATE_LIMIT_MAX: '0', ...options.env };
-  const apis = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => startServiceProcess({ ...env, WORKER_ENABLED: 'false' })));
-  const workers = await Promise.all(Array.from({ length: options.workers ?? 0 }, () => startServiceProcess({ ...env, WORKER_ENABLED: 'true' })));
+  // Every process is stopped again when one of them fails to start: none is left running for the suites after.
+  const started: ServiceProcess[] = [];
+  const start = async (worker: boolean) => {
+    const process = await startServiceProcess({ ...env, WORKER_ENABLED: String(worker) });
+    started.push(process);
+    return process;
+  };
+  let apis: ServiceProcess[];
+  let workers: ServiceProcess[];
+  try {
+    apis = await Promise.all(Array.from({ length: options.apis ?? 2 }, () => start(false)));
+    workers = await Promise.all(Array.from({ length: options.workers ?? 0 }, () => start(true)));
+  } catch (error) {
+    await Promise.allSettled(started.map((p) => p.stop('SIGKILL')));
+    throw error;
+  }
   return {
     apis,
     workers,

@@ -49,8 +49,15 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
   /** Claims the timers due at `now` and fires each; answers how many were claimed. */
   async fireDue(now: Date, limit: number): Promise<number> {
     const due = await this.store.claimDueTimers(now, limit, CLAIM_LEASE_MS);
+    const claimedAt = Date.now();
     let failure: unknown;
-    for (const timer of due) {
+    for (const [index, timer] of due.entries()) {
+      if (Date.now() - claimedAt > CLAIM_LEASE_MS / 2) {
+        // Slow firing (busy orders, a slow database) must not outlive the lease, or another instance
+        // would take the same timers while this one still fires them: hand the rest back now.
+        for (const rest of due.slice(index)) await this.store.settleTimer(rest.id, { retryAt: new Date() }).catch((error: unknown) => (failure ??= error));
+        break;
+      }
       // One timer whose outcome cannot be recorded (the database went away) leaves the rest of the batch
       // to fire all the same; it comes due again when its lease runs out.
       await this.fire(timer).catch((error: unknown) => (failure ??= error));
