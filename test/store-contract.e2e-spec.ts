@@ -202,12 +202,14 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
     });
 
-    it('rolls everything back when save() throws, what save() wrote included', async () => {
+    it('rolls everything back when save() throws, what save() wrote in a nested transaction included', async () => {
       const v1 = await create();
       const requestId = `req-${randomUUID()}`;
       await expect(
         store.commit(step(v1, 'B', { requestId, messages: [message(v1.orderId, 1)] }), async (manager) => {
-          await db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], manager);
+          await manager.transaction((inner) =>
+            db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], inner),
+          );
           throw new Error('payment refused');
         }),
       ).rejects.toThrow('payment refused');
@@ -218,13 +220,16 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await store.findConsumedRequest(requestId, 'contract')).toBeNull();
     });
 
-    it('commits what save() wrote with the transition', async () => {
+    it('commits what save() wrote with the transition, in a nested transaction too', async () => {
       const v1 = await create();
       await store.commit(step(v1, 'B'), async (manager) => {
         await db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], manager);
+        await manager.transaction((inner) =>
+          db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'NESTED', db.time(new Date()), db.time(new Date())], inner),
+        );
         return { response: '{}', timers: [] };
       });
-      expect(await count('SELECT COUNT(*) AS n FROM fsm_timer WHERE order_id = ?', [v1.orderId])).toBe(1);
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_timer WHERE order_id = ?', [v1.orderId])).toBe(2);
     });
   });
 
