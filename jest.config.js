@@ -5,6 +5,7 @@ const common = {
   moduleNameMapper: {
     '^@order-fsm/core$': '<rootDir>/libs/order-fsm/src/index.ts',
     '^@order-fsm/core/testing$': '<rootDir>/libs/order-fsm/src/testing/index.ts',
+    '^@order-fsm/core/postgres$': '<rootDir>/libs/order-fsm/src/postgres/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },

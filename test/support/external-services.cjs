@@ -6,6 +6,8 @@ module.exports = async function externalServices() {
   process.env.DATABASE_URL ||= 'mysql://root@127.0.0.1:3306/test';
   process.env.REDIS_URL ||= 'redis://127.0.0.1:6379';
   process.env.AMQP_URL ||= 'amqp://guest:guest@127.0.0.1:5672';
+  // Only the store contract suite uses PostgreSQL (the service does not, yet).
+  process.env.POSTGRES_URL ||= 'postgres://root@127.0.0.1:5432/test';
   // The callers of test/support/callers.ts: every service a suite starts, in process or not, knows them.
   process.env.API_TOKENS ||= Object.values(require('./test-callers.json')).join(',');
 };

@@ -18,10 +18,22 @@ const CONNECTION_CODES = new Set([
   'CR_SERVER_GONE_ERROR',
   'CR_SERVER_LOST',
   'CR_CONNECTION_ERROR',
+  // PostgreSQL: connection exceptions (class 08), the server shutting down or starting (57P0x), too many connections.
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
 ]);
 
 interface DriverError {
   code?: string;
+  /** PostgreSQL (pg): the constraint a 23505 violated. */
+  constraint?: string;
   sqlMessage?: string;
   message?: string;
   driverError?: DriverError;
@@ -35,7 +47,7 @@ function driverErrorOf(error: unknown): DriverError {
 export function isConnectionError(error: unknown): boolean {
   const e = driverErrorOf(error);
   if (e.code && CONNECTION_CODES.has(e.code)) return true;
-  return /connection (is )?(lost|closed|refused)|pool is closed|can't add new command when connection is in closed state/i.test(
+  return /connection (is )?(lost|closed|refused|terminated)|pool is closed|can't add new command when connection is in closed state/i.test(
     e.message ?? '',
   );
 }
@@ -67,6 +79,15 @@ export function translateDbError(error: unknown, write?: TransitionWrite): unkno
       return new VersionConflictError(write.order.orderId, write.order.version);
     }
   }
+  if (e.code === '23505') {
+    const constraint = e.constraint ?? text;
+    if (constraint.includes('uq_fsm_transition_request')) return new DuplicateRequestError(write.requestId);
+    if (constraint.includes('uq_fsm_transition_order_version') || (constraint.includes('fsm_order_pkey') && write.order.version === 0)) {
+      return new VersionConflictError(write.order.orderId, write.order.version);
+    }
+  }
+  // PostgreSQL's deadlock and serialization failures: the transition lost a race, as with MySQL's.
+  if (e.code === '40P01' || e.code === '40001') return new VersionConflictError(write.order.orderId, write.order.version);
   // The log row sent in one batch with the fence: its order id is NULL when the fence wrote nothing.
   if (e.code === 'ER_BAD_NULL_ERROR' && text.includes("'order_id'")) return new VersionConflictError(write.order.orderId, write.order.version);
   if (e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') {

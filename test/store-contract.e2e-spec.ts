@@ -1,0 +1,449 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ORDER_FSM_MIGRATIONS,
+  SqliteOrderStore,
+  TypeOrmOrderStore,
+  type ClaimedMessage,
+  type FsmOrder,
+  type OrderStore,
+  type OutboxMessage,
+  type TransitionWrite,
+} from '@order-fsm/core';
+import { PostgresOrderStore } from '@order-fsm/core/postgres';
+import { DataSource } from 'typeorm';
+
+/**
+ * One contract for every OrderStore: the same behaviours, on MariaDB (TypeOrmOrderStore), PostgreSQL
+ * (PostgresOrderStore) and SQLite (SqliteOrderStore on sql.js). The tables are shared with whatever
+ * else ran on the database, so every test uses ids of its own and looks only at its own rows.
+ */
+const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+
+interface Adapter {
+  store: OrderStore;
+  /** A statement written with `?` placeholders, on the adapter's database (through `manager` when given). */
+  sql(statement: string, params?: unknown[], manager?: { query(q: string, p: unknown[]): Promise<unknown> }): Promise<Array<Record<string, unknown>>>;
+  /** A time as the adapter's tables store it. */
+  time(date: Date): unknown;
+  close(): Promise<void>;
+}
+
+interface Fixture {
+  /** Several connections, so that writers and relays really run at once. */
+  server: boolean;
+  open(): Promise<Adapter>;
+}
+
+const numbered = (statement: string) => {
+  let n = 0;
+  return statement.replace(/\?/g, () => `$${++n}`);
+};
+
+const fixtures: Array<[string, Fixture]> = [
+  [
+    'MariaDB (TypeOrmOrderStore)',
+    {
+      server: true,
+      async open() {
+        const dataSource = new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true });
+        await dataSource.initialize();
+        return {
+          store: new TypeOrmOrderStore(dataSource),
+          sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date,
+          close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+  [
+    'PostgreSQL (PostgresOrderStore)',
+    {
+      server: true,
+      async open() {
+        const dataSource = new DataSource({ type: 'postgres', url: POSTGRES_URL });
+        await dataSource.initialize();
+        const store = new PostgresOrderStore(dataSource);
+        await store.ensureSchema();
+        return {
+          store,
+          sql: (statement, params = [], manager = dataSource) => manager.query(numbered(statement), params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date,
+          close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+  [
+    'SQLite (SqliteOrderStore on sql.js)',
+    {
+      server: false,
+      async open() {
+        const dataSource = new DataSource({ type: 'sqljs', logging: false });
+        await dataSource.initialize();
+        const store = new SqliteOrderStore(dataSource);
+        await store.ensureSchema();
+        return {
+          store,
+          sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date.getTime(),
+          close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+];
+
+const LONG_AGO = new Date('2001-01-01T00:00:00.000Z');
+const LEASE = 60_000;
+const nothing = async () => ({ response: '{"ok":true}', timers: [] });
+
+function newOrder(data: Record<string, unknown> = { n: 1 }): FsmOrder {
+  return { orderId: `contract-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data };
+}
+
+function step(order: FsmOrder, toState: string, extra: Partial<TransitionWrite> = {}): TransitionWrite {
+  return {
+    order,
+    toState,
+    event: `TO_${toState}`,
+    requestId: `req-${randomUUID()}`,
+    requestHash: 'h'.repeat(64),
+    caller: 'contract',
+    source: 'api',
+    at: new Date(),
+    messages: [],
+    autoDueAt: null,
+    ...extra,
+  };
+}
+
+const message = (orderId: string, n: number): OutboxMessage => ({ messageId: `${orderId}:${n}`, kind: 'status', routingKey: 'order.status', payload: `{"n":${n}}` });
+
+describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
+  let db: Adapter;
+  let store: OrderStore;
+  const onServers = fixture.server ? it : it.skip;
+
+  beforeAll(async () => {
+    db = await fixture.open();
+    store = db.store;
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  const create = (order = newOrder(), extra: Partial<TransitionWrite> = {}) => store.commit(step(order, 'A', extra), nothing);
+  const count = async (statement: string, params: unknown[]) => Number((await db.sql(statement, params))[0]!.n);
+  const outboxCount = (orderId: string) => count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ?', [orderId]);
+  const ours = (orderIds: string[]) => (m: ClaimedMessage) => orderIds.includes(m.orderId);
+
+  /** Relays until `until` holds; acks every message it is handed (rows left over by other suites too). */
+  async function relayAll(until: (seen: ClaimedMessage[]) => boolean, limit = 100): Promise<ClaimedMessage[]> {
+    const seen: ClaimedMessage[] = [];
+    for (let round = 0; round < 50 && !until(seen); round++) {
+      const claimed = await store.relayOutbox(limit, async (messages) => {
+        seen.push(...messages);
+        return messages.map((m) => m.id);
+      });
+      if (claimed === 0) break;
+    }
+    return seen;
+  }
+
+  describe('orders', () => {
+    it('creates an order at version 1 and loads it as written', async () => {
+      const order = newOrder({ n: 1, nested: { b: 2, a: [1, 'x'] } });
+      const at = new Date();
+      const created = await store.commit(step(order, 'A', { at }), nothing);
+      expect(created).toMatchObject({ orderId: order.orderId, state: 'A', version: 1 });
+      const loaded = await store.load(order.orderId);
+      expect(loaded).toMatchObject({ orderId: order.orderId, bizCode: 'TAXI', sceneId: 'CITY', state: 'A', version: 1, data: { n: 1, nested: { b: 2, a: [1, 'x'] } } });
+      expect(loaded!.createdAt!.getTime()).toBe(at.getTime());
+      expect(loaded!.flag).toBeUndefined();
+      expect(await store.load(`contract-${randomUUID()}`)).toBeNull();
+    });
+
+    it('refuses a second create of the same id with VERSION_CONFLICT', async () => {
+      const order = newOrder();
+      await create(order);
+      await expect(create(order)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      expect(await store.listTransitions(order.orderId)).toHaveLength(1);
+    });
+
+    it('refuses a stale version with VERSION_CONFLICT, runs no save() and writes nothing', async () => {
+      const v1 = await create();
+      await store.commit(step(v1, 'B'), nothing);
+      let worked = false;
+      const work = async () => ((worked = true), nothing());
+      await expect(store.commit(step(v1, 'C', { messages: [message(v1.orderId, 1)] }), work)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      expect(worked).toBe(false);
+      expect(await store.load(v1.orderId)).toMatchObject({ state: 'B', version: 2 });
+      expect(await store.listTransitions(v1.orderId)).toHaveLength(2);
+      expect(await outboxCount(v1.orderId)).toBe(0);
+    });
+
+    it('lets exactly one of several writers at the same version win', async () => {
+      const v1 = await create();
+      const results = await Promise.allSettled(['B', 'C', 'D', 'E', 'F'].map((to) => store.commit(step(v1, to), nothing)));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
+      const winner = (won[0] as PromiseFulfilledResult<FsmOrder>).value;
+      expect(await store.load(v1.orderId)).toMatchObject({ state: winner.state, version: 2 });
+      expect(await store.listTransitions(v1.orderId)).toHaveLength(2);
+    });
+
+    it('lets exactly one of several creators of the same id win', async () => {
+      const order = newOrder();
+      const results = await Promise.allSettled([1, 2, 3, 4].map(() => create(order)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
+    });
+
+    it('rolls everything back when save() throws, what save() wrote in a nested transaction included', async () => {
+      const v1 = await create();
+      const requestId = `req-${randomUUID()}`;
+      await expect(
+        store.commit(step(v1, 'B', { requestId, messages: [message(v1.orderId, 1)] }), async (manager) => {
+          await manager.transaction((inner) =>
+            db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], inner),
+          );
+          throw new Error('payment refused');
+        }),
+      ).rejects.toThrow('payment refused');
+      expect(await store.load(v1.orderId)).toMatchObject({ state: 'A', version: 1 });
+      expect(await store.listTransitions(v1.orderId)).toHaveLength(1);
+      expect(await outboxCount(v1.orderId)).toBe(0);
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_timer WHERE order_id = ?', [v1.orderId])).toBe(0);
+      expect(await store.findConsumedRequest(requestId, 'contract')).toBeNull();
+    });
+
+    it('commits what save() wrote with the transition, in a nested transaction too', async () => {
+      const v1 = await create();
+      await store.commit(step(v1, 'B'), async (manager) => {
+        await db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], manager);
+        await manager.transaction((inner) =>
+          db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'NESTED', db.time(new Date()), db.time(new Date())], inner),
+        );
+        return { response: '{}', timers: [] };
+      });
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_timer WHERE order_id = ?', [v1.orderId])).toBe(2);
+    });
+  });
+
+  describe('request ids', () => {
+    it('are consumed per caller: the same id and caller replay, another caller is another request', async () => {
+      const order = newOrder();
+      const requestId = `req-${randomUUID()}`;
+      await store.commit(step(order, 'A', { requestId, caller: 'alice', requestHash: 'a'.repeat(64) }), async () => ({ response: '{"orderId":"x","n":1}', timers: [] }));
+
+      expect(await store.findConsumedRequest(requestId, 'alice')).toEqual({ requestHash: 'a'.repeat(64), response: { orderId: 'x', n: 1 } });
+      expect(await store.findConsumedRequest(requestId, 'bob')).toBeNull();
+      expect((await store.loadForEvent(order.orderId, requestId, 'alice')).consumed).toMatchObject({ requestHash: 'a'.repeat(64) });
+      expect(await store.loadForEvent(order.orderId, requestId, 'bob')).toMatchObject({ order: { version: 1 }, consumed: null });
+      // No such order: the answer is still whether the id is taken.
+      expect(await store.loadForEvent(`contract-${randomUUID()}`, requestId, 'alice')).toMatchObject({ order: null, consumed: { requestHash: 'a'.repeat(64) } });
+
+      // Bob may use the same id; Alice may not use hers again, and that leaves the order as it was.
+      await expect(store.commit(step(newOrder(), 'A', { requestId, caller: 'bob' }), nothing)).resolves.toMatchObject({ version: 1 });
+      const v1 = await create();
+      await expect(store.commit(step(v1, 'B', { requestId, caller: 'alice', messages: [message(v1.orderId, 1)] }), nothing)).rejects.toMatchObject({
+        code: 'DUPLICATE_REQUEST',
+      });
+      expect(await store.load(v1.orderId)).toMatchObject({ state: 'A', version: 1 });
+      expect(await outboxCount(v1.orderId)).toBe(0);
+    });
+  });
+
+  describe('transition log', () => {
+    it('lists the transitions in version order with their fields', async () => {
+      const order = newOrder();
+      const first = step(order, 'A', { caller: 'alice', source: 'api' });
+      const v1 = await store.commit(first, nothing);
+      const second = step(v1, 'B', { caller: '@system', source: 'worker', at: new Date(first.at.getTime() + 5) });
+      await store.commit(second, nothing);
+      expect(await store.listTransitions(order.orderId)).toEqual([
+        { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', createdAt: first.at },
+        { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', createdAt: second.at },
+      ]);
+    });
+  });
+
+  describe('outbox', () => {
+    it('commits the messages with the transition and hands them out in id order, once', async () => {
+      const order = newOrder();
+      const v1 = await create(order, { messages: [message(order.orderId, 1), message(order.orderId, 2)] });
+      await store.commit(step(v1, 'B', { messages: [message(order.orderId, 3)] }), nothing);
+      expect(await outboxCount(order.orderId)).toBe(3);
+      const backlog = await store.outboxBacklog();
+      expect(backlog.count).toBeGreaterThanOrEqual(3);
+      expect(backlog.oldestCreatedAt).toBeInstanceOf(Date);
+
+      const seen = (await relayAll((s) => s.filter(ours([order.orderId])).length >= 3)).filter(ours([order.orderId]));
+      expect(seen.map((m) => m.messageId)).toEqual([1, 2, 3].map((n) => `${order.orderId}:${n}`));
+      expect(seen.map((m) => m.id)).toEqual([...seen.map((m) => m.id)].sort((a, b) => a - b));
+      expect(seen[0]).toMatchObject({ kind: 'status', routingKey: 'order.status', payload: '{"n":1}', orderId: order.orderId });
+      expect(seen[0]!.createdAt).toBeInstanceOf(Date);
+      // Published: a later relay does not hand them out again.
+      expect((await relayAll(() => false)).filter(ours([order.orderId]))).toEqual([]);
+    });
+
+    it('marks only an acknowledged prefix per order: a message after an unacknowledged one waits', async () => {
+      const order = newOrder();
+      await create(order, { messages: [1, 2, 3].map((n) => message(order.orderId, n)) });
+      const handed: string[][] = [];
+      const relay = (skip: string) =>
+        store.relayOutbox(100, async (messages) => {
+          handed.push(messages.filter(ours([order.orderId])).map((m) => m.messageId));
+          return messages.filter((m) => m.messageId !== skip).map((m) => m.id);
+        });
+      // Rows left by others may come first: relay until ours have been handed out.
+      while (!handed.some((h) => h.length > 0)) await relay(`${order.orderId}:2`);
+      expect(handed.at(-1)).toEqual([1, 2, 3].map((n) => `${order.orderId}:${n}`));
+      // 1 was marked; 2 was not acknowledged, so 3 (acknowledged) was not marked either.
+      handed.length = 0;
+      await relay('none');
+      expect(handed).toEqual([[`${order.orderId}:2`, `${order.orderId}:3`]]);
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND published_at IS NULL', [order.orderId])).toBe(0);
+    });
+
+    onServers('skips what another relay holds, and what comes after it for the same order', async () => {
+      await relayAll(() => false); // nothing older than this test's rows is left unpublished
+      const order = newOrder();
+      await create(order, { messages: [1, 2, 3].map((n) => message(order.orderId, n)) });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const holds = new Promise<void>((resolve) => (holding = resolve));
+      const first: string[] = [];
+      const relayA = store.relayOutbox(1, async (messages) => {
+        first.push(...messages.map((m) => m.messageId));
+        holding();
+        await held;
+        return messages.map((m) => m.id);
+      });
+      await holds;
+      expect(first).toEqual([`${order.orderId}:1`]);
+      // Relay B skips the held row; 2 and 3 come after it, so B publishes none of this order's messages.
+      const second: ClaimedMessage[] = [];
+      await store.relayOutbox(100, async (messages) => {
+        second.push(...messages);
+        return messages.map((m) => m.id);
+      });
+      expect(second.filter(ours([order.orderId]))).toEqual([]);
+      release();
+      await relayA;
+      const rest = (await relayAll((s) => s.filter(ours([order.orderId])).length >= 2)).filter(ours([order.orderId]));
+      expect(rest.map((m) => m.messageId)).toEqual([`${order.orderId}:2`, `${order.orderId}:3`]);
+    });
+
+    onServers('never hands the same message to two relays running at once', async () => {
+      const orders = [newOrder(), newOrder(), newOrder()];
+      for (const order of orders) {
+        const v1 = await create(order, { messages: [1, 2].map((n) => message(order.orderId, n)) });
+        await store.commit(step(v1, 'B', { messages: [3, 4].map((n) => message(order.orderId, n)) }), nothing);
+      }
+      const ids = orders.map((o) => o.orderId);
+      const seen: ClaimedMessage[] = [];
+      const relay = async () => {
+        for (let round = 0; round < 100 && seen.filter(ours(ids)).length < 12; round++) {
+          await store.relayOutbox(2, async (messages) => {
+            seen.push(...messages);
+            return messages.map((m) => m.id);
+          });
+        }
+      };
+      await Promise.all([relay(), relay()]);
+      const mine = seen.filter(ours(ids));
+      expect(mine.map((m) => m.messageId).sort()).toEqual(orders.flatMap((o) => [1, 2, 3, 4].map((n) => `${o.orderId}:${n}`)).sort());
+      // Each order's messages were published in their order.
+      for (const order of orders) expect(mine.filter((m) => m.orderId === order.orderId).map((m) => m.payload)).toEqual([1, 2, 3, 4].map((n) => `{"n":${n}}`));
+    });
+
+    it('purges published messages older than a time', async () => {
+      const order = newOrder();
+      await create(order, { messages: [message(order.orderId, 1)] });
+      await relayAll((s) => s.some(ours([order.orderId])));
+      expect(await store.purgePublished(new Date(Date.now() + 60_000), 100_000)).toBeGreaterThanOrEqual(1);
+      expect(await outboxCount(order.orderId)).toBe(0);
+    });
+  });
+
+  describe('timers', () => {
+    /** A created order with one timer due long ago; answers the order and the timer's id. */
+    async function withDueTimer(): Promise<[FsmOrder, number]> {
+      const order = newOrder();
+      const v1 = await store.commit(step(order, 'A'), async () => ({ response: '{}', timers: [{ event: 'TIMEOUT', fireAt: LONG_AGO }] }));
+      const [row] = await db.sql('SELECT id FROM fsm_timer WHERE order_id = ?', [order.orderId]);
+      return [v1, Number(row!.id)];
+    }
+    const claim = async (orderId: string, now: Date) => (await store.claimDueTimers(now, 1000, LEASE)).filter((t) => t.orderId === orderId);
+
+    it('claims a due timer by committing a lease: not again before it runs out, again after', async () => {
+      const [order, id] = await withDueTimer();
+      const now = new Date();
+      expect(await claim(order.orderId, now)).toEqual([{ id, orderId: order.orderId, version: 1, state: 'A', event: 'TIMEOUT' }]);
+      expect(await claim(order.orderId, now)).toEqual([]);
+      expect(await claim(order.orderId, new Date(now.getTime() + LEASE - 1))).toEqual([]);
+      expect(await claim(order.orderId, new Date(now.getTime() + LEASE))).toMatchObject([{ id }]);
+    });
+
+    it('marks the timer a transition fires as fired, in that transition only', async () => {
+      const [v1, id] = await withDueTimer();
+      const now = new Date();
+      await claim(v1.orderId, now);
+      // A transition that fails leaves the timer to fire again.
+      await expect(store.commit(step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }), async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+      expect((await db.sql('SELECT outcome FROM fsm_timer WHERE id = ?', [id]))[0]!.outcome).toBeNull();
+      await store.commit(step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }), nothing);
+      expect((await db.sql('SELECT outcome FROM fsm_timer WHERE id = ?', [id]))[0]!.outcome).toBe('fired');
+      expect(await claim(v1.orderId, new Date(now.getTime() + 2 * LEASE))).toEqual([]);
+    });
+
+    it('settles a timer with an outcome (never due again) or a retry time', async () => {
+      const [settled, settledId] = await withDueTimer();
+      const [retried, retriedId] = await withDueTimer();
+      const now = new Date();
+      await store.settleTimer(settledId, { outcome: 'order moved on' });
+      await store.settleTimer(retriedId, { retryAt: new Date(now.getTime() + 10 * LEASE) });
+      expect((await db.sql('SELECT outcome FROM fsm_timer WHERE id = ?', [settledId]))[0]!.outcome).toBe('order moved on');
+      const claimBoth = async (at: Date) =>
+        (await store.claimDueTimers(at, 1000, LEASE)).filter((t) => [settled.orderId, retried.orderId].includes(t.orderId)).map((t) => t.id);
+      expect(await claimBoth(new Date(now.getTime() + 10 * LEASE - 1))).toEqual([]);
+      expect(await claimBoth(new Date(now.getTime() + 10 * LEASE))).toEqual([retriedId]);
+    });
+  });
+
+  describe('stuck orders', () => {
+    it('requeues an overdue order once, with its messages, and skips a flagged one', async () => {
+      // Due before anything another test leaves: only these two are overdue at the clock below.
+      const flagged = newOrder();
+      await create(flagged, { autoDueAt: new Date(Date.UTC(1999, 0, 1)) });
+      await store.flagOrder(flagged.orderId, 'dead-lettered', new Date());
+      expect((await store.load(flagged.orderId))!.flag).toMatchObject({ reason: 'dead-lettered' });
+      const overdue = newOrder();
+      await create(overdue, { autoDueAt: new Date(Date.UTC(1999, 0, 1, 0, 0, 1)) });
+
+      // A clock of its own, just after them: nothing else in the table is due by then.
+      const now = new Date(Date.UTC(1999, 0, 1, 0, 0, 2));
+      const asked: string[] = [];
+      const requeue = (order: { orderId: string; version: number }) => {
+        asked.push(order.orderId);
+        return { messages: [{ messageId: `${order.orderId}:work:${randomUUID()}`, kind: 'work' as const, routingKey: 'order.work', payload: '{}' }], nextDueAt: new Date(now.getTime() + LEASE) };
+      };
+      expect(await store.requeueStuck(now, 10, requeue)).toBe(1);
+      expect(asked).toEqual([overdue.orderId]);
+      expect(await count("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [overdue.orderId])).toBe(1);
+      // Its due time moved on: not requeued again before then.
+      asked.length = 0;
+      expect(await store.requeueStuck(now, 10, requeue)).toBe(0);
+      expect(asked).toEqual([]);
+      // Its next transition clears the flag.
+      const v1 = (await store.load(flagged.orderId))!;
+      await store.commit(step(v1, 'B'), nothing);
+      expect((await store.load(flagged.orderId))!.flag).toBeUndefined();
+    });
+  });
+});
