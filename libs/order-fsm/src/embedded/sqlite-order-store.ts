@@ -12,6 +12,7 @@ import type {
   TransitionLogEntry,
   TransitionWrite,
 } from '../persistence/order-store.js';
+import { acknowledgedPrefix } from '../persistence/outbox-prefix.js';
 
 /** The schema of the embedded store: the tables of the MySQL migrations, times in epoch milliseconds. */
 const SCHEMA = [
@@ -226,15 +227,9 @@ export class SqliteOrderStore implements OrderStore {
         payload: String(row.payload),
         createdAt: new Date(Number(row.created_at)),
       }));
-      const acked = new Set(await publish(claimed));
-      const blocked = new Set<string>();
       const now = Date.now();
-      for (const message of claimed) {
-        if (blocked.has(message.orderId) || !acked.has(message.id)) {
-          blocked.add(message.orderId);
-          continue;
-        }
-        await manager.query('UPDATE fsm_outbox SET published_at = ? WHERE id = ?', [now, message.id]);
+      for (const id of acknowledgedPrefix(claimed, new Set(await publish(claimed)))) {
+        await manager.query('UPDATE fsm_outbox SET published_at = ? WHERE id = ?', [now, id]);
       }
       return rows.length;
     });

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { VersionConflictError } from '../errors/order-fsm.errors.js';
 import type { FsmOrder } from '../engine/fsm-order.js';
 import { translateDbError } from './db-errors.js';
+import { acknowledgedPrefix, gapFreePrefix } from './outbox-prefix.js';
 import type {
   ClaimedMessage,
   ConsumedRequest,
@@ -245,18 +246,8 @@ export class TypeOrmOrderStore implements OrderStore {
         'SELECT order_id, id FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (?) ORDER BY id',
         [[...new Set(claimed.map((r) => r.order_id))]],
       );
-      const queueOf = new Map<string, number[]>();
-      for (const p of pending) (queueOf.get(p.order_id) ?? queueOf.set(p.order_id, []).get(p.order_id)!).push(Number(p.id));
-      const position = new Map<string, number>();
-      const eligible: ClaimedMessage[] = [];
-      for (const row of claimed) {
-        const at = position.get(row.order_id) ?? 0;
-        if (at < 0 || queueOf.get(row.order_id)?.[at] !== Number(row.id)) {
-          position.set(row.order_id, -1);
-          continue;
-        }
-        position.set(row.order_id, at + 1);
-        eligible.push({
+      const eligible = gapFreePrefix(
+        claimed.map((row) => ({
           id: Number(row.id),
           messageId: row.message_id,
           orderId: row.order_id,
@@ -264,18 +255,11 @@ export class TypeOrmOrderStore implements OrderStore {
           routingKey: row.routing_key,
           payload: row.payload,
           createdAt: row.created_at,
-        });
-      }
+        })),
+        pending.map((p) => ({ orderId: p.order_id, id: Number(p.id) })),
+      );
       if (eligible.length === 0) return claimed.length;
-      const acked = new Set(await publish(eligible));
-      // Mark per order only an acknowledged prefix: a later message is never marked before an earlier one.
-      const blocked = new Set<string>();
-      const published: number[] = [];
-      for (const message of eligible) {
-        if (blocked.has(message.orderId)) continue;
-        if (acked.has(message.id)) published.push(message.id);
-        else blocked.add(message.orderId);
-      }
+      const published = acknowledgedPrefix(eligible, new Set(await publish(eligible)));
       if (published.length > 0) await manager.query('UPDATE fsm_outbox SET published_at = ? WHERE id IN (?)', [new Date(), published]);
       return claimed.length;
     });

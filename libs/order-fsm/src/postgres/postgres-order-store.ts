@@ -14,6 +14,7 @@ import type {
   TransitionLogEntry,
   TransitionWrite,
 } from '../persistence/order-store.js';
+import { acknowledgedPrefix, gapFreePrefix } from '../persistence/outbox-prefix.js';
 
 /**
  * The tables of the MySQL migrations, column for column and index for index, in PostgreSQL's
@@ -281,18 +282,8 @@ export class PostgresOrderStore implements OrderStore {
         'SELECT order_id, id FROM fsm_outbox WHERE published_at IS NULL AND order_id = ANY($1) ORDER BY id',
         [[...new Set(claimed.map((r) => r.order_id))]],
       );
-      const queueOf = new Map<string, number[]>();
-      for (const p of pending) (queueOf.get(p.order_id) ?? queueOf.set(p.order_id, []).get(p.order_id)!).push(Number(p.id));
-      const position = new Map<string, number>();
-      const eligible: ClaimedMessage[] = [];
-      for (const row of claimed) {
-        const at = position.get(row.order_id) ?? 0;
-        if (at < 0 || queueOf.get(row.order_id)?.[at] !== Number(row.id)) {
-          position.set(row.order_id, -1);
-          continue;
-        }
-        position.set(row.order_id, at + 1);
-        eligible.push({
+      const eligible = gapFreePrefix(
+        claimed.map((row) => ({
           id: Number(row.id),
           messageId: row.message_id,
           orderId: row.order_id,
@@ -300,18 +291,11 @@ export class PostgresOrderStore implements OrderStore {
           routingKey: row.routing_key,
           payload: row.payload,
           createdAt: row.created_at,
-        });
-      }
+        })),
+        pending.map((p) => ({ orderId: p.order_id, id: Number(p.id) })),
+      );
       if (eligible.length === 0) return claimed.length;
-      const acked = new Set(await publish(eligible));
-      // Mark per order only an acknowledged prefix: a later message is never marked before an earlier one.
-      const blocked = new Set<string>();
-      const published: number[] = [];
-      for (const message of eligible) {
-        if (blocked.has(message.orderId)) continue;
-        if (acked.has(message.id)) published.push(message.id);
-        else blocked.add(message.orderId);
-      }
+      const published = acknowledgedPrefix(eligible, new Set(await publish(eligible)));
       if (published.length > 0) await runner.query('UPDATE fsm_outbox SET published_at = $1 WHERE id = ANY($2)', [new Date(), published]);
       return claimed.length;
     });
