@@ -1,18 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import {
-  AbstractStateProcessor,
-  defineMachine,
-  OrderFsmEngine,
-  OrderFsmError,
-  OrderFsmModule,
-  OrderProcessor,
-  ORDER_FSM_MIGRATIONS,
-  RedlockOrderLock,
-  ServiceResult,
-  TypeOrmOrderStore,
-  type StateContext,
-} from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmError, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
 import * as fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';

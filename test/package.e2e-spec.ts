@@ -18,10 +18,9 @@ const SCRATCH_MAIN = `
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmModule, OrderProcessor, ORDER_FSM_MIGRATIONS,
-  RedlockOrderLock, ServiceResult, TypeOrmOrderStore, type StateContext,
-} from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';

@@ -1,14 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import {
-  ORDER_FSM_MIGRATIONS,
-  SqliteOrderStore,
-  TypeOrmOrderStore,
-  type ClaimedMessage,
-  type FsmOrder,
-  type OrderStore,
-  type OutboxMessage,
-  type TransitionWrite,
-} from '@order-fsm/core';
+import { type ClaimedMessage, type FsmOrder, type OrderStore, type OutboxMessage, type TransitionWrite } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import { DataSource } from 'typeorm';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore, VersionConflictError, type FsmOrder, type TransitionWrite } from '@order-fsm/core';
+import { VersionConflictError, type FsmOrder, type TransitionWrite } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
 import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';

@@ -3,19 +3,12 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  InProcessOrderLock,
-  OrderFsmExceptionFilter,
-  type OrderLock,
-  type OrderStore,
-  type MachineDefinition,
-  OrderFsmModule,
-  PrometheusOrderFsmMetrics,
-  RedlockOrderLock,
-  SqliteOrderStore,
-  TypeOrmOrderStore,
-  ValidationFailedError,
-} from '@order-fsm/core';
+import { OrderFsmExceptionFilter, type OrderLock, type OrderStore, type MachineDefinition, OrderFsmModule, ValidationFailedError } from '@order-fsm/core';
+import { InProcessOrderLock } from '@order-fsm/core/in-process';
+import { TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
+import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';

@@ -1,4 +1,4 @@
-import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import type { DataSourceOptions } from 'typeorm';
 import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
 import { TaxiPassengerActiveRide1796256000000 } from '../migrations/1796256000000-taxi-passenger-active-ride.js';

@@ -13,21 +13,21 @@ import {
   TransitionNotDeclaredError,
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
-import type { OrderLock, OrderLockHandle } from '../lock/order-lock.js';
+import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
+import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
-import { type AbstractStateProcessor, overridesSave } from './abstract-state-processor.js';
-import { CheckerExecutor } from './checker-executor.js';
-import type { FsmOrder } from './fsm-order.js';
-import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from './order-state-event.js';
-import { statusOutboxMessage, workOutboxMessage } from './outbox-messages.js';
-import { runProcessorTemplate } from './processor-template.js';
+import { type AbstractStateProcessor, overridesSave } from '../processor/abstract-state-processor.js';
+import { CheckerExecutor } from '../processor/checker-executor.js';
+import type { FsmOrder } from '../model/order.js';
+import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from '../model/event.js';
+import { statusOutboxMessage, workOutboxMessage } from '../model/messages.js';
+import { runProcessorTemplate } from '../processor/processor-template.js';
 import { requestHash } from './request-hash.js';
-import { StateContext } from './state-context.js';
+import { StateContext } from '../processor/state-context.js';
 import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
-import type { CreateOrderInput, TransitionOutcome } from './transition-outcome.js';
+import type { CreateOrderInput, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
 function nestedDeeperThan(value: unknown, max: number): boolean {
