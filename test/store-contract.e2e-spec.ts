@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { type ClaimedMessage, type FsmOrder, type OrderStore, type OutboxMessage, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
 import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
-import { PostgresOrderStore } from '@order-fsm/core/postgres';
+import { ORDER_FSM_POSTGRES_MIGRATIONS, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { DataSource, type EntityManager } from 'typeorm';
 import { FSM_TABLES } from '../libs/order-fsm/src/adapters/sql/schema.js';
 
@@ -152,6 +152,35 @@ const fixtures: Array<[string, Fixture]> = [
           time: (date) => date,
           describe: (table) => postgresShape(dataSource, table),
           close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+  [
+    'PostgreSQL, tables from ORDER_FSM_POSTGRES_MIGRATIONS',
+    {
+      server: true,
+      async open() {
+        // A schema of its own, created by the TypeORM migration rather than ensureSchema().
+        const schema = `fsm_migrated_${process.pid}_${randomInt(1e9)}`;
+        const admin = new DataSource({ type: 'postgres', url: POSTGRES_URL });
+        await admin.initialize();
+        await admin.query(`CREATE SCHEMA ${schema}`);
+        const dataSource = new DataSource({
+          type: 'postgres', url: POSTGRES_URL, extra: { options: `-c search_path=${schema}` },
+          migrations: [...ORDER_FSM_POSTGRES_MIGRATIONS], migrationsRun: true,
+        });
+        await dataSource.initialize();
+        return {
+          store: new PostgresOrderStore(dataSource),
+          sql: (statement, params = [], manager = dataSource) => manager.query(numbered(statement), params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date,
+          describe: (table) => postgresShape(dataSource, table),
+          close: async () => {
+            await dataSource.destroy();
+            await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+            await admin.destroy();
+          },
         };
       },
     },
