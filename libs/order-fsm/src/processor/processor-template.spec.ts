@@ -51,7 +51,7 @@ class RecordingChecker implements Checker {
 
 type Failures = Partial<Record<'action' | 'save' | 'plugin', ServiceResult<never>>>;
 
-class RecordingProcessor extends AbstractStateProcessor<string> {
+class RecordingProcessor extends AbstractStateProcessor<{ result: string }> {
   constructor(
     private readonly log: string[],
     private readonly plan: CheckerPlan = {},
@@ -109,7 +109,7 @@ function recordingPersist(log: string[]): Persist {
   };
 }
 
-const run = (processor: AbstractStateProcessor<string>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) =>
+const run = (processor: AbstractStateProcessor<{ result: string }>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) =>
   runProcessorTemplate(processor, ctx, plugins, {
     checkers: new CheckerExecutor(silentLogger),
     persist: recordingPersist(log),

@@ -49,7 +49,7 @@ function failureOf(error: unknown): ServiceResult {
  * ran and holds something is released exactly once, whatever the outcome.
  */
 export async function runProcessorTemplate<T>(
-  processor: AbstractStateProcessor<T>,
+  processor: AbstractStateProcessor<{ result: T }>,
   ctx: StateContext,
   plugins: readonly AbstractProcessorPlugin[],
   runtime: TemplateRuntime,
