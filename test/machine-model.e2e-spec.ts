@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmError, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
-import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { ORDER_FSM_MIGRATIONS, MysqlOrderStore } from '@order-fsm/core/mysql';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import * as fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -118,7 +118,7 @@ describe('random event sequences against the declared machine (fast-check)', () 
       imports: [
         OrderFsmModule.forRoot({
           machine,
-          store: new TypeOrmOrderStore(dataSource),
+          store: new MysqlOrderStore(dataSource),
           lock: new RedlockOrderLock(redis),
           timers: { enabled: false },
           sweeper: { enabled: false },

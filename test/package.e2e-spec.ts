@@ -19,7 +19,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AbstractStateProcessor, defineMachine, type MachineTypes, OrderFsmEngine, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
-import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { ORDER_FSM_MIGRATIONS, MysqlOrderStore } from '@order-fsm/core/mysql';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -65,7 +65,7 @@ class ResolveTicket extends AbstractStateProcessor<ResolveTypes> {
         await dataSource.initialize();
         const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
         await new Promise((resolve) => redis.once('ready', resolve));
-        return { machine, store: new TypeOrmOrderStore(dataSource), lock: new RedlockOrderLock(redis), outbox: false };
+        return { machine, store: new MysqlOrderStore(dataSource), lock: new RedlockOrderLock(redis), outbox: false };
       },
     }),
   ],

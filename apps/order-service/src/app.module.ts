@@ -5,7 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OrderFsmExceptionFilter, type OrderLock, type OrderStore, type MachineDefinition, OrderFsmModule, ValidationFailedError } from '@order-fsm/core';
 import { InProcessOrderLock } from '@order-fsm/core/in-process';
-import { TypeOrmOrderStore } from '@order-fsm/core/mysql';
+import { MysqlOrderStore } from '@order-fsm/core/mysql';
 import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
@@ -56,7 +56,7 @@ export class AppModule {
       return client ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : new InProcessOrderLock({ waitMs: config.lock.waitMs });
     };
     const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
-      if (!embedded) return new TypeOrmOrderStore(dataSource);
+      if (!embedded) return new MysqlOrderStore(dataSource);
       const store = new SqliteOrderStore(dataSource);
       await store.ensureSchema();
       return store;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { CommitSignal } from './engine/commit-signal.js';
 import { OrderFsmEngine } from './engine/order-fsm.engine.js';
 import { OrderFsmMetadataAccessor } from './registry/order-fsm-metadata.accessor.js';
 import { OrderFsmExplorer } from './registry/order-fsm.explorer.js';
@@ -26,6 +27,7 @@ import { TimerPoller } from './workers/timer-poller.js';
     { provide: ProcessorRegistry, useFactory: () => new ProcessorRegistry() },
     OrderFsmMetadataAccessor,
     OrderFsmExplorer,
+    CommitSignal,
     OrderFsmEngine,
     OrderFsmDiagrams,
     OutboxRelay,

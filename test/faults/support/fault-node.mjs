@@ -16,14 +16,14 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import * as core from '../../../dist/libs/order-fsm/src/index.js';
-import * as amqp from '../../../dist/libs/order-fsm/src/adapters/amqp/index.js';
-import * as mysql from '../../../dist/libs/order-fsm/src/adapters/mysql/index.js';
-import * as redis from '../../../dist/libs/order-fsm/src/adapters/redis/index.js';
+import * as amqpAdapter from '../../../dist/libs/order-fsm/src/adapters/amqp/index.js';
+import * as mysqlAdapter from '../../../dist/libs/order-fsm/src/adapters/mysql/index.js';
+import * as redisAdapter from '../../../dist/libs/order-fsm/src/adapters/redis/index.js';
 import { Sweeper } from '../../../dist/libs/order-fsm/src/workers/sweeper.js';
 import { ProcessorRegistry } from '../../../dist/libs/order-fsm/src/registry/processor-registry.js';
 
 /** The library's main entry point with the adapters and internals these scripts drive, under one name. */
-const fsm = { ...core, ...amqp, ...mysql, ...redis, Sweeper, ProcessorRegistry };
+const fsm = { ...core, ...amqpAdapter, ...mysqlAdapter, ...redisAdapter, Sweeper, ProcessorRegistry };
 
 const env = process.env;
 const role = env.FAULT_ROLE ?? 'client';
@@ -111,7 +111,7 @@ Module({
   imports: [
     fsm.OrderFsmModule.forRoot({
       machine,
-      store: new fsm.TypeOrmOrderStore(dataSource),
+      store: new fsm.MysqlOrderStore(dataSource),
       lock: new fsm.RedlockOrderLock(redis, { ttlMs: Number(env.FAULT_LOCK_TTL_MS ?? 10_000), waitMs: 2_000 }),
       messaging: { publisher: messaging, consumer: messaging },
       relay: { enabled: role === 'worker', pollIntervalMs: 100 },

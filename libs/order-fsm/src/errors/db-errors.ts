@@ -88,6 +88,14 @@ export function translateDbError(
       return new VersionConflictError(write.order.orderId, write.order.version);
     }
   }
+  // SQLite names the columns of the key it refused.
+  const sqlite = /UNIQUE constraint failed: (.*)$/m.exec(text)?.[1];
+  if (sqlite) {
+    if (/fsm_transition\.request_id/.test(sqlite)) return new DuplicateRequestError(write.requestId);
+    if (/fsm_transition\.order_id, fsm_transition\.version/.test(sqlite) || (/fsm_order\.id/.test(sqlite) && write.order.version === 0)) {
+      return new VersionConflictError(write.order.orderId, write.order.version);
+    }
+  }
   // PostgreSQL's deadlock and serialization failures: the transition lost a race, as with MySQL's.
   if (e.code === '40P01' || e.code === '40001') return new VersionConflictError(write.order.orderId, write.order.version);
   // The log row sent in one batch with the fence: its order id is NULL when the fence wrote nothing.

@@ -12,7 +12,7 @@ export interface TimerWrite {
 }
 
 /** One transition to commit: the order as it was read, where it goes, and everything that goes with it. */
-export interface TransitionWrite {
+export interface TransitionWrite<O extends SaveOutcome = SaveOutcome> {
   /** The order as loaded: its state and version are the fence. Version 0 means "create it". */
   readonly order: FsmOrder;
   readonly toState: string;
@@ -27,14 +27,24 @@ export interface TransitionWrite {
   readonly messages: readonly OutboxMessage[];
   /** When the sweeper should queue the automatic work of `toState` again; null when it has none. */
   readonly autoDueAt: Date | null;
-  /**
-   * Whether commit()'s `work` may write through the EntityManager (the processor has a save() of its
-   * own). When false, `work` sends no statement, and a store may run it first and send the whole
-   * transaction at once. Default true.
-   */
-  readonly workWrites?: boolean;
   /** The durable timer this transition fires: its row is marked `fired` in the same transaction. */
   readonly firesTimer?: number;
+  /**
+   * What the log row stores for replays and the timers the transition schedules, decided before the
+   * transaction: the whole write is known up front, and a store may send it in one batch.
+   */
+  readonly outcome?: O;
+  /**
+   * The processor's own save(), when it has one: the store runs it inside the transaction, after the
+   * fence, with the transaction's EntityManager, and stores the outcome it answers.
+   */
+  readonly save?: (manager: EntityManager) => Promise<O>;
+}
+
+/** What commit() answers: the order as committed and the outcome stored with its log row. */
+export interface CommittedTransition<O extends SaveOutcome = SaveOutcome> {
+  readonly order: FsmOrder;
+  readonly outcome: O;
 }
 
 export interface TransitionLogEntry {
@@ -50,7 +60,7 @@ export interface TransitionLogEntry {
   readonly createdAt: Date;
 }
 
-/** What save() leaves for the rest of the transaction: the stored response, and the timers scheduled. */
+/** What a transition stores with its log row: the response answered to replays, and the timers it schedules. */
 export interface SaveOutcome {
   /** The outcome as JSON, answered again to a replay of the same request. */
   readonly response: string;
@@ -89,9 +99,10 @@ export interface StuckOrder {
 
 /**
  * The storage port. commit() must, in one transaction: write the order only if it still has the
- * version (and state) it was read with, run `work` with the transaction's EntityManager, then append
- * the transition log row (consuming the request id, with the response `work` answered), the outbox
- * messages and the timers `work` answered; all of it commits or none of it does.
+ * version (and state) it was read with, run the write's `save` (if any) with the transaction's
+ * EntityManager, then append the transition log row (consuming the request id, with the response of
+ * the outcome), the outbox messages and the outcome's timers; all of it commits or none of it does.
+ * test/store-contract.e2e-spec.ts is the contract: a store that passes it is a store.
  */
 export interface OrderStore {
   load(orderId: string): Promise<FsmOrder | null>;
@@ -99,7 +110,7 @@ export interface OrderStore {
   loadForEvent(orderId: string, requestId: string, caller: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }>;
   /** What the caller's request id produced, if a committed transition consumed it. */
   findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null>;
-  commit(write: TransitionWrite, work: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder>;
+  commit<O extends SaveOutcome>(write: TransitionWrite<O>): Promise<CommittedTransition<O>>;
   listTransitions(orderId: string): Promise<TransitionLogEntry[]>;
 
   /**
@@ -125,15 +136,15 @@ export interface OrderStore {
    */
   settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void>;
 
+  /** Up to `limit` orders whose automatic work was due by `now` and that no one flagged, the longest overdue first. */
+  findStuck(now: Date, limit: number): Promise<StuckOrder[]>;
   /**
-   * Finds orders whose automatic work is overdue, pushes their due time to `nextDueAt(order)`, and
-   * adds the messages `requeue(order)` answers to the outbox, each claim fenced by the order's version.
+   * Queues a stuck order's work again: if the order is still at its version and still due at `now`,
+   * pushes its due time to `nextDueAt` and adds `messages` to the outbox (a message id already there
+   * is the same message), in one transaction. Answers false when the order moved on or another
+   * sweeper took it.
    */
-  requeueStuck(
-    now: Date,
-    limit: number,
-    requeue: (order: StuckOrder) => { messages: readonly OutboxMessage[]; nextDueAt: Date | null },
-  ): Promise<number>;
+  requeue(order: StuckOrder, messages: readonly OutboxMessage[], nextDueAt: Date | null, now: Date): Promise<boolean>;
 
   /** Marks an order for a person to look at (its automatic work was dead-lettered); its next transition clears the mark. */
   flagOrder(orderId: string, reason: string, at: Date): Promise<void>;

@@ -5,7 +5,7 @@ import { AbstractProcessorPlugin } from './abstract-processor-plugin.js';
 import { AbstractStateProcessor } from './abstract-state-processor.js';
 import type { Checker, CheckerPlan } from './checker.js';
 import { CheckerExecutor } from './checker-executor.js';
-import { type Persist, runProcessorTemplate } from './processor-template.js';
+import { failureOf, ProcessorRun } from './processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import { StateContext } from './state-context.js';
 
@@ -101,26 +101,33 @@ class RecordingPlugin extends AbstractProcessorPlugin {
   }
 }
 
-function recordingPersist(log: string[]): Persist {
-  return async (next, save) => {
-    log.push(`begin:${next}`);
-    await save();
-    log.push('commit');
-  };
-}
-
-const run = (processor: AbstractStateProcessor<{ result: string }>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) =>
-  runProcessorTemplate(processor, ctx, plugins, {
-    checkers: new CheckerExecutor(silentLogger),
-    persist: recordingPersist(log),
-    logger: silentLogger,
-    assertTransition: (next) => {
+/**
+ * Drives the template the way the engine does: decide, then a transaction (recorded as begin/commit)
+ * in which save() runs, then after(), and release() whatever happened.
+ */
+async function run(processor: AbstractStateProcessor<{ result: string }>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) {
+  const template = new ProcessorRun(processor, ctx, plugins, new CheckerExecutor(silentLogger), silentLogger);
+  let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'unfinished');
+  try {
+    const decision = await template.decide((next) => {
       log.push(`assert:${next}`);
       if (next === 'UNDECLARED') throw new Error('not declared');
-    },
-  });
+    });
+    log.push(`begin:${decision.nextState}`);
+    const result = template.saves ? await template.save(decision, {} as never) : decision.result;
+    log.push('commit');
+    ended = result;
+    await template.after();
+    return { nextState: decision.nextState, result };
+  } catch (error) {
+    ended = failureOf(error);
+    throw error;
+  } finally {
+    await template.release(ended);
+  }
+}
 
-describe('runProcessorTemplate', () => {
+describe('ProcessorRun, driven as the engine drives it', () => {
   it('runs param checkers, prepare, sync and parallel checkers, getNextState, action, plugins, save in the transaction, after; then releases', async () => {
     const log: string[] = [];
     const plan = {

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { CommitSignal } from '../engine/commit-signal.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { OrderStore } from '../ports/order-store.js';
@@ -21,7 +21,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
     @Inject(ORDER_STORE) private readonly store: OrderStore,
-    engine: OrderFsmEngine,
+    signal: CommitSignal,
   ) {
     const { relay, publisher } = options;
     this.relayLoop = new BackgroundLoop('outbox relay', this.logger, relay.pollIntervalMs, async () => {
@@ -41,7 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       const purged = await this.store.purgePublished(new Date(Date.now() - relay.retentionMs), PURGE_BATCH);
       return purged === PURGE_BATCH;
     });
-    if (relay.enabled) engine.onCommitted(() => this.relayLoop.wake());
+    if (relay.enabled) signal.subscribe(() => this.relayLoop.wake());
   }
 
   onApplicationBootstrap(): void {

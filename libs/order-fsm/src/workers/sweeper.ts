@@ -34,14 +34,13 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
   /** One pass; answers how many orders had their work queued again. */
   async sweep(now = new Date()): Promise<number> {
     const { machine } = this.options;
-    const requeued = await this.store.requeueStuck(now, this.options.sweeper.batchSize, (order) => {
+    let requeued = 0;
+    for (const order of await this.store.findStuck(now, this.options.sweeper.batchSize)) {
       const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
-      if (!auto) return { messages: [], nextDueAt: null };
-      return {
-        messages: [workOutboxMessage(order, auto.event, 'sweeper', now.getTime().toString(36))],
-        nextDueAt: new Date(now.getTime() + auto.stuckAfterMs),
-      };
-    });
+      const messages = auto ? [workOutboxMessage(order, auto.event, 'sweeper', now.getTime().toString(36))] : [];
+      const nextDueAt = auto ? new Date(now.getTime() + auto.stuckAfterMs) : null;
+      if (await this.store.requeue(order, messages, nextDueAt, now)) requeued++;
+    }
     if (requeued > 0) this.logger.warn(`queued the automatic work of ${requeued} stuck order(s) again`);
     return requeued;
   }
