@@ -44,7 +44,7 @@ class CreateDoc extends TableProcessor {}
 @OrderProcessor({ state: 'DRAFT', event: 'SUBMIT', bizCode: 'DOC' })
 class SubmitDoc extends TableProcessor {
   override checkers() {
-    return { param: [{ check: (ctx: StateContext<unknown, { invalid?: boolean }>) => (ctx.payload?.invalid ? ServiceResult.fail('INVALID', 'refused by its checker') : ServiceResult.ok()) }] };
+    return { param: [{ check: (ctx: StateContext<{ payload: { invalid?: boolean } | undefined }>) => (ctx.payload?.invalid ? ServiceResult.fail('INVALID', 'refused by its checker') : ServiceResult.ok()) }] };
   }
 }
 @Injectable()

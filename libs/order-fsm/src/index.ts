@@ -36,6 +36,7 @@ export type { RegistrationOptions } from './processor/registration.js';
 export { AbstractStateProcessor } from './processor/abstract-state-processor.js';
 export { AbstractProcessorPlugin } from './processor/abstract-processor-plugin.js';
 export type { Checker, CheckerPlan } from './processor/checker.js';
+export type { ProcessorTypes, MachineTypes, UntypedObject } from './processor/processor-types.js';
 export { StateContext } from './processor/state-context.js';
 
 // The engine.

@@ -296,7 +296,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       }
     }
     const ctx = new StateContext(event, order);
-    const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
+    const processor = this.selectProcessor(ctx) as AbstractStateProcessor<{ result: T }>;
     nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
     const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger);

@@ -1,5 +1,6 @@
 import type { CheckerPlan } from './checker.js';
 import { ServiceResult } from '../model/service-result.js';
+import type { ProcessorTypes, ResultOf, TargetOf } from './processor-types.js';
 import type { StateContext } from './state-context.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -11,41 +12,41 @@ const NO_CHECKERS: CheckerPlan = Object.freeze({});
  * -> plugins -> save (inside the engine's transaction) -> after.
  * Override the steps you need; a failed ServiceResult from any step ends the event with CHECK_FAILED.
  *
- * @typeParam T the result data this processor answers with
- * @typeParam C the processor's own context, filled by prepare()
- * @typeParam P the event payload
- * @typeParam S the states it may move to: `StateOf<typeof yourMachine>` lets the compiler check getNextState()
+ * @typeParam S the processor's types, in one bag (see ProcessorTypes): `data` types ctx.order.data,
+ * `payload` ctx.payload, `context` ctx.context, `result` what action() and save() answer, and
+ * `state` what getNextState() may answer: `MachineTypes<typeof yourMachine>` gives the machine's
+ * states (and events, for ctx.schedule()), so the compiler refuses an undeclared target.
  */
-export abstract class AbstractStateProcessor<T = unknown, C = any, P = any, S extends string = string> {
+export abstract class AbstractStateProcessor<S extends ProcessorTypes = {}> {
   /** The checkers to run for this event. */
-  checkers(_ctx: StateContext<C, P>): CheckerPlan<C, P> {
+  checkers(_ctx: StateContext<S>): CheckerPlan<S> {
     return NO_CHECKERS;
   }
 
   /** Chooses among several processors registered under the same key. */
-  filter(_ctx: StateContext<C, P>): boolean {
+  filter(_ctx: StateContext<S>): boolean {
     return true;
   }
 
   /** Loads what the later steps need into ctx.context. */
-  prepare(_ctx: StateContext<C, P>): MaybePromise<void> {}
+  prepare(_ctx: StateContext<S>): MaybePromise<void> {}
 
   /** The state the order moves to; may depend on the data. */
-  abstract getNextState(ctx: StateContext<C, P>): MaybePromise<S>;
+  abstract getNextState(ctx: StateContext<S>): MaybePromise<TargetOf<S>>;
 
   /** The business logic of the transition; changes to ctx.order.data are persisted with the state. */
-  abstract action(nextState: S, ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>>;
+  abstract action(nextState: TargetOf<S>, ctx: StateContext<S>): MaybePromise<ServiceResult<ResultOf<S>>>;
 
   /**
    * Writes the processor's own rows through ctx.manager, inside the transaction that also moves the
    * state. Its result is the event's result when it carries data; otherwise action()'s is.
    */
-  save(_nextState: S, _ctx: StateContext<C, P>): MaybePromise<ServiceResult<T>> {
-    return ServiceResult.ok<T>();
+  save(_nextState: TargetOf<S>, _ctx: StateContext<S>): MaybePromise<ServiceResult<ResultOf<S>>> {
+    return ServiceResult.ok<ResultOf<S>>();
   }
 
   /** Runs after commit. A failure here is logged; the transition stands. */
-  after(_ctx: StateContext<C, P>): MaybePromise<void> {}
+  after(_ctx: StateContext<S>): MaybePromise<void> {}
 }
 
 /** Whether the processor writes rows of its own in save(); the store commits faster when it does not. */

@@ -51,7 +51,7 @@ class RecordingChecker implements Checker {
 
 type Failures = Partial<Record<'action' | 'save' | 'plugin', ServiceResult<never>>>;
 
-class RecordingProcessor extends AbstractStateProcessor<string> {
+class RecordingProcessor extends AbstractStateProcessor<{ result: string }> {
   constructor(
     private readonly log: string[],
     private readonly plan: CheckerPlan = {},
@@ -105,7 +105,7 @@ class RecordingPlugin extends AbstractProcessorPlugin {
  * Drives the template the way the engine does: decide, then a transaction (recorded as begin/commit)
  * in which save() runs, then after(), and release() whatever happened.
  */
-async function run(processor: AbstractStateProcessor<string>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) {
+async function run(processor: AbstractStateProcessor<{ result: string }>, ctx: StateContext, log: string[], plugins: AbstractProcessorPlugin[] = []) {
   const template = new ProcessorRun(processor, ctx, plugins, new CheckerExecutor(silentLogger), silentLogger);
   let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'unfinished');
   try {

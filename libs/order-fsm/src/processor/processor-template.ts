@@ -45,7 +45,7 @@ export class ProcessorRun<T> {
   private readonly invoked: Checker[] = [];
 
   constructor(
-    private readonly processor: AbstractStateProcessor<T>,
+    private readonly processor: AbstractStateProcessor<{ result: T }>,
     private readonly ctx: StateContext,
     private readonly plugins: readonly AbstractProcessorPlugin[],
     private readonly checkers: CheckerExecutor,
