@@ -15,7 +15,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['processor', 'http', 'order-fsm.options.ts'],
   ['registry'],
   ['engine', 'diagram'],
-  ['workers', 'adapters'],
+  ['workers', 'adapters', 'ops'],
   ['order-fsm.module-definition.ts'],
   ['order-fsm.module.ts'],
   ['testing'],

@@ -1,0 +1,283 @@
+// One order as a readable page: where it is, everything that happened to it in time order
+// (transitions with who and why, status messages and whether they went out, timers, automatic work,
+// dead letters), and what an operator can do to it, each action with a reason box.
+import { api, ApiError, machine, ops } from './api.js';
+import { card, fill, h, itemsOf, message, stateBadge, when } from './dom.js';
+
+/** The order and its timeline from GET /ops/orders/:id, whatever its wrapper. */
+export function detailOf(answer) {
+  const order = answer.order ?? answer;
+  const timeline = answer.timeline && !Array.isArray(answer.timeline) ? answer.timeline : answer;
+  const pick = (...names) => {
+    for (const name of names) {
+      const value = timeline[name] ?? answer[name];
+      if (Array.isArray(value)) return value;
+    }
+    return [];
+  };
+  return {
+    order,
+    transitions: pick('transitions'),
+    messages: pick('messages', 'statusMessages', 'outbox'),
+    timers: pick('timers'),
+    attempts: pick('attempts', 'work', 'workAttempts', 'automaticWork'),
+    deadLetters: pick('deadLetters'),
+  };
+}
+
+/** The operator API's answer, or (on a service without it yet) the order and its transitions from the REST API. */
+async function load(orderId) {
+  try {
+    return detailOf(await ops.order(orderId));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'NOT_FOUND')) throw error;
+    const [order, log] = await Promise.all([api(`/orders/${encodeURIComponent(orderId)}`), api(`/orders/${encodeURIComponent(orderId)}/transitions`)]);
+    return { order, transitions: itemsOf(log, 'transitions'), messages: [], timers: [], attempts: [], deadLetters: [], partial: true };
+  }
+}
+
+const at = (x) => x.createdAt ?? x.at ?? x.updatedAt ?? x.dueAt ?? x.firedAt ?? null;
+
+/** Everything that happened, oldest first: one entry per transition, message, timer, attempt and dead letter. */
+function entriesOf(detail) {
+  const entries = [];
+  for (const t of detail.transitions) {
+    const who = t.actor ?? (typeof t.caller === 'object' ? t.caller?.name : t.caller);
+    entries.push({
+      at: at(t),
+      kind: 'transition',
+      order: t.version ?? 0,
+      title: [h('strong', {}, t.event), ' ', t.fromState ? stateBadge(t.fromState) : null, ' → ', stateBadge(t.toState)],
+      facts: [
+        ['version', t.version],
+        ['source', t.source],
+        ['by', who],
+        ['reason', t.reason],
+        ['request', t.requestId],
+      ],
+      source: t.source,
+    });
+  }
+  for (const m of detail.messages) {
+    const published = m.published ?? Boolean(m.publishedAt);
+    entries.push({
+      at: at(m),
+      kind: 'message',
+      title: [h('strong', {}, 'status message'), ' ', m.routingKey ?? m.event ?? m.toState ?? ''],
+      facts: [
+        ['published', published ? when(m.publishedAt) || 'yes' : 'not yet'],
+        ['attempts', m.attempts],
+        ['id', m.messageId ?? m.id],
+      ],
+      warn: !published,
+    });
+  }
+  for (const t of detail.timers) {
+    entries.push({
+      at: t.createdAt ?? t.dueAt,
+      kind: 'timer',
+      title: [h('strong', {}, `timer ${t.event ?? t.name ?? ''}`), ' ', h('span', { class: 'tag' }, t.status ?? (t.firedAt ? 'fired' : t.cancelledAt ? 'cancelled' : 'pending'))],
+      facts: [
+        ['due', when(t.dueAt)],
+        ['fired', when(t.firedAt)],
+        ['cancelled', when(t.cancelledAt)],
+      ],
+    });
+  }
+  for (const a of detail.attempts) {
+    entries.push({
+      at: at(a),
+      kind: 'work',
+      title: [h('strong', {}, `automatic ${a.event ?? 'work'}`), ' ', h('span', { class: 'tag' }, a.verdict ?? a.outcome ?? a.status ?? '')],
+      facts: [
+        ['attempt', a.attempt ?? a.attempts],
+        ['error', a.error ?? a.reason],
+      ],
+      warn: (a.verdict ?? a.outcome) === 'dead',
+    });
+  }
+  for (const d of detail.deadLetters) {
+    entries.push({
+      at: at(d),
+      kind: 'dead',
+      title: [h('strong', {}, 'dead letter'), ' ', d.event ?? ''],
+      facts: [
+        ['reason', d.reason ?? d.error],
+        ['status', d.status ?? (d.redrivenAt ? 'redriven' : d.discardedAt ? 'discarded' : 'waiting')],
+      ],
+      warn: !(d.redrivenAt || d.discardedAt),
+      deadLetter: d,
+    });
+  }
+  return entries.sort((a, b) => {
+    const ta = a.at ? new Date(a.at).getTime() : 0;
+    const tb = b.at ? new Date(b.at).getTime() : 0;
+    return ta - tb || (a.order ?? 0) - (b.order ?? 0);
+  });
+}
+
+const facts = (pairs) =>
+  h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]),
+  );
+
+function timeline(detail, actions) {
+  const entries = entriesOf(detail);
+  if (!entries.length) return h('p', { class: 'muted' }, 'Nothing has happened to this order.');
+  return h(
+    'ol',
+    { class: 'timeline', id: 'timeline' },
+    entries.map((e) =>
+      h(
+        'li',
+        { class: `entry ${e.kind}${e.warn ? ' warn' : ''}`, dataset: { kind: e.kind, source: e.source } },
+        h('time', { datetime: e.at ?? '' }, when(e.at)),
+        h('div', { class: 'what' }, h('div', {}, ...e.title), facts(e.facts), e.deadLetter ? actions.deadLetter(e.deadLetter) : null),
+      ),
+    ),
+  );
+}
+
+/** A small form: fields, a reason box, a button; `send` gets the values, and the page reloads the order after. */
+function actionForm({ id, title, fields = [], button, send, after, danger = false }) {
+  const reason = h('textarea', { name: 'reason', required: true, rows: 2, placeholder: 'Why (kept in the audit log)', maxlength: 500 });
+  const result = h('p', { class: 'result', role: 'status' });
+  const form = h('form', { class: `action${danger ? ' danger' : ''}`, id }, h('h3', {}, title), ...fields, h('label', {}, 'Reason', reason), h('button', { type: 'submit' }, button), result);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    fill(result);
+    try {
+      const answer = await send(reason.value.trim(), form);
+      fill(result, message('ok', 'Done.'));
+      form.reset();
+      await after(answer);
+    } catch (error) {
+      fill(result, message('error', error instanceof ApiError ? `${error.code}: ${error.message}` : error.message));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+export async function orderView(main, { orderId }, ctx) {
+  const header = h('div', { class: 'heading' });
+  const summary = h('section', { class: 'card' });
+  const actions = h('section', { class: 'card actions', id: 'actions' });
+  const history = h('section', { class: 'card' });
+  fill(main, header, h('div', { class: 'order-grid' }, h('div', {}, summary, history), actions));
+
+  let detail;
+  let graph;
+  const deadLetterActions = {
+    deadLetter: (d) => {
+      const button = h('button', { type: 'button', class: 'small', dataset: { redrive: d.id } }, 'Redrive');
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        try {
+          await ops.redrive(d.id);
+          await refresh();
+        } catch (error) {
+          button.replaceWith(message('error', error.message));
+        }
+      });
+      return d.redrivenAt || d.discardedAt || d.id === undefined ? null : button;
+    },
+  };
+
+  const refresh = async () => {
+    detail = await load(orderId);
+    if (!ctx.alive()) return;
+    const o = detail.order;
+    fill(
+      header,
+      h('h1', {}, 'Order ', h('span', { class: 'mono', id: 'order-id' }, o.orderId ?? orderId)),
+      h('div', { class: 'badges' }, h('span', { id: 'order-state' }, stateBadge(o.state)), o.paused ? h('span', { class: 'tag warn', id: 'paused' }, 'paused') : null, o.flag ? h('span', { class: 'tag warn' }, 'flagged') : null),
+    );
+    fill(
+      summary,
+      h('h2', {}, 'Where it is'),
+      facts([
+        ['state', o.state],
+        ['version', o.version],
+        ['bizCode@sceneId', `${o.bizCode}@${o.sceneId}`],
+        ['created', when(o.createdAt)],
+        ['updated', when(o.updatedAt)],
+        ['paused', o.paused ? `yes${o.pausedReason ? `: ${o.pausedReason}` : ''}` : undefined],
+        ['flag', o.flag ? `${o.flag.reason} (${when(o.flag.at)})` : undefined],
+      ]),
+      h('details', {}, h('summary', {}, 'Order data'), h('pre', {}, JSON.stringify(o.data ?? {}, null, 2))),
+    );
+    fill(
+      history,
+      h('h2', {}, 'Timeline'),
+      detail.partial ? message('muted', 'Transitions only: this service has no operator API for the rest of the timeline yet.') : null,
+      timeline(detail, deadLetterActions),
+    );
+    ctx.status(`Read ${when(new Date())}`);
+  };
+
+  await refresh();
+  if (!ctx.alive()) return;
+  graph = await machine({ bizCode: detail.order.bizCode, sceneId: detail.order.sceneId }).catch(() => machine({}));
+  const states = graph.states.filter((s) => s.kind !== 'initial').map((s) => s.name);
+
+  const toState = h('select', { name: 'toState', required: true }, states.map((s) => h('option', { value: s }, s)));
+  const fence = h('input', { type: 'checkbox', name: 'fence', checked: true });
+  const eventSelect = h('select', { name: 'event', required: true });
+  const payload = h('textarea', { name: 'payload', rows: 2, class: 'mono', placeholder: '{}' });
+  const fillEvents = () => {
+    const events = [...new Set(graph.edges.filter((e) => e.from === detail.order.state).map((e) => e.event))];
+    fill(eventSelect, events.length ? events.map((e) => h('option', { value: e }, e)) : h('option', { value: '' }, 'no event leaves this state'));
+  };
+  fillEvents();
+  const after = async () => {
+    await refresh();
+    fillEvents();
+  };
+
+  fill(
+    actions,
+    h('h2', {}, 'Actions'),
+    h('p', { class: 'muted' }, 'Each action is recorded with your name and your reason.'),
+    actionForm({
+      id: 'force',
+      title: 'Force to a state',
+      danger: true,
+      fields: [h('label', {}, 'To state', toState), h('label', { class: 'inline' }, fence, ' only if the order is still at this version')],
+      button: 'Force',
+      send: (reason) => ops.force(orderId, { toState: toState.value, reason, ...(fence.checked && { expectedVersion: detail.order.version }) }),
+      after,
+    }),
+    actionForm({
+      id: 'pause',
+      title: detail.order.paused ? 'Resume' : 'Pause',
+      button: detail.order.paused ? 'Resume' : 'Pause',
+      send: (reason) => (detail.order.paused ? ops.resume(orderId, { reason }) : ops.pause(orderId, { reason })),
+      after: async () => {
+        await after();
+        ctx.navigate(location.pathname);
+      },
+    }),
+    actionForm({
+      id: 'send-event',
+      title: 'Send an event',
+      fields: [h('label', {}, 'Event', eventSelect), h('label', {}, 'Payload (JSON)', payload)],
+      button: 'Send',
+      send: (reason) => {
+        let body = {};
+        try {
+          body = payload.value.trim() ? JSON.parse(payload.value) : {};
+        } catch {
+          throw new Error('The payload is not JSON.');
+        }
+        return ops.event(orderId, { event: eventSelect.value, payload: body, reason, requestId: crypto.randomUUID() });
+      },
+      after,
+    }),
+  );
+}
