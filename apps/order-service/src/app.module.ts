@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { RolesGuard } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
+import { consoleModule } from './console/console.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
@@ -94,6 +95,7 @@ export class AppModule {
           },
         }),
         TaxiModule.register({ acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
+        consoleModule(config),
       ],
       controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [

@@ -1,5 +1,6 @@
 import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import fastifyCookie from '@fastify/cookie';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installAuthentication } from './auth/auth.js';
 import { CallerDirectory } from './auth/callers.js';
@@ -41,6 +42,9 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   // 401 for a request with no token the service knows.
   const callers = new CallerDirectory(config.callers);
   await useSecurityHeaders(app);
+  // Cookies are parsed in an onRequest hook of the instance, before the rate limit's (a route's)
+  // asks who the caller is: the operator console signs in with one.
+  await app.register(fastifyCookie);
   await useRateLimit(app, config.rateLimit, callers);
   installAuthentication(app, callers);
   setupOpenApi(app);

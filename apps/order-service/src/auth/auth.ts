@@ -1,7 +1,8 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type Caller, ForbiddenError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
+import { type Caller, ForbiddenError, OrderFsmError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
+import { consoleToken, crossSiteProblem, isConsolePage, isConsolePublic, pathOf, signInLocation } from '@order-fsm/core/ops';
 import type { FastifyRequest } from 'fastify';
 import type { CallerDirectory, Role } from './callers.js';
 
@@ -11,6 +12,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request: set before any route runs, for every request but the liveness probe. */
     caller?: AuthenticatedCaller;
+    /** How the caller was known: its `Authorization` header, or the operator console's cookie. */
+    credentials?: 'header' | 'cookie';
   }
 }
 
@@ -18,10 +21,14 @@ declare module 'fastify' {
 const OPEN = new Set(['GET /health', 'HEAD /health']);
 
 /**
- * Every request but the liveness probe carries `Authorization: Bearer <token>` of a known caller,
- * or is answered 401 UNAUTHENTICATED before its body is read and before any route (the API,
- * /metrics, /docs) runs. The caller
- * is kept on the request (and on the raw request, for the request log line).
+ * Every request but the liveness probe and the operator console's public files carries
+ * `Authorization: Bearer <token>` of a known caller, or is answered 401 UNAUTHENTICATED before its
+ * body is read and before any route (the API, /metrics, /docs) runs. Under /console and /ops the
+ * console's sign-in cookie stands for the header (a browser cannot add a header to a page it
+ * navigates to); a request signed in that way that would change something must show it comes from
+ * the console's own pages, or is answered 403 FORBIDDEN (`crossSiteProblem`). A browser that opens a
+ * console page without a sign-in is sent to the sign-in page. The caller is kept on the request (and
+ * on the raw request, for the request log line).
  */
 export function installAuthentication(app: NestFastifyApplication, directory: CallerDirectory): void {
   app
@@ -30,11 +37,21 @@ export function installAuthentication(app: NestFastifyApplication, directory: Ca
     // preParsing: after every onRequest hook, the rate limit's included (it is a route's hook, and those
     // run after the instance's), so a wrong token is counted before it is refused; before the body is read.
     .addHook('preParsing', async (request, reply) => {
-      const path = request.url.split('?', 1)[0];
-      if (OPEN.has(`${request.method} ${path}`)) return;
+      const path = pathOf(request.url);
+      if (OPEN.has(`${request.method} ${path}`) || isConsolePublic(request.method, path)) return;
       if (!identify(request, directory)) {
+        if (isConsolePage(request.method, path) && !request.headers.authorization) {
+          return reply.code(303).header('Location', signInLocation(request.url)).header('Cache-Control', 'no-store').send();
+        }
         const body = toErrorBody(new UnauthenticatedError());
         return reply.code(body.statusCode).header('WWW-Authenticate', 'Bearer').send(body);
+      }
+      if (request.credentials === 'cookie') {
+        const problem = crossSiteProblem(request);
+        if (problem) {
+          const body = toErrorBody(new OrderFsmError('FORBIDDEN', problem, { reason: 'CROSS_SITE' }));
+          return reply.code(body.statusCode).send(body);
+        }
       }
     });
 }
@@ -42,17 +59,20 @@ export function installAuthentication(app: NestFastifyApplication, directory: Ca
 const IDENTIFIED = Symbol('order-service:identified');
 
 /**
- * The request's caller, from its Authorization header, looked up once per request (the rate limit
- * asks before the authentication hook does) and kept on the request, and on the raw request for the
- * request log line.
+ * The request's caller, from its Authorization header (or, under /console and /ops and without
+ * one, from the console's cookie), looked up once per request (the rate limit asks before the
+ * authentication hook does) and kept on the request, and on the raw request for the request log line.
  */
 export function identify(request: FastifyRequest, directory: CallerDirectory): AuthenticatedCaller | undefined {
   const marked = request as FastifyRequest & { [IDENTIFIED]?: true };
   if (marked[IDENTIFIED]) return request.caller;
   marked[IDENTIFIED] = true;
-  const caller = directory.authenticate(request.headers.authorization);
+  const { authorization } = request.headers;
+  const cookie = authorization === undefined ? consoleToken(request.method, pathOf(request.url), request.cookies) : undefined;
+  const caller = cookie === undefined ? directory.authenticate(authorization) : directory.authenticateToken(cookie);
   if (caller) {
     request.caller = caller;
+    request.credentials = cookie === undefined ? 'header' : 'cookie';
     (request.raw as { caller?: AuthenticatedCaller }).caller = caller;
   }
   return caller;

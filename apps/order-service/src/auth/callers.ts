@@ -65,8 +65,13 @@ export class CallerDirectory {
   /** The caller of an `Authorization` header, or undefined when it names none the service knows. */
   authenticate(authorization: string | undefined): (Caller & { role: Role }) | undefined {
     const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(authorization ?? '');
-    if (!match) return undefined;
-    const presented = digest(match[1]);
+    return match ? this.authenticateToken(match[1]) : undefined;
+  }
+
+  /** The caller of a token (the operator console's cookie holds one), or undefined when it names none the service knows. */
+  authenticateToken(token: string): (Caller & { role: Role }) | undefined {
+    if (!TOKEN.test(token)) return undefined;
+    const presented = digest(token);
     let found: (Caller & { role: Role }) | undefined;
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, presented) && !found) found = entry.caller;
     return found;

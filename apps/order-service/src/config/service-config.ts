@@ -61,6 +61,11 @@ export interface ServiceConfig {
   readonly acceptTimeoutMs: number;
   /** A cancellation fee unpaid within this closes the order. */
   readonly paymentTimeoutMs: number;
+  /**
+   * The operator console (GET /console): whether its sign-in cookie is `Secure` (`auto`: when the
+   * sign-in came over HTTPS), how long a sign-in lasts, how often its pages poll.
+   */
+  readonly console: { readonly secureCookie: boolean | 'auto'; readonly sessionMaxAgeS: number; readonly pollMs: number };
 }
 
 function delays(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
@@ -89,6 +94,11 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new Error(`${name} must be true or false, not ${JSON.stringify(raw)}`);
+}
+
+function autoFlag(env: NodeJS.ProcessEnv, name: string): boolean | 'auto' {
+  const raw = env[name];
+  return raw === undefined || raw === '' || /^auto$/i.test(raw) ? 'auto' : flag(env, name, false);
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: readonly string[]): string {
@@ -183,5 +193,10 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
+    console: {
+      secureCookie: autoFlag(env, 'CONSOLE_COOKIE_SECURE'),
+      sessionMaxAgeS: integer(env, 'CONSOLE_SESSION_MAX_AGE_S', 8 * 3_600, 60, 30 * 86_400),
+      pollMs: integer(env, 'CONSOLE_POLL_MS', 2_000, 250, 600_000),
+    },
   };
 }
