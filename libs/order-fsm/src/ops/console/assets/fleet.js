@@ -27,6 +27,8 @@ export function countsOf(answer, scope) {
 
 /** Puts a count on each state of the diagram (and shades the states that hold orders). */
 function drawCounts(svg, byState) {
+  // Diagram units per screen pixel.
+  const scale = svg.viewBox.baseVal.width / Math.max(1, svg.getBoundingClientRect().width);
   for (const node of svg.querySelectorAll('g.node')) {
     const state = node.querySelector('title')?.textContent;
     if (!state || state === 'INIT') continue;
@@ -42,23 +44,29 @@ function drawCounts(svg, byState) {
       badge = document.createElementNS(ns, 'g');
       badge.setAttribute('class', 'count');
       const pill = document.createElementNS(ns, 'rect');
-      pill.setAttribute('rx', '8');
-      pill.setAttribute('height', '16');
-      pill.setAttribute('y', String(box.y - 10));
       const text = document.createElementNS(ns, 'text');
-      text.setAttribute('y', String(box.y + 2));
       text.setAttribute('text-anchor', 'middle');
       badge.append(pill, text);
       badge.dataset.right = String(box.x + box.width);
+      badge.dataset.top = String(box.y);
       node.append(badge);
     }
+    // Sized for the screen (about 12 px high text), whatever the scale the diagram is drawn at.
+    const unit = scale;
     const label = String(count);
-    const width = 10 + 7 * label.length;
+    const height = 18 * unit;
+    const width = (12 + 8 * label.length) * unit;
     const right = Number(badge.dataset.right);
+    const top = Number(badge.dataset.top);
     const [pill, text] = badge.children;
-    pill.setAttribute('x', String(right - width + 6));
+    pill.setAttribute('x', String(right - width / 2));
+    pill.setAttribute('y', String(top - height / 2));
+    pill.setAttribute('rx', String(height / 2));
     pill.setAttribute('width', String(width));
-    text.setAttribute('x', String(right - width / 2 + 6));
+    pill.setAttribute('height', String(height));
+    text.setAttribute('x', String(right));
+    text.setAttribute('y', String(top + 4.5 * unit));
+    text.setAttribute('font-size', String(13 * unit));
     text.textContent = label;
   }
 }
@@ -66,15 +74,13 @@ function drawCounts(svg, byState) {
 function countsTable(states, byState) {
   const total = [...byState.values()].reduce((a, b) => a + b, 0);
   return h(
-    'table',
-    { class: 'counts', id: 'counts' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'State'), h('th', { class: 'num' }, 'Orders'))),
-    h(
-      'tbody',
-      {},
-      states.map((state) => h('tr', { dataset: { state } }, h('td', {}, stateBadge(state)), h('td', { class: 'num', id: `count-${state}` }, String(byState.get(state) ?? 0)))),
-    ),
-    h('tfoot', {}, h('tr', {}, h('th', {}, 'All'), h('th', { class: 'num', id: 'count-total' }, String(total)))),
+    'ul',
+    { class: 'tiles', id: 'counts' },
+    states.map((state) => {
+      const count = byState.get(state) ?? 0;
+      return h('li', { dataset: { state }, class: count ? '' : 'empty' }, stateBadge(state), h('strong', { id: `count-${state}` }, String(count)));
+    }),
+    h('li', { class: 'total' }, 'All orders', h('strong', { id: 'count-total' }, String(total))),
   );
 }
 
