@@ -132,13 +132,25 @@ export class PostgresOrderStore extends SqlOrderStore {
    * (transitionStatement): two round trips per event with the lookup, against six for the same
    * rows sent one by one.
    */
+  /** Reads go to pg's pool as one statement, without a TypeORM query runner around each. */
+  protected override async read<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
+    const pool = this.pool();
+    if (!pool) return super.read<R>(sql, params);
+    return this.guard(async () => (await pool.query(this.dialect.placeholders(sql), params)).rows as R[]);
+  }
+
   protected override async commitInOneBatch(write: TransitionWrite, outcome: SaveOutcome): Promise<boolean> {
-    const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
+    const pool = this.pool();
     if (!pool) return false;
     const [sql, params] = transitionStatement(write, outcome);
     const { rows } = await pool.query(this.dialect.placeholders(sql), params);
     if (Number(rows[0]?.n) !== 1) throw new VersionConflictError(write.order.orderId, write.order.version);
     return true;
+  }
+
+  /** pg's pool, a public property of TypeORM's PostgresDriver (absent with replication). */
+  private pool(): PgPool | undefined {
+    return (this.dataSource.driver as unknown as { master?: PgPool }).master;
   }
 
   /** Creates the tables and indexes if they are missing; safe to call from several instances at once. */
