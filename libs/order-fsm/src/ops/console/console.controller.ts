@@ -2,6 +2,8 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from 
 import { OrderFsmDiagrams } from '../../diagram/order-fsm-diagrams.js';
 import type { MachineDiagram } from '../../diagram/machine-diagram.js';
 import { OrderFsmError, ValidationFailedError } from '../../errors/order-fsm.errors.js';
+import { ORDER_STORE } from '../../order-fsm.constants.js';
+import type { OrderStore } from '../../ports/order-store.js';
 import { ConsoleAssets, type ConsoleAsset } from './console-assets.js';
 import { bearerToken, clearedSessionCookie, CONSOLE_REQUEST_HEADER, CONSOLE_REQUEST_HEADER_VALUE, sessionCookie } from './console-session.js';
 
@@ -100,8 +102,8 @@ export class ConsolePublicController {
 }
 
 /**
- * The console's pages and what they read that is the console's own (the machine and its diagram);
- * orders, counts and actions come from the operator API under /ops. The host restricts these
+ * The console's pages and what they read that is the console's own (the machine, its diagram, the
+ * outbox's backlog); orders, counts and actions come from the operator API under /ops. The host restricts these
  * routes to its operators (the taxi service: `Roles('operator')`), as it does /ops.
  */
 @Controller('console')
@@ -111,6 +113,7 @@ export class ConsoleController {
   constructor(
     private readonly assets: ConsoleAssets,
     private readonly diagrams: OrderFsmDiagrams,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
     @Inject(ORDER_FSM_CONSOLE_OPTIONS) private readonly options: OrderFsmConsoleOptions,
   ) {
     this.shell = assets.get('console.html')!.body.toString('utf8').replace('data-poll-ms="2000"', `data-poll-ms="${Math.max(250, Math.floor(options.pollIntervalMs ?? 2_000))}"`);
@@ -159,6 +162,13 @@ export class ConsoleController {
   @Get('machine')
   machine(@Query() query: Record<string, unknown>): MachineDiagram {
     return this.diagrams.describe(scopeOf(query));
+  }
+
+  /** The outbox's backlog: how many status messages wait to be published, and since when the oldest. */
+  @Get('outbox')
+  async outbox() {
+    const { count, oldestCreatedAt } = await this.store.outboxBacklog();
+    return { backlog: count, oldestAt: oldestCreatedAt ? oldestCreatedAt.toISOString() : null };
   }
 
   private page(request: HttpRequest, reply: HttpReply) {

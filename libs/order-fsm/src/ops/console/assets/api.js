@@ -47,23 +47,24 @@ export async function api(path, { method = 'GET', body, query, text = false } = 
 
 export const signOut = () => api('/console/sign-out', { method: 'POST' });
 
-// The operator API (issue 15's contract): each view goes through these, so the paths live in one place.
+// The operator API (issue 15's contract, under /ops): each view goes through these, so the paths live in one place.
+const id = (value) => encodeURIComponent(value);
 export const ops = {
-  order: (orderId) => api(`/ops/orders/${encodeURIComponent(orderId)}`),
+  order: (orderId) => api(`/ops/orders/${id(orderId)}`),
   orders: (query) => api('/ops/orders', { query }),
-  fleet: (query) => api('/ops/fleet', { query }),
-  outbox: () => api('/ops/outbox'),
+  counts: (query) => api('/ops/counts', { query }),
   deadLetters: (query) => api('/ops/dead-letters', { query }),
   stuck: (query) => api('/ops/stuck', { query }),
-  force: (orderId, body) => api(`/ops/orders/${encodeURIComponent(orderId)}/force`, { method: 'POST', body }),
-  pause: (orderId, body) => api(`/ops/orders/${encodeURIComponent(orderId)}/pause`, { method: 'POST', body }),
-  resume: (orderId, body) => api(`/ops/orders/${encodeURIComponent(orderId)}/resume`, { method: 'POST', body }),
-  event: (orderId, body) => api(`/ops/orders/${encodeURIComponent(orderId)}/events`, { method: 'POST', body }),
-  redrive: (id, body = {}) => api(`/ops/dead-letters/${encodeURIComponent(id)}/redrive`, { method: 'POST', body }),
-  discard: (id, body) => api(`/ops/dead-letters/${encodeURIComponent(id)}/discard`, { method: 'POST', body }),
-  bulk: (action, body) => api(`/ops/bulk/${encodeURIComponent(action)}`, { method: 'POST', body }),
+  force: (orderId, body) => api(`/ops/orders/${id(orderId)}/force`, { method: 'POST', body }),
+  pause: (orderId, body) => api(`/ops/orders/${id(orderId)}/pause`, { method: 'POST', body }),
+  resume: (orderId, body) => api(`/ops/orders/${id(orderId)}/resume`, { method: 'POST', body }),
+  event: (orderId, body) => api(`/ops/orders/${id(orderId)}/events`, { method: 'POST', body }),
+  redrive: (letterId, body) => api(`/ops/dead-letters/${id(letterId)}/redrive`, { method: 'POST', body }),
+  discard: (letterId, body) => api(`/ops/dead-letters/${id(letterId)}/discard`, { method: 'POST', body }),
+  bulk: (action, body) => api(`/ops/bulk/${id(action)}`, { method: 'POST', body }),
 };
 
-// What the console serves itself: the machine, and its diagram.
+// What the console serves itself: the machine, its diagram, the outbox's backlog.
 export const machine = (scope) => api('/console/machine', { query: scope });
 export const diagramSvg = (scope) => api('/console/diagram.svg', { query: scope, text: true });
+export const outbox = () => api('/console/outbox');

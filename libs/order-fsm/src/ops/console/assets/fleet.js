@@ -1,7 +1,7 @@
 // The fleet: the machine's diagram with the number of orders in each state, kept fresh by polling,
 // for the whole fleet or one bizCode@sceneId; and what needs a person: the outbox's backlog, the
 // dead letters and the stuck orders, each linking to its order.
-import { ApiError, diagramSvg, ops } from './api.js';
+import { ApiError, diagramSvg, ops, outbox as outboxBacklog } from './api.js';
 import { ago, card, fill, h, itemsOf, message, orderLink, stateBadge, when } from './dom.js';
 
 /** Orders per state from the fleet answer, whatever its shape: `{ states: { S: n } }`, or rows of `{ state, count, bizCode?, sceneId? }`. */
@@ -143,52 +143,53 @@ export async function fleetView(main, _params, ctx) {
       (error) => fill(target, message(error instanceof ApiError && error.code === 'NOT_FOUND' ? 'muted' : 'error', error instanceof ApiError && error.code === 'NOT_FOUND' ? 'This service has no operator API for this yet.' : error.message)),
     );
 
+  const reasonText = (r) => `${r.detail} (${ago(r.since)})`;
   await ctx.poll(async () => {
-    const fleet = ops.fleet({ bizCode: scope.bizCode || undefined, sceneId: scope.sceneId || undefined }).then((answer) => {
+    const stuckOrders = ops.stuck({ limit: 50 }).then((answer) => itemsOf(answer));
+    const counted = ops.counts({ bizCode: scope.bizCode || undefined, sceneId: scope.sceneId || undefined }).then((answer) => {
       const { byState, dimensions } = countsOf(answer, scope);
       drawCounts(svg, byState);
       fill(bizList, [...new Set(dimensions.map((d) => d.split('@')[0]))].map((v) => h('option', { value: v })));
       fill(sceneList, [...new Set(dimensions.map((d) => d.split('@')[1]))].map((v) => h('option', { value: v })));
-      return countsTable(states, byState);
+      return [countsTable(states, byState), answer?.asOf ? h('p', { class: 'muted small' }, `Counted ${when(answer.asOf)}; final states ${when(answer.finalAsOf)}`) : null];
     });
     await Promise.all([
-      show(counts, fleet),
+      show(counts, counted),
       show(
         outbox,
-        ops.outbox().then((answer) => {
-          const items = itemsOf(answer, 'messages', 'oldest');
-          const backlog = answer?.backlog ?? answer?.unpublished ?? items.length;
+        Promise.all([outboxBacklog(), stuckOrders.catch(() => [])]).then(([backlog, stuckList]) => {
+          const late = stuckList.filter((s) => s.reasons.some((r) => r.kind === 'unpublished-messages'));
           return h(
             'div',
             {},
-            h('p', { class: 'big', id: 'outbox-backlog' }, String(backlog), h('span', { class: 'muted' }, ' unpublished')),
-            answer?.oldestAt || answer?.oldestSeconds !== undefined
-              ? h('p', { class: 'muted' }, `oldest ${answer.oldestAt ? ago(answer.oldestAt) : `${Math.round(answer.oldestSeconds)} s`} old`)
-              : null,
-            list(items, (m) => [orderLink(m.orderId), ' ', h('span', { class: 'muted' }, `${m.event ?? m.routingKey ?? ''} ${m.createdAt ? when(m.createdAt) : ''}`)], 'Nothing waits to be published.'),
+            h('p', { class: 'big', id: 'outbox-backlog' }, String(backlog.backlog), h('span', { class: 'muted' }, ' unpublished')),
+            backlog.oldestAt ? h('p', { class: 'muted' }, `the oldest has waited ${ago(backlog.oldestAt)}`) : null,
+            list(
+              late,
+              (s) => [orderLink(s.order.orderId), ' ', h('span', { class: 'muted' }, s.reasons.filter((r) => r.kind === 'unpublished-messages').map(reasonText).join('; '))],
+              backlog.backlog ? 'No order has waited long.' : 'Nothing waits to be published.',
+            ),
           );
         }),
       ),
       show(
         dead,
-        ops.deadLetters({ limit: 20 }).then((answer) =>
+        ops.deadLetters({ status: 'dead', limit: 20 }).then((answer) =>
           list(
-            itemsOf(answer, 'deadLetters'),
-            (d) => [
-              orderLink(d.orderId),
-              ' ',
-              h('span', { class: 'tag' }, d.event ?? d.kind ?? 'work'),
-              ' ',
-              h('span', { class: 'muted' }, `${d.reason ?? d.error ?? ''} ${d.createdAt || d.at ? `· ${ago(d.createdAt ?? d.at)} ago` : ''}`),
-            ],
+            itemsOf(answer),
+            (d) => [orderLink(d.orderId), ' ', h('span', { class: 'tag' }, d.event), ' ', h('span', { class: 'muted' }, `${d.reason} · ${ago(d.createdAt)} ago`)],
             'No dead letters.',
           ),
         ),
       ),
       show(
         stuck,
-        ops.stuck({ limit: 20 }).then((answer) =>
-          list(itemsOf(answer, 'orders'), (s) => [orderLink(s.orderId), ' ', s.state ? stateBadge(s.state) : null, ' ', h('span', { class: 'muted' }, s.why ?? s.reason ?? '')], 'Nothing is stuck.'),
+        stuckOrders.then((items) =>
+          list(
+            items,
+            (s) => [orderLink(s.order.orderId), ' ', stateBadge(s.order.state), h('div', { class: 'muted small' }, s.reasons.map(reasonText).join('; '))],
+            'Nothing is stuck.',
+          ),
         ),
       ),
     ]);

@@ -4,24 +4,17 @@
 import { api, ApiError, machine, ops } from './api.js';
 import { card, fill, h, itemsOf, message, stateBadge, when } from './dom.js';
 
-/** The order and its timeline from GET /ops/orders/:id, whatever its wrapper. */
+/** The order and its timeline, as GET /ops/orders/:id answers them. */
 export function detailOf(answer) {
-  const order = answer.order ?? answer;
-  const timeline = answer.timeline && !Array.isArray(answer.timeline) ? answer.timeline : answer;
-  const pick = (...names) => {
-    for (const name of names) {
-      const value = timeline[name] ?? answer[name];
-      if (Array.isArray(value)) return value;
-    }
-    return [];
-  };
+  const list = (name) => (Array.isArray(answer[name]) ? answer[name] : []);
   return {
-    order,
-    transitions: pick('transitions'),
-    messages: pick('messages', 'statusMessages', 'outbox'),
-    timers: pick('timers'),
-    attempts: pick('attempts', 'work', 'workAttempts', 'automaticWork'),
-    deadLetters: pick('deadLetters'),
+    order: answer.order ?? answer,
+    automaticWork: answer.automaticWork ?? null,
+    transitions: list('transitions'),
+    messages: list('messages'),
+    timers: list('timers'),
+    deadLetters: list('deadLetters'),
+    actions: list('actions'),
   };
 }
 
@@ -32,7 +25,7 @@ async function load(orderId) {
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 'NOT_FOUND')) throw error;
     const [order, log] = await Promise.all([api(`/orders/${encodeURIComponent(orderId)}`), api(`/orders/${encodeURIComponent(orderId)}/transitions`)]);
-    return { order, transitions: itemsOf(log, 'transitions'), messages: [], timers: [], attempts: [], deadLetters: [], partial: true };
+    return { order, automaticWork: null, transitions: itemsOf(log, 'transitions'), messages: [], timers: [], deadLetters: [], actions: [], partial: true };
   }
 }
 
@@ -59,54 +52,57 @@ function entriesOf(detail) {
     });
   }
   for (const m of detail.messages) {
-    const published = m.published ?? Boolean(m.publishedAt);
     entries.push({
-      at: at(m),
+      at: m.createdAt,
       kind: 'message',
-      title: [h('strong', {}, 'status message'), ' ', m.routingKey ?? m.event ?? m.toState ?? ''],
+      title: [h('strong', {}, `${m.kind ?? 'status'} message`), ' ', h('span', { class: 'mono' }, m.routingKey ?? '')],
       facts: [
-        ['published', published ? when(m.publishedAt) || 'yes' : 'not yet'],
-        ['attempts', m.attempts],
-        ['id', m.messageId ?? m.id],
+        ['version', m.version],
+        ['published', m.published ? when(m.publishedAt) : 'not yet'],
+        ['id', m.messageId],
       ],
-      warn: !published,
+      warn: !m.published,
     });
   }
   for (const t of detail.timers) {
     entries.push({
-      at: t.createdAt ?? t.dueAt,
+      at: t.firedAt ?? t.fireAt,
       kind: 'timer',
-      title: [h('strong', {}, `timer ${t.event ?? t.name ?? ''}`), ' ', h('span', { class: 'tag' }, t.status ?? (t.firedAt ? 'fired' : t.cancelledAt ? 'cancelled' : 'pending'))],
+      title: [h('strong', {}, `timer ${t.event}`), ' ', h('span', { class: `tag${t.status === 'failed' ? ' warn' : ''}` }, t.status)],
       facts: [
-        ['due', when(t.dueAt)],
+        ['set in', t.state ? `${t.state} (version ${t.version})` : undefined],
+        ['due', when(t.fireAt)],
         ['fired', when(t.firedAt)],
-        ['cancelled', when(t.cancelledAt)],
+        ['outcome', t.outcome],
       ],
-    });
-  }
-  for (const a of detail.attempts) {
-    entries.push({
-      at: at(a),
-      kind: 'work',
-      title: [h('strong', {}, `automatic ${a.event ?? 'work'}`), ' ', h('span', { class: 'tag' }, a.verdict ?? a.outcome ?? a.status ?? '')],
-      facts: [
-        ['attempt', a.attempt ?? a.attempts],
-        ['error', a.error ?? a.reason],
-      ],
-      warn: (a.verdict ?? a.outcome) === 'dead',
     });
   }
   for (const d of detail.deadLetters) {
     entries.push({
-      at: at(d),
+      at: d.createdAt,
       kind: 'dead',
-      title: [h('strong', {}, 'dead letter'), ' ', d.event ?? ''],
+      title: [h('strong', {}, 'dead letter'), ' ', h('span', { class: 'tag' }, d.event), ' ', h('span', { class: `tag${d.status === 'dead' ? ' warn' : ''}` }, d.status)],
       facts: [
-        ['reason', d.reason ?? d.error],
-        ['status', d.status ?? (d.redrivenAt ? 'redriven' : d.discardedAt ? 'discarded' : 'waiting')],
+        ['in', d.state ? `${d.state} (version ${d.version})` : undefined],
+        ['reason', d.reason],
+        ['attempts', d.attempts],
+        ['settled', d.settledAt ? `${when(d.settledAt)} by ${d.settledBy}: ${d.settleReason ?? ''}` : undefined],
+        ['outcome', d.outcome],
       ],
-      warn: !(d.redrivenAt || d.discardedAt),
+      warn: d.status === 'dead',
       deadLetter: d,
+    });
+  }
+  for (const a of detail.actions) {
+    entries.push({
+      at: a.at,
+      kind: 'action',
+      title: [h('strong', {}, `operator: ${a.kind}`)],
+      facts: [
+        ['by', a.actor],
+        ['reason', a.reason],
+      ],
+      source: 'operator',
     });
   }
   return entries.sort((a, b) => {
@@ -175,17 +171,20 @@ export async function orderView(main, { orderId }, ctx) {
   let graph;
   const deadLetterActions = {
     deadLetter: (d) => {
-      const button = h('button', { type: 'button', class: 'small', dataset: { redrive: d.id } }, 'Redrive');
-      button.addEventListener('click', async () => {
-        button.disabled = true;
+      if (d.status !== 'dead') return null;
+      const reason = h('input', { name: 'reason', required: true, placeholder: 'Why redrive it', maxlength: 500 });
+      const form = h('form', { class: 'redrive', dataset: { deadLetter: d.id } }, reason, h('button', { type: 'submit', class: 'small' }, 'Redrive'));
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        form.querySelector('button').disabled = true;
         try {
-          await ops.redrive(d.id);
+          await ops.redrive(d.id, { reason: reason.value.trim() });
           await refresh();
         } catch (error) {
-          button.replaceWith(message('error', error.message));
+          form.replaceWith(message('error', error instanceof ApiError ? `${error.code}: ${error.message}` : error.message));
         }
       });
-      return d.redrivenAt || d.discardedAt || d.id === undefined ? null : button;
+      return form;
     },
   };
 
@@ -207,7 +206,8 @@ export async function orderView(main, { orderId }, ctx) {
         ['bizCode@sceneId', `${o.bizCode}@${o.sceneId}`],
         ['created', when(o.createdAt)],
         ['updated', when(o.updatedAt)],
-        ['paused', o.paused ? `yes${o.pausedReason ? `: ${o.pausedReason}` : ''}` : undefined],
+        ['automatic', detail.automaticWork ? `${detail.automaticWork.event}${detail.automaticWork.dueAt ? `, due ${when(detail.automaticWork.dueAt)}` : ''}` : undefined],
+        ['paused', o.paused ? `${o.paused.reason} (${when(o.paused.at)})` : undefined],
         ['flag', o.flag ? `${o.flag.reason} (${when(o.flag.at)})` : undefined],
       ]),
       h('details', {}, h('summary', {}, 'Order data'), h('pre', {}, JSON.stringify(o.data ?? {}, null, 2))),
