@@ -34,6 +34,18 @@ const at = (x) => x.createdAt ?? x.at ?? x.updatedAt ?? x.dueAt ?? x.firedAt ?? 
 /** Everything that happened, oldest first: one entry per transition, message, timer, attempt and dead letter. */
 function entriesOf(detail) {
   const entries = [];
+  // A transition's own messages (same version) are shown with it: one entry per step of the order.
+  const versions = new Set(detail.transitions.map((t) => t.version));
+  const sentWith = (version) =>
+    detail.messages
+      .filter((m) => m.version === version)
+      .map((m) =>
+        h(
+          'div',
+          { class: `sent${m.published ? '' : ' warn'}`, dataset: { message: m.kind ?? 'status' } },
+          `${m.kind ?? 'status'} message ${m.routingKey ?? ''}: ${m.published ? `published ${when(m.publishedAt)}` : 'not published yet'}`,
+        ),
+      );
   for (const t of detail.transitions) {
     const who = t.actor ?? (typeof t.caller === 'object' ? t.caller?.name : t.caller);
     entries.push({
@@ -49,9 +61,11 @@ function entriesOf(detail) {
         ['request', t.requestId],
       ],
       source: t.source,
+      rank: 0,
+      extra: sentWith(t.version),
     });
   }
-  for (const m of detail.messages) {
+  for (const m of detail.messages.filter((m) => !versions.has(m.version))) {
     entries.push({
       at: m.createdAt,
       kind: 'message',
@@ -108,7 +122,7 @@ function entriesOf(detail) {
   return entries.sort((a, b) => {
     const ta = a.at ? new Date(a.at).getTime() : 0;
     const tb = b.at ? new Date(b.at).getTime() : 0;
-    return ta - tb || (a.order ?? 0) - (b.order ?? 0);
+    return ta - tb || (a.order ?? 0) - (b.order ?? 0) || (a.rank ?? 1) - (b.rank ?? 1);
   });
 }
 
@@ -130,7 +144,7 @@ function timeline(detail, actions) {
         'li',
         { class: `entry ${e.kind}${e.warn ? ' warn' : ''}`, dataset: { kind: e.kind, source: e.source } },
         h('time', { datetime: e.at ?? '' }, when(e.at)),
-        h('div', { class: 'what' }, h('div', {}, ...e.title), facts(e.facts), e.deadLetter ? actions.deadLetter(e.deadLetter) : null),
+        h('div', { class: 'what' }, h('div', {}, ...e.title), facts(e.facts), e.extra ?? null, e.deadLetter ? actions.deadLetter(e.deadLetter) : null),
       ),
     ),
   );
