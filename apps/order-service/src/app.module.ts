@@ -16,6 +16,7 @@ import {
   TypeOrmOrderStore,
   ValidationFailedError,
 } from '@order-fsm/core';
+import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -24,7 +25,7 @@ import { RolesGuard } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
-import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
+import { dataSourceOptions, embeddedDataSourceOptions, ServiceDataSource } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
 import { loggerParams } from './infrastructure/logging.js';
 import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
@@ -46,9 +47,9 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
 }
 
 /**
- * The taxi order service: order-fsm driven through REST. External mode runs it on MariaDB, Redis and
- * RabbitMQ; embedded mode on SQLite, an in-process lock and an in-process queue. Only the adapters
- * differ: the engine, the processors and the controllers are the same.
+ * The taxi order service: order-fsm driven through REST. External mode runs it on MariaDB (or MySQL)
+ * or PostgreSQL, Redis and RabbitMQ; embedded mode on SQLite, an in-process lock and an in-process
+ * queue. Only the adapters differ: the engine, the processors and the controllers are the same.
  */
 @Module({})
 export class AppModule {
@@ -63,6 +64,8 @@ export class AppModule {
       return client ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : new InProcessOrderLock({ waitMs: config.lock.waitMs });
     };
     const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
+      // On PostgreSQL the engine's tables were made with the migrations (ServiceDataSource.runMigrations).
+      if (dataSource.options.type === 'postgres') return new PostgresOrderStore(dataSource);
       if (!embedded) return new TypeOrmOrderStore(dataSource);
       const store = new SqliteOrderStore(dataSource);
       await store.ensureSchema();
@@ -75,6 +78,7 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () =>
             embedded ? embeddedDataSourceOptions(config.sqliteFile) : dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
+          dataSourceFactory: async (options) => new ServiceDataSource(options!),
         }),
         ...(redis ? [redis] : []),
         messaging,
