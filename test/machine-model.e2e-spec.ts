@@ -7,16 +7,15 @@ import {
   OrderFsmError,
   OrderFsmModule,
   OrderProcessor,
-  ORDER_FSM_MIGRATIONS,
   RedlockOrderLock,
   ServiceResult,
-  TypeOrmOrderStore,
   type StateContext,
 } from '@order-fsm/core';
 import * as fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { openDatabase, orderStoreFor } from './support/database.js';
 
 /** A small declared machine, and a model of it that is nothing but its table. */
 const spec = {
@@ -119,16 +118,15 @@ describe('random event sequences against the declared machine (fast-check)', () 
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dataSource = await new DataSource({
-      type: 'mysql', url: process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test', timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true,
-    }).initialize();
+    // The database of the suite (MariaDB, or PostgreSQL in the *-postgres projects), with order-fsm's store for it.
+    dataSource = await openDatabase({ engineSchema: true });
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     const moduleRef = await Test.createTestingModule({
       imports: [
         OrderFsmModule.forRoot({
           machine,
-          store: new TypeOrmOrderStore(dataSource),
+          store: orderStoreFor(dataSource),
           lock: new RedlockOrderLock(redis),
           timers: { enabled: false },
           sweeper: { enabled: false },
