@@ -27,8 +27,8 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
   });
 
   it('gives each database its own options: multiple statements on MySQL only, the same pool and connect timeout', () => {
-    const mysql = dataSourceOptions('mysql://root@h:3306/db', false, 7) as Record<string, unknown>;
-    const postgres = dataSourceOptions('postgres://root@h:5432/db', false, 7) as Record<string, unknown>;
+    const mysql = dataSourceOptions('mysql://root@h:3306/db', false, 7) as unknown as Record<string, unknown>;
+    const postgres = dataSourceOptions('postgres://root@h:5432/db', false, 7) as unknown as Record<string, unknown>;
     expect(mysql).toMatchObject({ type: 'mysql', poolSize: 7, connectTimeout: 5_000, multipleStatements: true, migrationsRun: false });
     expect(postgres).toMatchObject({ type: 'postgres', poolSize: 7, connectTimeoutMS: 5_000, migrationsRun: false });
     expect(postgres).not.toHaveProperty('multipleStatements');
