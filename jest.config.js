@@ -5,7 +5,13 @@ const common = {
   moduleNameMapper: {
     '^@order-fsm/core$': '<rootDir>/libs/order-fsm/src/index.ts',
     '^@order-fsm/core/testing$': '<rootDir>/libs/order-fsm/src/testing/index.ts',
-    '^@order-fsm/core/postgres$': '<rootDir>/libs/order-fsm/src/postgres/index.ts',
+    '^@order-fsm/core/mysql$': '<rootDir>/libs/order-fsm/src/adapters/mysql/index.ts',
+    '^@order-fsm/core/postgres$': '<rootDir>/libs/order-fsm/src/adapters/postgres/index.ts',
+    '^@order-fsm/core/sqlite$': '<rootDir>/libs/order-fsm/src/adapters/sqlite/index.ts',
+    '^@order-fsm/core/redis$': '<rootDir>/libs/order-fsm/src/adapters/redis/index.ts',
+    '^@order-fsm/core/amqp$': '<rootDir>/libs/order-fsm/src/adapters/amqp/index.ts',
+    '^@order-fsm/core/in-process$': '<rootDir>/libs/order-fsm/src/adapters/in-process/index.ts',
+    '^@order-fsm/core/prometheus$': '<rootDir>/libs/order-fsm/src/adapters/prometheus/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
@@ -14,7 +20,7 @@ const common = {
 /**
  * The end-to-end specs in which the database makes no difference, left out of e2e-postgres: the docs,
  * the OpenAPI document, the diagram and the package (no orders stored), the embedded mode and its logs
- * (SQLite), RabbitMQ alone, TypeOrmOrderStore's own round trips (MySQL's), and the store contract
+ * (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), and the store contract
  * (it runs every store, PostgreSQL's included, already).
  */
 const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'logging', 'messaging', 'store', 'store-contract'].map(

@@ -4,7 +4,15 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import * as fsm from '../dist/libs/order-fsm/src/index.js';
+import * as core from '../dist/libs/order-fsm/src/index.js';
+import * as amqpAdapter from '../dist/libs/order-fsm/src/adapters/amqp/index.js';
+import * as mysqlAdapter from '../dist/libs/order-fsm/src/adapters/mysql/index.js';
+import * as redisAdapter from '../dist/libs/order-fsm/src/adapters/redis/index.js';
+import { Sweeper } from '../dist/libs/order-fsm/src/workers/sweeper.js';
+import { ProcessorRegistry } from '../dist/libs/order-fsm/src/registry/processor-registry.js';
+
+/** The library's main entry point with the adapters and internals these scripts drive, under one name. */
+const fsm = { ...core, ...amqpAdapter, ...mysqlAdapter, ...redisAdapter, Sweeper, ProcessorRegistry };
 
 export const DATABASE_URL = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/test';
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';

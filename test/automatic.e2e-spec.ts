@@ -3,7 +3,8 @@ import { deleteTopology, publishRaw, purgeQueue, queueMessages, uniquePrefix, wa
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { advance, createOrder, TO_FEE_CONFIRMED, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
-import { amqpTopology, Sweeper } from '@order-fsm/core';
+import { Sweeper } from '../libs/order-fsm/src/workers/sweeper.js';
+import { amqpTopology } from '@order-fsm/core/amqp';
 import { sql } from './support/database.js';
 
 async function enterpriseOrderAtFeeConfirmed(t: TestApp): Promise<string> {

@@ -1,4 +1,6 @@
-import { InProcessMessaging, InProcessOrderLock, ORDER_LOCK, ORDER_STORE, SqliteOrderStore } from '@order-fsm/core';
+import { ORDER_LOCK, ORDER_STORE } from '@order-fsm/core';
+import { InProcessMessaging, InProcessOrderLock } from '@order-fsm/core/in-process';
+import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,16 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import {
-  AbstractStateProcessor,
-  defineMachine,
-  OrderFsmEngine,
-  OrderFsmError,
-  OrderFsmModule,
-  OrderProcessor,
-  RedlockOrderLock,
-  ServiceResult,
-  type StateContext,
-} from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmError, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
 import * as fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -53,7 +44,7 @@ class CreateDoc extends TableProcessor {}
 @OrderProcessor({ state: 'DRAFT', event: 'SUBMIT', bizCode: 'DOC' })
 class SubmitDoc extends TableProcessor {
   override checkers() {
-    return { param: [{ check: (ctx: StateContext<unknown, { invalid?: boolean }>) => (ctx.payload?.invalid ? ServiceResult.fail('INVALID', 'refused by its checker') : ServiceResult.ok()) }] };
+    return { param: [{ check: (ctx: StateContext<{ payload: { invalid?: boolean } | undefined }>) => (ctx.payload?.invalid ? ServiceResult.fail('INVALID', 'refused by its checker') : ServiceResult.ok()) }] };
   }
 }
 @Injectable()

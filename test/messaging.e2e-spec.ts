@@ -1,4 +1,4 @@
-import { AmqpMessaging } from '@order-fsm/core';
+import { AmqpMessaging } from '@order-fsm/core/amqp';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AMQP_URL, deleteTopology, publishRaw, uniquePrefix, waitFor } from './support/broker.js';

@@ -1,4 +1,4 @@
-import { OrderFsmCallers1764720000000 } from '@order-fsm/core';
+import { OrderFsmCallers1764720000000 } from '@order-fsm/core/mysql';
 import { TaxiPassengerActiveRide1796256000000 } from '../apps/order-service/src/migrations/1796256000000-taxi-passenger-active-ride.js';
 import { TaxiPassengerActiveRidePostgres1796256000000 } from '../apps/order-service/src/migrations/postgres/1796256000000-taxi-passenger-active-ride.js';
 import { callerName } from './support/callers.js';

@@ -18,10 +18,9 @@ const SCRATCH_MAIN = `
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmModule, OrderProcessor, ORDER_FSM_MIGRATIONS,
-  RedlockOrderLock, ServiceResult, TypeOrmOrderStore, type StateContext,
-} from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, type MachineTypes, OrderFsmEngine, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS, MysqlOrderStore } from '@order-fsm/core/mysql';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -36,20 +35,25 @@ const machine = defineMachine({
   ],
 });
 
+// The processors' types, from the package's declarations: the machine's states, the data, the payloads.
+type Ticket = MachineTypes<typeof machine> & { data: { title?: string } };
+type OpenTypes = Ticket & { payload: { title: string } };
+type ResolveTypes = Ticket & { payload: { agent: string }; result: { resolvedBy: string } };
+
 @OrderProcessor({ state: 'NEW', event: 'CREATE' })
-class OpenTicket extends AbstractStateProcessor {
-  getNextState() { return 'OPEN'; }
-  action(_next: string, ctx: StateContext) {
-    ctx.order.data.title = (ctx.payload as { title: string }).title;
+class OpenTicket extends AbstractStateProcessor<OpenTypes> {
+  getNextState() { return 'OPEN' as const; }
+  action(_next: string, ctx: StateContext<OpenTypes>) {
+    ctx.order.data.title = ctx.payload.title;
     return ServiceResult.ok();
   }
 }
 
 @OrderProcessor({ state: 'OPEN', event: 'RESOLVE', bizCode: 'SUPPORT' })
-class ResolveTicket extends AbstractStateProcessor<{ resolvedBy: string }> {
-  getNextState() { return 'DONE'; }
-  action(_next: string, ctx: StateContext) {
-    return ServiceResult.ok({ resolvedBy: (ctx.payload as { agent: string }).agent });
+class ResolveTicket extends AbstractStateProcessor<ResolveTypes> {
+  getNextState() { return 'DONE' as const; }
+  action(_next: string, ctx: StateContext<ResolveTypes>) {
+    return ServiceResult.ok({ resolvedBy: ctx.payload.agent });
   }
 }
 
@@ -61,7 +65,7 @@ class ResolveTicket extends AbstractStateProcessor<{ resolvedBy: string }> {
         await dataSource.initialize();
         const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
         await new Promise((resolve) => redis.once('ready', resolve));
-        return { machine, store: new TypeOrmOrderStore(dataSource), lock: new RedlockOrderLock(redis), outbox: false };
+        return { machine, store: new MysqlOrderStore(dataSource), lock: new RedlockOrderLock(redis), outbox: false };
       },
     }),
   ],

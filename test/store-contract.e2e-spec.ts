@@ -1,19 +1,13 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import {
-  ORDER_FSM_MIGRATIONS,
-  SqliteOrderStore,
-  TypeOrmOrderStore,
-  type ClaimedMessage,
-  type FsmOrder,
-  type OrderStore,
-  type OutboxMessage,
-  type TransitionWrite,
-} from '@order-fsm/core';
-import { PostgresOrderStore } from '@order-fsm/core/postgres';
-import { DataSource } from 'typeorm';
+import { type ClaimedMessage, type FsmOrder, type OrderStore, type OutboxMessage, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
+import { SqliteOrderStore } from '@order-fsm/core/sqlite';
+import { ORDER_FSM_POSTGRES_MIGRATIONS, PostgresOrderStore } from '@order-fsm/core/postgres';
+import { DataSource, type EntityManager } from 'typeorm';
+import { FSM_TABLES } from '../libs/order-fsm/src/adapters/sql/schema.js';
 
 /**
- * One contract for every OrderStore: the same behaviours, on MariaDB (TypeOrmOrderStore), PostgreSQL
+ * One contract for every OrderStore: the same behaviours, on MariaDB (MysqlOrderStore), PostgreSQL
  * (PostgresOrderStore) and SQLite (SqliteOrderStore on sql.js). The tables are shared with whatever
  * else ran on the database, so every test uses ids of its own and looks only at its own rows.
  */
@@ -26,7 +20,73 @@ interface Adapter {
   sql(statement: string, params?: unknown[], manager?: { query(q: string, p: unknown[]): Promise<unknown> }): Promise<Array<Record<string, unknown>>>;
   /** A time as the adapter's tables store it. */
   time(date: Date): unknown;
+  /** What the database holds of a table: its columns (name -> nullable) and its unique keys and indexes, by columns. */
+  describe(table: string): Promise<TableShape>;
   close(): Promise<void>;
+}
+
+interface TableShape {
+  columns: Record<string, boolean>;
+  /** `unique:a,b` or `index:a,b`, one per key or index (the primary key is not listed). */
+  keys: string[];
+}
+
+async function mysqlShape(dataSource: DataSource, table: string): Promise<TableShape> {
+  const columns: Array<{ name: string; nullable: string }> = await dataSource.query(
+    'SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+    [table],
+  );
+  const indexes: Array<{ name: string; column: string; unique: number }> = await dataSource.query(
+    `SELECT index_name AS name, column_name AS \`column\`, non_unique = 0 AS \`unique\` FROM information_schema.statistics
+      WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY' ORDER BY index_name, seq_in_index`,
+    [table],
+  );
+  return shapeOf(columns.map((c) => [c.name, c.nullable === 'YES']), indexes.map((i) => [i.name, i.column, Number(i.unique) === 1]));
+}
+
+async function postgresShape(dataSource: DataSource, table: string): Promise<TableShape> {
+  const columns: Array<{ name: string; nullable: string }> = await dataSource.query(
+    'SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+    [table],
+  );
+  const indexes: Array<{ name: string; column: string; unique: boolean }> = await dataSource.query(
+    `SELECT i.relname AS name, a.attname AS column, x.indisunique AS unique
+       FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) ON true
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+      WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace AND NOT x.indisprimary ORDER BY i.relname, k.n`,
+    [table],
+  );
+  return shapeOf(columns.map((c) => [c.name, c.nullable === 'YES']), indexes.map((i) => [i.name, i.column, i.unique]));
+}
+
+async function sqliteShape(dataSource: DataSource, table: string): Promise<TableShape> {
+  const columns: Array<{ name: string; notnull: number; pk: number }> = await dataSource.query(`PRAGMA table_info(${table})`);
+  const rows: Array<[string, string, boolean]> = [];
+  for (const index of (await dataSource.query(`PRAGMA index_list(${table})`)) as Array<{ name: string; unique: number; origin: string }>) {
+    if (index.origin === 'pk') continue;
+    for (const column of (await dataSource.query(`PRAGMA index_info(${index.name})`)) as Array<{ name: string }>) rows.push([index.name, column.name, index.unique === 1]);
+  }
+  return shapeOf(columns.map((c) => [c.name, c.notnull === 0 && c.pk === 0]), rows);
+}
+
+function shapeOf(columns: Array<[string, boolean]>, indexRows: Array<[name: string, column: string, unique: boolean]>): TableShape {
+  const byName = new Map<string, { unique: boolean; columns: string[] }>();
+  for (const [name, column, unique] of indexRows) {
+    const entry = byName.get(name) ?? { unique, columns: [] };
+    entry.columns.push(column);
+    byName.set(name, entry);
+  }
+  const keys = [...new Set([...byName.values()].map((i) => `${i.unique ? 'unique' : 'index'}:${i.columns.join(',')}`))].sort();
+  return { columns: Object.fromEntries(columns), keys };
+}
+
+/** What FSM_TABLES says a table must be. */
+function describedShape(table: (typeof FSM_TABLES)[number]): TableShape {
+  return {
+    columns: Object.fromEntries(table.columns.map((c) => [c.name, c.nullable === true])),
+    keys: [...table.unique.map(([, columns]) => `unique:${columns.join(',')}`), ...table.indexes.map(([, columns]) => `index:${columns.join(',')}`)].sort(),
+  };
 }
 
 interface Fixture {
@@ -42,16 +102,36 @@ const numbered = (statement: string) => {
 
 const fixtures: Array<[string, Fixture]> = [
   [
-    'MariaDB (TypeOrmOrderStore)',
+    'MariaDB (MysqlOrderStore)',
     {
       server: true,
       async open() {
         const dataSource = new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true });
         await dataSource.initialize();
         return {
-          store: new TypeOrmOrderStore(dataSource),
+          store: new MysqlOrderStore(dataSource),
           sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
           time: (date) => date,
+          describe: (table) => mysqlShape(dataSource, table),
+          close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+  [
+    'MariaDB with multipleStatements (a transition in one round trip)',
+    {
+      server: true,
+      async open() {
+        const dataSource = new DataSource({
+          type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true, multipleStatements: true,
+        });
+        await dataSource.initialize();
+        return {
+          store: new MysqlOrderStore(dataSource),
+          sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date,
+          describe: (table) => mysqlShape(dataSource, table),
           close: () => dataSource.destroy(),
         };
       },
@@ -70,7 +150,37 @@ const fixtures: Array<[string, Fixture]> = [
           store,
           sql: (statement, params = [], manager = dataSource) => manager.query(numbered(statement), params) as Promise<Array<Record<string, unknown>>>,
           time: (date) => date,
+          describe: (table) => postgresShape(dataSource, table),
           close: () => dataSource.destroy(),
+        };
+      },
+    },
+  ],
+  [
+    'PostgreSQL, tables from ORDER_FSM_POSTGRES_MIGRATIONS',
+    {
+      server: true,
+      async open() {
+        // A schema of its own, created by the TypeORM migration rather than ensureSchema().
+        const schema = `fsm_migrated_${process.pid}_${randomInt(1e9)}`;
+        const admin = new DataSource({ type: 'postgres', url: POSTGRES_URL });
+        await admin.initialize();
+        await admin.query(`CREATE SCHEMA ${schema}`);
+        const dataSource = new DataSource({
+          type: 'postgres', url: POSTGRES_URL, extra: { options: `-c search_path=${schema}` },
+          migrations: [...ORDER_FSM_POSTGRES_MIGRATIONS], migrationsRun: true,
+        });
+        await dataSource.initialize();
+        return {
+          store: new PostgresOrderStore(dataSource),
+          sql: (statement, params = [], manager = dataSource) => manager.query(numbered(statement), params) as Promise<Array<Record<string, unknown>>>,
+          time: (date) => date,
+          describe: (table) => postgresShape(dataSource, table),
+          close: async () => {
+            await dataSource.destroy();
+            await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+            await admin.destroy();
+          },
         };
       },
     },
@@ -88,6 +198,7 @@ const fixtures: Array<[string, Fixture]> = [
           store,
           sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
           time: (date) => date.getTime(),
+          describe: (table) => sqliteShape(dataSource, table),
           close: () => dataSource.destroy(),
         };
       },
@@ -96,7 +207,12 @@ const fixtures: Array<[string, Fixture]> = [
 ];
 
 const LEASE = 60_000;
-const nothing = async () => ({ response: '{"ok":true}', timers: [] });
+const NOTHING = { response: '{"ok":true}', timers: [] };
+
+/** Commits `write` and answers the order as committed: with `save`, the way a processor with a save() of its own commits. */
+async function commitWith(store: OrderStore, write: TransitionWrite, save?: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
+  return (await store.commit(save ? { ...write, save } : { outcome: NOTHING, ...write })).order;
+}
 
 function newOrder(data: Record<string, unknown> = { n: 1 }): FsmOrder {
   return { orderId: `contract-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data };
@@ -137,7 +253,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     await db?.close();
   });
 
-  const create = (order = newOrder(), extra: Partial<TransitionWrite> = {}) => store.commit(step(order, 'A', extra), nothing);
+  const create = (order = newOrder(), extra: Partial<TransitionWrite> = {}) => commitWith(store, step(order, 'A', extra));
   const count = async (statement: string, params: unknown[]) => Number((await db.sql(statement, params))[0]!.n);
   const outboxCount = (orderId: string) => count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ?', [orderId]);
   const ours = (orderIds: string[]) => (m: ClaimedMessage) => orderIds.includes(m.orderId);
@@ -155,11 +271,22 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     return seen;
   }
 
+  describe('schema', () => {
+    // One description of the tables (adapters/sql/schema.ts): PostgreSQL and SQLite are created from
+    // it, MariaDB's migrations must arrive at it. A column, a key or an index that drifts fails here.
+    it.each(FSM_TABLES.map((table) => [table.name, table] as const))('has %s as described: its columns, their nullability, its keys and indexes', async (_name, table) => {
+      const actual = await db.describe(table.name);
+      const described = describedShape(table);
+      expect(actual.columns).toEqual(described.columns);
+      expect(actual.keys.filter((key) => described.keys.includes(key))).toEqual(described.keys);
+    });
+  });
+
   describe('orders', () => {
     it('creates an order at version 1 and loads it as written', async () => {
       const order = newOrder({ n: 1, nested: { b: 2, a: [1, 'x'] } });
       const at = new Date();
-      const created = await store.commit(step(order, 'A', { at }), nothing);
+      const created = await commitWith(store, step(order, 'A', { at }));
       expect(created).toMatchObject({ orderId: order.orderId, state: 'A', version: 1 });
       const loaded = await store.load(order.orderId);
       expect(loaded).toMatchObject({ orderId: order.orderId, bizCode: 'TAXI', sceneId: 'CITY', state: 'A', version: 1, data: { n: 1, nested: { b: 2, a: [1, 'x'] } } });
@@ -177,10 +304,10 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
 
     it('refuses a stale version with VERSION_CONFLICT, runs no save() and writes nothing', async () => {
       const v1 = await create();
-      await store.commit(step(v1, 'B'), nothing);
+      await commitWith(store, step(v1, 'B'));
       let worked = false;
-      const work = async () => ((worked = true), nothing());
-      await expect(store.commit(step(v1, 'C', { messages: [message(v1.orderId, 1)] }), work)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      const work = async () => ((worked = true), NOTHING);
+      await expect(commitWith(store, step(v1, 'C', { messages: [message(v1.orderId, 1)] }), work)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
       expect(worked).toBe(false);
       expect(await store.load(v1.orderId)).toMatchObject({ state: 'B', version: 2 });
       expect(await store.listTransitions(v1.orderId)).toHaveLength(2);
@@ -189,7 +316,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
 
     it('lets exactly one of several writers at the same version win', async () => {
       const v1 = await create();
-      const results = await Promise.allSettled(['B', 'C', 'D', 'E', 'F'].map((to) => store.commit(step(v1, to), nothing)));
+      const results = await Promise.allSettled(['B', 'C', 'D', 'E', 'F'].map((to) => commitWith(store, step(v1, to))));
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
@@ -209,7 +336,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       const v1 = await create();
       const requestId = `req-${randomUUID()}`;
       await expect(
-        store.commit(step(v1, 'B', { requestId, messages: [message(v1.orderId, 1)] }), async (manager) => {
+        commitWith(store, step(v1, 'B', { requestId, messages: [message(v1.orderId, 1)] }), async (manager) => {
           await manager.transaction((inner) =>
             db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], inner),
           );
@@ -225,7 +352,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
 
     it('commits what save() wrote with the transition, in a nested transaction too', async () => {
       const v1 = await create();
-      await store.commit(step(v1, 'B'), async (manager) => {
+      await commitWith(store, step(v1, 'B'), async (manager) => {
         await db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'SAVED', db.time(new Date()), db.time(new Date())], manager);
         await manager.transaction((inner) =>
           db.sql('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, ?, ?)', [v1.orderId, 'B', 'NESTED', db.time(new Date()), db.time(new Date())], inner),
@@ -240,7 +367,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     it('are consumed per caller: the same id and caller replay, another caller is another request', async () => {
       const order = newOrder();
       const requestId = `req-${randomUUID()}`;
-      await store.commit(step(order, 'A', { requestId, caller: 'alice', requestHash: 'a'.repeat(64) }), async () => ({ response: '{"orderId":"x","n":1}', timers: [] }));
+      await commitWith(store, step(order, 'A', { requestId, caller: 'alice', requestHash: 'a'.repeat(64) }), async () => ({ response: '{"orderId":"x","n":1}', timers: [] }));
 
       expect(await store.findConsumedRequest(requestId, 'alice')).toEqual({ requestHash: 'a'.repeat(64), response: { orderId: 'x', n: 1 } });
       expect(await store.findConsumedRequest(requestId, 'bob')).toBeNull();
@@ -250,9 +377,9 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await store.loadForEvent(`contract-${randomUUID()}`, requestId, 'alice')).toMatchObject({ order: null, consumed: { requestHash: 'a'.repeat(64) } });
 
       // Bob may use the same id; Alice may not use hers again, and that leaves the order as it was.
-      await expect(store.commit(step(newOrder(), 'A', { requestId, caller: 'bob' }), nothing)).resolves.toMatchObject({ version: 1 });
+      await expect(commitWith(store, step(newOrder(), 'A', { requestId, caller: 'bob' }))).resolves.toMatchObject({ version: 1 });
       const v1 = await create();
-      await expect(store.commit(step(v1, 'B', { requestId, caller: 'alice', messages: [message(v1.orderId, 1)] }), nothing)).rejects.toMatchObject({
+      await expect(commitWith(store, step(v1, 'B', { requestId, caller: 'alice', messages: [message(v1.orderId, 1)] }))).rejects.toMatchObject({
         code: 'DUPLICATE_REQUEST',
       });
       expect(await store.load(v1.orderId)).toMatchObject({ state: 'A', version: 1 });
@@ -264,9 +391,9 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     it('lists the transitions in version order with their fields', async () => {
       const order = newOrder();
       const first = step(order, 'A', { caller: 'alice', source: 'api' });
-      const v1 = await store.commit(first, nothing);
+      const v1 = await commitWith(store, first);
       const second = step(v1, 'B', { caller: '@system', source: 'worker', at: new Date(first.at.getTime() + 5) });
-      await store.commit(second, nothing);
+      await commitWith(store, second);
       expect(await store.listTransitions(order.orderId)).toEqual([
         { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', createdAt: first.at },
         { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', createdAt: second.at },
@@ -278,7 +405,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     it('commits the messages with the transition and hands them out in id order, once', async () => {
       const order = newOrder();
       const v1 = await create(order, { messages: [message(order.orderId, 1), message(order.orderId, 2)] });
-      await store.commit(step(v1, 'B', { messages: [message(order.orderId, 3)] }), nothing);
+      await commitWith(store, step(v1, 'B', { messages: [message(order.orderId, 3)] }));
       expect(await outboxCount(order.orderId)).toBe(3);
       const backlog = await store.outboxBacklog();
       expect(backlog.count).toBeGreaterThanOrEqual(3);
@@ -346,7 +473,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       const orders = [newOrder(), newOrder(), newOrder()];
       for (const order of orders) {
         const v1 = await create(order, { messages: [1, 2].map((n) => message(order.orderId, n)) });
-        await store.commit(step(v1, 'B', { messages: [3, 4].map((n) => message(order.orderId, n)) }), nothing);
+        await commitWith(store, step(v1, 'B', { messages: [3, 4].map((n) => message(order.orderId, n)) }));
       }
       const ids = orders.map((o) => o.orderId);
       const seen: ClaimedMessage[] = [];
@@ -392,7 +519,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     async function withDueTimer(): Promise<[FsmOrder, number]> {
       const order = newOrder();
       created.push(order.orderId);
-      const v1 = await store.commit(step(order, 'A'), async () => ({ response: '{}', timers: [{ event: 'TIMEOUT', fireAt: clock }] }));
+      const v1 = await commitWith(store, step(order, 'A'), async () => ({ response: '{}', timers: [{ event: 'TIMEOUT', fireAt: clock }] }));
       const [row] = await db.sql('SELECT id FROM fsm_timer WHERE order_id = ?', [order.orderId]);
       return [v1, Number(row!.id)];
     }
@@ -410,9 +537,9 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       const [v1, id] = await withDueTimer();
       await claim(v1.orderId, at(0));
       // A transition that fails leaves the timer to fire again.
-      await expect(store.commit(step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }), async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+      await expect(commitWith(store, step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }), async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
       expect((await db.sql('SELECT outcome FROM fsm_timer WHERE id = ?', [id]))[0]!.outcome).toBeNull();
-      await store.commit(step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }), nothing);
+      await commitWith(store, step(v1, 'B', { event: 'TIMEOUT', source: 'timer', firesTimer: id }));
       expect((await db.sql('SELECT outcome FROM fsm_timer WHERE id = ?', [id]))[0]!.outcome).toBe('fired');
       expect(await claim(v1.orderId, at(2 * LEASE))).toEqual([]);
     });
@@ -442,21 +569,25 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
 
       // A clock of its own, just after them: nothing else in the table is due by then.
       const now = new Date(Date.UTC(1999, 0, 1, 0, 0, 2));
-      const asked: string[] = [];
-      const requeue = (order: { orderId: string; version: number }) => {
-        asked.push(order.orderId);
-        return { messages: [{ messageId: `${order.orderId}:work:${randomUUID()}`, kind: 'work' as const, routingKey: 'order.work', payload: '{}' }], nextDueAt: new Date(now.getTime() + LEASE) };
-      };
-      expect(await store.requeueStuck(now, 10, requeue)).toBe(1);
-      expect(asked).toEqual([overdue.orderId]);
+      const stuck = (await store.findStuck(now, 10)).filter((o) => [flagged.orderId, overdue.orderId].includes(o.orderId));
+      expect(stuck).toEqual([{ orderId: overdue.orderId, state: 'A', version: 1, bizCode: 'TAXI', sceneId: 'CITY' }]);
+      const work = { messageId: `${overdue.orderId}:work:1`, kind: 'work' as const, routingKey: 'order.work', payload: '{}' };
+      const nextDueAt = new Date(now.getTime() + LEASE);
+      expect(await store.requeue(stuck[0]!, [work], nextDueAt, now)).toBe(true);
       expect(await count("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [overdue.orderId])).toBe(1);
-      // Its due time moved on: not requeued again before then.
-      asked.length = 0;
-      expect(await store.requeueStuck(now, 10, requeue)).toBe(0);
-      expect(asked).toEqual([]);
+      // Its due time moved on: not found, nor requeued, again before then; once due again, the same
+      // message id is the same message, not a second one and not an error.
+      expect((await store.findStuck(now, 10)).filter((o) => o.orderId === overdue.orderId)).toEqual([]);
+      expect(await store.requeue(stuck[0]!, [work], nextDueAt, now)).toBe(false);
+      expect(await store.requeue(stuck[0]!, [work], new Date(nextDueAt.getTime() + LEASE), nextDueAt)).toBe(true);
+      expect(await count("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [overdue.orderId])).toBe(1);
+      // An order that moved on since it was found is not requeued.
+      const moved = await commitWith(store, step((await store.load(overdue.orderId))!, 'B'));
+      expect(await store.requeue({ ...stuck[0]!, version: 1 }, [], null, new Date(Date.UTC(2999, 0, 1)))).toBe(false);
+      expect(moved.version).toBe(2);
       // Its next transition clears the flag.
       const v1 = (await store.load(flagged.orderId))!;
-      await store.commit(step(v1, 'B'), nothing);
+      await commitWith(store, step(v1, 'B'));
       expect((await store.load(flagged.orderId))!.flag).toBeUndefined();
     });
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_FSM_MIGRATIONS, TypeOrmOrderStore, VersionConflictError, type FsmOrder, type TransitionWrite } from '@order-fsm/core';
-import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
+import { VersionConflictError, type FsmOrder, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
+import { DataSource, EventSubscriber, type EntityManager, type EntitySubscriberInterface } from 'typeorm';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
@@ -19,6 +20,16 @@ function write(order: FsmOrder, toState: string): TransitionWrite {
   };
 }
 
+/** Commits as a processor with a save() of its own: `save` runs inside the transaction. */
+async function commitWith(store: MysqlOrderStore, write: TransitionWrite, save: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
+  return (await store.commit({ ...write, save })).order;
+}
+
+/** Commits as a processor with no save() of its own: the outcome is decided before the transaction. */
+async function commitPure(store: MysqlOrderStore, write: TransitionWrite, outcome: () => Promise<SaveOutcome>): Promise<FsmOrder> {
+  return (await store.commit({ ...write, outcome: await outcome() })).order;
+}
+
 async function timersOf(dataSource: DataSource, orderId: string): Promise<string[]> {
   const rows = await dataSource.query('SELECT event FROM fsm_timer WHERE order_id = ? ORDER BY id', [orderId]);
   return rows.map((r: { event: string }) => r.event);
@@ -26,12 +37,12 @@ async function timersOf(dataSource: DataSource, orderId: string): Promise<string
 
 /** save() gets a real TypeORM transaction: what it writes, nested transactions included, commits or rolls back with the transition. */
 describe.each([
-  ['with no subscriber (statements straight to mysql2)', false, false],
+  ['with no subscriber', false, false],
   ['with a subscriber (TypeORM opens and commits)', true, false],
-  ['with multipleStatements (two round trips)', false, true],
-])('TypeOrmOrderStore.commit, %s', (_name, withSubscriber, multipleStatements) => {
+  ['with multipleStatements (the rows after save() in one batch)', false, true],
+])('MysqlOrderStore.commit, %s', (_name, withSubscriber, multipleStatements) => {
   let dataSource: DataSource;
-  let store: TypeOrmOrderStore;
+  let store: MysqlOrderStore;
   const events: string[] = [];
 
   beforeAll(async () => {
@@ -50,7 +61,7 @@ describe.each([
       multipleStatements,
     });
     await dataSource.initialize();
-    store = new TypeOrmOrderStore(dataSource);
+    store = new MysqlOrderStore(dataSource);
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -58,12 +69,12 @@ describe.each([
 
   async function created(): Promise<FsmOrder> {
     const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
-    return store.commit(write(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    return commitWith(store, write(order, 'A'), async () => ({ response: '{}', timers: [] }));
   }
 
   it('commits what save() wrote in a nested transaction together with the transition', async () => {
     const order = await created();
-    const moved = await store.commit(write(order, 'B'), async (manager) => {
+    const moved = await commitWith(store, write(order, 'B'), async (manager) => {
       await manager.transaction((inner) =>
         inner.query('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, NOW(3), NOW(3))', [order.orderId, 'B', 'NESTED']),
       );
@@ -79,7 +90,7 @@ describe.each([
   it('rolls back the state change and what save() wrote, nested transaction included, when save() fails', async () => {
     const order = await created();
     await expect(
-      store.commit(write(order, 'B'), async (manager) => {
+      commitWith(store, write(order, 'B'), async (manager) => {
         await manager.transaction((inner) =>
           inner.query('INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 2, ?, ?, NOW(3), NOW(3))', [order.orderId, 'B', 'NESTED']),
         );
@@ -96,10 +107,10 @@ describe.each([
   it('rolls everything back when a write after save() fails, and answers what failed', async () => {
     const order = await created();
     const taken = `store-${randomUUID()}`;
-    await store.commit({ ...write(order, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
+    await commitWith(store, { ...write(order, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
     const moved = (await store.load(order.orderId))!;
     // The same request id again: the log's unique key refuses it after the order row was updated.
-    await expect(store.commit({ ...write(moved, 'A'), requestId: taken }, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] }))).rejects.toMatchObject({
+    await expect(commitWith(store, { ...write(moved, 'A'), requestId: taken }, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] }))).rejects.toMatchObject({
       code: 'DUPLICATE_REQUEST',
     });
     expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2 });
@@ -108,18 +119,18 @@ describe.each([
 
   it('refuses a stale version with VERSION_CONFLICT and leaves the connection usable', async () => {
     const order = await created();
-    await store.commit(write(order, 'B'), async () => ({ response: '{}', timers: [] }));
-    await expect(store.commit(write(order, 'B'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
+    await commitWith(store, write(order, 'B'), async () => ({ response: '{}', timers: [] }));
+    await expect(commitWith(store, write(order, 'B'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
     // Every connection of the pool is still in a clean state: a fresh transition goes through.
     const current = (await store.load(order.orderId))!;
-    await expect(store.commit(write(current, 'A'), async () => ({ response: '{}', timers: [] }))).resolves.toMatchObject({ version: 3 });
+    await expect(commitWith(store, write(current, 'A'), async () => ({ response: '{}', timers: [] }))).resolves.toMatchObject({ version: 3 });
   });
 });
 
 /** A processor with no save() of its own: with multipleStatements the whole transaction is one batch, still fenced. */
-describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', () => {
+describe('MysqlOrderStore.commit in one round trip (no save() of its own)', () => {
   let dataSource: DataSource;
-  let store: TypeOrmOrderStore;
+  let store: MysqlOrderStore;
   let sent = 0;
 
   beforeAll(async () => {
@@ -128,13 +139,13 @@ describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', ()
       type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true, multipleStatements: true, poolSize: 1,
     });
     await dataSource.initialize();
-    store = new TypeOrmOrderStore(dataSource);
+    store = new MysqlOrderStore(dataSource);
   });
   afterAll(async () => {
     await dataSource.destroy();
   });
 
-  const pure = (order: FsmOrder, toState: string): TransitionWrite => ({ ...write(order, toState), workWrites: false });
+  const pure = (order: FsmOrder, toState: string): TransitionWrite => write(order, toState);
   const message = () => ({ messageId: randomUUID(), kind: 'status' as const, routingKey: 'order.status', payload: '{}' });
   /** Counts the queries mysql2 is handed while `work` runs: a multi-statement batch is one. */
   async function roundTrips<R>(work: () => Promise<R>): Promise<[R, number]> {
@@ -160,9 +171,9 @@ describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', ()
 
   it('creates and moves an order with its log row, its messages and its timers, each commit one round trip', async () => {
     const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
-    const [created, createTrips] = await roundTrips(() => store.commit({ ...pure(order, 'A'), messages: [message()] }, async () => ({ response: '{"r":1}', timers: [] })));
+    const [created, createTrips] = await roundTrips(() => commitPure(store, { ...pure(order, 'A'), messages: [message()] }, async () => ({ response: '{"r":1}', timers: [] })));
     const [moved, moveTrips] = await roundTrips(() =>
-      store.commit({ ...pure({ ...created, data: { n: 2 } }, 'B'), messages: [message(), message()] }, async () => ({
+      commitPure(store, { ...pure({ ...created, data: { n: 2 } }, 'B'), messages: [message(), message()] }, async () => ({
         response: '{"r":2}',
         timers: [{ event: 'LATER', fireAt: new Date(Date.now() + 60_000) }],
       })),
@@ -178,10 +189,10 @@ describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', ()
 
   it('refuses a stale version with VERSION_CONFLICT, writes none of it, and leaves no transaction open', async () => {
     const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
-    const created = await store.commit(pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
-    await store.commit(pure(created, 'B'), async () => ({ response: '{}', timers: [] }));
+    const created = await commitPure(store, pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    await commitPure(store, pure(created, 'B'), async () => ({ response: '{}', timers: [] }));
     const stale = { ...pure({ ...created, data: { n: 99 } }, 'B'), messages: [message()] };
-    await expect(store.commit(stale, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] }))).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(commitPure(store, stale, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] }))).rejects.toBeInstanceOf(VersionConflictError);
     // Nothing of the refused transition: no log row, no message, no timer, the order as the winner left it.
     expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2, data: { n: 1 } });
     expect((await store.listTransitions(order.orderId)).map((t) => t.version)).toEqual([1, 2]);
@@ -189,25 +200,25 @@ describe('TypeOrmOrderStore.commit in one round trip (no save() of its own)', ()
     expect(await timersOf(dataSource, order.orderId)).toEqual([]);
     // The one connection is out of the transaction: the next commit goes through, and is durable.
     expect(Number((await dataSource.query('SELECT @@in_transaction AS open'))[0].open)).toBe(0);
-    await expect(store.commit(pure((await store.load(order.orderId))!, 'A'), async () => ({ response: '{}', timers: [] }))).resolves.toMatchObject({ version: 3 });
+    await expect(commitPure(store, pure((await store.load(order.orderId))!, 'A'), async () => ({ response: '{}', timers: [] }))).resolves.toMatchObject({ version: 3 });
     await cleanUp(order.orderId);
   });
 
   it('refuses a stale state at the same version, and a request id already used, rolling back the order row', async () => {
     const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
-    const created = await store.commit(pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
-    await expect(store.commit(pure({ ...created, state: 'B' }, 'A'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
+    const created = await commitPure(store, pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    await expect(commitPure(store, pure({ ...created, state: 'B' }, 'A'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
     const taken = `store-${randomUUID()}`;
-    const moved = await store.commit({ ...pure(created, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
-    await expect(store.commit({ ...pure(moved, 'A'), requestId: taken }, async () => ({ response: '{}', timers: [] }))).rejects.toMatchObject({ code: 'DUPLICATE_REQUEST' });
+    const moved = await commitPure(store, { ...pure(created, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
+    await expect(commitPure(store, { ...pure(moved, 'A'), requestId: taken }, async () => ({ response: '{}', timers: [] }))).rejects.toMatchObject({ code: 'DUPLICATE_REQUEST' });
     expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2 });
     expect(Number((await dataSource.query('SELECT @@in_transaction AS open'))[0].open)).toBe(0);
     await cleanUp(order.orderId);
   });
 });
 
-describe('TypeOrmOrderStore', () => {
+describe('MysqlOrderStore', () => {
   it('refuses a DataSource that is not MySQL or MariaDB, naming it', () => {
-    expect(() => new TypeOrmOrderStore({ options: { type: 'postgres' } } as unknown as DataSource)).toThrow(/MySQL and MariaDB.*postgres/);
+    expect(() => new MysqlOrderStore({ options: { type: 'postgres' } } as unknown as DataSource)).toThrow(/MySQL and MariaDB.*postgres/);
   });
 });

@@ -1,4 +1,4 @@
-import { amqpTopology } from '@order-fsm/core';
+import { amqpTopology } from '@order-fsm/core/amqp';
 import { deleteTopology, purgeQueue, queueMessages, uniquePrefix, waitFor } from './support/broker.js';
 import { activeRideOf, advance, createOrder, newPassenger, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';

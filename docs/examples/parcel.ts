@@ -1,6 +1,6 @@
 // The machine the guide's samples use: a parcel from booking to delivery. The samples in docs/*.md
 // import it as './examples/parcel.js'; the test that compiles them compiles this file with them.
-import { defineMachine, type StateOf } from '@order-fsm/core';
+import { defineMachine, type MachineTypes, type StateOf } from '@order-fsm/core';
 
 export const parcelMachine = defineMachine({
   name: 'parcel',
@@ -30,6 +30,11 @@ export type ParcelState = StateOf<typeof parcelMachine>;
 export interface ParcelData {
   weightKg?: number;
   priceCents?: number;
+  insuranceCents?: number;
+  customerId?: string;
+  paidWith?: string;
   label?: string;
-  [key: string]: unknown;
 }
+
+/** What every parcel processor works with: the machine's states and events, and the order's data. */
+export type ParcelTypes = MachineTypes<typeof parcelMachine> & { data: ParcelData };

@@ -3,7 +3,7 @@ import { auditQueue, deleteTopology, queueMessages, uniquePrefix, waitFor } from
 import { startTestApp, testRedis } from '../support/test-app.js';
 import { checkHistory, type CheckReport } from './support/checker.js';
 import { faultMachine, startFaultNode, type FaultNode } from './support/processes.js';
-import { amqpTopology } from '@order-fsm/core';
+import { amqpTopology } from '@order-fsm/core/amqp';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { openDatabase, sql } from '../support/database.js';

@@ -1,4 +1,5 @@
-import { amqpTopology, type StatusMessage } from '@order-fsm/core';
+import { type StatusMessage } from '@order-fsm/core';
+import { amqpTopology } from '@order-fsm/core/amqp';
 import amqplib from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

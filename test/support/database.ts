@@ -1,4 +1,5 @@
-import { ORDER_FSM_MIGRATIONS, type OrderStore, TypeOrmOrderStore } from '@order-fsm/core';
+import type { OrderStore } from '@order-fsm/core';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { databaseKindOf, type DatabaseKind } from '../../apps/order-service/src/config/service-config.js';
@@ -36,7 +37,7 @@ export async function openDatabase(options: { engineSchema?: boolean; poolSize?:
 
 /** order-fsm's store for a DataSource of the suite's database. */
 export function orderStoreFor(dataSource: DataSource): OrderStore {
-  return dataSource.options.type === 'postgres' ? new PostgresOrderStore(dataSource) : new TypeOrmOrderStore(dataSource);
+  return dataSource.options.type === 'postgres' ? new PostgresOrderStore(dataSource) : new MysqlOrderStore(dataSource);
 }
 
 type Queryable = DataSource | QueryRunner | EntityManager;

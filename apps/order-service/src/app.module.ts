@@ -3,19 +3,12 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  InProcessOrderLock,
-  OrderFsmExceptionFilter,
-  type OrderLock,
-  type OrderStore,
-  type MachineDefinition,
-  OrderFsmModule,
-  PrometheusOrderFsmMetrics,
-  RedlockOrderLock,
-  SqliteOrderStore,
-  TypeOrmOrderStore,
-  ValidationFailedError,
-} from '@order-fsm/core';
+import { OrderFsmExceptionFilter, type OrderLock, type OrderStore, type MachineDefinition, OrderFsmModule, ValidationFailedError } from '@order-fsm/core';
+import { InProcessOrderLock } from '@order-fsm/core/in-process';
+import { MysqlOrderStore } from '@order-fsm/core/mysql';
+import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
+import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
@@ -66,7 +59,7 @@ export class AppModule {
     const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
       // On PostgreSQL the engine's tables were made with the migrations (ServiceDataSource.runMigrations).
       if (dataSource.options.type === 'postgres') return new PostgresOrderStore(dataSource);
-      if (!embedded) return new TypeOrmOrderStore(dataSource);
+      if (!embedded) return new MysqlOrderStore(dataSource);
       const store = new SqliteOrderStore(dataSource);
       await store.ensureSchema();
       return store;

@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { CommitSignal } from './engine/commit-signal.js';
 import { OrderFsmEngine } from './engine/order-fsm.engine.js';
-import { OrderFsmMetadataAccessor } from './explorer/order-fsm-metadata.accessor.js';
-import { OrderFsmExplorer } from './explorer/order-fsm.explorer.js';
+import { OrderFsmMetadataAccessor } from './registry/order-fsm-metadata.accessor.js';
+import { OrderFsmExplorer } from './registry/order-fsm.explorer.js';
 import { OrderFsmDiagrams } from './diagram/order-fsm-diagrams.js';
 import { ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from './order-fsm.constants.js';
 import { ConfigurableOrderFsmModule, ORDER_FSM_MODULE_OPTIONS } from './order-fsm.module-definition.js';
 import { type ResolvedOrderFsmOptions, resolveOrderFsmOptions } from './order-fsm.options.js';
-import { OutboxRelay } from './outbox/outbox-relay.js';
+import { OutboxRelay } from './workers/outbox-relay.js';
 import { ProcessorRegistry } from './registry/processor-registry.js';
-import { OrderFsmWorker } from './worker/order-fsm.worker.js';
-import { Sweeper } from './worker/sweeper.js';
-import { TimerPoller } from './worker/timer-poller.js';
+import { OrderFsmWorker } from './workers/order-fsm.worker.js';
+import { Sweeper } from './workers/sweeper.js';
+import { TimerPoller } from './workers/timer-poller.js';
 
 /**
  * `OrderFsmModule.forRoot({ store, lock })` or `forRootAsync({ useFactory, inject })`.
@@ -26,6 +27,7 @@ import { TimerPoller } from './worker/timer-poller.js';
     { provide: ProcessorRegistry, useFactory: () => new ProcessorRegistry() },
     OrderFsmMetadataAccessor,
     OrderFsmExplorer,
+    CommitSignal,
     OrderFsmEngine,
     OrderFsmDiagrams,
     OutboxRelay,

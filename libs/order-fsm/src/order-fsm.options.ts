@@ -1,11 +1,11 @@
 import { DEFAULT_CREATE_EVENT } from './order-fsm.constants.js';
 import { messages } from './order-fsm.messages.js';
-import type { OrderLock } from './lock/order-lock.js';
-import { NoopOrderLock } from './lock/noop-order-lock.js';
-import { MachineDefinition } from './machine/machine-definition.js';
-import type { MessagePublisher, WorkConsumer } from './messaging/message-broker.js';
-import type { OrderStore } from './persistence/order-store.js';
-import { NO_METRICS, type OrderFsmMetrics } from './metrics/order-fsm-metrics.js';
+import type { OrderLock } from './ports/order-lock.js';
+import { NoopOrderLock } from './ports/noop-order-lock.js';
+import { MachineDefinition } from './model/machine.js';
+import type { MessagePublisher, WorkConsumer } from './ports/message-broker.js';
+import type { OrderStore } from './ports/order-store.js';
+import { NO_METRICS, type OrderFsmMetrics } from './ports/metrics.js';
 
 export interface RelayOptions {
   /** Default: on when a publisher is configured. */

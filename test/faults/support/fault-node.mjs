@@ -16,7 +16,15 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import * as fsm from '../../../dist/libs/order-fsm/src/index.js';
+import * as core from '../../../dist/libs/order-fsm/src/index.js';
+import * as amqpAdapter from '../../../dist/libs/order-fsm/src/adapters/amqp/index.js';
+import * as mysqlAdapter from '../../../dist/libs/order-fsm/src/adapters/mysql/index.js';
+import * as redisAdapter from '../../../dist/libs/order-fsm/src/adapters/redis/index.js';
+import { Sweeper } from '../../../dist/libs/order-fsm/src/workers/sweeper.js';
+import { ProcessorRegistry } from '../../../dist/libs/order-fsm/src/registry/processor-registry.js';
+
+/** The library's main entry point with the adapters and internals these scripts drive, under one name. */
+const fsm = { ...core, ...amqpAdapter, ...mysqlAdapter, ...redisAdapter, Sweeper, ProcessorRegistry };
 
 const env = process.env;
 const role = env.FAULT_ROLE ?? 'client';
@@ -70,7 +78,7 @@ fsm.OrderProcessor({ state: STEPS, event: 'NEXT' })(Next);
 class Move extends Steps {}
 fsm.OrderProcessor({ state: ['A', 'B'], event: 'MOVE' })(Move);
 
-// The store of the suite's database: TypeOrmOrderStore on MariaDB (its migrations), PostgresOrderStore on PostgreSQL (ensureSchema()).
+// The store of the suite's database: MysqlOrderStore on MariaDB (its migrations), PostgresOrderStore on PostgreSQL (ensureSchema()).
 const databaseUrl = env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/test';
 const onPostgres = /^postgres(ql)?:/i.test(databaseUrl);
 const dataSource = new DataSource(
@@ -81,11 +89,11 @@ const dataSource = new DataSource(
 await dataSource.initialize();
 let store;
 if (onPostgres) {
-  const { PostgresOrderStore } = await import('../../../dist/libs/order-fsm/src/postgres/index.js');
+  const { PostgresOrderStore } = await import('../../../dist/libs/order-fsm/src/adapters/postgres/index.js');
   store = new PostgresOrderStore(dataSource);
   await store.ensureSchema();
 } else {
-  store = new fsm.TypeOrmOrderStore(dataSource);
+  store = new fsm.MysqlOrderStore(dataSource);
 }
 const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
 await new Promise((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));

@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { AmqpMessaging, ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { AmqpMessaging } from '@order-fsm/core/amqp';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Roles } from '../auth/auth.js';

@@ -1,4 +1,4 @@
-import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core';
+import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
 import { databaseKindOf } from '../config/service-config.js';

@@ -1,5 +1,7 @@
 import { Inject, Module, OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
-import { AmqpMessaging, InProcessMessaging, type MessagePublisher, type WorkConsumer } from '@order-fsm/core';
+import { type MessagePublisher, type WorkConsumer } from '@order-fsm/core';
+import { AmqpMessaging } from '@order-fsm/core/amqp';
+import { InProcessMessaging } from '@order-fsm/core/in-process';
 import type { ServiceConfig } from '../config/service-config.js';
 
 /** Where status messages go and automatic work comes from: RabbitMQ, or this process when embedded. */

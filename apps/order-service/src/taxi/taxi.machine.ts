@@ -1,5 +1,5 @@
-import { defineMachine, type StateOf } from '@order-fsm/core';
-import { OrderEvent as E, OrderState as S, SceneId } from './taxi.model.js';
+import { defineMachine, type MachineTypes, type StateOf } from '@order-fsm/core';
+import { OrderEvent as E, OrderState as S, SceneId, type TaxiOrderData } from './taxi.model.js';
 
 export interface TaxiMachineOptions {
   /** How long an ENTERPRISE order may wait in an automatic state before its work is queued again. */
@@ -69,3 +69,9 @@ export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOption
 export const createTaxiMachine = (options?: TaxiMachineOptions) => defineMachine(taxiMachineSpec(options));
 export const taxiMachine = createTaxiMachine();
 export type TaxiState = StateOf<typeof taxiMachine>;
+
+/**
+ * What every taxi processor, checker and plugin works with: the machine's states and events, and the
+ * order's data. A processor adds its payload and result: `TaxiTypes & { payload: PayPayload }`.
+ */
+export type TaxiTypes = MachineTypes<typeof taxiMachine> & { data: TaxiOrderData };

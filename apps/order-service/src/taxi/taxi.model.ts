@@ -69,15 +69,33 @@ export interface TaxiOrderData {
   feeCents?: number;
   paymentId?: string;
   paidAt?: string;
+  /** COMPANY_ACCOUNT when an ENTERPRISE ride paid by itself. */
+  paidBy?: string;
   cancelledAt?: string;
   cancellationFeeCents?: number;
+  /** Why the system cancelled it (NO_DRIVER_ACCEPTED). */
+  cancelReason?: string;
   closedAt?: string;
-  [key: string]: unknown;
+  /** Why the system closed it (CANCELLATION_FEE_UNPAID). */
+  closedReason?: string;
 }
 
+/** The payloads of the events that carry one, as their param checkers leave them. */
 export interface CreatePayload {
   passengerId: string;
   pickup: GeoPoint;
   dropoff: GeoPoint;
   serviceType?: string;
+}
+
+export interface AcceptPayload {
+  driverId: string;
+}
+
+export interface EndTripPayload {
+  distanceKm: number;
+}
+
+export interface PayPayload {
+  paymentId: string;
 }

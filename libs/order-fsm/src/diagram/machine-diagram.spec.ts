@@ -1,6 +1,6 @@
-import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
-import { ServiceResult } from '../engine/service-result.js';
-import { defineMachine } from '../machine/machine-definition.js';
+import { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
+import { ServiceResult } from '../model/service-result.js';
+import { defineMachine } from '../model/machine.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import { describeMachine, toDot, toMermaid, toSvg } from './machine-diagram.js';
 

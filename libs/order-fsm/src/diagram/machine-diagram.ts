@@ -1,4 +1,4 @@
-import type { MachineDefinition } from '../machine/machine-definition.js';
+import type { MachineDefinition } from '../model/machine.js';
 import type { ProcessorRegistry } from '../registry/processor-registry.js';
 
 /** Which orders a diagram is about: omitted dimensions mean every value. */

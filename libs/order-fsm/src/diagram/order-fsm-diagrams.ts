@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { validateMachine, type MachineIssue } from '../machine/validate-machine.js';
+import { validateMachine, type MachineIssue } from '../registry/validate-machine.js';
 import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';

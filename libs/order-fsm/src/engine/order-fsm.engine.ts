@@ -13,21 +13,24 @@ import {
   TransitionNotDeclaredError,
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
-import type { OrderLock, OrderLockHandle } from '../lock/order-lock.js';
+import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { ConsumedRequest, OrderStore, OutboxMessage, TransitionLogEntry, TransitionWrite } from '../persistence/order-store.js';
+import type { ConsumedRequest, OrderStore, TransitionLogEntry } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
-import { type AbstractStateProcessor, overridesSave } from './abstract-state-processor.js';
-import { CheckerExecutor } from './checker-executor.js';
-import type { FsmOrder } from './fsm-order.js';
-import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from './order-state-event.js';
-import { statusOutboxMessage, workOutboxMessage } from './outbox-messages.js';
-import { runProcessorTemplate } from './processor-template.js';
+import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
+import { CheckerExecutor } from '../processor/checker-executor.js';
+import type { FsmOrder } from '../model/order.js';
+import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from '../model/event.js';
+import { failureOf, ProcessorRun } from '../processor/processor-template.js';
+import { ServiceResult } from '../model/service-result.js';
+import type { EntityManager } from 'typeorm';
+import { CommitSignal } from './commit-signal.js';
+import { TransitionWriter } from './transition-writer.js';
 import { requestHash } from './request-hash.js';
-import { StateContext } from './state-context.js';
+import { StateContext } from '../processor/state-context.js';
 import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
-import type { CreateOrderInput, TransitionOutcome } from './transition-outcome.js';
+import type { CreateOrderInput, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
 function nestedDeeperThan(value: unknown, max: number): boolean {
@@ -73,7 +76,6 @@ export function derivedRequestId(prefix: string, ...parts: (string | number)[]):
 export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
-  private readonly committedListeners: Array<() => void> = [];
   private declaredEvents?: ReadonlySet<string>;
   private inFlight = 0;
   private closing = false;
@@ -84,6 +86,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     @Inject(ORDER_STORE) private readonly store: OrderStore,
     @Inject(ORDER_LOCK) private readonly lock: OrderLock,
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+    private readonly signal: CommitSignal,
   ) {}
 
   /** Creates an order: the create event applied to a new order in the initial state. */
@@ -233,11 +236,6 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     return this.store.listTransitions(orderId);
   }
 
-  /** Called after every commit in this process (the outbox relay listens, to publish at once). */
-  onCommitted(listener: () => void): void {
-    this.committedListeners.push(listener);
-  }
-
   private validate(event: OrderStateEvent, fsmOrder?: FsmOrder): void {
     requireId('eventType', event?.eventType);
     requireId('orderId', event.orderId);
@@ -298,83 +296,43 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       }
     }
     const ctx = new StateContext(event, order);
-    const processor = this.selectProcessor(ctx) as AbstractStateProcessor<T>;
+    const processor = this.selectProcessor(ctx) as AbstractStateProcessor<{ result: T }>;
     nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
-    const fromState = order.state;
-    let outcome: TransitionOutcome<T> | undefined;
-
-    await runProcessorTemplate<T>(processor, ctx, plugins, {
-      checkers: this.checkers,
-      logger: this.logger,
-      assertTransition: (toState) => {
-        if (!machine.allows(fromState, event.eventType, toState)) {
-          throw new TransitionNotDeclaredError(order.orderId, fromState, event.eventType, toState, processor.constructor.name);
+    const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger);
+    let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'the template did not finish');
+    try {
+      const decision = await run.decide((toState) => {
+        if (!machine.allows(order.state, event.eventType, toState)) {
+          throw new TransitionNotDeclaredError(order.orderId, order.state, event.eventType, toState, processor.constructor.name);
         }
-      },
-      persist: async (toState, save) => {
-        const at = new Date();
-        const next: FsmOrder = {
-          ...order,
-          state: toState,
-          version: order.version + 1,
-          createdAt: order.version === 0 ? at : order.createdAt,
-          updatedAt: at,
-        };
-        const source = event.source ?? 'api';
-        const auto = machine.automaticWork(toState, order.bizCode, order.sceneId);
-        const messages: OutboxMessage[] = [];
-        if (this.options.outbox) {
-          messages.push(statusOutboxMessage(next, { event: event.eventType, fromState, requestId: event.requestId, caller: callerKey, source, at }));
-          if (auto) messages.push(workOutboxMessage(next, auto.event, 'transition'));
-        }
-        const write: TransitionWrite = {
-          order,
-          toState,
-          event: event.eventType,
-          requestId: event.requestId,
-          requestHash: hash,
-          caller: callerKey,
-          source,
-          at,
-          messages,
-          autoDueAt: auto ? new Date(at.getTime() + auto.stuckAfterMs) : null,
-          workWrites: overridesSave(processor),
-          firesTimer: event.firesTimer,
-        };
-        const committed = await this.store.commit(write, async (manager) => {
-          ctx.bindManager(manager);
-          let result;
-          try {
-            result = await save();
-          } finally {
-            ctx.bindManager(undefined);
-          }
-          outcome = {
-            orderId: order.orderId,
-            event: event.eventType,
-            fromState,
-            toState,
-            version: next.version,
-            result: result.data as T | undefined,
-            order: next,
-          };
-          return { response: JSON.stringify({ ...outcome, result: outcome.result ?? null }), timers: this.timersOf(ctx, toState, processor) };
-        });
-        Object.assign(order, { state: committed.state, version: committed.version, createdAt: committed.createdAt, updatedAt: committed.updatedAt });
-        for (const listener of this.committedListeners) listener();
-      },
-    });
-    return { ...outcome!, order };
-  }
-
-  private timersOf(ctx: StateContext, toState: string, processor: AbstractStateProcessor) {
-    return ctx.scheduledEvents.map(({ event, fireAt }) => {
-      if (!this.options.machine.hasEvent(toState, event)) {
-        throw new Error(`${processor.constructor.name} scheduled ${event}, but the machine declares no transition ${toState} -${event}->`);
-      }
-      return { event, fireAt };
-    });
+      });
+      const writer = new TransitionWriter({
+        event,
+        order,
+        toState: decision.nextState,
+        requestHash: hash,
+        callerKey,
+        machine,
+        outbox: this.options.outbox,
+        processorName: processor.constructor.name,
+      });
+      const write = writer.write(
+        () => ctx.scheduledEvents,
+        decision.result,
+        run.saves ? (manager) => run.save(decision, manager as EntityManager) : undefined,
+      );
+      const { order: committed, outcome } = await this.store.commit(write);
+      this.signal.committed();
+      ended = ServiceResult.ok(outcome.result);
+      await run.after();
+      return { ...writer.answer(outcome.result), order: committed };
+    } catch (error) {
+      ended = failureOf(error);
+      throw error;
+    } finally {
+      await run.release(ended);
+    }
   }
 
   private selectProcessor(ctx: StateContext): AbstractStateProcessor {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FsmOrder } from './fsm-order.js';
-import type { OrderStateEvent } from './order-state-event.js';
+import type { FsmOrder } from '../model/order.js';
+import type { OrderStateEvent } from '../model/event.js';
 
 /** JSON with object keys sorted at every level: equal values give equal text. */
 export function canonicalJson(value: unknown): string {

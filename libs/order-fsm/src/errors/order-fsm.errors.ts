@@ -1,4 +1,4 @@
-import type { ServiceResult } from '../engine/service-result.js';
+import type { ServiceResult } from '../model/service-result.js';
 import { OrderFsmErrorCode, httpStatusOf } from './error-codes.js';
 
 export type ErrorDetails = Record<string, unknown>;

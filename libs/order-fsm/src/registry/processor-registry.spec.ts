@@ -1,7 +1,7 @@
-import { toRegistrationMetadata, type RegistrationOptions } from '../decorators/registration.js';
-import { AbstractProcessorPlugin } from '../engine/abstract-processor-plugin.js';
-import { AbstractStateProcessor } from '../engine/abstract-state-processor.js';
-import { ServiceResult } from '../engine/service-result.js';
+import { toRegistrationMetadata, type RegistrationOptions } from '../processor/registration.js';
+import { AbstractProcessorPlugin } from '../processor/abstract-processor-plugin.js';
+import { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
+import { ServiceResult } from '../model/service-result.js';
 import { OrderFsmConfigurationError } from '../errors/order-fsm.errors.js';
 import { ProcessorRegistry } from './processor-registry.js';
 

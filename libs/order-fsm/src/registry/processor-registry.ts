@@ -1,6 +1,6 @@
-import type { RegistrationMetadata } from '../decorators/registration.js';
-import { AbstractStateProcessor, overridesFilter } from '../engine/abstract-state-processor.js';
-import type { AbstractProcessorPlugin } from '../engine/abstract-processor-plugin.js';
+import type { RegistrationMetadata } from '../processor/registration.js';
+import { AbstractStateProcessor, overridesFilter } from '../processor/abstract-state-processor.js';
+import type { AbstractProcessorPlugin } from '../processor/abstract-processor-plugin.js';
 import { OrderFsmConfigurationError } from '../errors/order-fsm.errors.js';
 import { ANY } from '../order-fsm.constants.js';
 import { messages } from '../order-fsm.messages.js';

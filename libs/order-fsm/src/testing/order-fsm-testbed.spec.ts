@@ -1,5 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
-import { AbstractStateProcessor, defineMachine, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import { AbstractStateProcessor, defineMachine, type MachineTypes, OrderProcessor, ServiceResult, type StateContext, type StateOf } from '@order-fsm/core';
 import { OrderFsmTestbed } from '@order-fsm/core/testing';
 
 // A user's machine and processors, as they would write them: no infrastructure anywhere.
@@ -29,6 +29,11 @@ const parcelMachine = defineMachine({
   },
 });
 
+type ParcelState = StateOf<typeof parcelMachine>;
+type Parcel = MachineTypes<typeof parcelMachine> & { data: { weightKg?: number; label?: string } };
+type BookTypes = Parcel & { payload: { weightKg: number }; result: { weightKg: number } };
+type PayTypes = Parcel & { payload: { amount?: unknown } };
+
 /** A business dependency the test replaces. */
 @Injectable()
 class LabelPrinter {
@@ -40,37 +45,38 @@ class LabelPrinter {
 }
 
 @OrderProcessor({ state: 'NEW', event: 'CREATE' })
-class BookParcel extends AbstractStateProcessor {
-  getNextState() {
+class BookParcel extends AbstractStateProcessor<BookTypes> {
+  getNextState(): ParcelState {
     return 'BOOKED';
   }
-  action(_next: string, ctx: StateContext) {
-    ctx.order.data.weightKg = (ctx.payload as { weightKg: number }).weightKg;
+  action(_next: ParcelState, ctx: StateContext<BookTypes>) {
+    const { weightKg } = ctx.payload;
+    ctx.order.data.weightKg = weightKg;
     ctx.schedule('EXPIRE', { afterMs: 60_000 });
-    return ServiceResult.ok({ weightKg: ctx.order.data.weightKg });
+    return ServiceResult.ok({ weightKg });
   }
 }
 
 @OrderProcessor({ state: 'BOOKED', event: 'PAY' })
-class PayParcel extends AbstractStateProcessor {
-  getNextState() {
+class PayParcel extends AbstractStateProcessor<PayTypes> {
+  getNextState(): ParcelState {
     return 'LABELLED';
   }
-  action(_next: string, ctx: StateContext) {
-    if (typeof (ctx.payload as { amount?: unknown }).amount !== 'number') return ServiceResult.fail('AMOUNT_MISSING', 'say how much was paid');
+  action(_next: ParcelState, ctx: StateContext<PayTypes>) {
+    if (typeof ctx.payload.amount !== 'number') return ServiceResult.fail('AMOUNT_MISSING', 'say how much was paid');
     return ServiceResult.ok();
   }
 }
 
 @OrderProcessor({ state: 'LABELLED', event: 'PRINT_LABEL' })
-class PrintLabel extends AbstractStateProcessor {
+class PrintLabel extends AbstractStateProcessor<Parcel> {
   constructor(private readonly printer: LabelPrinter) {
     super();
   }
-  getNextState() {
+  getNextState(): ParcelState {
     return 'SHIPPED';
   }
-  async action(_next: string, ctx: StateContext) {
+  async action(_next: ParcelState, ctx: StateContext<Parcel>) {
     ctx.order.data.label = await this.printer.print(ctx.order.orderId);
     return ServiceResult.ok();
   }

@@ -2,19 +2,19 @@ import { type DynamicModule, Global, type INestApplicationContext, type LogLevel
 import { Test } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { InProcessMessaging } from '../embedded/in-process-messaging.js';
-import { InProcessOrderLock } from '../embedded/in-process-order-lock.js';
-import { SqliteOrderStore } from '../embedded/sqlite-order-store.js';
-import type { FsmOrder } from '../engine/fsm-order.js';
-import { type Caller, SYSTEM_SENDER } from '../engine/order-state-event.js';
+import { InProcessMessaging } from '../adapters/in-process/in-process-messaging.js';
+import { InProcessOrderLock } from '../adapters/in-process/in-process-order-lock.js';
+import { SqliteOrderStore } from '../adapters/sqlite/sqlite-order-store.js';
+import type { FsmOrder } from '../model/order.js';
+import { type Caller, SYSTEM_SENDER } from '../model/event.js';
 import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
-import type { StatusMessage } from '../engine/outbox-messages.js';
-import type { TransitionOutcome } from '../engine/transition-outcome.js';
-import type { MachineDefinition } from '../machine/machine-definition.js';
+import type { StatusMessage } from '../model/messages.js';
+import type { TransitionOutcome } from '../model/outcome.js';
+import type { MachineDefinition } from '../model/machine.js';
 import { DEFAULT_CREATE_EVENT } from '../order-fsm.constants.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
-import type { TransitionLogEntry } from '../persistence/order-store.js';
-import { TimerPoller } from '../worker/timer-poller.js';
+import type { TransitionLogEntry } from '../ports/order-store.js';
+import { TimerPoller } from '../workers/timer-poller.js';
 
 export interface OrderFsmTestbedOptions {
   /** The machine your processors belong to. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Checker, ServiceResult, type StateContext } from '@order-fsm/core';
 import { isId } from '../../ids.js';
-import { AirportService, type CreatePayload, type GeoPoint } from '../taxi.model.js';
+import { type AcceptPayload, AirportService, type CreatePayload, type EndTripPayload, type GeoPoint, type PayPayload } from '../taxi.model.js';
 
 const OK = ServiceResult.ok();
 
@@ -14,12 +14,16 @@ function isGeoPoint(value: unknown): value is GeoPoint {
   );
 }
 
-type Payload = Record<string, unknown> | undefined;
+/**
+ * What a param checker sees: the event's payload as the sender sent it, each field still unknown. Its
+ * processor reads the payload typed (`P`), once this checker has passed.
+ */
+type Unchecked<P> = { payload: { readonly [K in keyof P]?: unknown } | undefined };
 
 /** CREATE: a passenger id, and pickup and dropoff as {lat, lng}. */
 @Injectable()
-export class CreateParamChecker implements Checker<unknown, Partial<CreatePayload>> {
-  check(ctx: StateContext<unknown, Partial<CreatePayload>>): ServiceResult {
+export class CreateParamChecker implements Checker<Unchecked<CreatePayload>> {
+  check(ctx: StateContext<Unchecked<CreatePayload>>): ServiceResult {
     const p = ctx.payload ?? {};
     if (!isId(p.passengerId)) return ServiceResult.fail('INVALID_PASSENGER_ID', 'payload.passengerId must be an id of 1 to 64 characters');
     if (!isGeoPoint(p.pickup)) return ServiceResult.fail('INVALID_PICKUP', 'payload.pickup must be {lat, lng} with lat in [-90, 90] and lng in [-180, 180]');
@@ -30,8 +34,8 @@ export class CreateParamChecker implements Checker<unknown, Partial<CreatePayloa
 
 /** AIRPORT CREATE: the airport service is PICKUP or DROPOFF. */
 @Injectable()
-export class AirportServiceTypeChecker implements Checker<unknown, Payload> {
-  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+export class AirportServiceTypeChecker implements Checker<Unchecked<CreatePayload>> {
+  check(ctx: StateContext<Unchecked<CreatePayload>>): ServiceResult {
     const type = ctx.payload?.serviceType;
     return type === AirportService.PICKUP || type === AirportService.DROPOFF
       ? OK
@@ -41,16 +45,16 @@ export class AirportServiceTypeChecker implements Checker<unknown, Payload> {
 
 /** ACCEPT: the driver's id. */
 @Injectable()
-export class DriverParamChecker implements Checker<unknown, Payload> {
-  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+export class DriverParamChecker implements Checker<Unchecked<AcceptPayload>> {
+  check(ctx: StateContext<Unchecked<AcceptPayload>>): ServiceResult {
     return isId(ctx.payload?.driverId) ? OK : ServiceResult.fail('INVALID_DRIVER_ID', 'payload.driverId must be an id of 1 to 64 characters');
   }
 }
 
 /** END_TRIP: the distance driven, in km. */
 @Injectable()
-export class DistanceParamChecker implements Checker<unknown, Payload> {
-  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+export class DistanceParamChecker implements Checker<Unchecked<EndTripPayload>> {
+  check(ctx: StateContext<Unchecked<EndTripPayload>>): ServiceResult {
     const km = ctx.payload?.distanceKm;
     return typeof km === 'number' && Number.isFinite(km) && km >= 0 && km <= 2000
       ? OK
@@ -60,8 +64,8 @@ export class DistanceParamChecker implements Checker<unknown, Payload> {
 
 /** PAY: the payment's id. */
 @Injectable()
-export class PaymentParamChecker implements Checker<unknown, Payload> {
-  check(ctx: StateContext<unknown, Payload>): ServiceResult {
+export class PaymentParamChecker implements Checker<Unchecked<PayPayload>> {
+  check(ctx: StateContext<Unchecked<PayPayload>>): ServiceResult {
     return isId(ctx.payload?.paymentId) ? OK : ServiceResult.fail('INVALID_PAYMENT_ID', 'payload.paymentId must be an id of 1 to 64 characters');
   }
 }

@@ -7,12 +7,12 @@ import type { CreatePayload } from '../taxi.model.js';
 
 /** CREATE, in parallel: the passenger exists. */
 @Injectable()
-export class PassengerExistsChecker implements Checker<unknown, CreatePayload> {
+export class PassengerExistsChecker implements Checker<{ payload: CreatePayload }> {
   readonly order = 1;
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async check(ctx: StateContext<unknown, CreatePayload>): Promise<ServiceResult> {
+  async check(ctx: StateContext<{ payload: CreatePayload }>): Promise<ServiceResult> {
     const { passengerId } = ctx.payload;
     let exists: boolean;
     try {
@@ -30,12 +30,12 @@ export class PassengerExistsChecker implements Checker<unknown, CreatePayload> {
  * (see CreateOrderProcessor.save()), which also refuses the create that raced this check.
  */
 @Injectable()
-export class UnfinishedOrderChecker implements Checker<unknown, CreatePayload> {
+export class UnfinishedOrderChecker implements Checker<{ payload: CreatePayload }> {
   readonly order = 2;
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async check(ctx: StateContext<unknown, CreatePayload>): Promise<ServiceResult> {
+  async check(ctx: StateContext<{ payload: CreatePayload }>): Promise<ServiceResult> {
     const { passengerId } = ctx.payload;
     let busy: boolean;
     try {

@@ -13,6 +13,7 @@ import {
   STANDARD_SCENES,
   type TaxiOrderData,
 } from '../taxi.model.js';
+import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 import { killIfChosen } from '../test-kill-switch.js';
 
@@ -21,7 +22,8 @@ export interface CreateResult {
   estimatedPriceCents?: number;
 }
 
-type Ctx = StateContext<Record<string, unknown>, CreatePayload>;
+type CreateTypes = TaxiTypes & { payload: CreatePayload; result: CreateResult };
+type Ctx = StateContext<CreateTypes>;
 
 /** CREATE for EXPRESS and PREMIUM in the standard scenes: the default every create extends. */
 @OrderProcessor({
@@ -30,7 +32,7 @@ type Ctx = StateContext<Record<string, unknown>, CreatePayload>;
   bizCode: [BizCode.EXPRESS, BizCode.PREMIUM],
   sceneId: STANDARD_SCENES,
 })
-export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, Record<string, unknown>, CreatePayload> {
+export class CreateOrderProcessor extends AbstractStateProcessor<CreateTypes> {
   constructor(
     protected readonly params: CreateParamChecker,
     protected readonly passengerExists: PassengerExistsChecker,
@@ -40,15 +42,15 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
     super();
   }
 
-  override checkers(): CheckerPlan {
+  override checkers(): CheckerPlan<CreateTypes> {
     return { param: [this.params], parallel: [this.passengerExists, this.unfinishedOrder] };
   }
 
-  getNextState(): string {
+  getNextState(): TaxiState {
     return OrderState.CREATED;
   }
 
-  action(_next: string, ctx: Ctx): ServiceResult<CreateResult> {
+  action(_next: TaxiState, ctx: Ctx): ServiceResult<CreateResult> {
     const { passengerId, pickup, dropoff } = ctx.payload;
     killIfChosen('action', passengerId);
     const data: TaxiOrderData = { passengerId, pickup, dropoff, promotion: this.promotion(ctx) };
@@ -64,8 +66,8 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateResult, R
    * unfinished ride fails here on the primary key, even when it raced past the checker. Answers with
    * what the plugins added (the estimated price) as well.
    */
-  override async save(_next: string, ctx: Ctx): Promise<ServiceResult<CreateResult>> {
-    const data = ctx.order.data as TaxiOrderData;
+  override async save(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<CreateResult>> {
+    const data = ctx.order.data;
     if (!(await takePassenger(ctx.manager, data.passengerId, ctx.order.orderId))) return passengerHasUnfinishedRide(data.passengerId);
     killIfChosen('save', data.passengerId);
     return ServiceResult.ok({ promotion: data.promotion, estimatedPriceCents: data.estimatedPriceCents });
@@ -108,13 +110,13 @@ abstract class AirportCreateOrderProcessor extends CreateOrderProcessor {
 
   protected abstract readonly service: string;
 
-  override checkers(): CheckerPlan {
+  override checkers(): CheckerPlan<CreateTypes> {
     return { ...super.checkers(), param: [this.params, this.serviceType] };
   }
 
-  override action(next: string, ctx: Ctx): ServiceResult<CreateResult> {
+  override action(next: TaxiState, ctx: Ctx): ServiceResult<CreateResult> {
     const result = super.action(next, ctx);
-    (ctx.order.data as TaxiOrderData).airportService = this.service;
+    ctx.order.data.airportService = this.service;
     return result;
   }
 

@@ -4,11 +4,10 @@ import { PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { OrderEvent, OrderState, type TaxiOrderData } from '../taxi.model.js';
+import { OrderEvent, OrderState, type PayPayload } from '../taxi.model.js';
+import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
-type Ctx = StateContext<unknown, Record<string, unknown>>;
-const dataOf = (ctx: Ctx) => ctx.order.data as TaxiOrderData;
 const now = () => new Date().toISOString();
 
 export interface PaymentResult {
@@ -16,32 +15,36 @@ export interface PaymentResult {
   amountCents: number;
 }
 
+type PayTypes = TaxiTypes & { payload: PayPayload; result: PaymentResult };
+type PayCtx = StateContext<PayTypes>;
+
 /** PAY settles either the fare (-> PAID) or a cancellation fee (-> CANCELLED). */
 @OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY })
-export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
+export class PayProcessor extends AbstractStateProcessor<PayTypes> {
   constructor(private readonly payment: PaymentParamChecker) {
     super();
   }
 
-  override checkers(): CheckerPlan {
+  override checkers(): CheckerPlan<PayTypes> {
     return { param: [this.payment] };
   }
 
-  getNextState(ctx: Ctx): string {
+  getNextState(ctx: PayCtx): TaxiState {
     return ctx.order.state === OrderState.CANCEL_PENDING_PAYMENT ? OrderState.CANCELLED : OrderState.PAID;
   }
 
-  action(_next: string, ctx: Ctx): ServiceResult<PaymentResult> {
-    const data = dataOf(ctx);
-    Object.assign(data, { paymentId: ctx.payload.paymentId as string, paidAt: now() });
-    return ServiceResult.ok({ paymentId: data.paymentId!, amountCents: this.amountOf(ctx) });
+  action(_next: TaxiState, ctx: PayCtx): ServiceResult<PaymentResult> {
+    const { paymentId } = ctx.payload;
+    ctx.order.data.paymentId = paymentId;
+    ctx.order.data.paidAt = now();
+    return ServiceResult.ok({ paymentId, amountCents: this.amountOf(ctx) });
   }
 
   /** The payment row commits with the state change, and so does the passenger's release, or none does. */
-  override async save(next: string, ctx: Ctx): Promise<ServiceResult<PaymentResult>> {
-    const data = dataOf(ctx);
+  override async save(next: TaxiState, ctx: PayCtx): Promise<ServiceResult<PaymentResult>> {
+    const data = ctx.order.data;
     const payment: PaymentEntity = {
-      id: data.paymentId!,
+      id: ctx.payload.paymentId,
       orderId: ctx.order.orderId,
       kind: ctx.order.state === OrderState.CANCEL_PENDING_PAYMENT ? 'CANCELLATION_FEE' : 'FARE',
       amountCents: this.amountOf(ctx),
@@ -57,53 +60,57 @@ export class PayProcessor extends AbstractStateProcessor<PaymentResult> {
     return ServiceResult.ok();
   }
 
-  private amountOf(ctx: Ctx): number {
-    const data = dataOf(ctx);
+  private amountOf(ctx: PayCtx): number {
+    const data = ctx.order.data;
     return (ctx.order.state === OrderState.CANCEL_PENDING_PAYMENT ? data.cancellationFeeCents : data.feeCents) ?? 0;
   }
 }
 
 /** PAID -> CLOSED: the passenger was freed when the ride was paid. */
 @OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE })
-export class CloseProcessor extends AbstractStateProcessor {
-  getNextState(): string {
+export class CloseProcessor extends AbstractStateProcessor<TaxiTypes> {
+  getNextState(): TaxiState {
     return OrderState.CLOSED;
   }
 
-  action(_next: string, ctx: Ctx): ServiceResult {
-    dataOf(ctx).closedAt = now();
+  action(_next: TaxiState, ctx: StateContext<TaxiTypes>): ServiceResult {
+    ctx.order.data.closedAt = now();
     return ServiceResult.ok();
   }
 }
+
+type CancelTypes = TaxiTypes & { result: { cancellationFeeCents: number } };
+type CancelCtx = StateContext<CancelTypes>;
 
 /**
  * CANCEL before the trip starts. Where it goes depends on the data: once the driver has arrived the
  * passenger owes a cancellation fee (-> CANCEL_PENDING_PAYMENT), before that it is free (-> CANCELLED).
  */
 @OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL })
-export class CancelProcessor extends AbstractStateProcessor<{ cancellationFeeCents: number }> {
+export class CancelProcessor extends AbstractStateProcessor<CancelTypes> {
   constructor(@Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings) {
     super();
   }
 
-  getNextState(ctx: Ctx): string {
+  getNextState(ctx: CancelCtx): TaxiState {
     return this.feeOf(ctx) > 0 ? OrderState.CANCEL_PENDING_PAYMENT : OrderState.CANCELLED;
   }
 
-  action(_next: string, ctx: Ctx): ServiceResult<{ cancellationFeeCents: number }> {
+  action(_next: TaxiState, ctx: CancelCtx): ServiceResult<{ cancellationFeeCents: number }> {
     const cancellationFeeCents = this.feeOf(ctx);
-    Object.assign(dataOf(ctx), { cancelledAt: now(), cancellationFeeCents });
+    ctx.order.data.cancelledAt = now();
+    ctx.order.data.cancellationFeeCents = cancellationFeeCents;
     if (cancellationFeeCents > 0) ctx.schedule(OrderEvent.PAYMENT_TIMEOUT, { afterMs: this.settings.paymentTimeoutMs });
     return ServiceResult.ok({ cancellationFeeCents });
   }
 
   /** Straight to CANCELLED frees the passenger, in this transaction; a fee still owed keeps them. */
-  override async save(next: string, ctx: Ctx): Promise<ServiceResult<{ cancellationFeeCents: number }>> {
-    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+  override async save(next: TaxiState, ctx: CancelCtx): Promise<ServiceResult<{ cancellationFeeCents: number }>> {
+    await freePassengerIfFinished(ctx.manager, next, ctx.order.data.passengerId, ctx.order.orderId);
     return ServiceResult.ok();
   }
 
-  private feeOf(ctx: Ctx): number {
-    return cancellationFeeCents(ctx.order.bizCode, dataOf(ctx).arrivedAt !== undefined);
+  private feeOf(ctx: CancelCtx): number {
+    return cancellationFeeCents(ctx.order.bizCode, ctx.order.data.arrivedAt !== undefined);
   }
 }

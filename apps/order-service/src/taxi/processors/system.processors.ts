@@ -3,18 +3,19 @@ import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContex
 import { CompanyAccounts } from '../company-accounts.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { OrderEvent, OrderState, SceneId, type TaxiOrderData } from '../taxi.model.js';
-import type { TaxiState } from '../taxi.machine.js';
+import { OrderEvent, OrderState, SceneId } from '../taxi.model.js';
+import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
+import type { PaymentResult } from './settle.processors.js';
 
-type Ctx = StateContext<unknown, Record<string, unknown>>;
-const dataOf = (ctx: Ctx) => ctx.order.data as TaxiOrderData;
+type Ctx = StateContext<TaxiTypes>;
+type AutoPayTypes = TaxiTypes & { result: PaymentResult };
 
 /**
  * FEE_CONFIRMED -> PAID for ENTERPRISE, with nobody calling: the worker sends AUTO_PAY when the order
  * enters FEE_CONFIRMED, and the company account pays (the article's password-free payment).
  */
 @OrderProcessor({ state: OrderState.FEE_CONFIRMED, event: OrderEvent.AUTO_PAY, sceneId: SceneId.ENTERPRISE })
-export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId: string; amountCents: number }, unknown, Record<string, unknown>, TaxiState> {
+export class CompanyAutoPayProcessor extends AbstractStateProcessor<AutoPayTypes> {
   constructor(@Inject(CompanyAccounts) private readonly accounts: CompanyAccounts) {
     super();
   }
@@ -23,17 +24,19 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId:
     return OrderState.PAID;
   }
 
-  async action(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
-    const data = dataOf(ctx);
+  async action(_next: TaxiState, ctx: Ctx): Promise<ServiceResult<PaymentResult>> {
+    const data = ctx.order.data;
     const paymentId = `corp-${ctx.order.orderId}`;
     await this.accounts.charge(paymentId, ctx.order.orderId, data.feeCents ?? 0);
-    Object.assign(data, { paymentId, paidAt: new Date().toISOString(), paidBy: 'COMPANY_ACCOUNT' });
+    data.paymentId = paymentId;
+    data.paidAt = new Date().toISOString();
+    data.paidBy = 'COMPANY_ACCOUNT';
     return ServiceResult.ok({ paymentId, amountCents: data.feeCents ?? 0 });
   }
 
   /** The payment row and the passenger's release commit with the state change. */
-  override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult<{ paymentId: string; amountCents: number }>> {
-    const data = dataOf(ctx);
+  override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult<PaymentResult>> {
+    const data = ctx.order.data;
     await ctx.manager.insert(PaymentEntity, {
       id: data.paymentId!,
       orderId: ctx.order.orderId,
@@ -48,38 +51,42 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<{ paymentId:
 
 /** Timer: nobody accepted the order in time, so the system cancels it. */
 @OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT_TIMEOUT })
-export class AcceptTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
+export class AcceptTimeoutProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CANCELLED;
   }
 
   action(_next: TaxiState, ctx: Ctx): ServiceResult {
-    Object.assign(dataOf(ctx), { cancelledAt: new Date().toISOString(), cancelReason: 'NO_DRIVER_ACCEPTED', cancellationFeeCents: 0 });
+    const data = ctx.order.data;
+    data.cancelledAt = new Date().toISOString();
+    data.cancelReason = 'NO_DRIVER_ACCEPTED';
+    data.cancellationFeeCents = 0;
     return ServiceResult.ok();
   }
 
   /** The passenger is free again, in the transaction that ends the ride. */
   override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult> {
-    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+    await freePassengerIfFinished(ctx.manager, next, ctx.order.data.passengerId, ctx.order.orderId);
     return ServiceResult.ok();
   }
 }
 
 /** Timer: the cancellation fee was not paid in time; the order is closed unpaid. */
 @OrderProcessor({ state: OrderState.CANCEL_PENDING_PAYMENT, event: OrderEvent.PAYMENT_TIMEOUT })
-export class PaymentTimeoutProcessor extends AbstractStateProcessor<unknown, unknown, unknown, TaxiState> {
+export class PaymentTimeoutProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CLOSED;
   }
 
   action(_next: TaxiState, ctx: Ctx): ServiceResult {
-    Object.assign(dataOf(ctx), { closedAt: new Date().toISOString(), closedReason: 'CANCELLATION_FEE_UNPAID' });
+    ctx.order.data.closedAt = new Date().toISOString();
+    ctx.order.data.closedReason = 'CANCELLATION_FEE_UNPAID';
     return ServiceResult.ok();
   }
 
   /** The passenger is free again, in the transaction that ends the ride. */
   override async save(next: TaxiState, ctx: Ctx): Promise<ServiceResult> {
-    await freePassengerIfFinished(ctx.manager, next, dataOf(ctx).passengerId, ctx.order.orderId);
+    await freePassengerIfFinished(ctx.manager, next, ctx.order.data.passengerId, ctx.order.orderId);
     return ServiceResult.ok();
   }
 }

@@ -1,0 +1,108 @@
+import type { OrderStateEvent } from '../model/event.js';
+import { statusOutboxMessage, workOutboxMessage, type OutboxMessage } from '../model/messages.js';
+import type { MachineDefinition } from '../model/machine.js';
+import type { FsmOrder } from '../model/order.js';
+import type { TransitionOutcome } from '../model/outcome.js';
+import type { ServiceResult } from '../model/service-result.js';
+import type { SaveOutcome, TimerWrite, TransitionWrite } from '../ports/order-store.js';
+import type { ScheduledEvent } from '../processor/state-context.js';
+
+/** What the engine stores with a transition, and keeps the result of for its answer. */
+export interface TransitionSaveOutcome<T> extends SaveOutcome {
+  readonly result: T | undefined;
+}
+
+/** Everything the writer needs to know about one decided transition. */
+export interface DecidedTransition {
+  readonly event: OrderStateEvent;
+  /** The order as loaded: the fence. */
+  readonly order: FsmOrder;
+  readonly toState: string;
+  readonly requestHash: string;
+  readonly callerKey: string;
+  readonly machine: MachineDefinition;
+  /** Write status messages and automatic work to the outbox. */
+  readonly outbox: boolean;
+  /** Who decided it, for the error when it schedules an event the new state does not take. */
+  readonly processorName: string;
+}
+
+/**
+ * Turns a processor's decision into the one write the store commits: the fenced order row, the log
+ * row with the response a replay gets, the status message, the automatic work of the new state and
+ * the timers, computed here and nowhere else. `at` is the transition's time, for all of its rows.
+ */
+export class TransitionWriter {
+  constructor(
+    private readonly decided: DecidedTransition,
+    readonly at = new Date(),
+  ) {}
+
+  /** The order as the transition leaves it. */
+  get next(): FsmOrder {
+    const { order, toState } = this.decided;
+    return { ...order, state: toState, version: order.version + 1, createdAt: order.version === 0 ? this.at : order.createdAt, updatedAt: this.at };
+  }
+
+  /**
+   * The write. Without a save() of the processor's own, its outcome is known now; with one, `save`
+   * runs it in the transaction and `outcomeOf` turns what it answered into the stored outcome.
+   */
+  write<T>(
+    scheduled: () => readonly ScheduledEvent[],
+    result: ServiceResult<T>,
+    save?: (manager: unknown) => Promise<ServiceResult<T>>,
+  ): TransitionWrite<TransitionSaveOutcome<T>> {
+    const { event, order, toState, machine } = this.decided;
+    const source = event.source ?? 'api';
+    const auto = machine.automaticWork(toState, order.bizCode, order.sceneId);
+    return {
+      order,
+      toState,
+      event: event.eventType,
+      requestId: event.requestId,
+      requestHash: this.decided.requestHash,
+      caller: this.decided.callerKey,
+      source,
+      at: this.at,
+      messages: this.messages(auto?.event),
+      autoDueAt: auto ? new Date(this.at.getTime() + auto.stuckAfterMs) : null,
+      firesTimer: event.firesTimer,
+      ...(save
+        ? { save: async (manager: unknown) => this.outcomeOf(await save(manager), scheduled()) }
+        : { outcome: this.outcomeOf(result, scheduled()) }),
+    };
+  }
+
+  /** The answer to the event, as the caller gets it now and a replay gets it later. */
+  answer<T>(result: T | undefined): TransitionOutcome<T> {
+    const { event, order, toState } = this.decided;
+    return { orderId: order.orderId, event: event.eventType, fromState: order.state, toState, version: order.version + 1, result, order: this.next };
+  }
+
+  private outcomeOf<T>(result: ServiceResult<T>, scheduled: readonly ScheduledEvent[]): TransitionSaveOutcome<T> {
+    const answer = this.answer(result.data);
+    return { response: JSON.stringify({ ...answer, result: answer.result ?? null }), timers: this.timersOf(scheduled), result: result.data };
+  }
+
+  private messages(automaticEvent: string | undefined): OutboxMessage[] {
+    if (!this.decided.outbox) return [];
+    const { event, order, callerKey } = this.decided;
+    const next = this.next;
+    const messages = [
+      statusOutboxMessage(next, { event: event.eventType, fromState: order.state, requestId: event.requestId, caller: callerKey, source: event.source ?? 'api', at: this.at }),
+    ];
+    if (automaticEvent) messages.push(workOutboxMessage(next, automaticEvent, 'transition'));
+    return messages;
+  }
+
+  private timersOf(scheduled: readonly ScheduledEvent[]): TimerWrite[] {
+    const { machine, toState, processorName } = this.decided;
+    return scheduled.map(({ event, fireAt }) => {
+      if (!machine.hasEvent(toState, event)) {
+        throw new Error(`${processorName} scheduled ${event}, but the machine declares no transition ${toState} -${event}->`);
+      }
+      return { event, fireAt };
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { toRegistrationMetadata } from '../processor/registration.js';
+import { checkRegistrations } from '../registry/check-registrations.js';
+import { defineMachine, type StateOf } from './machine.js';
+
+const machine = defineMachine({
+  name: 'pay',
+  initial: 'NEW',
+  states: {
+    PENDING: { automatic: { event: 'SETTLE', sceneId: 'AUTO' } },
+    DONE: { final: true },
+    FAILED: { final: true },
+  },
+  transitions: [
+    { from: 'NEW', event: 'OPEN', to: 'PENDING' },
+    { from: 'PENDING', event: 'SETTLE', to: ['DONE', 'FAILED'] },
+    { from: ['NEW', 'PENDING'], event: 'ABORT', to: 'FAILED' },
+  ],
+});
+
+describe('defineMachine', () => {
+  it('answers which transitions are declared, expanding lists', () => {
+    expect(machine.allows('NEW', 'OPEN', 'PENDING')).toBe(true);
+    expect(machine.allows('PENDING', 'SETTLE', 'FAILED')).toBe(true);
+    expect(machine.allows('PENDING', 'ABORT', 'FAILED')).toBe(true);
+    expect(machine.allows('NEW', 'OPEN', 'DONE')).toBe(false);
+    expect(machine.allows('DONE', 'ABORT', 'FAILED')).toBe(false);
+    expect(machine.hasEvent('PENDING', 'SETTLE')).toBe(true);
+    expect(machine.hasEvent('NEW', 'SETTLE')).toBe(false);
+    expect(machine.stateNames).toEqual(['NEW', 'PENDING', 'DONE', 'FAILED']);
+    expect(machine.isFinal('DONE')).toBe(true);
+    expect(machine.isFinal('PENDING')).toBe(false);
+  });
+
+  it('answers the automatic work of a state only for the dimensions it names', () => {
+    expect(machine.automaticWork('PENDING', 'ANY', 'AUTO')).toMatchObject({ event: 'SETTLE', stuckAfterMs: 60_000 });
+    expect(machine.automaticWork('PENDING', 'ANY', 'MANUAL')).toBeUndefined();
+    expect(machine.automaticWork('NEW', 'ANY', 'AUTO')).toBeUndefined();
+  });
+
+  it('types the states so that only declared names compile', () => {
+    const ok: StateOf<typeof machine> = 'DONE';
+    // @ts-expect-error 'LOST' is not a state of the machine
+    const wrong: StateOf<typeof machine> = 'LOST';
+    expect([ok, wrong]).toHaveLength(2);
+  });
+
+  it('refuses a machine with transitions to unknown states, out of final states, or automatic states with no way out', () => {
+    const broken = () =>
+      defineMachine({
+        name: 'broken',
+        initial: 'NEW',
+        states: { A: { automatic: { event: 'GO' as 'X' } }, END: { final: true } },
+        transitions: [
+          { from: 'NEW', event: 'X', to: 'NOWHERE' as 'A' },
+          { from: 'END', event: 'AGAIN', to: 'A' },
+        ],
+      });
+    expect(broken).toThrow(/NOWHERE is not a declared state/);
+    expect(broken).toThrow(/END is final/);
+    expect(broken).toThrow(/state A is automatic with event GO, but no transition leaves A on GO/);
+  });
+});
+
+describe('checkRegistrations', () => {
+  const entry = (name: string, options: Parameters<typeof toRegistrationMetadata>[0]) => ({
+    name,
+    metadata: toRegistrationMetadata(options),
+    instance: {},
+  });
+
+  it('accepts processors that handle declared events in declared states', () => {
+    expect(checkRegistrations(machine, [entry('Open', { state: 'NEW', event: 'OPEN' }), entry('Abort', { event: 'ABORT' })], [])).toEqual([]);
+  });
+
+  it('names every processor or plugin that refers to something the machine does not declare', () => {
+    const problems = checkRegistrations(
+      machine,
+      [entry('UnknownState', { state: 'LIMBO', event: 'OPEN' }), entry('UnknownEvent', { state: 'NEW', event: 'TELEPORT' })],
+      [entry('WrongPlace', { state: 'DONE', event: 'OPEN' })],
+    );
+    expect(problems).toEqual([
+      'processor UnknownState is registered for state LIMBO, which machine pay does not declare',
+      'processor UnknownEvent handles event TELEPORT, which machine pay does not declare',
+      'plugin WrongPlace handles OPEN in DONE, but machine pay declares no transition DONE -OPEN->',
+    ]);
+  });
+
+  it('answers who may send each event, and refuses senders for an event it does not declare', () => {
+    const spec = {
+      name: 'pay',
+      initial: 'INIT',
+      states: { OPEN: {}, DONE: { final: true } },
+      transitions: [
+        { from: 'INIT', event: 'OPEN', to: 'OPEN' },
+        { from: 'OPEN', event: 'SETTLE', to: 'DONE' },
+      ],
+    } as const;
+    const declared = defineMachine({ ...spec, events: { OPEN: { sentBy: 'client' }, SETTLE: { sentBy: ['payment', 'system'] } } });
+    expect(declared.declaresSenders).toBe(true);
+    expect([...declared.sendersOf('OPEN')!]).toEqual(['client']);
+    expect([...declared.sendersOf('SETTLE')!]).toEqual(['payment', 'system']);
+    expect(defineMachine(spec).sendersOf('OPEN')).toBeUndefined();
+    expect(() => defineMachine({ ...spec, events: { REFUND: { sentBy: 'client' } } as never })).toThrow(/event REFUND has a sentBy, but no transition declares it/);
+    expect(() => defineMachine({ ...spec, events: { OPEN: { sentBy: [''] } } })).toThrow(/event OPEN: every sender must be a non-empty name/);
+  });
+});

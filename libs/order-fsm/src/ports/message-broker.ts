@@ -1,0 +1,36 @@
+import type { WorkMessage } from '../model/messages.js';
+import type { ClaimedMessage } from './order-store.js';
+
+/** The publishing port the outbox relay uses. */
+export interface MessagePublisher {
+  /** True while the broker can be reached; the relay claims nothing otherwise. */
+  isConnected(): boolean;
+  /**
+   * Publishes persistently, in the order given, and answers the ids of the messages the broker
+   * acknowledged. It never throws for a message that was not acknowledged: it leaves it out.
+   */
+  publish(messages: readonly ClaimedMessage[]): Promise<readonly number[]>;
+}
+
+/** What the worker decided about one delivery of automatic work. */
+export type WorkVerdict =
+  | { readonly outcome: 'done'; readonly detail: string }
+  | { readonly outcome: 'retry'; readonly reason: string }
+  /** Not the work's fault (a dependency is down, the order is busy): again after the first delay, spending no attempt. */
+  | { readonly outcome: 'wait'; readonly reason: string }
+  | { readonly outcome: 'dead'; readonly reason: string };
+
+/** `attempt` counts deliveries of this work, from 1. */
+export type WorkHandler = (work: WorkMessage, attempt: number) => Promise<WorkVerdict>;
+
+/**
+ * The consuming port the worker uses. The adapter redelivers `retry` work after growing delays and
+ * moves it to a dead-letter queue after its last attempt, moves `dead` work there at once, and
+ * acknowledges a delivery only once its outcome is settled.
+ */
+export interface WorkConsumer {
+  /** How many deliveries a piece of work gets before it is dead-lettered. */
+  readonly maxAttempts: number;
+  start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}

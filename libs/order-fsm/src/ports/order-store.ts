@@ -1,0 +1,151 @@
+import type { EntityManager } from 'typeorm';
+import type { FsmOrder } from '../model/order.js';
+import type { TransitionSource } from '../model/event.js';
+import type { OutboxMessage } from '../model/messages.js';
+
+export type { OutboxMessage };
+
+/** A durable timer: `event` is sent to the order at `fireAt` if it is still at this transition's version. */
+export interface TimerWrite {
+  readonly event: string;
+  readonly fireAt: Date;
+}
+
+/** One transition to commit: the order as it was read, where it goes, and everything that goes with it. */
+export interface TransitionWrite<O extends SaveOutcome = SaveOutcome> {
+  /** The order as loaded: its state and version are the fence. Version 0 means "create it". */
+  readonly order: FsmOrder;
+  readonly toState: string;
+  readonly event: string;
+  readonly requestId: string;
+  /** Identifies the request: the same id with another hash is a reused key. */
+  readonly requestHash: string;
+  /** Whose request id it is: ids are unique per caller (`@system` for the engine's own, `''` for none named). */
+  readonly caller: string;
+  readonly source: TransitionSource;
+  readonly at: Date;
+  readonly messages: readonly OutboxMessage[];
+  /** When the sweeper should queue the automatic work of `toState` again; null when it has none. */
+  readonly autoDueAt: Date | null;
+  /** The durable timer this transition fires: its row is marked `fired` in the same transaction. */
+  readonly firesTimer?: number;
+  /**
+   * What the log row stores for replays and the timers the transition schedules, decided before the
+   * transaction: the whole write is known up front, and a store may send it in one batch.
+   */
+  readonly outcome?: O;
+  /**
+   * The processor's own save(), when it has one: the store runs it inside the transaction, after the
+   * fence, with the transaction's EntityManager, and stores the outcome it answers.
+   */
+  readonly save?: (manager: EntityManager) => Promise<O>;
+}
+
+/** What commit() answers: the order as committed and the outcome stored with its log row. */
+export interface CommittedTransition<O extends SaveOutcome = SaveOutcome> {
+  readonly order: FsmOrder;
+  readonly outcome: O;
+}
+
+export interface TransitionLogEntry {
+  readonly orderId: string;
+  readonly version: number;
+  readonly event: string;
+  readonly fromState: string;
+  readonly toState: string;
+  readonly requestId: string;
+  readonly source: TransitionSource;
+  /** The caller that sent it (`@system` for the engine's own events, `''` when none was named). */
+  readonly caller: string;
+  readonly createdAt: Date;
+}
+
+/** What a transition stores with its log row: the response answered to replays, and the timers it schedules. */
+export interface SaveOutcome {
+  /** The outcome as JSON, answered again to a replay of the same request. */
+  readonly response: string;
+  readonly timers: readonly TimerWrite[];
+}
+
+/** A request id already consumed by a committed transition. */
+export interface ConsumedRequest {
+  readonly requestHash: string;
+  /** The outcome it produced, as stored (JSON-decoded). */
+  readonly response: unknown;
+}
+
+export interface ClaimedMessage extends OutboxMessage {
+  readonly id: number;
+  readonly orderId: string;
+  /** When the transition that wrote it happened. */
+  readonly createdAt: Date;
+}
+
+export interface DueTimer {
+  readonly id: number;
+  readonly orderId: string;
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+}
+
+export interface StuckOrder {
+  readonly orderId: string;
+  readonly state: string;
+  readonly version: number;
+  readonly bizCode: string;
+  readonly sceneId: string;
+}
+
+/**
+ * The storage port. commit() must, in one transaction: write the order only if it still has the
+ * version (and state) it was read with, run the write's `save` (if any) with the transaction's
+ * EntityManager, then append the transition log row (consuming the request id, with the response of
+ * the outcome), the outbox messages and the outcome's timers; all of it commits or none of it does.
+ * test/store-contract.e2e-spec.ts is the contract: a store that passes it is a store.
+ */
+export interface OrderStore {
+  load(orderId: string): Promise<FsmOrder | null>;
+  /** The order and, if this caller already consumed the request id, what it produced: in one round trip. */
+  loadForEvent(orderId: string, requestId: string, caller: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }>;
+  /** What the caller's request id produced, if a committed transition consumed it. */
+  findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null>;
+  commit<O extends SaveOutcome>(write: TransitionWrite<O>): Promise<CommittedTransition<O>>;
+  listTransitions(orderId: string): Promise<TransitionLogEntry[]>;
+
+  /**
+   * Claims up to `limit` unpublished messages that no other relay holds, keeping for each order only
+   * a prefix in order; hands them to `publish`, which answers the ids the broker acknowledged; marks
+   * those published. Answers how many were claimed.
+   */
+  relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number>;
+  /** Deletes published messages older than `before`; answers how many. */
+  purgePublished(before: Date, limit: number): Promise<number>;
+  /** Unpublished messages: how many, and since when the oldest waits. */
+  outboxBacklog(): Promise<{ count: number; oldestCreatedAt: Date | null }>;
+
+  /**
+   * Claims up to `limit` timers due at `now` that no one else holds, and commits the claim before it
+   * answers: each is due again `leaseMs` after `now`, so a timer whose instance died while firing it
+   * comes due again once the lease runs out. Nothing stays open while the caller fires them.
+   */
+  claimDueTimers(now: Date, limit: number, leaseMs: number): Promise<DueTimer[]>;
+  /**
+   * Records a timer that did not fire through a transition (the order moved on, the event was
+   * refused): `outcome` says why. With `retryAt` instead, the timer is due again then.
+   */
+  settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void>;
+
+  /** Up to `limit` orders whose automatic work was due by `now` and that no one flagged, the longest overdue first. */
+  findStuck(now: Date, limit: number): Promise<StuckOrder[]>;
+  /**
+   * Queues a stuck order's work again: if the order is still at its version and still due at `now`,
+   * pushes its due time to `nextDueAt` and adds `messages` to the outbox (a message id already there
+   * is the same message), in one transaction. Answers false when the order moved on or another
+   * sweeper took it.
+   */
+  requeue(order: StuckOrder, messages: readonly OutboxMessage[], nextDueAt: Date | null, now: Date): Promise<boolean>;
+
+  /** Marks an order for a person to look at (its automatic work was dead-lettered); its next transition clears the mark. */
+  flagOrder(orderId: string, reason: string, at: Date): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import type { WorkMessage } from '../model/messages.js';
+import { type ErrorKind, errorKindOf } from '../errors/error-codes.js';
+import { OrderFsmError } from '../errors/order-fsm.errors.js';
+import type { WorkVerdict } from '../ports/message-broker.js';
+import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import type { OrderStore } from '../ports/order-store.js';
+
+/**
+ * The verdict on a failure, from the one error table (ERRORS): the order moved on, nothing left to
+ * do; refused, another attempt cannot fix it; transient, again shortly without spending an attempt;
+ * failed, again after a growing delay, a limited number of times.
+ */
+const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry' };
+
+/**
+ * Turns automatic work into the state's event. Its request id is derived from the order and the
+ * version the work was queued for, so a duplicate delivery is a replay, never a second transition;
+ * the delivery is acknowledged only after the transition commits (or the order has moved on).
+ */
+@Injectable()
+export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OrderFsmWorker.name);
+
+  constructor(
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
+    private readonly engine: OrderFsmEngine,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.worker.enabled) return;
+    await this.options.consumer!.start(
+      async (work, attempt) => {
+        const verdict = await this.handle(work, attempt);
+        this.options.metrics.work(work.event, verdict.outcome);
+        return verdict;
+      },
+      (work, reason) => this.store.flagOrder(work.orderId, `automatic ${work.event} dead-lettered: ${reason}`, new Date()),
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.options.worker.enabled) await this.options.consumer!.stop();
+  }
+
+  async handle(work: WorkMessage, attempt: number): Promise<WorkVerdict> {
+    try {
+      const outcome = await this.engine.sendEvent({
+        eventType: work.event,
+        orderId: work.orderId,
+        requestId: derivedRequestId('auto', work.orderId, work.version),
+        orderState: work.state,
+        expectedVersion: work.version,
+        source: work.origin === 'sweeper' ? 'sweeper' : 'worker',
+      });
+      return { outcome: 'done', detail: outcome.replayed ? 'replayed' : `applied ${outcome.fromState} -> ${outcome.toState}` };
+    } catch (error) {
+      const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
+      const reason = `${code}: ${(error as Error).message}`;
+      const outcome = VERDICT[errorKindOf(code)];
+      if (outcome === 'done') return { outcome, detail: reason };
+      if (outcome === 'wait') this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
+      if (outcome === 'retry') this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
+      return { outcome, reason };
+    }
+  }
+}

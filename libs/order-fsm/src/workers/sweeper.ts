@@ -1,0 +1,47 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { workOutboxMessage } from '../model/messages.js';
+import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import type { OrderStore } from '../ports/order-store.js';
+import { BackgroundLoop } from './background-loop.js';
+
+/**
+ * Finds orders that stayed in an automatic state past its limit (a lost message, a crash between
+ * commit and publish) and queues their work again through the outbox. This is what makes a lost
+ * message harmless: the work comes back until the order moves on.
+ */
+@Injectable()
+export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(Sweeper.name);
+  private readonly loop: BackgroundLoop;
+
+  constructor(
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
+  ) {
+    const { intervalMs, batchSize } = options.sweeper;
+    this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.sweep().then((n) => n === batchSize));
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.options.sweeper.enabled) this.loop.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** One pass; answers how many orders had their work queued again. */
+  async sweep(now = new Date()): Promise<number> {
+    const { machine } = this.options;
+    let requeued = 0;
+    for (const order of await this.store.findStuck(now, this.options.sweeper.batchSize)) {
+      const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
+      const messages = auto ? [workOutboxMessage(order, auto.event, 'sweeper', now.getTime().toString(36))] : [];
+      const nextDueAt = auto ? new Date(now.getTime() + auto.stuckAfterMs) : null;
+      if (await this.store.requeue(order, messages, nextDueAt, now)) requeued++;
+    }
+    if (requeued > 0) this.logger.warn(`queued the automatic work of ${requeued} stuck order(s) again`);
+    return requeued;
+  }
+}
