@@ -1,6 +1,7 @@
 import { OrderFsmCallers1764720000000 } from '@order-fsm/core/mysql';
+import { OrderFsmPostgresSchema1796284000000 } from '@order-fsm/core/postgres';
 import { TaxiPassengerActiveRide1796256000000 } from '../apps/order-service/src/migrations/1796256000000-taxi-passenger-active-ride.js';
-import { TaxiPassengerActiveRidePostgres1796256000000 } from '../apps/order-service/src/migrations/postgres/1796256000000-taxi-passenger-active-ride.js';
+import { TaxiPassengerActiveRidePostgres1796284000002 } from '../apps/order-service/src/migrations/postgres/1796284000002-taxi-passenger-active-ride.js';
 import { callerName } from './support/callers.js';
 import { DATABASE, DATABASE_NAME, sql } from './support/database.js';
 import { activeRideOf, advance, createOrder, newPassenger, TO_FEE_CONFIRMED, uid } from './support/taxi-client.js';
@@ -43,7 +44,7 @@ describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`
     const newer = await createOrder(t, { passengerId: twice });
 
     // As deployed onto orders that have no rows: the table dropped, then made and filled again, in the database's own SQL.
-    const migration = DATABASE === 'postgres' ? new TaxiPassengerActiveRidePostgres1796256000000() : new TaxiPassengerActiveRide1796256000000();
+    const migration = DATABASE === 'postgres' ? new TaxiPassengerActiveRidePostgres1796284000002() : new TaxiPassengerActiveRide1796256000000();
     const runner = t.dataSource.createQueryRunner();
     try {
       await migration.down(runner);
@@ -58,7 +59,7 @@ describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`
   });
 });
 
-// order-fsm's tables come from its MySQL migrations on MariaDB, from PostgresOrderStore.ensureSchema() on PostgreSQL.
+// order-fsm's tables on MariaDB come from its MySQL migrations, this one among them; PostgreSQL's from one migration of their own.
 (DATABASE === 'mysql' ? describe : describe.skip)('the migration to request ids per caller (MariaDB)', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -88,7 +89,7 @@ describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`
   });
 });
 
-(DATABASE === 'postgres' ? describe : describe.skip)("order-fsm's tables made at start-up (PostgreSQL)", () => {
+(DATABASE === 'postgres' ? describe : describe.skip)("the migration of order-fsm's tables (PostgreSQL)", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
@@ -97,10 +98,14 @@ describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`
     await t.close();
   });
 
-  it('are made again without harm, with the taxi migrations, as by each instance that starts', async () => {
+  it('runs again without harm on tables that hold orders, as after ensureSchema() made them', async () => {
     const orderId = await createOrder(t);
-    // What start-up and migration:run do: ensureSchema(), then the migrations that are pending (none).
-    expect(await t.dataSource.runMigrations({ transaction: 'each' })).toEqual([]);
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await new OrderFsmPostgresSchema1796284000000().up(runner);
+    } finally {
+      await runner.release();
+    }
     expect(await sql(t.dataSource, 'SELECT version, caller FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId])).toEqual([
       { version: 1, caller: callerName('client') },
     ]);

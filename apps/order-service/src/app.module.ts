@@ -18,7 +18,7 @@ import { RolesGuard } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
-import { dataSourceOptions, embeddedDataSourceOptions, ServiceDataSource } from './infrastructure/database.js';
+import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
 import { loggerParams } from './infrastructure/logging.js';
 import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
@@ -57,7 +57,6 @@ export class AppModule {
       return client ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : new InProcessOrderLock({ waitMs: config.lock.waitMs });
     };
     const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
-      // On PostgreSQL the engine's tables were made with the migrations (ServiceDataSource.runMigrations).
       if (dataSource.options.type === 'postgres') return new PostgresOrderStore(dataSource);
       if (!embedded) return new MysqlOrderStore(dataSource);
       const store = new SqliteOrderStore(dataSource);
@@ -71,7 +70,6 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () =>
             embedded ? embeddedDataSourceOptions(config.sqliteFile) : dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
-          dataSourceFactory: async (options) => new ServiceDataSource(options!),
         }),
         ...(redis ? [redis] : []),
         messaging,

@@ -33,9 +33,18 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
     expect(postgres).toMatchObject({ type: 'postgres', poolSize: 7, connectTimeoutMS: 5_000, migrationsRun: false });
     expect(postgres).not.toHaveProperty('multipleStatements');
     expect(postgres).not.toHaveProperty('timezone');
-    // The same taxi migrations, each in its database's SQL; order-fsm's are MySQL's alone (PostgreSQL: ensureSchema()).
-    const names = (options: Record<string, unknown>) => (options.migrations as Array<{ name: string }>).map((m) => m.name);
-    expect(names(mysql)).toEqual(expect.arrayContaining(['TaxiSchema1763856000001', 'TaxiPassengerActiveRide1796256000000']));
-    expect(names(postgres)).toEqual(['TaxiSchemaPostgres1763856000001', 'TaxiPassengerActiveRidePostgres1796256000000']);
+    // order-fsm's tables first, then the same taxi migrations, each in its database's SQL.
+    const names = (options: Record<string, unknown>) => (options.migrations as Array<new () => { name: string }>).map((m) => new m().name);
+    expect(names(mysql)).toEqual([
+      'OrderFsmSchema1763856000000',
+      'OrderFsmReliability1763856000002',
+      'OrderFsmCallers1764720000000',
+      'TaxiSchema1763856000001',
+      'TaxiPassengerActiveRide1796256000000',
+    ]);
+    expect(names(postgres)).toEqual(['OrderFsmPostgresSchema1796284000000', 'TaxiSchemaPostgres1796284000001', 'TaxiPassengerActiveRidePostgres1796284000002']);
+    // TypeORM runs them by timestamp: order-fsm's tables, which the taxi tables refer to, must come first on PostgreSQL.
+    const stamps = names(postgres).map((name) => Number(name.slice(-13)));
+    expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
   });
 });

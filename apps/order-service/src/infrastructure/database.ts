@@ -1,11 +1,11 @@
 import { ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
-import { PostgresOrderStore } from '@order-fsm/core/postgres';
-import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
+import { ORDER_FSM_POSTGRES_MIGRATIONS } from '@order-fsm/core/postgres';
+import type { DataSourceOptions } from 'typeorm';
 import { databaseKindOf } from '../config/service-config.js';
 import { TaxiSchema1763856000001 } from '../migrations/1763856000001-taxi-schema.js';
 import { TaxiPassengerActiveRide1796256000000 } from '../migrations/1796256000000-taxi-passenger-active-ride.js';
-import { TaxiSchemaPostgres1763856000001 } from '../migrations/postgres/1763856000001-taxi-schema.js';
-import { TaxiPassengerActiveRidePostgres1796256000000 } from '../migrations/postgres/1796256000000-taxi-passenger-active-ride.js';
+import { TaxiSchemaPostgres1796284000001 } from '../migrations/postgres/1796284000001-taxi-schema.js';
+import { TaxiPassengerActiveRidePostgres1796284000002 } from '../migrations/postgres/1796284000002-taxi-passenger-active-ride.js';
 import { PassengerActiveRideEntity, PassengerEntity, PaymentEntity } from '../taxi/taxi.entities.js';
 
 const TAXI_ENTITIES = [PassengerEntity, PaymentEntity, PassengerActiveRideEntity];
@@ -26,9 +26,8 @@ export function embeddedDataSourceOptions(file?: string): DataSourceOptions {
 
 /**
  * One definition of the database for the service and for the TypeORM CLI (ormconfig.ts), on MariaDB
- * or MySQL (`mysql://`, `mariadb://`) or PostgreSQL (`postgres://`, `postgresql://`). Each has its own
- * migrations of the taxi tables; order-fsm's tables come from its migrations on MySQL and from
- * PostgresOrderStore.ensureSchema() on PostgreSQL (see ServiceDataSource).
+ * or MySQL (`mysql://`, `mariadb://`) or PostgreSQL (`postgres://`, `postgresql://`). Each lists
+ * order-fsm's migrations for it, then the taxi tables' own, in its SQL.
  */
 export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, poolSize = 16): DataSourceOptions {
   const common = {
@@ -44,7 +43,7 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     return {
       ...common,
       type: 'postgres',
-      migrations: [TaxiSchemaPostgres1763856000001, TaxiPassengerActiveRidePostgres1796256000000],
+      migrations: [...ORDER_FSM_POSTGRES_MIGRATIONS, TaxiSchemaPostgres1796284000001, TaxiPassengerActiveRidePostgres1796284000002],
       connectTimeoutMS: 5_000,
       // TCP keep-alive on the pool's connections, as on MySQL; statements are sent apart from their values ($1, $2, ...).
       extra: { keepAlive: true },
@@ -61,17 +60,4 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     multipleStatements: true,
     extra: { enableKeepAlive: true },
   };
-}
-
-/**
- * The service's DataSource. On PostgreSQL order-fsm's tables have no TypeORM migrations: they are
- * made, or brought up to date, by PostgresOrderStore.ensureSchema(), which runs here before the
- * service's own migrations (whose tables refer to fsm_order), both at start-up (RUN_MIGRATIONS) and
- * from `npm run migration:run`. On MySQL it is a plain DataSource.
- */
-export class ServiceDataSource extends DataSource {
-  override async runMigrations(options?: { transaction?: 'all' | 'none' | 'each'; fake?: boolean }): Promise<Migration[]> {
-    if (this.options.type === 'postgres' && !options?.fake) await new PostgresOrderStore(this).ensureSchema();
-    return super.runMigrations(options);
-  }
 }

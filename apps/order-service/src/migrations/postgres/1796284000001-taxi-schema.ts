@@ -1,12 +1,13 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The taxi service's own tables on PostgreSQL: passengers and payments, as the MySQL migration of
- * the same name makes them, in PostgreSQL's types (times in `timestamptz(3)`, like order-fsm's).
- * order-fsm's tables, which these refer to, come first, from PostgresOrderStore.ensureSchema().
+ * The taxi service's own tables on PostgreSQL: passengers and payments, as the MySQL migration
+ * TaxiSchema1763856000001 makes them, in PostgreSQL's types (times in `timestamptz(3)`, like
+ * order-fsm's). Dated after order-fsm's OrderFsmPostgresSchema1796284000000, which makes fsm_order,
+ * the table these refer to: TypeORM runs migrations in the order of their timestamps.
  */
-export class TaxiSchemaPostgres1763856000001 implements MigrationInterface {
-  name = 'TaxiSchemaPostgres1763856000001';
+export class TaxiSchemaPostgres1796284000001 implements MigrationInterface {
+  name = 'TaxiSchemaPostgres1796284000001';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`

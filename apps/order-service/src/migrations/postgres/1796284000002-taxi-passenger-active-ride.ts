@@ -2,13 +2,13 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { RIDE_BIZ_CODES, UNFINISHED_RIDE_STATES } from '../1796256000000-taxi-passenger-active-ride.js';
 
 /**
- * One unfinished ride per passenger on PostgreSQL: the table of the MySQL migration of the same name,
- * filled the same way from the rides already unfinished (the passenger id in the order's `jsonb`
+ * One unfinished ride per passenger on PostgreSQL: the table of the MySQL migration
+ * TaxiPassengerActiveRide1796256000000, filled the same way from the rides already unfinished (the passenger id in the order's `jsonb`
  * data; the most recent ride where a passenger has several), so that both databases carry the same
  * history of migrations and either can be brought forward from the first one.
  */
-export class TaxiPassengerActiveRidePostgres1796256000000 implements MigrationInterface {
-  name = 'TaxiPassengerActiveRidePostgres1796256000000';
+export class TaxiPassengerActiveRidePostgres1796284000002 implements MigrationInterface {
+  name = 'TaxiPassengerActiveRidePostgres1796284000002';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`
