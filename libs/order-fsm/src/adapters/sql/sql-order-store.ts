@@ -153,7 +153,7 @@ export abstract class SqlOrderStore implements OrderStore {
     const version = write.order.version + 1;
     try {
       let outcome: O;
-      if (!write.save && (await this.commitInOneBatch(this.statementsOf(write, (write.outcome ?? NO_OUTCOME) as O, true)))) {
+      if (!write.save && (await this.commitInOneBatch(write, write.outcome ?? NO_OUTCOME))) {
         outcome = (write.outcome ?? NO_OUTCOME) as O;
       } else {
         outcome = await this.transaction(undefined, async (session, manager) => {
@@ -215,8 +215,9 @@ export abstract class SqlOrderStore implements OrderStore {
   /**
    * Sends a whole transition (fence first) in one round trip, when the database can and the
    * processor has no save() of its own; answers false to take the statement-by-statement road.
+   * It throws VERSION_CONFLICT (or the database's error, translated) when the fence lost.
    */
-  protected async commitInOneBatch(_statements: readonly Statement[]): Promise<boolean> {
+  protected async commitInOneBatch(_write: TransitionWrite, _outcome: SaveOutcome): Promise<boolean> {
     return false;
   }
 
