@@ -82,7 +82,7 @@ export {
 } from './ports/ops-store.js';
 export type { OrderLock, OrderLockHandle } from './ports/order-lock.js';
 export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './ports/message-broker.js';
-export { NO_METRICS, type OrderFsmMetrics } from './ports/metrics.js';
+export { NO_METRICS, type OrderFsmMetrics, type TransitionLabels } from './ports/metrics.js';
 
 // Errors: one table of codes, the classes, the HTTP filter, the database errors a save() may meet.
 export * from './errors/order-fsm.errors.js';
