@@ -19,4 +19,5 @@ export {
   type StuckReason,
 } from './ops.service.js';
 export { FleetCountsCache, type FleetCounts } from './fleet-counts.js';
+export { OPS_ENDPOINTS, OPS_COMMON_ERRORS, type OpsEndpoint } from './ops-endpoints.js';
 export * from './ops-views.js';

@@ -261,31 +261,50 @@ export class OrderFsmOpsController {
     return { asOf: counts.asOf.toISOString(), finalAsOf: counts.finalAsOf.toISOString(), states: counts.states, dimensions: counts.dimensions };
   }
 
-  @Post('bulk/:action')
+  @Post('bulk/force')
   @HttpCode(200)
-  async bulk(@Operator() operator: Caller, @Param('action') action: string, @Body() body: unknown) {
-    const act = oneOf(action, 'action', ['force', 'pause', 'resume', 'redrive'] as const satisfies readonly BulkAction[], true);
+  bulkForce(@Operator() operator: Caller, @Body() body: unknown) {
+    return this.bulk('force', operator, body);
+  }
+
+  @Post('bulk/pause')
+  @HttpCode(200)
+  bulkPause(@Operator() operator: Caller, @Body() body: unknown) {
+    return this.bulk('pause', operator, body);
+  }
+
+  @Post('bulk/resume')
+  @HttpCode(200)
+  bulkResume(@Operator() operator: Caller, @Body() body: unknown) {
+    return this.bulk('resume', operator, body);
+  }
+
+  @Post('bulk/redrive')
+  @HttpCode(200)
+  bulkRedrive(@Operator() operator: Caller, @Body() body: unknown) {
+    const max = this.options.maxBulk;
+    const input = objectOf(body, 'the body', ['filter', 'reason', 'dryRun', 'limit']);
+    const filter = objectOf(input.filter, 'filter', ['ids', 'orderIds', 'event']);
+    const parsed = { ids: integerList(filter.ids, 'filter.ids', max), orderIds: idList(filter.orderIds, 'filter.orderIds', max), event: optionalId(filter.event, 'filter.event') };
+    if (Object.values(parsed).every((v) => v === undefined)) throw new ValidationFailedError('filter must name at least one of ids, orderIds, event', { field: 'filter' });
+    return this.ops.bulkRedrive(operator, {
+      filter: parsed,
+      reason: reason(input.reason),
+      dryRun: optionalBoolean(input.dryRun, 'dryRun') ?? false,
+      limit: optionalInteger(input.limit, 'limit', 1, max) ?? Math.min(BULK_DEFAULT, max),
+    });
+  }
+
+  private bulk(action: Exclude<BulkAction, 'redrive'>, operator: Caller, body: unknown) {
     const max = this.options.maxBulk;
     const common = ['filter', 'reason', 'dryRun', 'limit'];
-    if (act === 'redrive') {
-      const input = objectOf(body, 'the body', common);
-      const filter = objectOf(input.filter, 'filter', ['ids', 'orderIds', 'event']);
-      const parsed = { ids: integerList(filter.ids, 'filter.ids', max), orderIds: idList(filter.orderIds, 'filter.orderIds', max), event: optionalId(filter.event, 'filter.event') };
-      if (Object.values(parsed).every((v) => v === undefined)) throw new ValidationFailedError('filter must name at least one of ids, orderIds, event', { field: 'filter' });
-      return this.ops.bulkRedrive(operator, {
-        filter: parsed,
-        reason: reason(input.reason),
-        dryRun: optionalBoolean(input.dryRun, 'dryRun') ?? false,
-        limit: optionalInteger(input.limit, 'limit', 1, max) ?? Math.min(BULK_DEFAULT, max),
-      });
-    }
-    const input = objectOf(body, 'the body', act === 'force' ? [...common, 'toState', 'requestId', 'timers'] : common);
-    return this.ops.bulk(act!, operator, {
+    const input = objectOf(body, 'the body', action === 'force' ? [...common, 'toState', 'requestId', 'timers'] : common);
+    return this.ops.bulk(action, operator, {
       filter: orderFilter(input.filter, max),
       reason: reason(input.reason),
       dryRun: optionalBoolean(input.dryRun, 'dryRun') ?? false,
       limit: optionalInteger(input.limit, 'limit', 1, max) ?? Math.min(BULK_DEFAULT, max),
-      ...(act === 'force' && { toState: id(input.toState, 'toState'), requestId: optionalId(input.requestId, 'requestId'), timers: timersOf(input.timers) }),
+      ...(action === 'force' && { toState: id(input.toState, 'toState'), requestId: optionalId(input.requestId, 'requestId'), timers: timersOf(input.timers) }),
     });
   }
 }
