@@ -432,10 +432,11 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     const direction = query.order === 'asc' ? 'ASC' : 'DESC';
     if (query.after) {
       // The keyset (updated_at, id), written out rather than as a row comparison, which not every
-      // optimizer turns into a range of the index.
+      // optimizer turns into a range of the index; the bound on updated_at alone is what each one
+      // uses as the range (PostgreSQL would otherwise filter every newer entry on a deep page).
       const than = query.order === 'asc' ? '>' : '<';
       const at = time(query.after.updatedAt);
-      where.add(`(o.updated_at ${than} ? OR (o.updated_at = ? AND o.id ${than} ?))`, at, at, query.after.orderId);
+      where.add(`o.updated_at ${than}= ? AND (o.updated_at ${than} ? OR o.id ${than} ?)`, at, at, query.after.orderId);
     }
     const rows = await this.read<OrderRow>(
       `SELECT ${ORDER_COLUMNS}, o.auto_due_at FROM fsm_order o${where.sql} ORDER BY o.updated_at ${direction}, o.id ${direction} LIMIT ?`,
