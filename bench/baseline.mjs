@@ -4,32 +4,41 @@ import mysql from 'mysql2/promise';
 
 const UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
+/**
+ * The floors' lock, on every database alike: SET NX PX (a busy order is tried again every 25 ms, ±25%,
+ * for up to `waitMs`, as the engine's lock does), then `work`, then compare-and-delete.
+ */
+export async function withOrderLock(redis, orderId, waitMs, work) {
+  const key = `bench:lock:${orderId}`;
+  const token = randomUUID();
+  const deadline = Date.now() + waitMs;
+  while ((await redis.set(key, token, 'PX', 10_000, 'NX')) !== 'OK') {
+    if (Date.now() >= deadline) throw new Error('busy');
+    await new Promise((resolve) => setTimeout(resolve, 25 + Math.floor(Math.random() * 13) - 6));
+  }
+  try {
+    return await work();
+  } finally {
+    await redis.eval(UNLOCK, 1, key, token);
+  }
+}
+
 export async function openBaseline(databaseUrl, poolSize, redis) {
   const pool = mysql.createPool({ uri: databaseUrl, connectionLimit: poolSize, timezone: 'Z' });
 
-  /**
-   * SET NX PX (a busy order is tried again every 25 ms, ±25%, for up to `waitMs`, as the engine's lock
-   * does), then `work` on a connection of its own, ROLLBACK if it throws, and compare-and-delete.
-   */
-  async function locked(orderId, waitMs, work) {
-    const key = `bench:lock:${orderId}`;
-    const token = randomUUID();
-    const deadline = Date.now() + waitMs;
-    while ((await redis.set(key, token, 'PX', 10_000, 'NX')) !== 'OK') {
-      if (Date.now() >= deadline) throw new Error('busy');
-      await new Promise((resolve) => setTimeout(resolve, 25 + Math.floor(Math.random() * 13) - 6));
-    }
-    const conn = await pool.getConnection();
-    try {
-      await work(conn);
-    } catch (error) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      conn.release();
-      await redis.eval(UNLOCK, 1, key, token);
-    }
-  }
+  /** The order's lock, then `work` on a connection of its own, ROLLBACK if it throws. */
+  const locked = (orderId, waitMs, work) =>
+    withOrderLock(redis, orderId, waitMs, async () => {
+      const conn = await pool.getConnection();
+      try {
+        await work(conn);
+      } catch (error) {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        conn.release();
+      }
+    });
 
   return {
     async seed(orderIds) {

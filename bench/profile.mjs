@@ -1,8 +1,8 @@
-// node --cpu-prof --cpu-prof-dir=bench/results bench/profile.mjs (after npm run build): the engine alone
-// at concurrency 16 for a few seconds, to read where its CPU goes; prints the top functions itself.
+// node --cpu-prof --cpu-prof-dir=bench/results bench/profile.mjs [--db=postgres] (after npm run build): the
+// engine alone at concurrency 16 for a few seconds, to read where its CPU goes; prints the top functions itself.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { openDataSource, openRedis, startEngine } from './setup.mjs';
+import { openDataSource, openPostgres, openRedis, startEngine } from './setup.mjs';
 import { drive, summarize } from './stats.mjs';
 
 if (process.argv[2]?.endsWith('.cpuprofile')) {
@@ -23,17 +23,18 @@ if (process.argv[2]?.endsWith('.cpuprofile')) {
   process.exit(0);
 }
 
-const dataSource = await openDataSource();
+const postgres = ['--db=postgres', '--db=pg'].includes(process.argv[2]) || process.env.BENCH_DB === 'postgres';
 const redis = await openRedis();
-const { app, engine } = await startEngine(dataSource, redis);
+const { dataSource, store } = postgres ? await openPostgres() : { dataSource: await openDataSource() };
+const { app, engine } = await startEngine(dataSource, redis, { store });
 const run = `prof-${Date.now().toString(36)}`;
 const ids = [];
 for (let i = 0; i < 64; i++) ids.push((await engine.createOrder({ requestId: `${run}-c-${i}`, bizCode: 'BENCH', sceneId: 'S', orderId: `${run}-e-${i}` })).orderId);
 const result = summarize([
   await drive({ concurrency: 16, durationMs: 6_000, keysPerClient: 4, step: (c, k) => engine.sendEvent({ eventType: 'FLIP', orderId: ids[c * 4 + k], requestId: `${run}-${randomUUID()}` }) }),
 ]);
-console.log(`engine alone, c=16: ${result.perSecond.toFixed(0)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
-for (const t of ['fsm_outbox', 'fsm_transition', 'fsm_order']) await dataSource.query(`DELETE FROM ${t} WHERE ${t === 'fsm_order' ? 'id' : 'order_id'} LIKE ?`, [`${run}-%`]);
+console.log(`engine alone on ${postgres ? 'PostgreSQL' : 'MariaDB'}, c=16: ${result.perSecond.toFixed(0)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
+for (const t of ['fsm_outbox', 'fsm_transition', 'fsm_order']) await dataSource.query(`DELETE FROM ${t} WHERE ${t === 'fsm_order' ? 'id' : 'order_id'} LIKE ${postgres ? '$1' : '?'}`, [`${run}-%`]);
 await app.close();
 redis.disconnect();
 await dataSource.destroy();

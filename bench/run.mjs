@@ -1,16 +1,31 @@
-// npm run bench [-- --quick] [-- --only=1,3]: the engine against the floor the database sets, side by side, in one run.
+// npm run bench [-- --quick] [-- --only=1,3] [-- --db=postgres]: the engine against the floor the database sets,
+// side by side, in one run. On MariaDB by default; with --db=postgres (or BENCH_DB=postgres) the engine with
+// PostgresOrderStore against the PostgreSQL floor (baseline-postgres.mjs), scenarios 1 and 3.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { openBaseline } from './baseline.mjs';
-import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, REDIS_URL, fsm, openDataSource, openRedis, startEngine } from './setup.mjs';
+import { openPostgresBaseline } from './baseline-postgres.mjs';
+import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, POSTGRES_URL, REDIS_URL, fsm, openDataSource, openPostgres, openRedis, startEngine } from './setup.mjs';
 import { percentile, sideBySide, summarize, drive } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+/** `--name=value` or `--name value`. */
+const option = (name) => {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  return args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
+};
+const db = (option('db') ?? process.env.BENCH_DB ?? 'mariadb').toLowerCase().replace(/^(mysql|mariadb)$/, 'mariadb').replace(/^(pg|postgresql)$/, 'postgres');
+if (!['mariadb', 'postgres'].includes(db)) throw new Error(`--db: mariadb or postgres, not ${db}`);
+const postgres = db === 'postgres';
+// Scenarios 2, 4, 5 and 7 start the taxi service or query MariaDB themselves; 6 touches no database.
+const POSTGRES_SCENARIOS = [1, 3];
+const only = option('only')?.split(',').map(Number) ?? (postgres ? POSTGRES_SCENARIOS : undefined);
+if (postgres && only.some((n) => !POSTGRES_SCENARIOS.includes(n))) throw new Error(`--db=postgres runs scenarios ${POSTGRES_SCENARIOS.join(' and ')} only`);
 const want = (n) => !only || only.includes(n);
 const ROUNDS = quick ? 4 : 10;
 const SLICE_MS = quick ? 750 : 2_000;
@@ -24,13 +39,15 @@ const RSS_EVENTS = quick ? 5_000 : 100_000;
 const run = `bench-${Date.now().toString(36)}`;
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-const dataSource = await openDataSource();
 const redis = await openRedis();
-const { app, engine } = await startEngine(dataSource, redis);
-const baseline = await openBaseline(DATABASE_URL, POOL_SIZE, redis);
+const { dataSource, store } = postgres ? await openPostgres() : { dataSource: await openDataSource() };
+const { app, engine } = await startEngine(dataSource, redis, { store });
+const baseline = postgres ? await openPostgresBaseline(POSTGRES_URL, POOL_SIZE, redis) : await openBaseline(DATABASE_URL, POOL_SIZE, redis);
 const results = {
   date: new Date().toISOString(),
   quick,
+  db,
+  database: (await dataSource.query('SELECT version() AS v'))[0].v,
   machine: `${os.cpus().length} cpu (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
   poolSize: POOL_SIZE,
   scenarios: {},
@@ -67,7 +84,7 @@ const line = (label, r) => `${label} ${fmt(r.perSecond).padStart(5)}/s p50 ${fmt
 
 // Scenario 1: in-process sendEvent, distinct orders.
 if (want(1)) {
-  console.log(`scenario 1: sendEvent in process vs the floor, distinct orders, ${ROUNDS} alternating slices of ${SLICE_MS / 1000} s each`);
+  console.log(`scenario 1 on ${postgres ? 'PostgreSQL' : 'MariaDB'}: sendEvent in process vs the floor, distinct orders, ${ROUNDS} alternating slices of ${SLICE_MS / 1000} s each`);
   const rows = [];
   for (const concurrency of [1, 16, 64]) {
     const eOrders = await createOrders(engine, concurrency * KEYS_PER_CLIENT);
@@ -167,9 +184,10 @@ if (want(2)) {
 
 // Scenario 3: hot orders: many clients on 1 and on 10 orders; applied transitions must equal successes.
 if (want(3)) {
-  console.log(`scenario 3: hot orders, ${ROUNDS / 2} alternating slices of ${SLICE_MS / 1000} s each`);
+  console.log(`scenario 3 on ${postgres ? 'PostgreSQL' : 'MariaDB'}: hot orders, ${ROUNDS / 2} alternating slices of ${SLICE_MS / 1000} s each`);
   const rows = [];
-  const applied = async (ids) => Number((await dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id IN (?)', [ids]))[0].n);
+  const applied = async (ids) =>
+    Number((await dataSource.query(postgres ? 'SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id = ANY($1)' : 'SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id IN (?)', [ids]))[0].n);
   for (const hot of [1, 10]) {
     for (const concurrency of [16, 64]) {
       const eOrders = await createOrders(engine, hot);
@@ -316,11 +334,12 @@ if (want(7)) {
 // The targets of this machine, met or not.
 const s = results.scenarios;
 const c16 = s.inProcess?.find((r) => r.concurrency === 16);
+const on = postgres ? ' (PostgreSQL)' : '';
 const targets = [
-  c16 && ['in-process c=16 throughput', '>= 0.85 x floor', fmt(c16.throughputRatio, 2), c16.throughputRatio >= 0.85],
-  c16 && ['in-process c=16 p99', '<= 1.5 x floor', fmt(c16.p99Ratio, 2), c16.p99Ratio <= 1.5],
+  c16 && [`in-process c=16 throughput${on}`, '>= 0.85 x floor', fmt(c16.throughputRatio, 2), c16.throughputRatio >= 0.85],
+  c16 && [`in-process c=16 p99${on}`, '<= 1.5 x floor', fmt(c16.p99Ratio, 2), c16.p99Ratio <= 1.5],
   s.rest && ['REST c=16 throughput', '>= 0.70 x floor', fmt(s.rest.throughputRatio, 2), s.rest.throughputRatio >= 0.7],
-  s.hotOrders && ['hot orders: applied = succeeded', 'every case', s.hotOrders.every((r) => r.appliedEqualsSucceeded) ? 'yes' : 'no', s.hotOrders.every((r) => r.appliedEqualsSucceeded)],
+  s.hotOrders && [`hot orders: applied = succeeded${on}`, 'every case', s.hotOrders.every((r) => r.appliedEqualsSucceeded) ? 'yes' : 'no', s.hotOrders.every((r) => r.appliedEqualsSucceeded)],
   s.relay && ['relay lag p99', '< 250 ms', `${fmt(s.relay.lagP99Ms, 1)} ms`, s.relay.lagP99Ms < 250],
   s.relay && ['relay backlog', 'flat', s.relay.flat ? 'flat' : 'growing', s.relay.flat],
   s.automatic && ['automatic flow', 'every order final', `${s.automatic.final}/${s.automatic.orders}`, s.automatic.allFinal],
@@ -333,10 +352,13 @@ for (const [name, target, measured, met] of targets) console.log(`| ${name} | ${
 
 // The bench's rows go: they would only grow the tables the service reads.
 for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_order']) {
-  await deleteInSlices(`DELETE FROM ${table} WHERE ${table === 'fsm_order' ? 'id' : 'order_id'} LIKE ?`, [`${run}-%`]);
+  const column = table === 'fsm_order' ? 'id' : 'order_id';
+  // PostgreSQL has no DELETE ... LIMIT, and no lock table to outgrow.
+  if (postgres) await dataSource.query(`DELETE FROM ${table} WHERE ${column} LIKE $1`, [`${run}-%`]);
+  else await deleteInSlices(`DELETE FROM ${table} WHERE ${column} LIKE ?`, [`${run}-%`]);
 }
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${results.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
+const file = `bench/results/${results.date.replace(/[:.]/g, '-')}${postgres ? '-postgres' : ''}${quick ? '-quick' : ''}.json`;
 writeFileSync(file, JSON.stringify(results, null, 2));
 console.log(`\nwritten ${file}`);
 await baseline.close();

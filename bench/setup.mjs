@@ -15,6 +15,8 @@ import { ProcessorRegistry } from '../dist/libs/order-fsm/src/registry/processor
 const fsm = { ...core, ...amqpAdapter, ...mysqlAdapter, ...redisAdapter, Sweeper, ProcessorRegistry };
 
 export const DATABASE_URL = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/test';
+/** `--db=postgres` (or BENCH_DB=postgres): the same database as the store contract tests, unless told otherwise. */
+export const POSTGRES_URL = process.env.POSTGRES_URL || 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 export const POOL_SIZE = 16;
@@ -81,6 +83,20 @@ export async function openDataSource() {
   return dataSource;
 }
 
+/**
+ * The engine's store on PostgreSQL, as an application would set it up: a TypeORM DataSource of type
+ * `postgres` (a pg.Pool of POOL_SIZE underneath), PostgresOrderStore on it, its tables from ensureSchema().
+ * The subpath is imported only here, so that the MariaDB runs never load it.
+ */
+export async function openPostgres() {
+  const { PostgresOrderStore } = await import('../dist/libs/order-fsm/src/adapters/postgres/index.js');
+  const dataSource = new DataSource({ type: 'postgres', url: POSTGRES_URL, poolSize: POOL_SIZE, logging: false });
+  await dataSource.initialize();
+  const store = new PostgresOrderStore(dataSource);
+  await store.ensureSchema();
+  return { dataSource, store };
+}
+
 export async function openRedis() {
   const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
@@ -88,16 +104,17 @@ export async function openRedis() {
 }
 
 /**
- * The engine in process, with store and lock as the service has them. Without `messaging` there is
+ * The engine in process, with store and lock as the service has them (the store on `dataSource`,
+ * TypeOrmOrderStore unless another is given). Without `messaging` there is
  * no relay and no worker: scenario 1 measures the write path (the outbox rows are still written).
  */
-export async function startEngine(dataSource, redis, { messaging } = {}) {
+export async function startEngine(dataSource, redis, { messaging, store = new fsm.TypeOrmOrderStore(dataSource) } = {}) {
   class BenchModule {}
   Module({
     imports: [
       fsm.OrderFsmModule.forRoot({
         machine: benchMachine,
-        store: new fsm.TypeOrmOrderStore(dataSource),
+        store,
         lock: new fsm.RedlockOrderLock(redis, { ttlMs: 10_000, waitMs: 10_000 }),
         ...(messaging && { messaging: { publisher: messaging, consumer: messaging }, relay: { retentionMs: 3_600_000, ...(process.env.RELAY_BATCH && { batchSize: Number(process.env.RELAY_BATCH) }) } }),
         timers: { enabled: false },

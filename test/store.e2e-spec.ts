@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { VersionConflictError, type FsmOrder, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
+import { VersionConflictError, type FsmOrder, type OrderStore, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
 import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
+import { PostgresOrderStore } from '@order-fsm/core/postgres';
+import pg from 'pg';
 import { DataSource, EventSubscriber, type EntityManager, type EntitySubscriberInterface } from 'typeorm';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -21,12 +23,12 @@ function write(order: FsmOrder, toState: string): TransitionWrite {
 }
 
 /** Commits as a processor with a save() of its own: `save` runs inside the transaction. */
-async function commitWith(store: MysqlOrderStore, write: TransitionWrite, save: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
+async function commitWith(store: OrderStore, write: TransitionWrite, save: (manager: EntityManager) => Promise<SaveOutcome>): Promise<FsmOrder> {
   return (await store.commit({ ...write, save })).order;
 }
 
 /** Commits as a processor with no save() of its own: the outcome is decided before the transaction. */
-async function commitPure(store: MysqlOrderStore, write: TransitionWrite, outcome: () => Promise<SaveOutcome>): Promise<FsmOrder> {
+async function commitPure(store: OrderStore, write: TransitionWrite, outcome: () => Promise<SaveOutcome>): Promise<FsmOrder> {
   return (await store.commit({ ...write, outcome: await outcome() })).order;
 }
 
@@ -220,5 +222,73 @@ describe('MysqlOrderStore.commit in one round trip (no save() of its own)', () =
 describe('MysqlOrderStore', () => {
   it('refuses a DataSource that is not MySQL or MariaDB, naming it', () => {
     expect(() => new MysqlOrderStore({ options: { type: 'postgres' } } as unknown as DataSource)).toThrow(/MySQL and MariaDB.*postgres/);
+  });
+});
+
+/** PostgreSQL: a transition with no save() of its own is one statement, fenced all the same. */
+describe('PostgresOrderStore.commit in one statement (no save() of its own)', () => {
+  const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+  let dataSource: DataSource;
+  let store: PostgresOrderStore;
+  let sent = 0;
+  const query = pg.Client.prototype.query;
+
+  beforeAll(async () => {
+    dataSource = new DataSource({ type: 'postgres', url: POSTGRES_URL });
+    await dataSource.initialize();
+    store = new PostgresOrderStore(dataSource);
+    await store.ensureSchema();
+    pg.Client.prototype.query = function counted(this: unknown, ...args: unknown[]) {
+      sent++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+  });
+  afterAll(async () => {
+    pg.Client.prototype.query = query;
+    await dataSource.destroy();
+  });
+
+  async function statements<R>(work: () => Promise<R>): Promise<[R, number]> {
+    sent = 0;
+    const result = await work();
+    return [result, sent];
+  }
+  const message = () => ({ messageId: randomUUID(), kind: 'status' as const, routingKey: 'order.status', payload: '{}' });
+  const count = async (table: string, orderId: string) => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM ${table} WHERE order_id = $1`, [orderId]))[0].n);
+
+  it('creates and moves an order with its log row, messages, timers and fired timer, one statement each', async () => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
+    const [created, createSent] = await statements(() => commitPure(store, { ...write(order, 'A'), messages: [message()] }, async () => ({
+      response: '{"r":1}',
+      timers: [{ event: 'LATER', fireAt: new Date(Date.now() + 60_000) }],
+    })));
+    const [timer] = await dataSource.query('SELECT id FROM fsm_timer WHERE order_id = $1', [order.orderId]);
+    const [moved, moveSent] = await statements(() =>
+      commitPure(store, { ...write({ ...created, data: { n: 2 } }, 'B'), messages: [message(), message()], firesTimer: Number(timer.id) }, async () => ({ response: '{"r":2}', timers: [] })),
+    );
+    expect([createSent, moveSent]).toEqual([1, 1]);
+    expect(moved).toMatchObject({ state: 'B', version: 2 });
+    expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2, data: { n: 2 } });
+    expect((await store.listTransitions(order.orderId)).map((t) => [t.version, t.toState])).toEqual([[1, 'A'], [2, 'B']]);
+    expect(await store.findConsumedRequest((await store.listTransitions(order.orderId))[1]!.requestId, 'store-test')).toMatchObject({ response: { r: 2 } });
+    expect(await count('fsm_outbox', order.orderId)).toBe(3);
+    expect((await dataSource.query('SELECT outcome FROM fsm_timer WHERE id = $1', [timer.id]))[0].outcome).toBe('fired');
+  });
+
+  it('refuses a stale version, a second create and a consumed request id, writing none of it', async () => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    const created = await commitPure(store, write(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    await expect(commitPure(store, write(order, 'A'), async () => ({ response: '{}', timers: [] }))).rejects.toBeInstanceOf(VersionConflictError);
+    const taken = `store-${randomUUID()}`;
+    const moved = await commitPure(store, { ...write(created, 'B'), requestId: taken }, async () => ({ response: '{}', timers: [] }));
+    await expect(
+      commitPure(store, { ...write(created, 'C'), messages: [message()] }, async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date() }] })),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(commitPure(store, { ...write(moved, 'A'), requestId: taken, messages: [message()] }, async () => ({ response: '{}', timers: [] }))).rejects.toMatchObject({
+      code: 'DUPLICATE_REQUEST',
+    });
+    expect(await store.load(order.orderId)).toMatchObject({ state: 'B', version: 2 });
+    expect(await count('fsm_outbox', order.orderId)).toBe(0);
+    expect(await count('fsm_timer', order.orderId)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Statement, SqlDialect } from '../sql/sql-dialect.js';
+import type { SaveOutcome, TransitionWrite } from '../../ports/order-store.js';
 import { SqlOrderStore, type SqlSession } from '../sql/sql-order-store.js';
 
 /** MariaDB 10.6+ and MySQL 8: DATETIME(3) times read back as Dates (the DataSource's timezone 'Z'), SKIP LOCKED claims. */
@@ -62,9 +63,10 @@ export class MysqlOrderStore extends SqlOrderStore {
     return insertTransition.replace('VALUES (?,', 'VALUES (IF(ROW_COUNT() = 1, ?, NULL),');
   }
 
-  protected override async commitInOneBatch(statements: readonly Statement[]): Promise<boolean> {
+  protected override async commitInOneBatch(write: TransitionWrite, outcome: SaveOutcome): Promise<boolean> {
     const pool = this.batches() ? this.pool() : undefined;
     if (!pool) return false;
+    const statements = this.statementsOf(write, outcome, true);
     const connection = await new Promise<PooledConnection>((resolve, reject) =>
       pool.getConnection((error, c) => (error ? reject(error) : resolve(c))),
     );

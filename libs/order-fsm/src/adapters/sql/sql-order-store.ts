@@ -51,7 +51,7 @@ export const INSERT_ORDER =
 const UPDATE_ORDER_SET = 'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL';
 export const UPDATE_ORDER = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ? AND paused_at IS NULL`;
 // An operator's forced move: fenced by the version alone, so that a paused order can be moved (and stays paused).
-const UPDATE_ORDER_OVERRIDING_PAUSE = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ?`;
+export const UPDATE_ORDER_OVERRIDING_PAUSE = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ?`;
 export const INSERT_TRANSITION =
   'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_ACTION = 'INSERT INTO fsm_operator_action (order_id, kind, actor, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)';
@@ -64,7 +64,7 @@ const SELECT_TRANSITIONS = `${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version`;
 const DEAD_LETTER_COLUMNS =
   'id, message_id, order_id, version, state, event, reason, attempts, created_at, status, settled_at, settled_by, settle_reason, outcome';
 /** The longest text a reason, an outcome or a flag may have in its column. */
-const REASON_LENGTH = 512;
+export const REASON_LENGTH = 512;
 
 interface OrderRow {
   id: string;
@@ -204,7 +204,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     const version = write.order.version + 1;
     try {
       let outcome: O;
-      if (!write.save && (await this.commitInOneBatch(this.statementsOf(write, (write.outcome ?? NO_OUTCOME) as O, true)))) {
+      if (!write.save && (await this.commitInOneBatch(write, write.outcome ?? NO_OUTCOME))) {
         outcome = (write.outcome ?? NO_OUTCOME) as O;
       } else {
         outcome = await this.transaction(undefined, async (session, manager) => {
@@ -286,8 +286,9 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   /**
    * Sends a whole transition (fence first) in one round trip, when the database can and the
    * processor has no save() of its own; answers false to take the statement-by-statement road.
+   * It throws VERSION_CONFLICT (or the database's error, translated) when the fence lost.
    */
-  protected async commitInOneBatch(_statements: readonly Statement[]): Promise<boolean> {
+  protected async commitInOneBatch(_write: TransitionWrite, _outcome: SaveOutcome): Promise<boolean> {
     return false;
   }
 

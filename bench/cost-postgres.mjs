@@ -1,0 +1,230 @@
+// node bench/cost-postgres.mjs [c] [slice ms] [rounds] (after npm run build): what one event costs on
+// PostgreSQL, the engine with PostgresOrderStore against the floors, in rotating slices at concurrency c
+// (16): the CPU of this Node process, of the PostgreSQL processes serving it (its database's backends,
+// the WAL writer, checkpointer and background writer) and of Redis, read from /proc; the WAL written
+// (pg_current_wal_lsn: the whole cluster's); and the wall time inside the store's calls and pg's queries.
+//
+// Two more sides are experiments on the store, not floors and not the shipped engine: the same engine
+// whose commit() is replaced, here only, by
+// - `engine, commit on pg directly`: the store's statements, in the store's round trips (BEGIN, the
+//   fenced UPDATE, the log, the outbox, COMMIT), on the pool's pg client without a TypeORM query runner;
+// - `engine, commit in one statement`: the fenced UPDATE, the log row and the outbox rows as one
+//   data-modifying CTE in autocommit, so two round trips with the lookup, as the MariaDB store has.
+// They take over only transitions that PostgresOrderStore could send that way (an existing order, a
+// processor with no save() of its own, no timers, no fired timer): the outcome is known before the
+// transaction, as the store kit's commitInOneBatch() has it; anything else goes to the store's own commit().
+// Linux only. Other work on the machine shows in the wall times and in Redis more than in the backends' CPU.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { openPostgresBaseline } from './baseline-postgres.mjs';
+import { POOL_SIZE, POSTGRES_URL, fsm, openPostgres, openRedis, startEngine } from './setup.mjs';
+import { drive, summarize } from './stats.mjs';
+
+const [C = 16, SLICE_MS = 3_000, ROUNDS = 4] = process.argv.slice(2).map(Number);
+const KEYS = 4;
+const TICK_MS = 1000 / 100; // USER_HZ
+
+// Wall time inside pg's query() (send to answer), and inside the store's calls.
+const wall = new Map();
+const add = (k, ms) => {
+  const t = wall.get(k) ?? { n: 0, ms: 0 };
+  t.n++;
+  t.ms += ms;
+  wall.set(k, t);
+};
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function timedQuery(...args) {
+  const text = typeof args[0] === 'string' ? args[0] : (args[0]?.text ?? '?');
+  const kind = text.trim().split(/\s+/).slice(0, 3).join(' ').toUpperCase();
+  const t0 = performance.now();
+  const result = query.apply(this, args);
+  return typeof result?.then === 'function' ? result.finally(() => add(`  pg ${kind}`, performance.now() - t0)) : result;
+};
+const timed = (store, name) => {
+  const f = store[name].bind(store);
+  store[name] = async (...a) => {
+    const t0 = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      add(`store.${name}`, performance.now() - t0);
+    }
+  };
+};
+
+const redis = await openRedis();
+const { dataSource, store } = await openPostgres();
+const { PostgresOrderStore } = await import('../dist/libs/order-fsm/src/adapters/postgres/index.js');
+const pool = dataSource.driver.master; // TypeORM's pg.Pool, POOL_SIZE clients: the experiments share it with the engine
+
+// The store's statements (postgres-order-store.ts), copied for the experiments.
+const UPDATE_ORDER =
+  'UPDATE fsm_order SET state = $1, version = $2, data = $3::jsonb, updated_at = $4, auto_due_at = $5, flagged_at = NULL, flag_reason = NULL WHERE id = $6 AND version = $7 AND state = $8';
+const INSERT_TRANSITION =
+  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
+const outboxInsert = (orderId, version, messages, at) => [
+  `INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ${messages.map((_, i) => `(${Array.from({ length: 7 }, (_, c) => `$${i * 7 + c + 1}`).join(', ')})`).join(', ')}`,
+  messages.flatMap((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, at]),
+];
+/** The fence, the log and the outbox in one statement: the INSERTs read the UPDATE's RETURNING, so a lost fence writes nothing and answers 0. */
+const oneStatement = (write, version, response) => {
+  const { order, toState, at } = write;
+  const params = [
+    toState, version, JSON.stringify(order.data ?? {}), at, write.autoDueAt, order.orderId, order.version, order.state,
+    write.event, write.requestId, write.caller, write.source, write.requestHash, response,
+  ];
+  const rows = write.messages.map((m) => {
+    params.push(m.messageId, m.kind, m.routingKey, m.payload);
+    const n = params.length;
+    return `($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+  });
+  const outbox = rows.length
+    ? `, o AS (INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)
+         SELECT m.message_id, u.id, $2, m.kind, m.routing_key, m.payload, $4 FROM u CROSS JOIN (VALUES ${rows.join(', ')}) AS m (message_id, kind, routing_key, payload))`
+    : '';
+  return [
+    `WITH u AS (${UPDATE_ORDER} RETURNING id),
+       t AS (INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response)
+         SELECT id, $2, $9, $8, $1, $10, $11, $12, $4, $13, $14 FROM u)${outbox}
+     SELECT count(*)::int AS n FROM u`,
+    params,
+  ];
+};
+/** A PostgresOrderStore whose commit() is `experiment` when the transition allows it. */
+const NO_OUTCOME = { response: 'null', timers: [] };
+function experimentalStore(experiment) {
+  const experimental = new PostgresOrderStore(dataSource);
+  const commit = experimental.commit.bind(experimental);
+  experimental.commit = async (write) => {
+    const outcome = write.outcome ?? NO_OUTCOME;
+    if (write.order.version === 0 || write.save || write.firesTimer !== undefined || outcome.timers.length > 0) return commit(write);
+    const version = write.order.version + 1;
+    await experiment(write, version, outcome.response);
+    return { order: { ...write.order, state: write.toState, version, updatedAt: write.at }, outcome };
+  };
+  return experimental;
+}
+const onPg = experimentalStore(async (write, version, response) => {
+  const { order, toState, at } = write;
+  const client = await pool.connect();
+  try {
+    await client.query('START TRANSACTION');
+    const fenced = await client.query(UPDATE_ORDER, [toState, version, JSON.stringify(order.data ?? {}), at, write.autoDueAt, order.orderId, order.version, order.state]);
+    if (fenced.rowCount !== 1) throw new fsm.VersionConflictError(order.orderId, order.version);
+    await client.query(INSERT_TRANSITION, [order.orderId, version, write.event, order.state, toState, write.requestId, write.caller, write.source, at, write.requestHash, response]);
+    if (write.messages.length > 0) await client.query(...outboxInsert(order.orderId, version, write.messages, at));
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+});
+const inOneStatement = experimentalStore(async (write, version, response) => {
+  const {
+    rows: [{ n }],
+  } = await pool.query(...oneStatement(write, version, response));
+  if (n !== 1) throw new fsm.VersionConflictError(write.order.orderId, write.order.version);
+});
+
+const engines = {};
+for (const [name, s] of [['engine', store], ['onPg', onPg], ['inOneStatement', inOneStatement]]) {
+  timed(s, 'loadForEvent');
+  timed(s, 'commit');
+  engines[name] = await startEngine(dataSource, redis, { store: s });
+}
+const baseline = await openPostgresBaseline(POSTGRES_URL, POOL_SIZE, redis);
+const run = `cost-${Date.now().toString(36)}`;
+const orders = {};
+for (const name of Object.keys(engines)) {
+  orders[name] = [];
+  for (let i = 0; i < C * KEYS; i++) {
+    orders[name].push((await engines[name].engine.createOrder({ requestId: `${run}-c-${name}-${i}`, bizCode: 'BENCH', sceneId: 'S', orderId: `${run}-${name}-${i}` })).orderId);
+  }
+}
+orders.floor = Array.from({ length: C * KEYS }, (_, i) => `${run}-b-${i}`);
+orders.engineRows = Array.from({ length: C * KEYS }, (_, i) => `${run}-f-${i}`);
+await baseline.seed([...orders.floor, ...orders.engineRows]);
+const redisPid = async () => Number(/process_id:(\d+)/.exec(await redis.info('server'))[1]);
+
+const ticks = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0; // gone
+  }
+};
+const pgPids = async () =>
+  (
+    await dataSource.query(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+    )
+  ).map((r) => r.pid);
+const lsn = async () => (await dataSource.query('SELECT pg_current_wal_lsn() AS lsn'))[0].lsn;
+const walBytes = async (from, to) => Number((await dataSource.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from]))[0].d);
+
+const requestId = () => `${run}-${randomUUID()}`.slice(0, 64);
+const flip = (name) => (c, k) => engines[name].engine.sendEvent({ eventType: 'FLIP', orderId: orders[name][c * KEYS + k], requestId: requestId() });
+const sides = {
+  engine: flip('engine'),
+  'engine, commit on pg directly (experiment)': flip('onPg'),
+  'engine, commit in one statement (experiment)': flip('inOneStatement'),
+  floor: (c, k) => baseline.transition(orders.floor[c * KEYS + k], requestId()),
+  "floor writing the engine's rows": (c, k) => baseline.transitionWithEngineRows(orders.engineRows[c * KEYS + k], requestId()),
+};
+const totals = Object.fromEntries(Object.keys(sides).map((name) => [name, { runs: [], node: 0, pg: 0, redis: 0, wal: 0, wall: new Map() }]));
+// A slice of each first, not counted: the JIT, the pools and the backends warm up.
+for (const step of Object.values(sides)) await drive({ concurrency: C, durationMs: 1_000, keysPerClient: KEYS, step });
+const names = Object.keys(sides);
+for (let r = 0; r < ROUNDS; r++) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[(i + r) % names.length];
+    const pids = await pgPids();
+    const redisAt = await redisPid();
+    const [pg0, redis0, node0, lsn0] = [pids.map(ticks), ticks(redisAt), process.cpuUsage(), await lsn()];
+    wall.clear();
+    const slice = await drive({ concurrency: C, durationMs: SLICE_MS, keysPerClient: KEYS, step: sides[name] });
+    const node = process.cpuUsage(node0);
+    const t = totals[name];
+    t.runs.push(slice);
+    t.node += (node.user + node.system) / 1000;
+    t.pg += pids.reduce((sum, pid, j) => sum + Math.max(0, ticks(pid) - pg0[j]), 0) * TICK_MS;
+    // Redis restarted under the slice (this machine runs others' fault tests): its CPU is unknown.
+    if ((await redisPid().catch(() => 0)) === redisAt) t.redis += (ticks(redisAt) - redis0) * TICK_MS;
+    else t.redisUnknown = true;
+    t.wal += await walBytes(lsn0, await lsn());
+    for (const [k, v] of wall) {
+      const sum = t.wall.get(k) ?? { n: 0, ms: 0 };
+      sum.n += v.n;
+      sum.ms += v.ms;
+      t.wall.set(k, sum);
+    }
+  }
+}
+
+const floor = summarize(totals.floor.runs);
+console.log(`PostgreSQL, c=${C}, ${ROUNDS} rotating slices of ${SLICE_MS / 1000} s per side; CPU per event in µs`);
+console.log('| side | events/s | of the floor | p99 ms | Node | PostgreSQL | Redis | sum | WAL bytes |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const [name, t] of Object.entries(totals)) {
+  const s = summarize(t.runs);
+  const per = (ms) => Math.round((ms * 1000) / s.events);
+  console.log(
+    `| ${name} | ${s.perSecond.toFixed(0)} | ${(s.perSecond / floor.perSecond).toFixed(2)} | ${s.p99.toFixed(1)} | ${per(t.node)} | ${per(t.pg)} | ${t.redisUnknown ? '?' : per(t.redis)} | ${per(t.node + t.pg + t.redis)}${t.redisUnknown ? '+?' : ''} | ${Math.round(t.wal / s.events)} |${s.errors ? ` ${s.errors} errors` : ''}`,
+  );
+}
+for (const [name, t] of Object.entries(totals)) {
+  const s = summarize(t.runs);
+  console.log(`\n${name}: wall time inside the store's calls and pg's queries (concurrent calls overlap)`);
+  for (const [k, v] of [...t.wall].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!k.includes('WAL_LSN')) console.log(`  ${k.padEnd(34)} ${(v.n / s.events).toFixed(2)} an event, ${(v.ms / v.n).toFixed(3)} ms each`);
+  }
+}
+for (const t of ['fsm_outbox', 'fsm_transition', 'fsm_order']) await dataSource.query(`DELETE FROM ${t} WHERE ${t === 'fsm_order' ? 'id' : 'order_id'} LIKE $1`, [`${run}-%`]);
+await baseline.close();
+for (const { app } of Object.values(engines)) await app.close();
+redis.disconnect();
+await dataSource.destroy();
