@@ -1,3 +1,4 @@
+import { ORDER_STORE, type OrderStore } from '@order-fsm/core';
 import { Sweeper } from '../libs/order-fsm/src/workers/sweeper.js';
 import { CompanyAccounts } from '../apps/order-service/src/taxi/company-accounts.js';
 import { deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
@@ -476,6 +477,15 @@ describe('the operator API', () => {
       const replayed = await ops().post(`/ops/dead-letters/${letter.id}/redrive`).send({ reason: 'second' }).expect(200);
       expect(replayed.body).toMatchObject({ outcome: 'replayed', deadLetter: { status: 'redriven', settleReason: 'second' } });
       expect((await transitionsOf(t, orderId)).filter((e) => e.event === 'AUTO_PAY')).toHaveLength(1);
+    });
+
+    it('closes, with nothing to do, a dead letter whose order is elsewhere or gone', async () => {
+      const store = t.app.get<OrderStore>(ORDER_STORE);
+      const gone = uid('gone');
+      await store.recordDeadLetter({ work: { messageId: `${gone}:3:work`, orderId: gone, version: 3, state: 'PAID', event: 'CLOSE', origin: 'transition' }, reason: 'test', attempts: 1, at: new Date() });
+      const [letter] = (await ops().get('/ops/dead-letters').query({ orderId: gone }).expect(200)).body.items;
+      const closed = (await ops().post(`/ops/dead-letters/${letter.id}/redrive`).send({ reason: 'clean up' }).expect(200)).body;
+      expect(closed).toMatchObject({ outcome: 'moved-on', detail: expect.stringContaining('ORDER_NOT_FOUND'), transition: null, deadLetter: { status: 'redriven', outcome: expect.stringContaining('nothing to do') } });
     });
 
     it('discards a dead letter with a reason, once', async () => {

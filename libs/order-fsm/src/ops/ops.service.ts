@@ -354,8 +354,8 @@ export class OrderFsmOps {
       // What the work said, as the worker records it: operators are trusted with a processor's own words.
       const detail = `${code}: ${(error as Error)?.message ?? String(error)}`;
       const kind = errorKindOf(code);
-      if (kind === 'moved-on') {
-        // The order is elsewhere: the work has nothing left to do, and the letter is closed.
+      if (kind === 'moved-on' || code === 'ORDER_NOT_FOUND') {
+        // The order is elsewhere (or gone): the work has nothing left to do, and the letter is closed.
         if (!(await settle('redriven', `nothing to do: ${detail}`, true))) await this.settledMeanwhile(letter.id);
         this.acted('redrive', operator);
         return { outcome: 'moved-on', detail, deadLetter: await this.loadDeadLetter(letter.id) };
@@ -447,7 +447,7 @@ export class OrderFsmOps {
     const plans = letters.map((letter): BulkItem => {
       const order = orders.get(letter.orderId);
       const base = { orderId: letter.orderId, deadLetterId: letter.id, version: order?.version ?? letter.version, state: order?.state ?? letter.state, paused: !!order?.paused };
-      if (!order) return { ...base, change: `close: order ${letter.orderId} does not exist` };
+      if (!order) return { ...base, change: `close with nothing to do: order ${letter.orderId} does not exist` };
       if (order.paused) return { ...base, change: null, skip: 'the order is paused: its work would be refused (ORDER_PAUSED); resume it first' };
       if (order.version !== letter.version || order.state !== letter.state) {
         return { ...base, change: `close with nothing to do: the order moved on to ${order.state} (version ${order.version}) since ${letter.event} was queued` };
