@@ -18,6 +18,17 @@ const common = {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
 };
 
+/**
+ * The end-to-end specs in which the database makes no difference, left out of e2e-postgres: the docs,
+ * the OpenAPI document, the diagram and the package (no orders stored), the embedded mode, its logs
+ * and its operator API (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), the store
+ * contract and the schema upgrades (they run every store, PostgreSQL's included, already).
+ */
+const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'ops-embedded', 'logging', 'messaging', 'store', 'store-contract', 'schema-upgrade'].map(
+  (name) => `<rootDir>/test/${name}\\.e2e-spec\\.ts$`,
+);
+const onPostgres = { setupFiles: ['<rootDir>/test/support/on-postgres.cjs'] };
+
 export default {
   globalSetup: '<rootDir>/test/support/external-services.cjs',
   // The end-to-end suites restart RabbitMQ and wait on real workers: a generous bound, never a sleep.
@@ -27,5 +38,8 @@ export default {
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     // Real processes, killed, paused and restarted against the real services: see docs/RELIABILITY.md.
     { ...common, displayName: 'faults', rootDir: '.', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
+    // The same specs with the service on PostgreSQL (POSTGRES_URL) instead of MariaDB (DATABASE_URL).
+    { ...common, ...onPostgres, displayName: 'e2e-postgres', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testPathIgnorePatterns: SAME_ON_ANY_DATABASE },
+    { ...common, ...onPostgres, displayName: 'faults-postgres', rootDir: '.', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],
 };

@@ -5,6 +5,7 @@ import { advance, createOrder, TO_FEE_CONFIRMED, transitionsOf } from './support
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Sweeper } from '../libs/order-fsm/src/workers/sweeper.js';
 import { amqpTopology } from '@order-fsm/core/amqp';
+import { sql } from './support/database.js';
 
 async function enterpriseOrderAtFeeConfirmed(t: TestApp): Promise<string> {
   const orderId = await createOrder(t, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' });
@@ -56,18 +57,18 @@ describe('ENTERPRISE orders finish on their own, through two worker processes', 
       ]);
       expect(log).toHaveLength(8);
     }
-    const payments = await api.dataSource.query('SELECT order_id FROM taxi_payment WHERE order_id IN (?)', [orderIds]);
+    const payments = await sql(api.dataSource, 'SELECT order_id FROM taxi_payment WHERE order_id IN (?)', [orderIds]);
     expect(payments).toHaveLength(orderIds.length);
     // AUTO_PAY freed each passenger in the transaction that paid the ride.
-    expect(await api.dataSource.query('SELECT order_id FROM taxi_passenger_active_ride WHERE order_id IN (?)', [orderIds])).toEqual([]);
+    expect(await sql(api.dataSource, 'SELECT order_id FROM taxi_passenger_active_ride WHERE order_id IN (?)', [orderIds])).toEqual([]);
   });
 
   it('leaves orders of other scenes for their passengers to pay', async () => {
     const orderId = await createOrder(api, { sceneId: 'APP' });
     for (const [event, payload] of TO_FEE_CONFIRMED) await advance(api, orderId, event, payload);
-    const [row] = await api.dataSource.query('SELECT auto_due_at FROM fsm_order WHERE id = ?', [orderId]);
+    const [row] = await sql(api.dataSource, 'SELECT auto_due_at FROM fsm_order WHERE id = ?', [orderId]);
     expect(row.auto_due_at).toBeNull();
-    const [queued] = await api.dataSource.query("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
+    const [queued] = await sql(api.dataSource, "SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
     expect(Number(queued.n)).toBe(0);
     expect(await stateOf(api, orderId)).toBe('FEE_CONFIRMED');
   });
@@ -131,7 +132,7 @@ describe('poison work', () => {
 
     // A sweep as if an hour had passed, far beyond the stuck limit: a flagged order is not queued again.
     await t.app.get(Sweeper).sweep(new Date(Date.now() + 3_600_000));
-    const [work] = await t.dataSource.query("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
+    const [work] = await sql(t.dataSource, "SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
     expect(Number(work.n)).toBe(1);
     expect(broken.calls.get(orderId)).toBe(3);
 

@@ -4,6 +4,7 @@ import { deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
 import { bearer, callerName } from './support/callers.js';
 import { TO_FEE_CONFIRMED, advance, createOrder, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { nextIdOf, sql } from './support/database.js';
 
 /** Who may call, and what each caller may send: the service's trust boundary, on the real services. */
 describe('callers and roles', () => {
@@ -83,7 +84,7 @@ describe('callers and roles', () => {
     expect(await snapshot(created)).toEqual(before);
     expect(await snapshot(pending)).toEqual(cancelled);
     expect(await snapshot(enterprise)).toEqual(confirmed);
-    const [payments] = await t.dataSource.query('SELECT COUNT(*) AS n FROM taxi_payment WHERE order_id IN (?, ?)', [pending, enterprise]);
+    const [payments] = await sql(t.dataSource, 'SELECT COUNT(*) AS n FROM taxi_payment WHERE order_id IN (?, ?)', [pending, enterprise]);
     expect(Number(payments.n)).toBe(0);
   });
 
@@ -161,16 +162,14 @@ describe("the engine's own request ids", () => {
   });
 
   it("still fire a timer after a client created an order with the timer's id", async () => {
-    // The next timer row's id is the next AUTO_INCREMENT value; the create below schedules it.
-    const [{ next }] = await t.dataSource.query(
-      "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'fsm_timer'",
-    );
+    // The next timer row's id is the next AUTO_INCREMENT (or identity) value; the create below schedules it.
+    const next = await nextIdOf(t.dataSource, 'fsm_timer');
     const guessed = derivedRequestId('timer', Number(next));
     const created = await postOrder(t, { requestId: guessed });
     expect(created.status).toBe(201);
     const orderId = created.body.orderId;
     await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
-    const [timer] = await t.dataSource.query('SELECT id, outcome FROM fsm_timer WHERE order_id = ?', [orderId]);
+    const [timer] = await sql(t.dataSource, 'SELECT id, outcome FROM fsm_timer WHERE order_id = ?', [orderId]);
     expect(timer.outcome).toBe('fired');
     const log = await transitionsOf(t, orderId);
     expect(log.map((e) => [e.event, e.caller])).toEqual([

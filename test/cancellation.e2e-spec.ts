@@ -1,7 +1,8 @@
 import { activeRideOf, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { sql } from './support/database.js';
 
-// The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
+// The same engine and processors on both: MariaDB (or PostgreSQL), Redis and RabbitMQ, and the embedded SQLite with
 // an in-process lock and queue.
 describe.each(['external', 'embedded'] as const)('cancellation (%s)', (mode) => {
   let t: TestApp;
@@ -46,7 +47,7 @@ describe.each(['external', 'embedded'] as const)('cancellation (%s)', (mode) => 
     const paymentId = uid('fee');
     const paid = await advance(t, orderId, 'PAY', { paymentId });
     expect(paid).toMatchObject({ fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CANCELLED', result: { paymentId, amountCents: 300 } });
-    const payments = await t.dataSource.query('SELECT kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
+    const payments = await sql(t.dataSource, 'SELECT kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
     expect(payments).toEqual([{ kind: 'CANCELLATION_FEE', amount_cents: 300 }]);
     expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
 

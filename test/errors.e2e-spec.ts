@@ -3,13 +3,14 @@ import { advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf
 import { startTestApp, testRedis, type TestApp } from './support/test-app.js';
 import { Gate, testMachine, TestProcessorsModule } from './support/test-processors.js';
 import { asCaller } from './support/callers.js';
+import { sql } from './support/database.js';
 
 const withTestProcessors = { modules: [TestProcessorsModule], machine: testMachine };
 
 /** The state of an order as the database holds it, row for row. */
 async function snapshot(t: TestApp, orderId: string) {
-  const [order] = await t.dataSource.query('SELECT * FROM fsm_order WHERE id = ?', [orderId]);
-  const log = await t.dataSource.query('SELECT * FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId]);
+  const [order] = await sql(t.dataSource, 'SELECT * FROM fsm_order WHERE id = ?', [orderId]);
+  const log = await sql(t.dataSource, 'SELECT * FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId]);
   return { order, log };
 }
 

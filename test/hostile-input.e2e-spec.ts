@@ -1,14 +1,6 @@
-import type { DataSource } from 'typeorm';
 import { advance, createOrder, newPassenger, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
-
-/** Every table of the database, checksummed: "unchanged" means byte for byte. */
-async function checksum(dataSource: DataSource): Promise<string> {
-  const tables: Array<Record<string, string>> = await dataSource.query('SHOW TABLES');
-  const names = tables.map((row) => Object.values(row)[0]).sort();
-  const sums: Array<{ Table: string; Checksum: string }> = await dataSource.query(`CHECKSUM TABLE ${names.map((n) => `\`${n}\``).join(', ')}`);
-  return sums.map((s) => `${s.Table}=${s.Checksum}`).join(' ');
-}
+import { checksumTables as checksum, sql } from './support/database.js';
 
 const SQL = "x' OR '1'='1'; DROP TABLE fsm_order; --";
 const SCRIPT = '<script>alert(1)</script>';
@@ -148,7 +140,7 @@ describe('hostile input through REST: the documented status and code, never a 50
     const passengerId = uid('p');
     const name = `${SQL} ${SCRIPT} ré 🚕 請求 \u202E \t`;
     expect((await t.http().put(`/passengers/${passengerId}`).send({ name })).status).toBe(200);
-    const [row] = await t.dataSource.query('SELECT name FROM taxi_passenger WHERE id = ?', [passengerId]);
+    const [row] = await sql(t.dataSource, 'SELECT name FROM taxi_passenger WHERE id = ?', [passengerId]);
     expect(row.name).toBe(name);
   });
 });

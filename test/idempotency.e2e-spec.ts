@@ -1,10 +1,11 @@
 import { createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { sql } from './support/database.js';
 
 const REPLAYED = 'idempotent-replayed';
 
 async function countTransitions(t: TestApp, requestId: string): Promise<number> {
-  const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [requestId]);
+  const [row] = await sql(t.dataSource, 'SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [requestId]);
   return Number(row.n);
 }
 

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AbstractStateProcessor, defineMachine, OrderFsmEngine, OrderFsmError, OrderFsmModule, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
-import { ORDER_FSM_MIGRATIONS, MysqlOrderStore } from '@order-fsm/core/mysql';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import * as fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { openDatabase, orderStoreFor } from './support/database.js';
 
 /** A small declared machine, and a model of it that is nothing but its table. */
 const spec = {
@@ -109,16 +109,15 @@ describe('random event sequences against the declared machine (fast-check)', () 
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dataSource = await new DataSource({
-      type: 'mysql', url: process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test', timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true,
-    }).initialize();
+    // The database of the suite (MariaDB, or PostgreSQL in the *-postgres projects), with order-fsm's store for it.
+    dataSource = await openDatabase({ engineSchema: true });
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     const moduleRef = await Test.createTestingModule({
       imports: [
         OrderFsmModule.forRoot({
           machine,
-          store: new MysqlOrderStore(dataSource),
+          store: orderStoreFor(dataSource),
           lock: new RedlockOrderLock(redis),
           timers: { enabled: false },
           sweeper: { enabled: false },

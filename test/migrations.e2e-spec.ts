@@ -1,10 +1,13 @@
 import { OrderFsmCallers1764720000000 } from '@order-fsm/core/mysql';
+import { OrderFsmPostgresSchema1796284000000 } from '@order-fsm/core/postgres';
 import { TaxiPassengerActiveRide1796256000000 } from '../apps/order-service/src/migrations/1796256000000-taxi-passenger-active-ride.js';
+import { TaxiPassengerActiveRidePostgres1796284000002 } from '../apps/order-service/src/migrations/postgres/1796284000002-taxi-passenger-active-ride.js';
 import { callerName } from './support/callers.js';
+import { DATABASE, DATABASE_NAME, sql } from './support/database.js';
 import { activeRideOf, advance, createOrder, newPassenger, TO_FEE_CONFIRMED, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
-describe('the migration to one active-ride row per passenger (MariaDB)', () => {
+describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`, () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ workerEnabled: false });
@@ -37,11 +40,11 @@ describe('the migration to one active-ride row per passenger (MariaDB)', () => {
     // Two unfinished rides of one passenger, as a Redis slot that lost its key could let through.
     const twice = await newPassenger(t);
     await createOrder(t, { passengerId: twice });
-    await t.dataSource.query('DELETE FROM taxi_passenger_active_ride WHERE passenger_id = ?', [twice]);
+    await sql(t.dataSource, 'DELETE FROM taxi_passenger_active_ride WHERE passenger_id = ?', [twice]);
     const newer = await createOrder(t, { passengerId: twice });
 
-    // As deployed onto orders that have no rows: the table dropped, then made and filled again.
-    const migration = new TaxiPassengerActiveRide1796256000000();
+    // As deployed onto orders that have no rows: the table dropped, then made and filled again, in the database's own SQL.
+    const migration = DATABASE === 'postgres' ? new TaxiPassengerActiveRidePostgres1796284000002() : new TaxiPassengerActiveRide1796256000000();
     const runner = t.dataSource.createQueryRunner();
     try {
       await migration.down(runner);
@@ -56,7 +59,8 @@ describe('the migration to one active-ride row per passenger (MariaDB)', () => {
   });
 });
 
-describe('the migration to request ids per caller (MariaDB)', () => {
+// order-fsm's tables on MariaDB come from its MySQL migrations, this one among them; PostgreSQL's from one migration of their own.
+(DATABASE === 'mysql' ? describe : describe.skip)('the migration to request ids per caller (MariaDB)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
@@ -82,5 +86,29 @@ describe('the migration to request ids per caller (MariaDB)', () => {
       { version: 1, caller: callerName('client') },
       { version: 99, caller: '@system' },
     ]);
+  });
+});
+
+(DATABASE === 'postgres' ? describe : describe.skip)("the migration of order-fsm's tables (PostgreSQL)", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('runs again without harm on tables that hold orders, as after ensureSchema() made them', async () => {
+    const orderId = await createOrder(t);
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await new OrderFsmPostgresSchema1796284000000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await sql(t.dataSource, 'SELECT version, caller FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId])).toEqual([
+      { version: 1, caller: callerName('client') },
+    ]);
+    expect((await t.engine.findOrder(orderId))?.state).toBe('CREATED');
   });
 });

@@ -3,12 +3,13 @@ import { Sweeper } from '../libs/order-fsm/src/workers/sweeper.js';
 import { CompanyAccounts } from '../apps/order-service/src/taxi/company-accounts.js';
 import { deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
 import { callerName } from './support/callers.js';
+import { sql } from './support/database.js';
 import { sample } from './support/prometheus.js';
 import { advance, createOrder, sendEvent, TO_FEE_CONFIRMED, transitionsOf, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 /**
- * The operator API (/ops) through the taxi service's REST, on MariaDB, Redis and RabbitMQ: who may
+ * The operator API (/ops) through the taxi service's REST, on MariaDB (or PostgreSQL), Redis and RabbitMQ: who may
  * use it, what it reads, and every act with its audit: force, pause and resume (against REST, the
  * worker and the timers), events, dead letters, bulk acts and their dry runs, and the metrics.
  */
@@ -473,7 +474,7 @@ describe('the operator API', () => {
       billing.down.delete(orderId);
       // Someone else runs the same work with the same request id first (a redelivery, another operator).
       await ops().post(`/ops/bulk/redrive`).send({ filter: { ids: [letter.id] }, reason: 'first' }).expect(200);
-      await t.dataSource.query("UPDATE fsm_dead_letter SET status = 'dead' WHERE id = ?", [letter.id]);
+      await sql(t.dataSource, "UPDATE fsm_dead_letter SET status = 'dead' WHERE id = ?", [letter.id]);
       const replayed = await ops().post(`/ops/dead-letters/${letter.id}/redrive`).send({ reason: 'second' }).expect(200);
       expect(replayed.body).toMatchObject({ outcome: 'replayed', deadLetter: { status: 'redriven', settleReason: 'second' } });
       expect((await transitionsOf(t, orderId)).filter((e) => e.event === 'AUTO_PAY')).toHaveLength(1);

@@ -2,6 +2,7 @@ import type { StatusMessage } from '@order-fsm/core';
 import { auditQueue, deleteTopology, restartRabbitMq, uniquePrefix, waitFor } from './support/broker.js';
 import { advance, createOrder, sendEvent, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { sql } from './support/database.js';
 
 const RIDE: Array<[string, Record<string, unknown>]> = [
   ['ACCEPT', { driverId: 'd-1' }],
@@ -12,7 +13,7 @@ const RIDE: Array<[string, Record<string, unknown>]> = [
 ];
 
 async function unpublished(t: TestApp, orderIds: string[]): Promise<number> {
-  const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (?)', [orderIds]);
+  const [row] = await sql(t.dataSource, 'SELECT COUNT(*) AS n FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (?)', [orderIds]);
   return Number(row.n);
 }
 
@@ -131,7 +132,7 @@ describe('outbox retention', () => {
     await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' }, { requestId: uid('r') }).expect(200);
     await waitFor('published', async () => (await unpublished(t, [orderId])) === 0);
     await waitFor('purged', async () => {
-      const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ?', [orderId]);
+      const [row] = await sql(t.dataSource, 'SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ?', [orderId]);
       return Number(row.n) === 0;
     });
   });

@@ -1,5 +1,6 @@
 import { deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
-import { restartMariaDb, restartRedis } from './support/services.js';
+import { DATABASE_NAME } from './support/database.js';
+import { restartDatabase, restartRedis } from './support/services.js';
 import { advance, createOrder, sendEvent } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -38,9 +39,9 @@ describe('dependencies drop and come back while the service runs', () => {
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
   });
 
-  it('MariaDB: clean 503s while it is down, then service again by itself', async () => {
+  it(`${DATABASE_NAME}: clean 503s while it is down, then service again by itself`, async () => {
     const orderId = await createOrder(t);
-    await restartMariaDb(async () => {
+    await restartDatabase(async () => {
       const started = Date.now();
       const response = await sendEvent(t, orderId, 'ACCEPT', { driverId: 'd' });
       expect(response.status).toBe(503);

@@ -3,8 +3,9 @@ import { toTransitionView } from '../apps/order-service/src/orders/order-views.j
 import { DROPOFF, PICKUP, TO_FEE_CONFIRMED, activeRideOf, advance, createOrder, newPassenger, postOrder, sendEvent, transitionsOf, uid } from './support/taxi-client.js';
 import { asCaller } from './support/callers.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { sql } from './support/database.js';
 
-// The same engine and processors on both: MariaDB, Redis and RabbitMQ, and the embedded SQLite with
+// The same engine and processors on both: MariaDB (or PostgreSQL), Redis and RabbitMQ, and the embedded SQLite with
 // an in-process lock and queue.
 describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)', (mode) => {
   let t: TestApp;
@@ -84,7 +85,7 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
     expect(log[0]).toMatchObject({ requestId, source: 'api' });
 
     // save() wrote the payment in the transaction that moved the order.
-    const payments = await t.dataSource.query('SELECT order_id, kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
+    const payments = await sql(t.dataSource, 'SELECT order_id, kind, amount_cents FROM taxi_payment WHERE id = ?', [paymentId]);
     expect(payments).toEqual([{ order_id: orderId, kind: 'FARE', amount_cents: fee }]);
 
     // The ride is over: the passenger may order again.
@@ -111,7 +112,7 @@ describe.each(['external', 'embedded'] as const)('a whole ride through REST (%s)
     await expect(t.engine.sendEvent({ eventType: 'PAY', orderId, requestId: uid('r'), payload: { paymentId: late }, caller: asCaller('payment') }, stale)).rejects.toMatchObject({
       code: 'VERSION_CONFLICT',
     });
-    expect(await t.dataSource.query('SELECT id FROM taxi_payment WHERE id = ?', [late])).toEqual([]);
+    expect(await sql(t.dataSource, 'SELECT id FROM taxi_payment WHERE id = ?', [late])).toEqual([]);
     expect((await t.http().get(`/orders/${orderId}`).expect(200)).body).toMatchObject({ state: 'PAID', version: stale.version + 1 });
   });
 });

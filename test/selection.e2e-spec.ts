@@ -2,6 +2,7 @@ import { waitFor } from './support/broker.js';
 import { asCaller } from './support/callers.js';
 import { DROPOFF, PICKUP, activeRideOf, createOrder, newPassenger, postOrder, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { DATABASE_NAME, jsonText, lockWaitsOn, sql } from './support/database.js';
 
 describe('choosing the processor', () => {
   let t: TestApp;
@@ -55,7 +56,7 @@ describe('choosing the processor', () => {
 const REFUSED = { code: 'CHECK_FAILED', message: expect.stringMatching(/already has an unfinished ride$/), details: { reason: 'PASSENGER_HAS_UNFINISHED_ORDER' } };
 
 // The same processors on both: the passenger's row is written in the create's transaction on MariaDB
-// and on the embedded SQLite alike.
+// (or PostgreSQL) and on the embedded SQLite alike.
 describe.each(['external', 'embedded'] as const)('one unfinished ride per passenger (%s)', (mode) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -112,7 +113,7 @@ describe.each(['external', 'embedded'] as const)('one unfinished ride per passen
   });
 });
 
-describe('the passenger\'s row in the transaction is the guarantee, not the checker (MariaDB)', () => {
+describe(`the passenger's row in the transaction is the guarantee, not the checker (${DATABASE_NAME})`, () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
@@ -131,15 +132,9 @@ describe('the passenger\'s row in the transaction is the guarantee, not the chec
     const runner = t.dataSource.createQueryRunner();
     await runner.startTransaction();
     try {
-      await runner.query('INSERT INTO taxi_passenger_active_ride (passenger_id, order_id, created_at) VALUES (?, ?, ?)', [passengerId, otherRide, new Date()]);
+      await sql(runner, 'INSERT INTO taxi_passenger_active_ride (passenger_id, order_id, created_at) VALUES (?, ?, ?)', [passengerId, otherRide, new Date()]);
       const pending = postOrder(t, { passengerId });
-      await waitFor('the create to wait on the passenger\'s key', async () => {
-        const [row] = await t.dataSource.query(
-          `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX x JOIN information_schema.PROCESSLIST p ON p.ID = x.trx_mysql_thread_id
-           WHERE x.trx_state = 'LOCK WAIT' AND p.DB = DATABASE() AND x.trx_query LIKE '%taxi_passenger_active_ride%'`,
-        );
-        return Number(row.n) === 1;
-      });
+      await waitFor('the create to wait on the passenger\'s key', async () => (await lockWaitsOn(t.dataSource, 'taxi_passenger_active_ride')) === 1);
       await (end === 'commit' ? runner.commitTransaction() : runner.rollbackTransaction());
       return { passengerId, otherRide, response: await pending };
     } finally {
@@ -152,7 +147,7 @@ describe('the passenger\'s row in the transaction is the guarantee, not the chec
     const { passengerId, otherRide, response } = await raceAgainstOpenRide('commit');
     expect({ status: response.status, body: response.body }).toMatchObject({ status: 422, body: { ...REFUSED, details: { ...REFUSED.details, step: 'save' } } });
     expect(await activeRideOf(t.dataSource, passengerId)).toEqual([otherRide]);
-    const [orders] = await t.dataSource.query("SELECT COUNT(*) AS n FROM fsm_order WHERE JSON_UNQUOTE(JSON_EXTRACT(data, '$.passengerId')) = ?", [passengerId]);
+    const [orders] = await sql(t.dataSource, `SELECT COUNT(*) AS n FROM fsm_order WHERE ${jsonText(t.dataSource, 'data', 'passengerId')} = ?`, [passengerId]);
     expect(Number(orders.n)).toBe(0);
   });
 

@@ -3,9 +3,10 @@ import { deleteTopology, purgeQueue, queueMessages, uniquePrefix, waitFor } from
 import { activeRideOf, advance, createOrder, newPassenger, transitionsOf } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { testMachine, TestProcessorsModule, TimerWitness } from './support/test-processors.js';
+import { sql } from './support/database.js';
 
 async function timersOf(t: TestApp, orderId: string) {
-  return t.dataSource.query('SELECT event, version, state, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id', [orderId]) as Promise<
+  return sql(t.dataSource, 'SELECT event, version, state, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id', [orderId]) as Promise<
     Array<{ event: string; version: number; state: string; fired_at: Date | null; outcome: string | null }>
   >;
 }
@@ -74,8 +75,8 @@ describe('a timer that fires', () => {
 
   it('is marked fired in the same transaction as its transition', async () => {
     const orderId = await createOrder(t);
-    await t.dataSource.query(
-      "INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 1, 'CREATED', 'TEST_TIMER', NOW(3), NOW(3))",
+    await sql(t.dataSource, 
+      "INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at) VALUES (?, 1, 'CREATED', 'TEST_TIMER', CURRENT_TIMESTAMP(3), CURRENT_TIMESTAMP(3))",
       [orderId],
     );
     const witness = t.app.get(TimerWitness);

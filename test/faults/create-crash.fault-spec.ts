@@ -1,9 +1,9 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { openDatabase, sql } from '../support/database.js';
 import { deleteTopology, uniquePrefix, waitFor } from '../support/broker.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { DROPOFF, PICKUP, uid } from '../support/taxi-client.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const http = (p: ServiceProcess) => p.http();
 
 /**
@@ -23,7 +23,7 @@ describe('a service process killed with SIGKILL during a CREATE', () => {
     survivor = await startServiceProcess({ AMQP_PREFIX: prefix });
     started.push(survivor);
     // The schema is the survivor's: it ran the migrations at start.
-    dataSource = await new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z' }).initialize();
+    dataSource = await openDatabase();
   });
   afterAll(async () => {
     await Promise.all(started.map((p) => p.stop()));
@@ -56,7 +56,7 @@ describe('a service process killed with SIGKILL during a CREATE', () => {
     expect(doomed.child.signalCode).toBe('SIGKILL');
 
     // The crash left the create committed whole, or nothing of it.
-    const logged: Array<{ order_id: string }> = await dataSource.query('SELECT order_id FROM fsm_transition WHERE request_id = ?', [requestId]);
+    const logged: Array<{ order_id: string }> = await sql(dataSource, 'SELECT order_id FROM fsm_transition WHERE request_id = ?', [requestId]);
     expect(logged).toHaveLength(committed ? 1 : 0);
 
     // The retry: ORDER_BUSY while the dead process's lock lives (a client retries that too), then the answer.
@@ -81,9 +81,9 @@ describe('a service process killed with SIGKILL during a CREATE', () => {
     } else {
       expect(retried.headers['idempotent-replayed']).toBeUndefined();
     }
-    const [log] = await dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [requestId]);
+    const [log] = await sql(dataSource, 'SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [requestId]);
     expect(Number(log.n)).toBe(1);
-    expect(await dataSource.query('SELECT order_id FROM taxi_passenger_active_ride WHERE passenger_id = ?', [passengerId])).toEqual([{ order_id: orderId }]);
+    expect(await sql(dataSource, 'SELECT order_id FROM taxi_passenger_active_ride WHERE passenger_id = ?', [passengerId])).toEqual([{ order_id: orderId }]);
 
     // And that is the passenger's one unfinished ride.
     const second = await http(survivor).post('/orders').send({ ...create, requestId: uid('create') });

@@ -2,7 +2,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTaxiMachine } from '../../apps/order-service/src/taxi/taxi.machine.js';
 import { auditQueue, deleteTopology, restartRabbitMq, uniquePrefix, waitFor } from '../support/broker.js';
-import { restartMariaDb, restartRedis } from '../support/services.js';
+import { DATABASE_NAME } from '../support/database.js';
+import { restartDatabase, restartRedis } from '../support/services.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { checkHistory, readHistory, type HistoryEntry } from './support/checker.js';
 import { runLoad, startCluster, type Cluster } from './support/processes.js';
@@ -19,7 +20,7 @@ const DOWN_MS = 3_000;
  * themselves, and the history and the database agree afterwards.
  */
 describe.each([
-  ['MariaDB', (whileDown: () => Promise<void>) => restartMariaDb(whileDown)],
+  [DATABASE_NAME, (whileDown: () => Promise<void>) => restartDatabase(whileDown)],
   ['Redis (every lock vanishes with it)', (whileDown: () => Promise<void>) => restartRedis(whileDown)],
   ['RabbitMQ', (whileDown: () => Promise<void>) => restartRabbitMq(whileDown)],
 ])('%s restarted under load', (name, restart) => {

@@ -5,14 +5,14 @@ import { checkHistory, type CheckReport } from './support/checker.js';
 import { faultMachine, startFaultNode, type FaultNode } from './support/processes.js';
 import { amqpTopology } from '@order-fsm/core/amqp';
 import type { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { openDatabase, sql } from '../support/database.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const machine = faultMachine();
 const oid = (name: string) => `fault-${name}-${randomUUID().slice(0, 13)}`;
 
 async function stateOf(dataSource: DataSource, orderId: string): Promise<{ state: string; version: number; flagged: boolean }> {
-  const [row] = await dataSource.query('SELECT state, version, flagged_at FROM fsm_order WHERE id = ?', [orderId]);
+  const [row] = await sql(dataSource, 'SELECT state, version, flagged_at FROM fsm_order WHERE id = ?', [orderId]);
   return { state: row.state, version: Number(row.version), flagged: row.flagged_at !== null };
 }
 
@@ -33,7 +33,7 @@ describe('faults in the processes that run the engine', () => {
   beforeAll(async () => {
     // The schema, once, as the service migrates it.
     await (await startTestApp({ relayEnabled: false, workerEnabled: false })).close();
-    dataSource = await new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z' }).initialize();
+    dataSource = await openDatabase();
     redis = testRedis();
   });
   afterEach(async () => {
@@ -69,7 +69,7 @@ describe('faults in the processes that run the engine', () => {
       expect(answer.ok).toBe(false);
       expect(['VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH']).toContain(answer.error?.code);
       expect(await stateOf(dataSource, orderId)).toMatchObject({ state: 'B', version: 2 });
-      const [row] = await dataSource.query('SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [staleRequest]);
+      const [row] = await sql(dataSource, 'SELECT COUNT(*) AS n FROM fsm_transition WHERE request_id = ?', [staleRequest]);
       expect(Number(row.n)).toBe(0);
     }
     await deleteTopology(prefix);
@@ -142,7 +142,7 @@ describe('faults in the processes that run the engine', () => {
     expect((await client.create(orderId, 'MANUAL')).ok).toBe(true);
     await doomed.line(`AT relay-acked ${orderId}`);
     await doomed.kill();
-    const [row] = await dataSource.query("SELECT published_at FROM fsm_outbox WHERE message_id = ?", [`${orderId}:1`]);
+    const [row] = await sql(dataSource, "SELECT published_at FROM fsm_outbox WHERE message_id = ?", [`${orderId}:1`]);
     expect(row.published_at).toBeNull();
 
     await start({ ...env, FAULT_ROLE: 'worker' });
@@ -170,13 +170,13 @@ describe('faults in the processes that run the engine', () => {
     const attempts = () => worker.output().split('\n').filter((l) => l === `POISONED ${orderId}`).length;
     expect(attempts()).toBe(3);
     // Past its stuck limit (3 s), the worker's sweeper (every 500 ms) has looked twice: nothing tries it again.
-    const [{ auto_due_at: dueAt }] = await dataSource.query('SELECT auto_due_at FROM fsm_order WHERE id = ?', [orderId]);
+    const [{ auto_due_at: dueAt }] = await sql(dataSource, 'SELECT auto_due_at FROM fsm_order WHERE id = ?', [orderId]);
     expect(dueAt).toBeInstanceOf(Date);
     const sweepsSinceDue = () => worker.output().split('\n').filter((l) => l.startsWith('SWEPT ') && Number(l.split(' ')[1]) >= dueAt.getTime()).length;
     await waitFor('two sweeps past the stuck limit', async () => sweepsSinceDue() >= 2, 30_000, 50);
     expect(attempts()).toBe(3);
     expect(await queueMessages(deadQueue)).toHaveLength(1);
-    const [work] = await dataSource.query("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
+    const [work] = await sql(dataSource, "SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId]);
     expect(Number(work.n)).toBe(1);
     expect(await stateOf(dataSource, orderId)).toMatchObject({ state: 'S1', version: 1, flagged: true });
     await deleteTopology(prefix);

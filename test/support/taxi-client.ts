@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import type { TestCaller } from './callers.js';
+import { sql } from './database.js';
 import type { TestApp } from './test-app.js';
 
 /** What the helpers need of an app: its HTTP client (a test app, or a service process). */
@@ -88,8 +90,8 @@ export async function transitionsOf(t: TestAppLike, orderId: string) {
   }>;
 }
 
-/** The order recorded as the passenger's one unfinished ride, if any (on MariaDB or the embedded SQLite). */
-export async function activeRideOf(db: { query(sql: string, params: unknown[]): Promise<unknown> }, passengerId: string): Promise<string[]> {
-  const rows = (await db.query('SELECT order_id FROM taxi_passenger_active_ride WHERE passenger_id = ?', [passengerId])) as Array<{ order_id: string }>;
+/** The order recorded as the passenger's one unfinished ride, if any (on MariaDB, PostgreSQL or the embedded SQLite). */
+export async function activeRideOf(db: DataSource, passengerId: string): Promise<string[]> {
+  const rows = await sql<{ order_id: string }>(db, 'SELECT order_id FROM taxi_passenger_active_ride WHERE passenger_id = ?', [passengerId]);
   return rows.map((row) => row.order_id);
 }

@@ -34,7 +34,7 @@ export interface TestExtras {
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
 
-/** The taxi service as main.ts builds it, on the real MariaDB and Redis of the environment. */
+/** The taxi service as main.ts builds it, on the real database (DATABASE_URL), Redis and RabbitMQ of the environment. */
 export async function startTestApp(overrides: ConfigOverrides = {}, extras: TestExtras = {}): Promise<TestApp> {
   const base = loadServiceConfig(process.env);
   // Request lines (4xx at warn) and transitions (info) would bury the test output: errors only, unless asked.

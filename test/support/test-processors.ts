@@ -2,6 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { AbstractStateProcessor, defineMachine, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { DataSource } from 'typeorm';
 import { taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
+import { sql } from './database.js';
 
 const taxi = taxiMachineSpec();
 
@@ -129,7 +130,7 @@ export class TimerWitnessProcessor extends TestProcessor {
   }
 
   override async after(ctx: StateContext): Promise<void> {
-    const [row] = await this.dataSource.query("SELECT outcome FROM fsm_timer WHERE order_id = ? AND event = 'TEST_TIMER'", [ctx.order.orderId]);
+    const [row] = await sql(this.dataSource, "SELECT outcome FROM fsm_timer WHERE order_id = ? AND event = 'TEST_TIMER'", [ctx.order.orderId]);
     this.witness.outcomes.set(ctx.order.orderId, row?.outcome ?? null);
   }
 }

@@ -10,6 +10,7 @@ import { MysqlOrderStore } from '@order-fsm/core/mysql';
 import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
+import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -42,9 +43,9 @@ function validationError(errors: ValidationError[]): ValidationFailedError {
 }
 
 /**
- * The taxi order service: order-fsm driven through REST. External mode runs it on MariaDB, Redis and
- * RabbitMQ; embedded mode on SQLite, an in-process lock and an in-process queue. Only the adapters
- * differ: the engine, the processors and the controllers are the same.
+ * The taxi order service: order-fsm driven through REST. External mode runs it on MariaDB (or MySQL)
+ * or PostgreSQL, Redis and RabbitMQ; embedded mode on SQLite, an in-process lock and an in-process
+ * queue. Only the adapters differ: the engine, the processors and the controllers are the same.
  */
 @Module({})
 export class AppModule {
@@ -59,6 +60,7 @@ export class AppModule {
       return client ? new RedlockOrderLock(client, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs }) : new InProcessOrderLock({ waitMs: config.lock.waitMs });
     };
     const storeOf = async (dataSource: DataSource): Promise<OrderStore> => {
+      if (dataSource.options.type === 'postgres') return new PostgresOrderStore(dataSource);
       if (!embedded) return new MysqlOrderStore(dataSource);
       const store = new SqliteOrderStore(dataSource);
       await store.ensureSchema();

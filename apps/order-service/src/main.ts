@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     first.info(
       { context: 'Bootstrap', mode: 'embedded' },
       `embedded mode: SQLite ${config.sqliteFile ? `in ${config.sqliteFile}` : 'in memory'} (sql.js), an in-process lock and an in-process queue; ` +
-        'set DATABASE_URL, REDIS_URL and AMQP_URL to run on MariaDB, Redis and RabbitMQ',
+        'set DATABASE_URL, REDIS_URL and AMQP_URL to run on MariaDB or PostgreSQL, Redis and RabbitMQ',
     );
   } else {
     first.info(

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { MachineDefinition } from '@order-fsm/core';
 import type { DataSource } from 'typeorm';
 import { waitFor } from '../../support/broker.js';
+import { sql } from '../../support/database.js';
 
 /** One line of the history the load driver writes. */
 export interface HistoryEntry {
@@ -64,9 +65,10 @@ export interface CheckOptions {
 
 const chunks = <T>(items: T[], size = 500): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
-async function queryIn<R>(dataSource: DataSource, sql: string, ids: string[]): Promise<R[]> {
+/** `statement` with one `IN (?)`, for every id, in chunks (on MariaDB or PostgreSQL). */
+async function queryIn<R>(dataSource: DataSource, statement: string, ids: string[]): Promise<R[]> {
   const out: R[] = [];
-  for (const part of chunks(ids)) if (part.length) out.push(...((await dataSource.query(sql, [part])) as R[]));
+  for (const part of chunks(ids)) if (part.length) out.push(...(await sql<R>(dataSource, statement, [part])));
   return out;
 }
 
@@ -96,7 +98,7 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
     const rows: Array<{ id: string; state: string; biz_code: string; scene_id: string }> = [];
     for (const part of chunks(orderIds)) {
       if (part.length === 0 || automatic.length === 0) continue;
-      rows.push(...(await dataSource.query('SELECT id, state, biz_code, scene_id FROM fsm_order WHERE id IN (?) AND state IN (?)', [part, automatic])));
+      rows.push(...(await sql<(typeof rows)[number]>(dataSource, 'SELECT id, state, biz_code, scene_id FROM fsm_order WHERE id IN (?) AND state IN (?)', [part, automatic])));
     }
     return rows.filter((r) => machine.automaticWork(r.state, r.biz_code, r.scene_id));
   }
@@ -153,7 +155,7 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
   // Exactly one status row per transition, published.
   const outbox = await queryIn<{ message_id: string; n: number; published: number }>(
     dataSource,
-    "SELECT message_id, COUNT(*) AS n, SUM(published_at IS NOT NULL) AS published FROM fsm_outbox WHERE order_id IN (?) AND kind = 'status' GROUP BY message_id",
+    "SELECT message_id, COUNT(*) AS n, COUNT(published_at) AS published FROM fsm_outbox WHERE order_id IN (?) AND kind = 'status' GROUP BY message_id",
     orderIds,
   );
   const statusRows = new Map(outbox.map((r) => [r.message_id, r]));

@@ -1,5 +1,6 @@
-// A process of the fault suite that runs the order-fsm library (built: dist/) on the real MariaDB,
-// Redis and RabbitMQ, with processors that can stop at a chosen point and wait there to be killed.
+// A process of the fault suite that runs the order-fsm library (built: dist/) on the real MariaDB (or
+// PostgreSQL, when DATABASE_URL says so), Redis and RabbitMQ, with processors that can stop at a
+// chosen point and wait there to be killed.
 // Forked by the suite; it answers commands over IPC ({ id, cmd, ... } -> { id, ok, outcome | error }).
 //
 //   FAULT_ROLE      worker (relay + worker) | client (neither)
@@ -77,15 +78,23 @@ fsm.OrderProcessor({ state: STEPS, event: 'NEXT' })(Next);
 class Move extends Steps {}
 fsm.OrderProcessor({ state: ['A', 'B'], event: 'MOVE' })(Move);
 
-const dataSource = new DataSource({
-  type: 'mysql',
-  url: env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test',
-  timezone: 'Z',
-  poolSize: 8,
-  migrations: [...fsm.ORDER_FSM_MIGRATIONS],
-  migrationsRun: true,
-});
+// The store of the suite's database: MysqlOrderStore on MariaDB (its migrations), PostgresOrderStore on PostgreSQL (ensureSchema()).
+const databaseUrl = env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/test';
+const onPostgres = /^postgres(ql)?:/i.test(databaseUrl);
+const dataSource = new DataSource(
+  onPostgres
+    ? { type: 'postgres', url: databaseUrl, poolSize: 8 }
+    : { type: 'mysql', url: databaseUrl, timezone: 'Z', poolSize: 8, migrations: [...fsm.ORDER_FSM_MIGRATIONS], migrationsRun: true },
+);
 await dataSource.initialize();
+let store;
+if (onPostgres) {
+  const { PostgresOrderStore } = await import('../../../dist/libs/order-fsm/src/adapters/postgres/index.js');
+  store = new PostgresOrderStore(dataSource);
+  await store.ensureSchema();
+} else {
+  store = new fsm.MysqlOrderStore(dataSource);
+}
 const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
 await new Promise((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
 const messaging = new fsm.AmqpMessaging(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', {
@@ -111,7 +120,7 @@ Module({
   imports: [
     fsm.OrderFsmModule.forRoot({
       machine,
-      store: new fsm.MysqlOrderStore(dataSource),
+      store,
       lock: new fsm.RedlockOrderLock(redis, { ttlMs: Number(env.FAULT_LOCK_TTL_MS ?? 10_000), waitMs: 2_000 }),
       messaging: { publisher: messaging, consumer: messaging },
       relay: { enabled: role === 'worker', pollIntervalMs: 100 },

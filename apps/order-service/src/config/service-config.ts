@@ -5,7 +5,8 @@ export interface ServiceConfig {
   /**
    * `embedded` when none of DATABASE_URL, REDIS_URL and AMQP_URL is set: SQLite through TypeORM, an
    * in-process lock and an in-process queue, for a first run with nothing installed. `external` when
-   * all three are set: MariaDB or MySQL, Redis and RabbitMQ. The engine is the same in both.
+   * all three are set: MariaDB, MySQL or PostgreSQL (by DATABASE_URL's scheme), Redis and RabbitMQ.
+   * The engine is the same in both.
    */
   readonly mode: 'embedded' | 'external';
   /** Embedded mode only: a file to keep the SQLite database in; unset, it lives in memory. */
@@ -19,6 +20,7 @@ export interface ServiceConfig {
   readonly callersGenerated: boolean;
   /** JSON log lines at this level and above (pino): one per request, one per transition, and faults. */
   readonly logLevel: LogLevel;
+  /** `mysql://` or `mariadb://` (MariaDB 10.6+, MySQL 8), `postgres://` or `postgresql://` (PostgreSQL 12+). */
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly amqpUrl: string;
@@ -91,6 +93,12 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new Error(`${name} must be true or false, not ${JSON.stringify(raw)}`);
 }
 
+/** `a://`, `a:// or b://`, `a://, b:// or c://`. */
+function schemeList(schemes: readonly string[]): string {
+  const all = schemes.map((s) => `${s}://`);
+  return all.length < 2 ? all.join('') : `${all.slice(0, -1).join(', ')} or ${all.at(-1)}`;
+}
+
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: readonly string[]): string {
   const value = env[name] || fallback;
   let parsed: URL;
@@ -100,9 +108,26 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, schemes: re
     throw new Error(`${name} is not a URL: ${JSON.stringify(value)}`);
   }
   if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) {
-    throw new Error(`${name} must use ${schemes.join(' or ')}://, not ${parsed.protocol}//`);
+    throw new Error(`${name} must start with ${schemeList(schemes)}, not ${parsed.protocol}//`);
   }
   return value;
+}
+
+/** The databases the service runs on, by the scheme of DATABASE_URL: MariaDB or MySQL, or PostgreSQL. */
+export const DATABASE_SCHEMES = {
+  mysql: 'mysql',
+  mariadb: 'mysql',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+} as const;
+
+export type DatabaseKind = (typeof DATABASE_SCHEMES)[keyof typeof DATABASE_SCHEMES];
+
+/** Which database a DATABASE_URL names; an unknown scheme is refused, naming the ones accepted. */
+export function databaseKindOf(databaseUrl: string): DatabaseKind {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(databaseUrl)?.[1]?.toLowerCase() ?? '';
+  if (Object.hasOwn(DATABASE_SCHEMES, scheme)) return DATABASE_SCHEMES[scheme as keyof typeof DATABASE_SCHEMES];
+  throw new Error(`DATABASE_URL must start with ${schemeList(Object.keys(DATABASE_SCHEMES))}, not ${scheme ? `${scheme}://` : JSON.stringify(databaseUrl)}`);
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -152,7 +177,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     sqliteFile: env.SQLITE_FILE || undefined,
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: logLevel(env),
-    databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', ['mysql', 'mariadb']),
+    databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', Object.keys(DATABASE_SCHEMES)),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
     amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),
     runMigrations: flag(env, 'RUN_MIGRATIONS', true),

@@ -1,8 +1,9 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 // The taxi states in which a ride is not over yet: not PAID, CLOSED or CANCELLED (RIDE_FINISHED_STATES).
-const UNFINISHED = ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'CANCEL_PENDING_PAYMENT'];
-const BIZ_CODES = ['EXPRESS', 'TAXI', 'PREMIUM'];
+// As they were when the migration was written: the PostgreSQL migration of the same name uses them too.
+export const UNFINISHED_RIDE_STATES = ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'CANCEL_PENDING_PAYMENT'];
+export const RIDE_BIZ_CODES = ['EXPRESS', 'TAXI', 'PREMIUM'];
 
 /**
  * One unfinished ride per passenger, as a row written in the transaction that creates the ride and
@@ -32,7 +33,7 @@ export class TaxiPassengerActiveRide1796256000000 implements MigrationInterface 
        WHERE o.state IN (?) AND o.biz_code IN (?) AND JSON_UNQUOTE(JSON_EXTRACT(o.data, '$.passengerId')) IS NOT NULL
        ORDER BY o.created_at DESC, o.id
        ON DUPLICATE KEY UPDATE order_id = taxi_passenger_active_ride.order_id`,
-      [UNFINISHED, BIZ_CODES],
+      [UNFINISHED_RIDE_STATES, RIDE_BIZ_CODES],
     );
   }
 

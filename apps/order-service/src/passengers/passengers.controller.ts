@@ -28,7 +28,7 @@ export class PassengersController {
   @ApiOkResponse({ schema: { type: 'object', properties: { passengerId: { type: 'string' }, name: { type: 'string' } } } })
   async put(@Param('passengerId', IdPipe) passengerId: string, @Body() dto: PutPassengerDto) {
     try {
-      // An upsert that keeps created_at, in the dialect of the database (MySQL, or SQLite when embedded).
+      // An upsert that keeps created_at, in the dialect of the database (MySQL, PostgreSQL, or SQLite when embedded).
       await this.dataSource
         .createQueryBuilder()
         .insert()

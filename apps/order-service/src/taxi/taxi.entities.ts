@@ -1,5 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+// Times are typed `Date`, which each driver maps to its own type: DATETIME(3) on MySQL and SQLite,
+// a timestamp on PostgreSQL (whose migrations make them timestamptz(3), like order-fsm's own times).
+
 @Entity('taxi_passenger')
 export class PassengerEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -8,7 +11,7 @@ export class PassengerEntity {
   @Column({ type: 'varchar', length: 128 })
   name: string;
 
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  @Column({ name: 'created_at', type: Date, precision: 3 })
   createdAt: Date;
 }
 
@@ -27,7 +30,7 @@ export class PaymentEntity {
   @Column({ name: 'amount_cents', type: 'int', unsigned: true })
   amountCents: number;
 
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  @Column({ name: 'created_at', type: Date, precision: 3 })
   createdAt: Date;
 }
 
@@ -44,6 +47,6 @@ export class PassengerActiveRideEntity {
   @Column({ name: 'order_id', type: 'varchar', length: 64 })
   orderId: string;
 
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  @Column({ name: 'created_at', type: Date, precision: 3 })
   createdAt: Date;
 }
