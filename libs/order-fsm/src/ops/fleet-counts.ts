@@ -36,7 +36,7 @@ export class FleetCountsCache {
 
   constructor(
     private readonly store: OpsStore,
-    private readonly machine: MachineDefinition,
+    machine: MachineDefinition,
     private readonly ttl: { readonly liveMs: number; readonly finalMs: number },
     private readonly now: () => number = Date.now,
   ) {
