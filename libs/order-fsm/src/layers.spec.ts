@@ -16,6 +16,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['registry'],
   ['engine', 'diagram'],
   ['workers', 'adapters'],
+  ['ops'],
   ['order-fsm.module-definition.ts'],
   ['order-fsm.module.ts'],
   ['testing'],
