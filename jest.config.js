@@ -20,11 +20,11 @@ const common = {
 
 /**
  * The end-to-end specs in which the database makes no difference, left out of e2e-postgres: the docs,
- * the OpenAPI document, the diagram and the package (no orders stored), the embedded mode and its logs
- * (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), and the store contract
- * (it runs every store, PostgreSQL's included, already).
+ * the OpenAPI document, the diagram and the package (no orders stored), the embedded mode, its logs
+ * and its operator API (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), the store
+ * contract and the schema upgrades (they run every store, PostgreSQL's included, already).
  */
-const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'logging', 'messaging', 'store', 'store-contract'].map(
+const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'ops-embedded', 'logging', 'messaging', 'store', 'store-contract', 'schema-upgrade'].map(
   (name) => `<rootDir>/test/${name}\\.e2e-spec\\.ts$`,
 );
 const onPostgres = { setupFiles: ['<rootDir>/test/support/on-postgres.cjs'] };

@@ -35,8 +35,40 @@ describe('OpenAPI at /docs', () => {
         'POST /orders',
         'POST /orders/{orderId}/events',
         'PUT /passengers/{passengerId}',
+        // The operator API (@order-fsm/core/ops), mounted for the operator role.
+        'GET /ops/me',
+        'GET /ops/machine',
+        'GET /ops/orders',
+        'GET /ops/orders/{orderId}',
+        'POST /ops/orders/{orderId}/force',
+        'POST /ops/orders/{orderId}/pause',
+        'POST /ops/orders/{orderId}/resume',
+        'POST /ops/orders/{orderId}/events',
+        'GET /ops/dead-letters',
+        'POST /ops/dead-letters/{id}/redrive',
+        'POST /ops/dead-letters/{id}/discard',
+        'GET /ops/stuck',
+        'GET /ops/counts',
+        'POST /ops/bulk/force',
+        'POST /ops/bulk/pause',
+        'POST /ops/bulk/resume',
+        'POST /ops/bulk/redrive',
       ].sort(),
     );
+  });
+
+  it('documents the operator API from its description: a summary and its error codes on every route', () => {
+    const force = document.paths['/ops/orders/{orderId}/force'].post as Operation & { tags: string[]; summary: string };
+    expect(force.tags).toEqual(['ops']);
+    expect(force.summary).toContain('toState, reason');
+    const codesAt = (status: number) => [...force.responses[String(status)].description.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort();
+    expect(codesAt(401)).toEqual(['UNAUTHENTICATED']);
+    expect(codesAt(403)).toEqual(['FORBIDDEN']);
+    expect(codesAt(409)).toEqual(['ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
+    expect(codesAt(422)).toEqual(['IDEMPOTENCY_KEY_REUSED', 'STATE_NOT_DECLARED']);
+    for (const [path, methods] of Object.entries(document.paths).filter(([path]) => path.startsWith('/ops/'))) {
+      for (const operation of Object.values(methods) as Array<{ summary?: string; tags?: string[] }>) expect([path, operation.tags, !!operation.summary]).toEqual([path, ['ops'], true]);
+    }
   });
 
   it('lists the error codes of sendEvent under their statuses, with the error body', () => {

@@ -179,6 +179,7 @@ describe('the library as a package of its own', () => {
         'package/dist/index.d.ts',
         'package/dist/testing/index.d.ts',
         'package/dist/ops/index.js',
+        'package/dist/ops/index.d.ts',
         'package/dist/ops/console/assets/console.html',
         'package/dist/ops/console/assets/console.js',
       ]),

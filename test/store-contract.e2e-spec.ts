@@ -1,10 +1,22 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { type ClaimedMessage, type FsmOrder, type OrderStore, type OutboxMessage, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
+import {
+  type ClaimedMessage,
+  type FsmOrder,
+  type ListedOrder,
+  type OperatorActionWrite,
+  type OpsStore,
+  type OrderStore,
+  type OutboxMessage,
+  type SaveOutcome,
+  type TransitionWrite,
+  type WorkMessage,
+} from '@order-fsm/core';
 import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { ORDER_FSM_POSTGRES_MIGRATIONS, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { DataSource, type EntityManager } from 'typeorm';
 import { FSM_TABLES } from '../libs/order-fsm/src/adapters/sql/schema.js';
+import { describedShape, mysqlShape, postgresShape, sqliteShape, type TableShape } from './support/schema-shape.js';
 
 /**
  * One contract for every OrderStore: the same behaviours, on MariaDB (MysqlOrderStore), PostgreSQL
@@ -15,7 +27,8 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/te
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 
 interface Adapter {
-  store: OrderStore;
+  /** Every store here is an SQL store: the OrderStore, and what the operator API asks besides. */
+  store: OrderStore & OpsStore;
   /** A statement written with `?` placeholders, on the adapter's database (through `manager` when given). */
   sql(statement: string, params?: unknown[], manager?: { query(q: string, p: unknown[]): Promise<unknown> }): Promise<Array<Record<string, unknown>>>;
   /** A time as the adapter's tables store it. */
@@ -23,70 +36,6 @@ interface Adapter {
   /** What the database holds of a table: its columns (name -> nullable) and its unique keys and indexes, by columns. */
   describe(table: string): Promise<TableShape>;
   close(): Promise<void>;
-}
-
-interface TableShape {
-  columns: Record<string, boolean>;
-  /** `unique:a,b` or `index:a,b`, one per key or index (the primary key is not listed). */
-  keys: string[];
-}
-
-async function mysqlShape(dataSource: DataSource, table: string): Promise<TableShape> {
-  const columns: Array<{ name: string; nullable: string }> = await dataSource.query(
-    'SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
-    [table],
-  );
-  const indexes: Array<{ name: string; column: string; unique: number }> = await dataSource.query(
-    `SELECT index_name AS name, column_name AS \`column\`, non_unique = 0 AS \`unique\` FROM information_schema.statistics
-      WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY' ORDER BY index_name, seq_in_index`,
-    [table],
-  );
-  return shapeOf(columns.map((c) => [c.name, c.nullable === 'YES']), indexes.map((i) => [i.name, i.column, Number(i.unique) === 1]));
-}
-
-async function postgresShape(dataSource: DataSource, table: string): Promise<TableShape> {
-  const columns: Array<{ name: string; nullable: string }> = await dataSource.query(
-    'SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
-    [table],
-  );
-  const indexes: Array<{ name: string; column: string; unique: boolean }> = await dataSource.query(
-    `SELECT i.relname AS name, a.attname AS column, x.indisunique AS unique
-       FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
-       JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) ON true
-       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-      WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace AND NOT x.indisprimary ORDER BY i.relname, k.n`,
-    [table],
-  );
-  return shapeOf(columns.map((c) => [c.name, c.nullable === 'YES']), indexes.map((i) => [i.name, i.column, i.unique]));
-}
-
-async function sqliteShape(dataSource: DataSource, table: string): Promise<TableShape> {
-  const columns: Array<{ name: string; notnull: number; pk: number }> = await dataSource.query(`PRAGMA table_info(${table})`);
-  const rows: Array<[string, string, boolean]> = [];
-  for (const index of (await dataSource.query(`PRAGMA index_list(${table})`)) as Array<{ name: string; unique: number; origin: string }>) {
-    if (index.origin === 'pk') continue;
-    for (const column of (await dataSource.query(`PRAGMA index_info(${index.name})`)) as Array<{ name: string }>) rows.push([index.name, column.name, index.unique === 1]);
-  }
-  return shapeOf(columns.map((c) => [c.name, c.notnull === 0 && c.pk === 0]), rows);
-}
-
-function shapeOf(columns: Array<[string, boolean]>, indexRows: Array<[name: string, column: string, unique: boolean]>): TableShape {
-  const byName = new Map<string, { unique: boolean; columns: string[] }>();
-  for (const [name, column, unique] of indexRows) {
-    const entry = byName.get(name) ?? { unique, columns: [] };
-    entry.columns.push(column);
-    byName.set(name, entry);
-  }
-  const keys = [...new Set([...byName.values()].map((i) => `${i.unique ? 'unique' : 'index'}:${i.columns.join(',')}`))].sort();
-  return { columns: Object.fromEntries(columns), keys };
-}
-
-/** What FSM_TABLES says a table must be. */
-function describedShape(table: (typeof FSM_TABLES)[number]): TableShape {
-  return {
-    columns: Object.fromEntries(table.columns.map((c) => [c.name, c.nullable === true])),
-    keys: [...table.unique.map(([, columns]) => `unique:${columns.join(',')}`), ...table.indexes.map(([, columns]) => `index:${columns.join(',')}`)].sort(),
-  };
 }
 
 interface Fixture {
@@ -238,7 +187,7 @@ const message = (orderId: string, n: number): OutboxMessage => ({ messageId: `${
 
 describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
   let db: Adapter;
-  let store: OrderStore;
+  let store: OrderStore & OpsStore;
   // Races between relays belong to the stores that several processes share: the SQLite store serves
   // one process, one unit of work at a time, so these are not part of its contract.
   const onServers = (name: string, test: () => Promise<void>) => {
@@ -393,10 +342,14 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       const first = step(order, 'A', { caller: 'alice', source: 'api' });
       const v1 = await commitWith(store, first);
       const second = step(v1, 'B', { caller: '@system', source: 'worker', at: new Date(first.at.getTime() + 5) });
-      await commitWith(store, second);
+      const v2 = await commitWith(store, second);
+      // An operator's act: who and why are on its row; the caller stays whose request id it is.
+      const third = step(v2, 'C', { caller: 'olga', source: 'operator', actor: 'olga', reason: 'customer called', at: new Date(first.at.getTime() + 10) });
+      await commitWith(store, third);
       expect(await store.listTransitions(order.orderId)).toEqual([
-        { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', createdAt: first.at },
-        { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', createdAt: second.at },
+        { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', actor: 'alice', reason: null, createdAt: first.at },
+        { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', actor: '@system', reason: null, createdAt: second.at },
+        { orderId: order.orderId, version: 3, event: 'TO_C', fromState: 'B', toState: 'C', requestId: third.requestId, caller: 'olga', source: 'operator', actor: 'olga', reason: 'customer called', createdAt: third.at },
       ]);
     });
   });
@@ -589,6 +542,235 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       const v1 = (await store.load(flagged.orderId))!;
       await commitWith(store, step(v1, 'B'));
       expect((await store.load(flagged.orderId))!.flag).toBeUndefined();
+    });
+  });
+
+  describe('operators', () => {
+    const action = (orderId: string, kind: string, extra: Partial<OperatorActionWrite> = {}): OperatorActionWrite => ({
+      orderId,
+      kind,
+      actor: 'olga',
+      reason: `${kind} in the contract`,
+      at: new Date(),
+      ...extra,
+    });
+    const kindsOf = async (orderId: string) => (await store.orderHistory(orderId, 100)).actions.map((a) => a.kind);
+    /** Moves an order of a test out of every list the next run could look at (overdue, paused). */
+    const moveOn = async (orderId: string) => {
+      await commitWith(store, step((await store.load(orderId))!, 'Z', { overridesPause: true }));
+      await db.sql('DELETE FROM fsm_outbox WHERE order_id = ?', [orderId]);
+    };
+
+    it('pauses an order: every transition is refused but a forced one, until it is resumed with its work and its held timers', async () => {
+      const v1 = await create(newOrder(), { autoDueAt: new Date(Date.UTC(1999, 0, 1)) });
+      expect(await store.pauseOrder({ orderId: v1.orderId, version: 2 }, action(v1.orderId, 'pause'))).toBe(false);
+      expect(await store.pauseOrder(v1, action(v1.orderId, 'pause', { reason: 'looking into it' }))).toBe(true);
+      expect(await store.pauseOrder(v1, action(v1.orderId, 'pause'))).toBe(false);
+      expect((await store.load(v1.orderId))!.paused).toMatchObject({ reason: 'looking into it', at: expect.any(Date) });
+
+      // The pause fences every write as the version does: nothing of a refused transition is written.
+      let saved = false;
+      await expect(commitWith(store, step(v1, 'B', { messages: [message(v1.orderId, 1)] }))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      await expect(commitWith(store, step(v1, 'B'), async () => ((saved = true), NOTHING))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      expect(saved).toBe(false);
+      expect(await store.listTransitions(v1.orderId)).toHaveLength(1);
+      expect(await outboxCount(v1.orderId)).toBe(0);
+      // The sweeper leaves it alone.
+      const late = new Date(Date.UTC(1999, 0, 2));
+      expect((await store.findStuck(late, 10_000)).filter((o) => o.orderId === v1.orderId)).toEqual([]);
+      expect(await store.requeue({ ...v1, version: 1 }, [], null, late)).toBe(false);
+
+      // An operator's forced move applies, with its audit row; the order stays paused.
+      const timers = [{ event: 'TIMEOUT', fireAt: new Date(Date.UTC(1999, 0, 1)) }];
+      const forced = await commitWith(
+        store,
+        step(v1, 'B', { overridesPause: true, source: 'operator', actor: 'olga', reason: 'forced', audit: action(v1.orderId, 'force'), outcome: { response: '{}', timers } }),
+      );
+      expect(await store.load(v1.orderId)).toMatchObject({ state: 'B', version: 2, paused: { reason: 'looking into it' } });
+      // A timer due while paused is held back (the poller's part), pending and noted.
+      const [timer] = await db.sql('SELECT id FROM fsm_timer WHERE order_id = ?', [v1.orderId]);
+      await store.settleTimer(Number(timer!.id), { retryAt: new Date(Date.UTC(2999, 0, 1)), held: true });
+      expect((await store.orderHistory(v1.orderId, 100)).timers).toMatchObject([{ id: Number(timer!.id), event: 'TIMEOUT', firedAt: null, outcome: 'paused' }]);
+
+      // Resumed at its version only: its work queued again, its held timers due now, its audit row.
+      const work = { messageId: `${v1.orderId}:2:work:resume`, kind: 'work' as const, routingKey: 'work', payload: '{}' };
+      const now = new Date();
+      const autoDueAt = new Date(now.getTime() + LEASE);
+      expect(await store.resumeOrder({ orderId: v1.orderId, version: 1 }, action(v1.orderId, 'resume'), { messages: [work], autoDueAt }, now)).toBe(false);
+      expect(await store.resumeOrder(forced, action(v1.orderId, 'resume'), { messages: [work], autoDueAt }, now)).toBe(true);
+      expect(await store.resumeOrder(forced, action(v1.orderId, 'resume'), { messages: [work], autoDueAt }, now)).toBe(false);
+      const resumed = (await store.listOrders({ orderIds: [v1.orderId], order: 'desc', limit: 1 }))[0]!;
+      expect(resumed.paused).toBeUndefined();
+      expect(resumed.autoDueAt!.getTime()).toBe(autoDueAt.getTime());
+      expect(await count("SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [v1.orderId])).toBe(1);
+      const [held] = (await store.orderHistory(v1.orderId, 100)).timers;
+      expect(held).toMatchObject({ outcome: null, firedAt: null });
+      expect(held!.fireAt.getTime()).toBe(now.getTime());
+      expect(await kindsOf(v1.orderId)).toEqual(['pause', 'force', 'resume']);
+      // And it takes transitions again.
+      await expect(commitWith(store, step(forced, 'C'))).resolves.toMatchObject({ version: 3 });
+      await moveOn(v1.orderId);
+    });
+
+    it("writes an act's audit row with its transition, and none when the transition loses", async () => {
+      const v1 = await create();
+      await commitWith(store, step(v1, 'B'));
+      await expect(commitWith(store, step(v1, 'C', { source: 'operator', audit: action(v1.orderId, 'force') }))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      expect(await kindsOf(v1.orderId)).toEqual([]);
+      await store.recordOperatorAction(action(v1.orderId, 'discard', { detail: { deadLetter: 7 } }));
+      expect((await store.orderHistory(v1.orderId, 100)).actions).toMatchObject([
+        { orderId: v1.orderId, kind: 'discard', actor: 'olga', reason: 'discard in the contract', detail: { deadLetter: 7 }, at: expect.any(Date), id: expect.any(Number) },
+      ]);
+    });
+
+    it('lists orders newest first by a keyset, page by page, and by every filter', async () => {
+      const bizCode = `list-${randomUUID().slice(0, 8)}`;
+      const base = Date.UTC(2001, 0, 1);
+      // Seven orders; two share a time, and their ids break the tie.
+      const made: FsmOrder[] = [];
+      for (const [i, ms] of [0, 1000, 2000, 2000, 3000, 4000, 5000].entries()) {
+        const order = { ...newOrder(), bizCode, sceneId: i % 2 === 1 ? 'APP' : 'WEB' };
+        made.push(await commitWith(store, step(order, i < 4 ? 'A' : 'B', { at: new Date(base + ms) })));
+      }
+      const listed = await store.listOrders({ bizCode, order: 'desc', limit: 100 });
+      expect(listed.map((o) => o.updatedAt!.getTime())).toEqual([5000, 4000, 3000, 2000, 2000, 1000, 0].map((ms) => base + ms));
+      expect(listed[0]).toMatchObject({ orderId: made[6]!.orderId, state: 'B', version: 1, bizCode, sceneId: 'WEB', autoDueAt: null });
+      const ids = (orders: readonly ListedOrder[]) => orders.map((o) => o.orderId);
+
+      // Page by page, in both directions: every order once, in the same order as one page.
+      for (const order of ['desc', 'asc'] as const) {
+        const pages: string[] = [];
+        let after: { updatedAt: Date; orderId: string } | undefined;
+        for (;;) {
+          const page = await store.listOrders({ bizCode, order, after, limit: 3 });
+          pages.push(...ids(page));
+          if (page.length < 3) break;
+          after = { updatedAt: page.at(-1)!.updatedAt!, orderId: page.at(-1)!.orderId };
+        }
+        expect(pages).toEqual(order === 'desc' ? ids(listed) : ids(listed).reverse());
+      }
+      // The two sharing a time come apart by id.
+      const tied = listed.slice(3, 5);
+      expect(ids(await store.listOrders({ bizCode, order: 'desc', after: { updatedAt: tied[0]!.updatedAt!, orderId: tied[0]!.orderId }, limit: 1 }))).toEqual([tied[1]!.orderId]);
+
+      expect(ids(await store.listOrders({ bizCode, state: 'B', order: 'desc', limit: 100 }))).toEqual(ids(listed.slice(0, 3)));
+      expect(ids(await store.listOrders({ bizCode, sceneId: 'APP', order: 'desc', limit: 100 }))).toEqual(ids(listed.filter((o) => o.sceneId === 'APP')));
+      expect(ids(await store.listOrders({ bizCode, updatedBefore: new Date(base + 2000), order: 'desc', limit: 100 }))).toEqual(ids(listed.slice(5)));
+      expect(ids(await store.listOrders({ orderIds: [made[0]!.orderId, made[6]!.orderId], order: 'asc', limit: 100 }))).toEqual([made[0]!.orderId, made[6]!.orderId]);
+      expect(await store.listOrders({ orderIds: [], order: 'asc', limit: 100 })).toEqual([]);
+      await store.pauseOrder(made[2]!, action(made[2]!.orderId, 'pause'));
+      expect(ids(await store.listOrders({ bizCode, paused: true, order: 'desc', limit: 100 }))).toEqual([made[2]!.orderId]);
+      expect(await store.listOrders({ bizCode, paused: false, order: 'desc', limit: 100 })).toHaveLength(6);
+      expect(await store.listOrders({ bizCode, order: 'desc', limit: 2 })).toHaveLength(2);
+    });
+
+    it('counts orders per state and bizCode@sceneId', async () => {
+      const bizCode = `count-${randomUUID().slice(0, 8)}`;
+      for (const [state, sceneId, n] of [['A', 'APP', 3], ['A', 'WEB', 1], ['B', 'APP', 2]] as const) {
+        for (let i = 0; i < n; i++) await commitWith(store, step({ ...newOrder(), bizCode, sceneId }, state));
+      }
+      const counts = (await store.countOrders(['A', 'B', 'NOT_A_STATE'])).filter((c) => c.bizCode === bizCode);
+      expect(counts.sort((a, b) => `${a.state}${a.sceneId}`.localeCompare(`${b.state}${b.sceneId}`))).toEqual([
+        { state: 'A', bizCode, sceneId: 'APP', count: 3 },
+        { state: 'A', bizCode, sceneId: 'WEB', count: 1 },
+        { state: 'B', bizCode, sceneId: 'APP', count: 2 },
+      ]);
+      expect((await store.countOrders(['B'])).filter((c) => c.bizCode === bizCode)).toEqual([{ state: 'B', bizCode, sceneId: 'APP', count: 2 }]);
+      expect(await store.countOrders([])).toEqual([]);
+    });
+
+    it('finds overdue orders, flagged and paused ones too, and orders whose messages wait unpublished', async () => {
+      // A clock of its own, long ago: nothing another test leaves is due or waiting by then.
+      const clock = new Date(Date.UTC(1985, 0, 1) + randomInt(0, 2 ** 36));
+      const at = (ms: number) => new Date(clock.getTime() + ms);
+      const overdue = await create(newOrder(), { autoDueAt: at(0), at: at(0), messages: [] });
+      const paused = await create(newOrder(), { autoDueAt: at(1), at: at(1) });
+      await store.pauseOrder(paused, action(paused.orderId, 'pause'));
+      const notYet = await create(newOrder(), { autoDueAt: at(60_000), at: at(2), messages: [message('x', 1)].map((m) => ({ ...m, messageId: `${randomUUID()}:1` })) });
+      const waiting = await create(newOrder(), { at: at(3), messages: [1, 2].map((n) => ({ ...message('x', n), messageId: `${randomUUID()}:${n}` })) });
+      const mine = [overdue, paused, notYet, waiting].map((o) => o.orderId);
+      try {
+        const found = (await store.findOverdue(at(1), 10_000)).filter((o) => mine.includes(o.orderId));
+        expect(found.map((o) => o.orderId)).toEqual([overdue.orderId, paused.orderId]);
+        expect(found[1]!.paused).toMatchObject({ reason: 'pause in the contract' });
+        expect(found[0]!.autoDueAt!.getTime()).toBe(at(0).getTime());
+
+        const unpublished = (await store.findUnpublished(at(4), 10_000)).filter((b) => mine.includes(b.orderId));
+        expect(unpublished).toEqual([
+          { orderId: notYet.orderId, count: 1, oldestCreatedAt: at(2) },
+          { orderId: waiting.orderId, count: 2, oldestCreatedAt: at(3) },
+        ]);
+        expect((await store.findUnpublished(at(3), 10_000)).filter((b) => mine.includes(b.orderId)).map((b) => b.orderId)).toEqual([notYet.orderId]);
+      } finally {
+        for (const orderId of mine) await moveOn(orderId);
+      }
+    });
+
+    it('keeps a dead letter once per message, flags its order, and settles it once', async () => {
+      const v1 = await create();
+      const work: WorkMessage = { messageId: `${v1.orderId}:1:work`, orderId: v1.orderId, version: 1, state: 'A', event: 'AUTO', origin: 'transition' };
+      await store.recordDeadLetter({ work, reason: 'CHECK_FAILED: billing is down', attempts: 3, at: new Date() });
+      // A broker that hands the same message over again: still one letter.
+      await store.recordDeadLetter({ work, reason: 'CHECK_FAILED: again', attempts: 4, at: new Date() });
+      const [letter, ...more] = await store.listDeadLetters({ orderIds: [v1.orderId], limit: 10 });
+      expect(more).toEqual([]);
+      expect(letter).toMatchObject({
+        messageId: work.messageId,
+        orderId: v1.orderId,
+        version: 1,
+        state: 'A',
+        event: 'AUTO',
+        reason: 'CHECK_FAILED: billing is down',
+        attempts: 3,
+        status: 'dead',
+        settledAt: null,
+        settledBy: null,
+        outcome: null,
+      });
+      expect((await store.load(v1.orderId))!.flag).toMatchObject({ reason: expect.stringContaining('AUTO dead-lettered: CHECK_FAILED') });
+      const find = (query: Partial<Parameters<OpsStore['listDeadLetters']>[0]>) => store.listDeadLetters({ ids: [letter!.id], limit: 10, ...query });
+      expect(await find({ status: 'dead', event: 'AUTO' })).toHaveLength(1);
+      expect(await find({ status: 'discarded' })).toEqual([]);
+      expect(await find({ event: 'OTHER' })).toEqual([]);
+      expect(await find({ beforeId: letter!.id })).toEqual([]);
+      expect(await find({ beforeId: letter!.id + 1 })).toHaveLength(1);
+      expect(await store.listDeadLetters({ ids: [], limit: 10 })).toEqual([]);
+
+      // A redrive that did not apply keeps it dead, with what it found.
+      const at = new Date();
+      expect(await store.settleDeadLetter(letter!.id, { status: 'dead', outcome: 'CHECK_FAILED: still down', actor: 'olga', reason: 'try', at }, null)).toBe(true);
+      expect((await find({}))[0]).toMatchObject({ status: 'dead', outcome: 'CHECK_FAILED: still down', settledAt: null });
+      // Settled once, however many try at once.
+      const settles = await Promise.all(
+        [1, 2, 3].map(() =>
+          store.settleDeadLetter(letter!.id, { status: 'redriven', outcome: 'applied A -> B', actor: 'olga', reason: 'billing is back', at }, action(v1.orderId, 'redrive')),
+        ),
+      );
+      expect(settles.filter(Boolean)).toHaveLength(1);
+      expect(await store.settleDeadLetter(letter!.id, { status: 'discarded', outcome: null, actor: 'olga', reason: 'late', at }, action(v1.orderId, 'discard'))).toBe(false);
+      const history = await store.orderHistory(v1.orderId, 100);
+      expect(history.deadLetters).toMatchObject([{ id: letter!.id, status: 'redriven', settledBy: 'olga', settleReason: 'billing is back', outcome: 'applied A -> B' }]);
+      expect(history.deadLetters[0]!.settledAt!.getTime()).toBe(at.getTime());
+      expect(history.actions.map((a) => a.kind)).toEqual(['redrive']);
+    });
+
+    it("answers an order's history: transitions, messages and whether each left, timers, the latest of each", async () => {
+      const order = newOrder();
+      const v1 = await create(order, { messages: [message(order.orderId, 1)] });
+      await commitWith(store, step(v1, 'B', { messages: [message(order.orderId, 2)] }), async () => ({ response: '{}', timers: [{ event: 'T', fireAt: new Date(Date.UTC(2999, 0, 1)) }] }));
+      await relayAll((seen) => seen.some((m) => m.messageId === `${order.orderId}:1`), 100);
+      const history = await store.orderHistory(order.orderId, 100);
+      expect(history.transitions.map((t) => t.toState)).toEqual(['A', 'B']);
+      expect(history.messages.map((m) => [m.messageId, m.kind, m.version])).toEqual([
+        [`${order.orderId}:1`, 'status', 1],
+        [`${order.orderId}:2`, 'status', 2],
+      ]);
+      expect(history.messages[0]!.publishedAt).toBeInstanceOf(Date);
+      expect(history.timers).toMatchObject([{ version: 2, state: 'B', event: 'T', firedAt: null, outcome: null }]);
+      expect(history.deadLetters).toEqual([]);
+      // The latest of each when there are more.
+      expect((await store.orderHistory(order.orderId, 1)).transitions.map((t) => t.version)).toEqual([2]);
+      await db.sql('DELETE FROM fsm_timer WHERE order_id = ?', [order.orderId]);
     });
   });
 });

@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OrderFsmExceptionFilter, type OrderLock, type OrderStore, type MachineDefinition, OrderFsmModule, ValidationFailedError } from '@order-fsm/core';
 import { InProcessOrderLock } from '@order-fsm/core/in-process';
+import { OrderFsmOpsModule } from '@order-fsm/core/ops';
 import { MysqlOrderStore } from '@order-fsm/core/mysql';
 import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
@@ -14,6 +15,7 @@ import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import type { FastifyRequest } from 'fastify';
 import { RolesGuard } from './auth/auth.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { consoleModule } from './console/console.js';
@@ -28,6 +30,7 @@ import { OrdersController } from './orders/orders.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
+import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
 export interface AppModuleOverrides {
@@ -93,10 +96,19 @@ export class AppModule {
               timers: { enabled: config.timersEnabled, intervalMs: config.timerPollMs },
               sweeper: { enabled: config.sweeperEnabled, intervalMs: config.sweeperIntervalMs },
               shutdownTimeoutMs: config.shutdownTimeoutMs,
+              // Metrics label transitions with these by name, any other bizCode or sceneId as `other`.
+              dimensions: { bizCodes: BIZ_CODES, sceneIds: SCENE_IDS },
             };
           },
         }),
         TaxiModule.register({ acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
+        // The operator API (/ops), behind the service's own callers: the authentication hook has put
+        // the caller on the request (no token was answered 401 before); the operator role may use it.
+        OrderFsmOpsModule.forRoot({
+          callerOf: (request) => (request as FastifyRequest).caller,
+          roles: ['operator'],
+          actors: config.callers.filter((caller) => caller.role === 'operator').map((caller) => caller.name),
+        }),
         consoleModule(config),
       ],
       controllers: [OrdersController, PassengersController, HealthController, FsmController],

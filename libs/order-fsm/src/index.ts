@@ -12,7 +12,7 @@ export { ORDER_STORE, ORDER_LOCK, MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, DEFAULT_CREA
 
 // The model: orders, events, outcomes, the machine.
 export type { FsmOrder, OrderData } from './model/order.js';
-export { type Caller, type OrderStateEvent, type TransitionSource, SYSTEM_SENDER } from './model/event.js';
+export { type Caller, type OrderStateEvent, type OperatorAct, type TransitionSource, SYSTEM_SENDER, OPERATOR_SOURCE, FORCE_EVENT } from './model/event.js';
 export type { TransitionOutcome, CreateOrderInput } from './model/outcome.js';
 export { ServiceResult } from './model/service-result.js';
 export { type StatusMessage, type WorkMessage, statusRoutingKey } from './model/messages.js';
@@ -60,10 +60,29 @@ export type {
   ClaimedMessage,
   DueTimer,
   StuckOrder,
+  OperatorActionWrite,
+  DeadLetterWrite,
 } from './ports/order-store.js';
+export {
+  isOpsStore,
+  type OpsStore,
+  type OrderListQuery,
+  type ListedOrder,
+  type OperatorAction,
+  type OrderMessage,
+  type OrderTimer,
+  type DeadLetter,
+  type DeadLetterStatus,
+  type DeadLetterQuery,
+  type DeadLetterSettlement,
+  type StateCount,
+  type UnpublishedBacklog,
+  type OrderHistory,
+  type Requeue,
+} from './ports/ops-store.js';
 export type { OrderLock, OrderLockHandle } from './ports/order-lock.js';
 export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './ports/message-broker.js';
-export { NO_METRICS, type OrderFsmMetrics } from './ports/metrics.js';
+export { NO_METRICS, type OrderFsmMetrics, type TransitionLabels } from './ports/metrics.js';
 
 // Errors: one table of codes, the classes, the HTTP filter, the database errors a save() may meet.
 export * from './errors/order-fsm.errors.js';

@@ -35,6 +35,6 @@ import { TimerPoller } from './workers/timer-poller.js';
     TimerPoller,
     Sweeper,
   ],
-  exports: [OrderFsmEngine, OrderFsmDiagrams, ProcessorRegistry, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
+  exports: [OrderFsmEngine, OrderFsmDiagrams, ProcessorRegistry, CommitSignal, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
 })
 export class OrderFsmModule extends ConfigurableOrderFsmModule {}

@@ -55,6 +55,13 @@ export interface OrderFsmModuleOptions {
   sweeper?: PollerOptions;
   /** Where to report events, publishes and work (`PrometheusOrderFsmMetrics`); default: nowhere. */
   metrics?: OrderFsmMetrics;
+  /**
+   * The bizCodes and sceneIds the service serves. Metrics label a transition with its order's
+   * bizCode and sceneId when they are among these or named by a processor or plugin, and `other`
+   * otherwise, so that orders of unforeseen dimensions cannot grow the series. Default: none
+   * besides those the registrations name.
+   */
+  dimensions?: { bizCodes?: readonly string[]; sceneIds?: readonly string[] };
   /** On shutdown, how long events in flight may take to finish before the engine stops waiting. Default 10 s. */
   shutdownTimeoutMs?: number;
 }
@@ -73,6 +80,7 @@ export interface ResolvedOrderFsmOptions {
   readonly timers: Required<PollerOptions>;
   readonly sweeper: Required<PollerOptions>;
   readonly metrics: OrderFsmMetrics;
+  readonly dimensions: { readonly bizCodes: readonly string[]; readonly sceneIds: readonly string[] };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -125,6 +133,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
       batchSize: positive('timers.batchSize', options.timers?.batchSize ?? 20),
     },
     metrics: options.metrics ?? NO_METRICS,
+    dimensions: { bizCodes: [...(options.dimensions?.bizCodes ?? [])], sceneIds: [...(options.dimensions?.sceneIds ?? [])] },
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000),
     sweeper: {
       enabled: options.sweeper?.enabled ?? (options.outbox ?? true),

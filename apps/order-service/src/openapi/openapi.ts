@@ -1,6 +1,7 @@
 import { applyDecorators, type INestApplication } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from '@order-fsm/core';
+import { OPS_COMMON_ERRORS, OPS_ENDPOINTS } from '@order-fsm/core/ops';
 
 /** What every error answers: the HTTP status, a stable code to branch on, words for people, and details. */
 export class ErrorBodyDto {
@@ -28,6 +29,10 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
   NOT_FOUND_PROCESSOR: 'this event is not allowed in the order\'s state for its bizCode@sceneId',
   ORDER_BUSY: 'another request holds the order; retry with the same requestId',
+  ORDER_PAUSED: 'an operator paused the order; it takes no event until an operator resumes it',
+  ORDER_NOT_PAUSED: 'an operator asked to resume an order that is not paused; nothing was changed',
+  DEAD_LETTER_SETTLED: 'the dead letter was already redriven or discarded; nothing was changed',
+  STATE_NOT_DECLARED: 'an operator asked to force an order into a state the machine does not declare; nothing was changed',
   VERSION_CONFLICT: 'the order moved while this request ran; nothing was written; retry with the same requestId',
   DUPLICATE_REQUEST: 'internal: answered as a replay',
   PAYLOAD_TOO_LARGE: 'the body is over 64 KiB',
@@ -62,6 +67,38 @@ const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])
   .map((code) => `| \`${code}\` | ${ERROR_HTTP_STATUS[code]} | ${MEANING[code]} |`)
   .join('\n');
 
+const errorResponses = (codes: readonly OrderFsmErrorCode[]) => {
+  const byStatus = new Map<number, OrderFsmErrorCode[]>();
+  for (const code of new Set(codes)) byStatus.set(ERROR_HTTP_STATUS[code], [...(byStatus.get(ERROR_HTTP_STATUS[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; '),
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+      },
+    ]),
+  );
+};
+
+/**
+ * The operator API comes from the library, which carries no OpenAPI decorators: its routes are
+ * described as data (OPS_ENDPOINTS) and written into the document here.
+ */
+function documentOperatorApi(document: OpenAPIObject): void {
+  for (const endpoint of OPS_ENDPOINTS) {
+    const operation = document.paths[endpoint.path]?.[endpoint.method.toLowerCase() as 'get' | 'post'];
+    if (!operation) throw new Error(`the operator API has no ${endpoint.method} ${endpoint.path}: OPS_ENDPOINTS and its controller disagree`);
+    operation.tags = ['ops'];
+    operation.summary = endpoint.summary;
+    operation.description = 'For the operator role. Bodies and answers: docs/OPERATIONS.md.';
+    operation.responses = {
+      '200': { description: 'See docs/OPERATIONS.md' },
+      ...errorResponses([...OPS_COMMON_ERRORS, ...endpoint.errors, 'RATE_LIMITED']),
+    };
+  }
+}
+
 /** OpenAPI at /docs (the UI) and /docs-json (the document). */
 export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
@@ -78,6 +115,7 @@ export function setupOpenApi(app: INestApplication): void {
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  documentOperatorApi(document);
   // No validator badge: it would load an image from a third party, which the page's CSP refuses.
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }

@@ -37,6 +37,9 @@ export class OrderViewDto {
 
   @ApiPropertyOptional({ type: OrderFlagDto, description: 'Present when automatic work was dead-lettered: a person should look.' })
   flag?: OrderFlagDto;
+
+  @ApiPropertyOptional({ type: OrderFlagDto, description: 'Present while an operator has the order paused: every event is refused with ORDER_PAUSED.' })
+  paused?: OrderFlagDto;
 }
 
 /** One step of an order: what both a transition's answer and its log entry name. */
@@ -69,11 +72,17 @@ export class TransitionLogDto extends TransitionStepDto {
   @ApiProperty()
   requestId: string;
 
-  @ApiProperty({ enum: ['api', 'worker', 'timer', 'sweeper'], example: 'api' })
+  @ApiProperty({ enum: ['api', 'worker', 'timer', 'sweeper', 'operator'], example: 'api' })
   source: string;
 
   @ApiProperty({ description: "The caller that sent it (its API_TOKENS name); `@system` for the service's own worker, timers and sweeper", example: 'app1' })
   caller: string;
+
+  @ApiProperty({ description: 'Who acted: the operator who forced, sent or redrove it (through /ops); else the caller', example: 'app1' })
+  actor: string;
+
+  @ApiProperty({ type: 'string', nullable: true, description: "The operator's reason, for an operator's act; null otherwise", example: null })
+  reason: string | null;
 
   @ApiProperty()
   createdAt: Date;

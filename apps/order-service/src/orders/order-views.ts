@@ -11,6 +11,8 @@ export interface OrderView {
   updatedAt?: Date;
   /** Present when the order's automatic work was dead-lettered: a person should look at it. */
   flag?: { at: Date; reason: string };
+  /** Present while an operator has the order paused. */
+  paused?: { at: Date; reason: string };
 }
 
 export const toOrderView = (order: FsmOrder): OrderView => ({
@@ -23,6 +25,7 @@ export const toOrderView = (order: FsmOrder): OrderView => ({
   createdAt: order.createdAt,
   updatedAt: order.updatedAt,
   ...(order.flag && { flag: order.flag }),
+  ...(order.paused && { paused: order.paused }),
 });
 
 export const toTransitionView = (outcome: TransitionOutcome) => ({
@@ -43,5 +46,7 @@ export const toLogView = (entry: TransitionLogEntry) => ({
   requestId: entry.requestId,
   source: entry.source,
   caller: entry.caller,
+  actor: entry.actor,
+  reason: entry.reason,
   createdAt: entry.createdAt,
 });

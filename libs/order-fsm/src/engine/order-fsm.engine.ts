@@ -8,20 +8,22 @@ import {
   OrderBusyError,
   OrderFsmError,
   OrderNotFoundError,
+  OrderPausedError,
   OrderStateNotMatchError,
   ProcessorNotFoundError,
+  StateNotDeclaredError,
   TransitionNotDeclaredError,
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { ConsumedRequest, OrderStore, TransitionLogEntry } from '../ports/order-store.js';
+import type { ConsumedRequest, OrderStore, TimerWrite, TransitionLogEntry } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { CheckerExecutor } from '../processor/checker-executor.js';
 import type { FsmOrder } from '../model/order.js';
-import { type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from '../model/event.js';
+import { type Caller, FORCE_EVENT, KNOWN_SOURCES, OPERATOR_SOURCE, type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from '../model/event.js';
 import { failureOf, ProcessorRun } from '../processor/processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import type { EntityManager } from 'typeorm';
@@ -48,6 +50,40 @@ function requireId(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
     throw new ValidationFailedError(`${field} must be a string of 1 to ${MAX_ID_LENGTH} characters`, { field });
   }
+}
+
+/** The longest reason an operator may give: what the log and the audit keep. */
+export const MAX_REASON_LENGTH = 512;
+
+function requireReason(field: string, value: unknown): void {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > MAX_REASON_LENGTH) {
+    throw new ValidationFailedError(`${field} must be a non-blank string of at most ${MAX_REASON_LENGTH} characters`, { field });
+  }
+}
+
+/** An operator's forced move: to any declared state, skipping processors and checkers. */
+export interface ForceInput {
+  readonly orderId: string;
+  /** Any state the machine declares but its virtual initial one. */
+  readonly toState: string;
+  /** Why: kept on the transition's log row, in its status message and in the operators' audit. */
+  readonly reason: string;
+  /** The operator: the transition's caller and actor. */
+  readonly operator: Caller;
+  /** Default: a new one. The same id again (for the same operator) answers the first answer. */
+  readonly requestId?: string;
+  /** Applies only if the order is still at this version. */
+  readonly expectedVersion?: number;
+  /**
+   * Timers of the new state to schedule. On a normal transition its processor schedules them; a
+   * forced move runs none, so it schedules those named here (each an event the new state takes).
+   */
+  readonly timers?: readonly TimerWrite[];
+}
+
+interface ForcedMove {
+  readonly toState: string;
+  readonly timers: readonly TimerWrite[];
 }
 
 /**
@@ -77,6 +113,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
   private declaredEvents?: ReadonlySet<string>;
+  private knownDimensions?: { bizCodes: ReadonlySet<string>; sceneIds: ReadonlySet<string> };
   private inFlight = 0;
   private closing = false;
   private drained?: () => void;
@@ -131,14 +168,53 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, fsmOrder));
   }
 
-  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder): Promise<TransitionOutcome<T>> {
+  /**
+   * An operator's forced move: the order goes to `toState`, any state the machine declares, with no
+   * processor or checker run, in one fenced transaction through the same writer and commit as any
+   * transition: a log row with source `operator`, the operator as actor and the reason, the status
+   * message, the new state's automatic work, the timers named, and the audit row. It applies to a
+   * paused order too, which stays paused. Once per request id, like any event.
+   */
+  force<T = unknown>(input: ForceInput): Promise<TransitionOutcome<T>> {
+    requireId('orderId', input?.orderId);
+    requireId('toState', input.toState);
+    requireReason('reason', input.reason);
+    if (input.requestId !== undefined) requireId('requestId', input.requestId);
+    const { machine } = this.options;
+    if (!machine.hasState(input.toState) || input.toState === machine.initial) {
+      throw new StateNotDeclaredError(input.toState, machine.stateNames.filter((state) => state !== machine.initial), input.orderId);
+    }
+    const timers = input.timers ?? [];
+    for (const [index, timer] of timers.entries()) {
+      if (typeof timer?.event !== 'string' || !machine.hasEvent(input.toState, timer.event)) {
+        throw new ValidationFailedError(`timers[${index}]: ${input.toState} takes no event ${String(timer?.event)}`, { field: `timers[${index}].event` });
+      }
+      if (!(timer.fireAt instanceof Date) || Number.isNaN(timer.fireAt.getTime())) {
+        throw new ValidationFailedError(`timers[${index}]: fireAt must be a time`, { field: `timers[${index}].fireAt` });
+      }
+    }
+    const event: OrderStateEvent = {
+      eventType: FORCE_EVENT,
+      orderId: input.orderId,
+      requestId: input.requestId ?? randomUUID(),
+      expectedVersion: input.expectedVersion,
+      source: OPERATOR_SOURCE,
+      caller: input.operator,
+      payload: { toState: input.toState, timers: timers.map((t) => ({ event: t.event, fireAt: t.fireAt.toISOString() })) },
+      operator: { name: input.operator?.name, reason: input.reason, act: 'force' },
+    };
+    const fields = { orderId: input.orderId, event: FORCE_EVENT, requestId: event.requestId, source: OPERATOR_SOURCE, caller: input.operator?.name };
+    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, undefined, { toState: input.toState, timers }));
+  }
+
+  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
     const started = performance.now();
     const timing = { lockWaitMs: 0 };
     let outcome = 'INTERNAL_ERROR';
     this.inFlight++;
     try {
       if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
-      const result = await this.handle<T>(event, fsmOrder, timing);
+      const result = await this.handle<T>(event, fsmOrder, timing, forced);
       outcome = result.replayed ? 'replayed' : 'applied';
       const durationMs = Math.round(performance.now() - started);
       this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
@@ -172,7 +248,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (!finished) this.logger.warn(`${this.inFlight} event(s) still in flight after ${shutdownTimeoutMs} ms; closing anyway (their transactions roll back)`);
   }
 
-  private async handle<T>(event: OrderStateEvent, fsmOrder: FsmOrder | undefined, timing: { lockWaitMs: number }): Promise<TransitionOutcome<T>> {
+  private async handle<T>(event: OrderStateEvent, fsmOrder: FsmOrder | undefined, timing: { lockWaitMs: number }, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
     if (!this.registry.isSealed) throw new Error('order-fsm: sendEvent() called before the application finished bootstrap');
     this.validate(event, fsmOrder);
     this.authorize(event);
@@ -206,8 +282,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       }
       if (consumed) return this.replay<T>(consumed, hash, event.requestId);
       if (!order) throw new OrderNotFoundError(event.orderId);
+      // Paused by an operator: no event applies, from any source, until it is resumed; a forced move does.
+      if (order.paused && !forced) throw new OrderPausedError(order.orderId, order.paused);
       try {
-        return await this.apply<T>(event, order, hash, callerKey);
+        return forced ? await this.applyForced<T>(event, order, hash, callerKey, forced) : await this.apply<T>(event, order, hash, callerKey);
       } catch (error) {
         if (error instanceof OrderFsmError && RECHECK_AFTER.has(error.code)) {
           const late = await this.store.findConsumedRequest(event.requestId, callerKey).catch(() => null);
@@ -223,7 +301,30 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   /** Declared events by name, anything else as one label: a client cannot grow the metrics without bound. */
   private eventLabel(eventType: unknown): string {
     this.declaredEvents ??= this.options.machine.events;
-    return typeof eventType === 'string' && this.declaredEvents.has(eventType) ? eventType : 'undeclared';
+    return (typeof eventType === 'string' && this.declaredEvents.has(eventType)) || eventType === FORCE_EVENT ? (eventType as string) : 'undeclared';
+  }
+
+  /** Counts a committed transition, each label bounded: by the machine, the known dimensions and sources. */
+  private countTransition(order: FsmOrder, toState: string, event: OrderStateEvent): void {
+    const { machine, metrics, dimensions } = this.options;
+    if (!metrics.transition) return;
+    if (!this.knownDimensions) {
+      const named = this.registry.namedDimensions();
+      this.knownDimensions = {
+        bizCodes: new Set([...named.bizCodes, ...dimensions.bizCodes]),
+        sceneIds: new Set([...named.sceneIds, ...dimensions.sceneIds]),
+      };
+    }
+    const state = (name: string) => (machine.hasState(name) ? name : 'undeclared');
+    const source = event.source ?? 'api';
+    metrics.transition({
+      fromState: state(order.state),
+      toState: state(toState),
+      event: this.eventLabel(event.eventType),
+      bizCode: this.knownDimensions.bizCodes.has(order.bizCode) ? order.bizCode : 'other',
+      sceneId: this.knownDimensions.sceneIds.has(order.sceneId) ? order.sceneId : 'other',
+      source: KNOWN_SOURCES.has(source) ? source : 'other',
+    });
   }
 
   findOrder(orderId: string): Promise<FsmOrder | null> {
@@ -253,6 +354,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.expectedVersion !== undefined && !(Number.isInteger(event.expectedVersion) && event.expectedVersion >= 0)) {
       throw new ValidationFailedError('expectedVersion must be a whole number', { field: 'expectedVersion' });
     }
+    if (event.operator !== undefined) {
+      requireId('operator.name', event.operator?.name);
+      requireReason('operator.reason', event.operator.reason);
+      requireId('operator.act', event.operator.act);
+    }
+    if (event.source === OPERATOR_SOURCE && (event.caller === undefined || event.operator === undefined)) {
+      throw new ValidationFailedError('an operator\'s event names its operator as the caller, with the act and its reason', { field: 'operator' });
+    }
     if (fsmOrder && fsmOrder.orderId !== event.orderId) {
       throw new ValidationFailedError(`the event is for order ${event.orderId} but the order given is ${fsmOrder.orderId}`);
     }
@@ -266,6 +375,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * else as its caller's role. Checked before the order is locked or read: a refusal touches nothing.
    */
   private authorize(event: OrderStateEvent): void {
+    // The service decided who is an operator (the operator API's guard): `sentBy` is for everyone else.
+    if (event.source === OPERATOR_SOURCE) return;
     const allowed = this.options.machine.sendersOf(event.eventType);
     if (!allowed) return;
     const sender = SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_SENDER : event.caller?.role;
@@ -290,7 +401,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (machine.declaresSenders) {
       const automatic = machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event === event.eventType;
       const source = event.source ?? 'api';
-      if (automatic && !SYSTEM_SOURCES.has(source)) throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
+      if (automatic && !SYSTEM_SOURCES.has(source) && source !== OPERATOR_SOURCE) {
+        throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
+      }
       if (!automatic && (source === 'worker' || source === 'sweeper')) {
         throw EventNotAllowedError.notAutomatic(order.orderId, event.eventType, source, order.state);
       }
@@ -324,6 +437,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       );
       const { order: committed, outcome } = await this.store.commit(write);
       this.signal.committed();
+      this.countTransition(order, decision.nextState, event);
       ended = ServiceResult.ok(outcome.result);
       await run.after();
       return { ...writer.answer(outcome.result), order: committed };
@@ -333,6 +447,28 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     } finally {
       await run.release(ended);
     }
+  }
+
+  /** The forced move: the writer and the commit of any transition, with no processor's decision before them. */
+  private async applyForced<T>(event: OrderStateEvent, order: FsmOrder, hash: string, callerKey: string, forced: ForcedMove): Promise<TransitionOutcome<T>> {
+    if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
+      throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
+    }
+    const writer = new TransitionWriter({
+      event,
+      order,
+      toState: forced.toState,
+      requestHash: hash,
+      callerKey,
+      machine: this.options.machine,
+      outbox: this.options.outbox,
+      processorName: 'the operator',
+    });
+    const write = { ...writer.write<T>(() => forced.timers, ServiceResult.ok<T>(undefined as T)), overridesPause: true };
+    const { order: committed } = await this.store.commit(write);
+    this.signal.committed();
+    this.countTransition(order, forced.toState, event);
+    return { ...writer.answer<T>(undefined), order: committed };
   }
 
   private selectProcessor(ctx: StateContext): AbstractStateProcessor {

@@ -56,6 +56,7 @@ export class TransitionWriter {
     const { event, order, toState, machine } = this.decided;
     const source = event.source ?? 'api';
     const auto = machine.automaticWork(toState, order.bizCode, order.sceneId);
+    const operator = event.operator;
     return {
       order,
       toState,
@@ -64,6 +65,19 @@ export class TransitionWriter {
       requestHash: this.decided.requestHash,
       caller: this.decided.callerKey,
       source,
+      // An operator's act: who and why on the log row, and its audit row in the same transaction.
+      ...(operator && {
+        actor: operator.name,
+        reason: operator.reason,
+        audit: {
+          orderId: order.orderId,
+          kind: operator.act,
+          actor: operator.name,
+          reason: operator.reason,
+          at: this.at,
+          detail: { event: event.eventType, fromState: order.state, toState, version: order.version + 1, requestId: event.requestId, ...operator.detail },
+        },
+      }),
       at: this.at,
       messages: this.messages(auto?.event),
       autoDueAt: auto ? new Date(this.at.getTime() + auto.stuckAfterMs) : null,
@@ -90,7 +104,15 @@ export class TransitionWriter {
     const { event, order, callerKey } = this.decided;
     const next = this.next;
     const messages = [
-      statusOutboxMessage(next, { event: event.eventType, fromState: order.state, requestId: event.requestId, caller: callerKey, source: event.source ?? 'api', at: this.at }),
+      statusOutboxMessage(next, {
+        event: event.eventType,
+        fromState: order.state,
+        requestId: event.requestId,
+        caller: callerKey,
+        source: event.source ?? 'api',
+        at: this.at,
+        ...(event.operator && { actor: event.operator.name, reason: event.operator.reason }),
+      }),
     ];
     if (automaticEvent) messages.push(workOutboxMessage(next, automaticEvent, 'transition'));
     return messages;

@@ -1,5 +1,7 @@
 /**
  * What a failure means to whoever sent the request, and so what it should do next:
+ * - `held`: an operator paused the order; nothing applies to it, and nothing is spent, until an
+ *   operator resumes it, which queues its automatic work again and fires its due timers.
  * - `refused`: the request itself is wrong or not allowed; the same request will be refused again.
  * - `moved-on`: the order is no longer where the request expected it (another state, no transition
  *   for the event there); nothing is left for this request to do.
@@ -8,7 +10,7 @@
  * - `failed`: the request was tried and did not apply (a check said no, a bug); trying again later
  *   may help, a limited number of times.
  */
-export type ErrorKind = 'refused' | 'moved-on' | 'transient' | 'failed';
+export type ErrorKind = 'refused' | 'moved-on' | 'transient' | 'failed' | 'held';
 
 /**
  * Every error code order-fsm can answer with: its HTTP status and its kind. This table is the only
@@ -28,6 +30,12 @@ export const ERRORS = {
   ORDER_STATE_NOT_MATCH: { status: 409, kind: 'moved-on' },
   NOT_FOUND_PROCESSOR: { status: 409, kind: 'moved-on' },
   ORDER_BUSY: { status: 409, kind: 'transient' },
+  /** An operator paused the order: every event is refused, from any source, until it is resumed. */
+  ORDER_PAUSED: { status: 409, kind: 'held' },
+  /** Resume of an order that is not paused. */
+  ORDER_NOT_PAUSED: { status: 409, kind: 'refused' },
+  /** A dead letter an operator already redrove or discarded. */
+  DEAD_LETTER_SETTLED: { status: 409, kind: 'refused' },
   /** The order moved while the request ran; nothing was written. Read again, then it applies or has moved on. */
   VERSION_CONFLICT: { status: 409, kind: 'transient' },
   /** Internal: the engine answers a consumed request id as a replay (or IDEMPOTENCY_KEY_REUSED). */
@@ -37,6 +45,8 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, kind: 'refused' },
   CHECK_FAILED: { status: 422, kind: 'failed' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, kind: 'refused' },
+  /** A forced move to a state the machine does not declare (or to its virtual initial state). */
+  STATE_NOT_DECLARED: { status: 422, kind: 'refused' },
   /** The caller sent more requests than its limit allows in the window; Retry-After says when to try again. */
   RATE_LIMITED: { status: 429, kind: 'transient' },
   DEPENDENCY_UNAVAILABLE: { status: 503, kind: 'transient' },

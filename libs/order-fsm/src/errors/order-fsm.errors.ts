@@ -122,6 +122,42 @@ export class TransitionNotDeclaredError extends OrderFsmError {
   }
 }
 
+/** An operator paused the order; it takes no event until it is resumed. */
+export class OrderPausedError extends OrderFsmError {
+  constructor(orderId: string, paused: { at: Date; reason: string }) {
+    super('ORDER_PAUSED', `order ${orderId} is paused by an operator (${paused.reason}); it takes no event until it is resumed`, {
+      orderId,
+      pausedAt: paused.at.toISOString(),
+      reason: paused.reason,
+    });
+  }
+}
+
+/** Resume of an order that is not paused. */
+export class OrderNotPausedError extends OrderFsmError {
+  constructor(orderId: string) {
+    super('ORDER_NOT_PAUSED', `order ${orderId} is not paused`, { orderId });
+  }
+}
+
+/** A forced move to a state the machine does not declare. */
+export class StateNotDeclaredError extends OrderFsmError {
+  constructor(state: string, declared: readonly string[], orderId?: string) {
+    super('STATE_NOT_DECLARED', `the machine declares no state ${state}; an order can be moved to ${declared.join(', ')}`, {
+      ...(orderId !== undefined && { orderId }),
+      state,
+      declared: [...declared],
+    });
+  }
+}
+
+/** A dead letter that was already redriven or discarded. */
+export class DeadLetterSettledError extends OrderFsmError {
+  constructor(id: number, status: string, settledBy: string | null) {
+    super('DEAD_LETTER_SETTLED', `dead letter ${id} was already ${status}${settledBy ? ` by ${settledBy}` : ''}`, { id, status, ...(settledBy && { settledBy }) });
+  }
+}
+
 export class OrderBusyError extends OrderFsmError {
   constructor(orderId: string, waitedMs: number) {
     super('ORDER_BUSY', `order ${orderId} is being changed by another request; retry later`, { orderId, waitedMs });

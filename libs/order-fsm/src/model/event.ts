@@ -1,8 +1,32 @@
 /** Who moved an order: recorded with every transition. */
-export type TransitionSource = 'api' | 'worker' | 'timer' | 'sweeper' | (string & {});
+export type TransitionSource = 'api' | 'worker' | 'timer' | 'sweeper' | 'operator' | (string & {});
 
 /** The sources that are the engine itself: they send as the `system` sender. */
 export const SYSTEM_SOURCES: ReadonlySet<string> = new Set(['worker', 'timer', 'sweeper']);
+/**
+ * The source of an operator's act (the operator API's force and events): the service has already
+ * decided who is an operator, so the machine's `sentBy` does not apply to it.
+ */
+export const OPERATOR_SOURCE = 'operator';
+/** Every source the engine itself uses; metrics label any other as `other`. */
+export const KNOWN_SOURCES: ReadonlySet<string> = new Set(['api', ...SYSTEM_SOURCES, OPERATOR_SOURCE]);
+/** The event of a forced move (the operator's force): no processor takes it, and no machine declares it. */
+export const FORCE_EVENT = '@force';
+
+/**
+ * An operator's act that an event is part of: who and why, recorded with the transition (its
+ * `actor` and `reason`) and, in the same transaction, as a row of the operators' audit.
+ */
+export interface OperatorAct {
+  /** The operator's name. */
+  readonly name: string;
+  /** Why, in the operator's words. */
+  readonly reason: string;
+  /** What the operator did: `event`, `force`, `redrive`, ... */
+  readonly act: string;
+  /** What else the audit row should say (the dead letter redriven, say). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
 /** The sender name of the engine's own events (worker, timers, sweeper) in a machine's `sentBy`. */
 export const SYSTEM_SENDER = 'system';
 
@@ -37,4 +61,10 @@ export interface OrderStateEvent<P = unknown> {
   caller?: Caller;
   /** Set by the timer poller: the durable timer this event fires, marked fired in the transition's own transaction. */
   firesTimer?: number;
+  /**
+   * Set by the operator API: the operator's act this event is part of (with source `operator`, or
+   * the engine's own source when an operator redrives its work). Not part of what identifies the
+   * request: a retry with other words is the same request.
+   */
+  operator?: OperatorAct;
 }

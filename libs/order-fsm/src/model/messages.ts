@@ -25,6 +25,9 @@ export interface StatusMessage {
   /** Whose request id it is (request ids are unique per caller): `@system` for the engine's own. */
   readonly caller: string;
   readonly source: TransitionSource;
+  /** When an operator acted (forced it, sent it, redrove it): who, and why. */
+  readonly actor?: string;
+  readonly reason?: string;
   readonly occurredAt: string;
   readonly order: Pick<FsmOrder, 'orderId' | 'state' | 'version' | 'bizCode' | 'sceneId' | 'data'>;
 }
@@ -36,7 +39,8 @@ export interface WorkMessage {
   readonly version: number;
   readonly state: string;
   readonly event: string;
-  readonly origin: 'transition' | 'sweeper';
+  /** What queued it: a transition, the sweeper, or an operator's resume. */
+  readonly origin: 'transition' | 'sweeper' | 'resume';
 }
 
 export const statusMessageId = (orderId: string, version: number) => `${orderId}:${version}`;
@@ -49,7 +53,7 @@ export const WORK_ROUTING_KEY = 'work';
 
 export function statusOutboxMessage(
   order: FsmOrder,
-  transition: { event: string; fromState: string; requestId: string; caller: string; source: TransitionSource; at: Date },
+  transition: { event: string; fromState: string; requestId: string; caller: string; source: TransitionSource; at: Date; actor?: string; reason?: string },
 ): OutboxMessage {
   const body: StatusMessage = {
     messageId: statusMessageId(order.orderId, order.version),
@@ -63,6 +67,7 @@ export function statusOutboxMessage(
     requestId: transition.requestId,
     caller: transition.caller,
     source: transition.source,
+    ...(transition.actor !== undefined && { actor: transition.actor, reason: transition.reason }),
     occurredAt: transition.at.toISOString(),
     order: { orderId: order.orderId, state: order.state, version: order.version, bizCode: order.bizCode, sceneId: order.sceneId, data: order.data },
   };

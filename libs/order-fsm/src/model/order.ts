@@ -12,4 +12,6 @@ export interface FsmOrder<D extends object = OrderData> {
   updatedAt?: Date;
   /** Set when the order's automatic work was dead-lettered and a person should look at it. */
   flag?: { at: Date; reason: string };
+  /** Set while an operator has the order paused: every event is refused (ORDER_PAUSED) until it is resumed. */
+  paused?: { at: Date; reason: string };
 }

@@ -1,9 +1,30 @@
 import type { EntityManager } from 'typeorm';
 import type { FsmOrder } from '../model/order.js';
 import type { TransitionSource } from '../model/event.js';
-import type { OutboxMessage } from '../model/messages.js';
+import type { OutboxMessage, WorkMessage } from '../model/messages.js';
 
 export type { OutboxMessage };
+
+/** One row of the operators' audit, as written: who did what to which order, and why. */
+export interface OperatorActionWrite {
+  readonly orderId: string;
+  /** `force`, `pause`, `resume`, `event`, `redrive`, `discard`. */
+  readonly kind: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly at: Date;
+  /** What else there is to say (states, versions, the dead letter), as JSON. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Automatic work the broker gave up on, for the dead-letter table. */
+export interface DeadLetterWrite {
+  readonly work: WorkMessage;
+  readonly reason: string;
+  /** Deliveries it had. */
+  readonly attempts: number;
+  readonly at: Date;
+}
 
 /** A durable timer: `event` is sent to the order at `fireAt` if it is still at this transition's version. */
 export interface TimerWrite {
@@ -23,12 +44,23 @@ export interface TransitionWrite<O extends SaveOutcome = SaveOutcome> {
   /** Whose request id it is: ids are unique per caller (`@system` for the engine's own, `''` for none named). */
   readonly caller: string;
   readonly source: TransitionSource;
+  /** Who acted: an operator's name, the caller's, `@system`. Default: the caller. */
+  readonly actor?: string;
+  /** Why, for an operator's act. */
+  readonly reason?: string;
   readonly at: Date;
   readonly messages: readonly OutboxMessage[];
   /** When the sweeper should queue the automatic work of `toState` again; null when it has none. */
   readonly autoDueAt: Date | null;
   /** The durable timer this transition fires: its row is marked `fired` in the same transaction. */
   readonly firesTimer?: number;
+  /** An operator's act: its audit row is written in the same transaction. */
+  readonly audit?: OperatorActionWrite;
+  /**
+   * An operator's forced move: it applies to a paused order too (which stays paused). Every other
+   * write is fenced by the pause as by the version: a paused order is never written.
+   */
+  readonly overridesPause?: boolean;
   /**
    * What the log row stores for replays and the timers the transition schedules, decided before the
    * transaction: the whole write is known up front, and a store may send it in one batch.
@@ -57,6 +89,10 @@ export interface TransitionLogEntry {
   readonly source: TransitionSource;
   /** The caller that sent it (`@system` for the engine's own events, `''` when none was named). */
   readonly caller: string;
+  /** Who acted: the operator who forced, sent or redrove it; else the caller. */
+  readonly actor: string;
+  /** Why, for an operator's act; null otherwise. */
+  readonly reason: string | null;
   readonly createdAt: Date;
 }
 
@@ -132,9 +168,10 @@ export interface OrderStore {
   claimDueTimers(now: Date, limit: number, leaseMs: number): Promise<DueTimer[]>;
   /**
    * Records a timer that did not fire through a transition (the order moved on, the event was
-   * refused): `outcome` says why. With `retryAt` instead, the timer is due again then.
+   * refused): `outcome` says why. With `retryAt` instead, the timer is due again then; `held`
+   * marks it as held back by a paused order (resumeOrder() makes such timers due at once).
    */
-  settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void>;
+  settleTimer(id: number, result: { outcome: string } | { retryAt: Date; held?: boolean }): Promise<void>;
 
   /** Up to `limit` orders whose automatic work was due by `now` and that no one flagged, the longest overdue first. */
   findStuck(now: Date, limit: number): Promise<StuckOrder[]>;
@@ -148,4 +185,9 @@ export interface OrderStore {
 
   /** Marks an order for a person to look at (its automatic work was dead-lettered); its next transition clears the mark. */
   flagOrder(orderId: string, reason: string, at: Date): Promise<void>;
+  /**
+   * Keeps dead-lettered work for operators to redrive or discard and flags its order, in one
+   * transaction. The same message recorded twice (a broker's redelivery) is one dead letter.
+   */
+  recordDeadLetter(letter: DeadLetterWrite): Promise<void>;
 }

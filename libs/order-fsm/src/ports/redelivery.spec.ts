@@ -34,6 +34,8 @@ describe('the one error table', () => {
     for (const code of ['FORBIDDEN', 'ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'TRANSITION_NOT_DECLARED']) expect([code, errorKindOf(code)]).toEqual([code, 'refused']);
     expect(errorKindOf('CHECK_FAILED')).toBe('failed');
     expect(errorKindOf('SOMETHING_ELSE')).toBe('failed');
+    // A paused order: neither a retry to spend nor a dead letter, until an operator resumes it.
+    expect(errorKindOf('ORDER_PAUSED')).toBe('held');
     for (const [code, { status }] of Object.entries(ERRORS)) expect([code, status >= 400 && status < 600]).toEqual([code, true]);
   });
 });

@@ -66,6 +66,17 @@ export class ProcessorRegistry {
     return this.sealed;
   }
 
+  /** The bizCodes and sceneIds that processors and plugins name (not those they match as "any"). */
+  namedDimensions(): { bizCodes: ReadonlySet<string>; sceneIds: ReadonlySet<string> } {
+    const bizCodes = new Set<string>();
+    const sceneIds = new Set<string>();
+    for (const { metadata } of [...this.registrations, ...this.pluginRegistrations]) {
+      for (const bizCode of metadata.bizCodes ?? []) bizCodes.add(bizCode);
+      for (const sceneId of metadata.sceneIds ?? []) sceneIds.add(sceneId);
+    }
+    return { bizCodes, sceneIds };
+  }
+
   /** The processors of the most specific level that has any; the caller applies filter(). */
   resolve(state: string, event: string, bizCode: string, sceneId: string): readonly AbstractStateProcessor[] {
     if (!this.events.has(event)) return EMPTY;

@@ -11,9 +11,10 @@ import type { OrderStore } from '../ports/order-store.js';
 /**
  * The verdict on a failure, from the one error table (ERRORS): the order moved on, nothing left to
  * do; refused, another attempt cannot fix it; transient, again shortly without spending an attempt;
- * failed, again after a growing delay, a limited number of times.
+ * failed, again after a growing delay, a limited number of times; held (an operator paused the
+ * order), done with for now: resuming the order queues its work again.
  */
-const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry' };
+const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry', held: 'done' };
 
 /**
  * Turns automatic work into the state's event. Its request id is derived from the order and the
@@ -38,7 +39,8 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
         this.options.metrics.work(work.event, verdict.outcome);
         return verdict;
       },
-      (work, reason) => this.store.flagOrder(work.orderId, `automatic ${work.event} dead-lettered: ${reason}`, new Date()),
+      // Kept for operators to redrive or discard, and its order flagged for them.
+      (work, reason, attempts) => this.store.recordDeadLetter({ work, reason, attempts, at: new Date() }),
     );
   }
 

@@ -12,6 +12,8 @@ import { BackgroundLoop } from './background-loop.js';
 const CLAIM_LEASE_MS = 30_000;
 /** A timer that could not fire now (the order was busy, a dependency was down) is tried again after this. */
 const RETRY_AFTER_MS = 1_000;
+/** A timer of a paused order is held back this long at a time; resuming the order makes it due at once. */
+const HELD_RETRY_MS = 60_000;
 
 /**
  * Fires due timers, each once. The poller claims a batch and commits the claim (instances never
@@ -67,7 +69,7 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async fire(timer: DueTimer): Promise<void> {
-    let result: { outcome: string } | { retryAt: Date } | undefined;
+    let result: { outcome: string } | { retryAt: Date; held?: boolean } | undefined;
     try {
       const outcome = await this.engine.sendEvent({
         eventType: timer.event,
@@ -87,6 +89,8 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
       const kind = errorKindOf(code);
       if (kind === 'transient') result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
       else if (kind === 'moved-on') result = { outcome: 'moved-on' };
+      // Paused: held back, pending, until the order is resumed (which makes it due at once), never spent.
+      else if (kind === 'held') result = { retryAt: new Date(Date.now() + HELD_RETRY_MS), held: true };
       else {
         this.logger.warn(`timer ${timer.id} (${timer.event} for order ${timer.orderId}) failed: ${(error as Error).message}`);
         result = { outcome: code };

@@ -110,7 +110,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
     return acked;
   }
 
-  async start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string) => Promise<void>): Promise<void> {
+  async start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string, attempts: number) => Promise<void>): Promise<void> {
     const consumer = this.connection.createChannel({
       name: 'order-fsm-worker',
       confirm: true,
@@ -162,7 +162,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
     channel: ChannelWrapper,
     message: ConsumeMessage,
     handler: WorkHandler,
-    onDeadLetter: (work: WorkMessage, reason: string) => Promise<void>,
+    onDeadLetter: (work: WorkMessage, reason: string, attempts: number) => Promise<void>,
   ): Promise<void> {
     const attempt = Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1);
     let work: unknown;
@@ -194,7 +194,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
         } else if (next.action === 'dead') {
           const reason = next.reason;
           await this.deadLetter(channel, message, reason, attempt);
-          await onDeadLetter(work, reason).catch((error) => this.logger.error(`flagging order ${work.orderId} failed: ${error}`));
+          await onDeadLetter(work, reason, attempt).catch((error) => this.logger.error(`recording the dead letter of order ${work.orderId} failed: ${error}`));
         }
       }
       channel.ack(message);

@@ -37,7 +37,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
   private readonly pending: Array<{ work: WorkMessage; attempt: number }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private handler?: WorkHandler;
-  private onDeadLetter?: (work: WorkMessage, reason: string) => Promise<void>;
+  private onDeadLetter?: (work: WorkMessage, reason: string, attempts: number) => Promise<void>;
   private running = 0;
 
   constructor(options: InProcessMessagingOptions = {}) {
@@ -90,7 +90,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
     return this.pending.length === 0 && this.timers.size === 0 && this.running === 0;
   }
 
-  async start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string) => Promise<void>): Promise<void> {
+  async start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string, attempts: number) => Promise<void>): Promise<void> {
     this.handler = handler;
     this.onDeadLetter = onDeadLetter;
     for (const { work, attempt } of this.pending.splice(0)) this.enqueue(work, attempt);
@@ -128,7 +128,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
       // With no retry delays configured, a wait holds the work a second before it goes again.
       if (next.action === 'again') return this.enqueue(work, next.attempt, this.retryDelaysMs[next.delay] ?? 1_000);
       this.dead.push({ work, reason: next.reason });
-      await this.onDeadLetter?.(work, next.reason).catch((error: unknown) => this.logger.warn(`dead letter of ${work.messageId}: ${error}`));
+      await this.onDeadLetter?.(work, next.reason, attempt).catch((error: unknown) => this.logger.warn(`dead letter of ${work.messageId}: ${error}`));
     } finally {
       this.running--;
     }

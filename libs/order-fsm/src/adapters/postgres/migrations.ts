@@ -19,5 +19,27 @@ export class OrderFsmPostgresSchema1796284000000 implements MigrationInterface {
   }
 }
 
+/**
+ * What operators need (issue 15): orders can be paused, the log says who acted and why, operators'
+ * acts are audited and dead-lettered work is kept to redrive or discard; and the indexes behind the
+ * operator's list and the fleet's counts. On a database the first migration created in an earlier
+ * release it adds what is missing (ADD COLUMN IF NOT EXISTS); on a new one it finds nothing to do.
+ */
+export class OrderFsmPostgresOperations1796300000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresOperations1796300000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const statement of createStatements(POSTGRES_SCHEMA, FSM_TABLES, 'ask')) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE IF EXISTS fsm_dead_letter');
+    await runner.query('DROP TABLE IF EXISTS fsm_operator_action');
+    for (const index of ['idx_fsm_order_updated', 'idx_fsm_order_dims_updated', 'idx_fsm_order_state_dims']) await runner.query(`DROP INDEX IF EXISTS ${index}`);
+    await runner.query('ALTER TABLE fsm_order DROP COLUMN IF EXISTS paused_at, DROP COLUMN IF EXISTS pause_reason');
+    await runner.query('ALTER TABLE fsm_transition DROP COLUMN IF EXISTS actor, DROP COLUMN IF EXISTS reason');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
-export const ORDER_FSM_POSTGRES_MIGRATIONS = [OrderFsmPostgresSchema1796284000000] as const;
+export const ORDER_FSM_POSTGRES_MIGRATIONS = [OrderFsmPostgresSchema1796284000000, OrderFsmPostgresOperations1796300000000] as const;

@@ -17,7 +17,7 @@ export type ColumnKind =
   | 'text'
   /** The order's business data: JSON. */
   | 'json'
-  /** A version: a whole number, never negative. */
+  /** A version or a count: a whole number, never negative. */
   | 'version'
   /** A time to the millisecond. */
   | 'time'
@@ -61,12 +61,20 @@ export const FSM_TABLES: readonly Table[] = [
       time('auto_due_at', true),
       time('flagged_at', true),
       { name: 'flag_reason', kind: 'string', length: 512, nullable: true },
+      // Paused by an operator: every event is refused until it is resumed.
+      time('paused_at', true),
+      { name: 'pause_reason', kind: 'string', length: 512, nullable: true },
     ],
     primaryKey: ['id'],
     unique: [],
     indexes: [
       ['idx_fsm_order_state_updated', ['state', 'updated_at']],
       ['idx_fsm_order_auto_due', ['auto_due_at']],
+      // The operator's list, newest first, keyset-paginated on (updated_at, id): all orders, or one bizCode@sceneId.
+      ['idx_fsm_order_updated', ['updated_at', 'id']],
+      ['idx_fsm_order_dims_updated', ['biz_code', 'scene_id', 'updated_at', 'id']],
+      // The fleet's counts per state and bizCode@sceneId, read from the index alone.
+      ['idx_fsm_order_state_dims', ['state', 'biz_code', 'scene_id']],
     ],
   },
   {
@@ -84,6 +92,9 @@ export const FSM_TABLES: readonly Table[] = [
       time('created_at'),
       { name: 'request_hash', kind: 'hash', default: "''" },
       { name: 'response', kind: 'text', nullable: true },
+      // Who acted (an operator's name, the caller's, or `@system`) and, for an operator's act, why.
+      { name: 'actor', kind: 'key', default: "''" },
+      { name: 'reason', kind: 'string', length: 512, nullable: true },
     ],
     primaryKey: ['id'],
     unique: [
@@ -132,6 +143,49 @@ export const FSM_TABLES: readonly Table[] = [
       ['idx_fsm_timer_order', ['order_id']],
     ],
   },
+  {
+    // The audit of operators' acts: force, pause, resume, event, redrive, discard; one row per order acted on.
+    name: 'fsm_operator_action',
+    columns: [
+      { name: 'id', kind: 'serial' },
+      key('order_id'),
+      { name: 'kind', kind: 'label' },
+      key('actor'),
+      { name: 'reason', kind: 'string', length: 512 },
+      { name: 'detail', kind: 'text', nullable: true },
+      time('created_at'),
+    ],
+    primaryKey: ['id'],
+    unique: [],
+    indexes: [['idx_fsm_operator_action_order', ['order_id', 'id']]],
+  },
+  {
+    // Automatic work that used up its attempts (or was refused): what operators redrive or discard.
+    name: 'fsm_dead_letter',
+    columns: [
+      { name: 'id', kind: 'serial' },
+      { name: 'message_id', kind: 'string', length: 160 },
+      key('order_id'),
+      { name: 'version', kind: 'version' },
+      key('state'),
+      key('event'),
+      { name: 'reason', kind: 'string', length: 512 },
+      { name: 'attempts', kind: 'version' },
+      time('created_at'),
+      // dead (waiting for a person), redriven or discarded.
+      { name: 'status', kind: 'label' },
+      time('settled_at', true),
+      key('settled_by', true),
+      { name: 'settle_reason', kind: 'string', length: 512, nullable: true },
+      { name: 'outcome', kind: 'string', length: 512, nullable: true },
+    ],
+    primaryKey: ['id'],
+    unique: [['uq_fsm_dead_letter_message', ['message_id']]],
+    indexes: [
+      ['idx_fsm_dead_letter_status', ['status', 'id']],
+      ['idx_fsm_dead_letter_order', ['order_id', 'id']],
+    ],
+  },
 ];
 
 /** How one database spells the schema. */
@@ -142,21 +196,51 @@ export interface SchemaDialect {
   readonly serialIsPrimaryKey: boolean;
   /** After the closing parenthesis of CREATE TABLE (MySQL's engine and collation). */
   readonly tableSuffix: string;
+  /** Whether the database has `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` (PostgreSQL does, SQLite does not). */
+  readonly addColumnIfNotExists: boolean;
 }
 
-/** CREATE TABLE and CREATE INDEX statements, each safe to run again. */
-export function createStatements(dialect: SchemaDialect, tables: readonly Table[] = FSM_TABLES): string[] {
+/**
+ * What an existing database already has, for bringing tables an earlier release created up to the
+ * description: each table's columns, as read from the database (SQLite), or `'ask'` to let the
+ * database skip the columns it has (`ADD COLUMN IF NOT EXISTS`, PostgreSQL).
+ */
+export type ExistingColumns = ReadonlyMap<string, ReadonlySet<string>> | 'ask';
+
+const columnDefinition = (dialect: SchemaDialect, column: Column): string =>
+  `${column.name} ${dialect.columnType(column)}${column.default === undefined ? '' : ` DEFAULT ${column.default}`}`;
+
+/**
+ * CREATE TABLE and CREATE INDEX statements, each safe to run again. With `existing`, tables that an
+ * earlier release created gain the columns added since (between the tables and the indexes, which
+ * may name them); a column added later is nullable or has a default, so existing rows stay valid.
+ */
+export function createStatements(dialect: SchemaDialect, tables: readonly Table[] = FSM_TABLES, existing?: ExistingColumns): string[] {
   const statements: string[] = [];
+  const indexes: string[] = [];
   for (const table of tables) {
     const serialKey = dialect.serialIsPrimaryKey && table.columns.some((c) => c.kind === 'serial' && table.primaryKey.includes(c.name));
-    const lines = table.columns.map((column) => {
-      const def = column.default === undefined ? '' : ` DEFAULT ${column.default}`;
-      return `${column.name} ${dialect.columnType(column)}${def}`;
-    });
+    const lines = table.columns.map((column) => columnDefinition(dialect, column));
     if (!serialKey) lines.push(`CONSTRAINT ${table.name}_pkey PRIMARY KEY (${table.primaryKey.join(', ')})`);
     for (const [name, columns] of table.unique) lines.push(`CONSTRAINT ${name} UNIQUE (${columns.join(', ')})`);
     statements.push(`CREATE TABLE IF NOT EXISTS ${table.name} (\n  ${lines.join(',\n  ')}\n)${dialect.tableSuffix}`);
-    for (const [name, columns] of table.indexes) statements.push(`CREATE INDEX IF NOT EXISTS ${name} ON ${table.name} (${columns.join(', ')})`);
+    for (const [name, columns] of table.indexes) indexes.push(`CREATE INDEX IF NOT EXISTS ${name} ON ${table.name} (${columns.join(', ')})`);
+  }
+  if (existing) statements.push(...addColumnStatements(dialect, tables, existing));
+  return [...statements, ...indexes];
+}
+
+function addColumnStatements(dialect: SchemaDialect, tables: readonly Table[], existing: ExistingColumns): string[] {
+  const statements: string[] = [];
+  for (const table of tables) {
+    const has = existing === 'ask' ? undefined : existing.get(table.name);
+    // A table created just now (or not there before) has every column already.
+    if (existing !== 'ask' && (!has || has.size === 0)) continue;
+    for (const column of table.columns) {
+      if (column.kind === 'serial' || has?.has(column.name)) continue;
+      const ifNotExists = existing === 'ask' && dialect.addColumnIfNotExists ? 'IF NOT EXISTS ' : '';
+      statements.push(`ALTER TABLE ${table.name} ADD COLUMN ${ifNotExists}${columnDefinition(dialect, column)}`);
+    }
   }
   return statements;
 }

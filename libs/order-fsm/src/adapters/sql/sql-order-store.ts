@@ -5,10 +5,27 @@ import { VersionConflictError } from '../../errors/order-fsm.errors.js';
 import type { OutboxMessage } from '../../model/messages.js';
 import type { FsmOrder } from '../../model/order.js';
 import type {
+  DeadLetter,
+  DeadLetterQuery,
+  DeadLetterSettlement,
+  ListedOrder,
+  OperatorAction,
+  OpsStore,
+  OrderHistory,
+  OrderListQuery,
+  OrderMessage,
+  OrderTimer,
+  Requeue,
+  StateCount,
+  UnpublishedBacklog,
+} from '../../ports/ops-store.js';
+import type {
   ClaimedMessage,
   CommittedTransition,
   ConsumedRequest,
+  DeadLetterWrite,
   DueTimer,
+  OperatorActionWrite,
   OrderStore,
   SaveOutcome,
   StuckOrder,
@@ -20,7 +37,8 @@ import type { SqlDialect, Statement } from './sql-dialect.js';
 
 // The statements, once for every database: `?` for values (the dialect numbers them where it must),
 // lists expanded to one placeholder per value.
-const ORDER_COLUMNS = 'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason';
+const ORDER_COLUMNS =
+  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason, o.paused_at, o.pause_reason';
 const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
 // One round trip for both: the order, and the transition that already consumed this request id, if any.
 const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
@@ -28,17 +46,25 @@ const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.res
 const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?';
 export const INSERT_ORDER =
   'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-// The fence: the row changes only if nobody moved it since it was read. A writer that waited on the
-// row's lock re-checks the WHERE against the row as committed, so it loses.
-export const UPDATE_ORDER =
-  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL WHERE id = ? AND version = ? AND state = ?';
+// The fence: the row changes only if nobody moved it since it was read, and nobody paused it. A
+// writer that waited on the row's lock re-checks the WHERE against the row as committed, so it loses.
+const UPDATE_ORDER_SET = 'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL';
+export const UPDATE_ORDER = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ? AND paused_at IS NULL`;
+// An operator's forced move: fenced by the version alone, so that a paused order can be moved (and stays paused).
+export const UPDATE_ORDER_OVERRIDING_PAUSE = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ?`;
 export const INSERT_TRANSITION =
-  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_ACTION = 'INSERT INTO fsm_operator_action (order_id, kind, actor, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)';
 const OUTBOX_HEAD = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)';
 const TIMER_HEAD = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at)';
 const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?";
-const SELECT_TRANSITIONS =
-  'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at FROM fsm_transition WHERE order_id = ? ORDER BY version';
+const SELECT_TRANSITIONS_OF_ORDER =
+  'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at, actor, reason FROM fsm_transition WHERE order_id = ?';
+const SELECT_TRANSITIONS = `${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version`;
+const DEAD_LETTER_COLUMNS =
+  'id, message_id, order_id, version, state, event, reason, attempts, created_at, status, settled_at, settled_by, settle_reason, outcome';
+/** The longest text a reason, an outcome or a flag may have in its column. */
+export const REASON_LENGTH = 512;
 
 interface OrderRow {
   id: string;
@@ -51,6 +77,9 @@ interface OrderRow {
   updated_at: unknown;
   flagged_at: unknown;
   flag_reason: string | null;
+  paused_at: unknown;
+  pause_reason: string | null;
+  auto_due_at?: unknown;
 }
 
 interface RequestRow {
@@ -64,6 +93,21 @@ const valuesOf = (rows: number, columns: number): string => {
   return Array.from({ length: rows }, () => group).join(', ');
 };
 const listOf = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/** A WHERE clause built condition by condition, with its values in order. */
+class Conditions {
+  private readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+
+  add(clause: string, ...values: unknown[]): void {
+    this.clauses.push(clause);
+    this.params.push(...values);
+  }
+
+  get sql(): string {
+    return this.clauses.length > 0 ? ` WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}
 
 const NO_OUTCOME: SaveOutcome = Object.freeze({ response: 'null', timers: Object.freeze([]) });
 
@@ -84,7 +128,7 @@ export interface SqlSession {
  * commitTransaction, rollbackTransaction, release. A processor's save() gets the transaction's
  * EntityManager (repositories, nested transactions as savepoints).
  */
-export abstract class SqlOrderStore implements OrderStore {
+export abstract class SqlOrderStore implements OrderStore, OpsStore {
   protected constructor(
     protected readonly dataSource: DataSource,
     protected readonly dialect: SqlDialect,
@@ -110,8 +154,11 @@ export abstract class SqlOrderStore implements OrderStore {
   }
 
   async listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
-    const rows = await this.read<Record<string, unknown>>(SELECT_TRANSITIONS, [orderId]);
-    return rows.map((row) => ({
+    return (await this.read<Record<string, unknown>>(SELECT_TRANSITIONS, [orderId])).map((row) => this.toLogEntry(row));
+  }
+
+  private toLogEntry(row: Record<string, unknown>): TransitionLogEntry {
+    return {
       orderId: String(row.order_id),
       version: Number(row.version),
       event: String(row.event),
@@ -120,8 +167,11 @@ export abstract class SqlOrderStore implements OrderStore {
       requestId: String(row.request_id),
       caller: String(row.caller),
       source: row.source as TransitionLogEntry['source'],
+      // Rows written before the log had an actor: whoever sent them.
+      actor: row.actor ? String(row.actor) : String(row.caller),
+      reason: row.reason == null ? null : String(row.reason),
       createdAt: this.dialect.readTime(row.created_at),
-    }));
+    };
   }
 
   async outboxBacklog(): Promise<{ count: number; oldestCreatedAt: Date | null }> {
@@ -133,9 +183,10 @@ export abstract class SqlOrderStore implements OrderStore {
   }
 
   async findStuck(now: Date, limit: number): Promise<StuckOrder[]> {
-    // A flagged order's work was dead-lettered: a person looks at it; it is not requeued forever.
+    // A flagged order's work was dead-lettered: a person looks at it; it is not requeued forever. A
+    // paused one is left alone until it is resumed, which queues its work again.
     const rows = await this.read<Record<string, unknown>>(
-      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? AND flagged_at IS NULL ORDER BY auto_due_at LIMIT ?',
+      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? AND flagged_at IS NULL AND paused_at IS NULL ORDER BY auto_due_at LIMIT ?',
       [this.dialect.time(now), limit],
     );
     return rows.map((row) => ({
@@ -184,7 +235,21 @@ export abstract class SqlOrderStore implements OrderStore {
       this.fenceOf(write),
       [
         fenceGuard ? this.fenceGuarded(INSERT_TRANSITION) : INSERT_TRANSITION,
-        [order.orderId, version, write.event, order.state, toState, write.requestId, write.caller, write.source, time, write.requestHash, response],
+        [
+          order.orderId,
+          version,
+          write.event,
+          order.state,
+          toState,
+          write.requestId,
+          write.caller,
+          write.source,
+          time,
+          write.requestHash,
+          response,
+          write.actor ?? write.caller,
+          write.reason === undefined ? null : write.reason.slice(0, REASON_LENGTH),
+        ],
       ],
     ];
     if (write.messages.length > 0) statements.push(this.outboxInsert(order.orderId, version, write.messages, at));
@@ -195,16 +260,22 @@ export abstract class SqlOrderStore implements OrderStore {
       ]);
     }
     if (write.firesTimer !== undefined) statements.push([MARK_TIMER_FIRED, [time, write.firesTimer]]);
+    if (write.audit) statements.push(this.actionInsert(write.audit));
     return statements;
   }
 
-  private fenceOf({ order, toState, at, autoDueAt }: TransitionWrite): Statement {
+  private actionInsert(action: OperatorActionWrite): Statement {
+    const detail = action.detail === undefined ? null : JSON.stringify(action.detail);
+    return [INSERT_ACTION, [action.orderId, action.kind.slice(0, 16), action.actor, action.reason.slice(0, REASON_LENGTH), detail, this.dialect.time(action.at)]];
+  }
+
+  private fenceOf({ order, toState, at, autoDueAt, overridesPause }: TransitionWrite): Statement {
     const data = JSON.stringify(order.data ?? {});
     const time = this.dialect.time(at);
     const due = autoDueAt ? this.dialect.time(autoDueAt) : null;
     return order.version === 0
       ? [INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, 1, data, time, time, due]]
-      : [UPDATE_ORDER, [toState, order.version + 1, data, time, due, order.orderId, order.version, order.state]];
+      : [overridesPause ? UPDATE_ORDER_OVERRIDING_PAUSE : UPDATE_ORDER, [toState, order.version + 1, data, time, due, order.orderId, order.version, order.state]];
   }
 
   /** The log row's INSERT when it is sent in one batch after the fence: only a database that can batch needs it. */
@@ -295,10 +366,11 @@ export abstract class SqlOrderStore implements OrderStore {
     );
   }
 
-  async settleTimer(id: number, result: { outcome: string } | { retryAt: Date }): Promise<void> {
+  async settleTimer(id: number, result: { outcome: string } | { retryAt: Date; held?: boolean }): Promise<void> {
     const [sql, params]: Statement =
       'retryAt' in result
-        ? ['UPDATE fsm_timer SET fire_at = ? WHERE id = ? AND fired_at IS NULL', [this.dialect.time(result.retryAt), id]]
+        ? // A held timer stays pending, noted `paused`: resumeOrder() finds it by that note.
+          ['UPDATE fsm_timer SET fire_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL', [this.dialect.time(result.retryAt), result.held ? 'paused' : null, id]]
         : ['UPDATE fsm_timer SET fired_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL', [this.dialect.time(new Date()), result.outcome.slice(0, 64), id]];
     await this.guard(() => this.transaction(undefined, (session) => session.changes(sql, params)));
   }
@@ -306,7 +378,7 @@ export abstract class SqlOrderStore implements OrderStore {
   async requeue(order: StuckOrder, messages: readonly OutboxMessage[], nextDueAt: Date | null, now: Date): Promise<boolean> {
     return this.guard(() =>
       this.transaction(undefined, async (session) => {
-        const claimed = await session.changes('UPDATE fsm_order SET auto_due_at = ? WHERE id = ? AND version = ? AND auto_due_at <= ?', [
+        const claimed = await session.changes('UPDATE fsm_order SET auto_due_at = ? WHERE id = ? AND version = ? AND auto_due_at <= ? AND paused_at IS NULL', [
           nextDueAt ? this.dialect.time(nextDueAt) : null,
           order.orderId,
           order.version,
@@ -322,9 +394,240 @@ export abstract class SqlOrderStore implements OrderStore {
   async flagOrder(orderId: string, reason: string, at: Date): Promise<void> {
     await this.guard(() =>
       this.transaction(undefined, (session) =>
-        session.changes('UPDATE fsm_order SET flagged_at = ?, flag_reason = ? WHERE id = ?', [this.dialect.time(at), reason.slice(0, 512), orderId]),
+        session.changes('UPDATE fsm_order SET flagged_at = ?, flag_reason = ? WHERE id = ?', [this.dialect.time(at), reason.slice(0, REASON_LENGTH), orderId]),
       ),
     );
+  }
+
+  async recordDeadLetter({ work, reason, attempts, at }: DeadLetterWrite): Promise<void> {
+    const time = this.dialect.time(at);
+    await this.guard(() =>
+      this.transaction(undefined, async (session) => {
+        await session.changes(
+          `INSERT INTO fsm_dead_letter (message_id, order_id, version, state, event, reason, attempts, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'dead')${this.dialect.ignoreDuplicateMessage}`,
+          [work.messageId, work.orderId, work.version, work.state, work.event, reason.slice(0, REASON_LENGTH), attempts, time],
+        );
+        await session.changes('UPDATE fsm_order SET flagged_at = ?, flag_reason = ? WHERE id = ?', [
+          time,
+          `automatic ${work.event} dead-lettered: ${reason}`.slice(0, REASON_LENGTH),
+          work.orderId,
+        ]);
+      }),
+    );
+  }
+
+  // --- the operator's --------------------------------------------------------------------------
+
+  async listOrders(query: OrderListQuery): Promise<ListedOrder[]> {
+    const { time } = this.dialect;
+    const where = new Conditions();
+    if (query.state !== undefined) where.add('o.state = ?', query.state);
+    if (query.bizCode !== undefined) where.add('o.biz_code = ?', query.bizCode);
+    if (query.sceneId !== undefined) where.add('o.scene_id = ?', query.sceneId);
+    if (query.updatedBefore !== undefined) where.add('o.updated_at < ?', time(query.updatedBefore));
+    if (query.paused !== undefined) where.add(query.paused ? 'o.paused_at IS NOT NULL' : 'o.paused_at IS NULL');
+    if (query.orderIds !== undefined) {
+      if (query.orderIds.length === 0) return [];
+      where.add(`o.id IN (${listOf(query.orderIds.length)})`, ...query.orderIds);
+    }
+    const direction = query.order === 'asc' ? 'ASC' : 'DESC';
+    if (query.after) {
+      // The keyset (updated_at, id), written out rather than as a row comparison, which not every
+      // optimizer turns into a range of the index; the bound on updated_at alone is what each one
+      // uses as the range (PostgreSQL would otherwise filter every newer entry on a deep page).
+      const than = query.order === 'asc' ? '>' : '<';
+      const at = time(query.after.updatedAt);
+      where.add(`o.updated_at ${than}= ? AND (o.updated_at ${than} ? OR o.id ${than} ?)`, at, at, query.after.orderId);
+    }
+    const rows = await this.read<OrderRow>(
+      `SELECT ${ORDER_COLUMNS}, o.auto_due_at FROM fsm_order o${where.sql} ORDER BY o.updated_at ${direction}, o.id ${direction} LIMIT ?`,
+      [...where.params, query.limit],
+    );
+    return rows.map((row) => this.toListedOrder(row));
+  }
+
+  async orderHistory(orderId: string, limit: number): Promise<OrderHistory> {
+    // The latest `limit` of each, answered oldest first.
+    const latest = async (sql: string): Promise<Record<string, unknown>[]> => (await this.read<Record<string, unknown>>(sql, [orderId, limit])).reverse();
+    const { readTime } = this.dialect;
+    const maybeTime = (value: unknown): Date | null => (value == null ? null : readTime(value));
+    const [transitions, messages, timers, deadLetters, actions] = await Promise.all([
+      latest(`${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version DESC LIMIT ?`),
+      latest('SELECT id, message_id, kind, version, routing_key, created_at, published_at FROM fsm_outbox WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
+      latest('SELECT id, version, state, event, fire_at, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
+      latest(`SELECT ${DEAD_LETTER_COLUMNS} FROM fsm_dead_letter WHERE order_id = ? ORDER BY id DESC LIMIT ?`),
+      latest('SELECT id, order_id, kind, actor, reason, detail, created_at FROM fsm_operator_action WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
+    ]);
+    return {
+      transitions: transitions.map((row) => this.toLogEntry(row)),
+      messages: messages.map(
+        (row): OrderMessage => ({
+          id: Number(row.id),
+          messageId: String(row.message_id),
+          kind: row.kind as OrderMessage['kind'],
+          version: Number(row.version),
+          routingKey: String(row.routing_key),
+          createdAt: readTime(row.created_at),
+          publishedAt: maybeTime(row.published_at),
+        }),
+      ),
+      timers: timers.map(
+        (row): OrderTimer => ({
+          id: Number(row.id),
+          version: Number(row.version),
+          state: String(row.state),
+          event: String(row.event),
+          fireAt: readTime(row.fire_at),
+          firedAt: maybeTime(row.fired_at),
+          outcome: row.outcome == null ? null : String(row.outcome),
+        }),
+      ),
+      deadLetters: deadLetters.map((row) => this.toDeadLetter(row)),
+      actions: actions.map(
+        (row): OperatorAction => ({
+          id: Number(row.id),
+          orderId: String(row.order_id),
+          kind: String(row.kind),
+          actor: String(row.actor),
+          reason: String(row.reason),
+          at: readTime(row.created_at),
+          ...(row.detail != null && { detail: JSON.parse(String(row.detail)) }),
+        }),
+      ),
+    };
+  }
+
+  async pauseOrder(order: { orderId: string; version: number }, action: OperatorActionWrite): Promise<boolean> {
+    return this.guard(() =>
+      this.transaction(undefined, async (session) => {
+        const paused = await session.changes('UPDATE fsm_order SET paused_at = ?, pause_reason = ? WHERE id = ? AND version = ? AND paused_at IS NULL', [
+          this.dialect.time(action.at),
+          action.reason.slice(0, REASON_LENGTH),
+          order.orderId,
+          order.version,
+        ]);
+        if (paused !== 1) return false;
+        await session.changes(...this.actionInsert(action));
+        return true;
+      }),
+    );
+  }
+
+  async resumeOrder(order: { orderId: string; version: number }, action: OperatorActionWrite, requeue: Requeue, now: Date): Promise<boolean> {
+    const time = this.dialect.time(now);
+    return this.guard(() =>
+      this.transaction(undefined, async (session) => {
+        const resumed = await session.changes('UPDATE fsm_order SET paused_at = NULL, pause_reason = NULL, auto_due_at = ? WHERE id = ? AND version = ? AND paused_at IS NOT NULL', [
+          requeue.autoDueAt ? this.dialect.time(requeue.autoDueAt) : null,
+          order.orderId,
+          order.version,
+        ]);
+        if (resumed !== 1) return false;
+        if (requeue.messages.length > 0) await session.changes(...this.outboxInsert(order.orderId, order.version, requeue.messages, now, true));
+        // The timers the pause held back come due now; the poller fires them (those of an earlier version find it moved on).
+        await session.changes("UPDATE fsm_timer SET fire_at = ?, outcome = NULL WHERE order_id = ? AND fired_at IS NULL AND outcome = 'paused'", [time, order.orderId]);
+        await session.changes(...this.actionInsert(action));
+        return true;
+      }),
+    );
+  }
+
+  async recordOperatorAction(action: OperatorActionWrite): Promise<void> {
+    await this.guard(() => this.transaction(undefined, (session) => session.changes(...this.actionInsert(action))));
+  }
+
+  async countOrders(states: readonly string[]): Promise<StateCount[]> {
+    if (states.length === 0) return [];
+    const rows = await this.read<Record<string, unknown>>(
+      `SELECT state, biz_code, scene_id, COUNT(*) AS n FROM fsm_order WHERE state IN (${listOf(states.length)}) GROUP BY state, biz_code, scene_id`,
+      states,
+    );
+    return rows.map((row) => ({ state: String(row.state), bizCode: String(row.biz_code), sceneId: String(row.scene_id), count: Number(row.n) }));
+  }
+
+  async findOverdue(now: Date, limit: number): Promise<ListedOrder[]> {
+    const rows = await this.read<OrderRow>(`SELECT ${ORDER_COLUMNS}, o.auto_due_at FROM fsm_order o WHERE o.auto_due_at <= ? ORDER BY o.auto_due_at LIMIT ?`, [
+      this.dialect.time(now),
+      limit,
+    ]);
+    return rows.map((row) => this.toListedOrder(row));
+  }
+
+  async findUnpublished(before: Date, limit: number): Promise<UnpublishedBacklog[]> {
+    // Over the relay's index (published_at, id): only the backlog is read, however large the outbox.
+    const rows = await this.read<Record<string, unknown>>(
+      `SELECT order_id, COUNT(*) AS n, MIN(created_at) AS oldest FROM fsm_outbox WHERE published_at IS NULL AND created_at < ?
+        GROUP BY order_id ORDER BY MIN(created_at), order_id LIMIT ?`,
+      [this.dialect.time(before), limit],
+    );
+    return rows.map((row) => ({ orderId: String(row.order_id), count: Number(row.n), oldestCreatedAt: this.dialect.readTime(row.oldest) }));
+  }
+
+  async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const where = new Conditions();
+    if (query.status !== undefined) where.add('status = ?', query.status);
+    if (query.event !== undefined) where.add('event = ?', query.event);
+    if (query.beforeId !== undefined) where.add('id < ?', query.beforeId);
+    for (const [column, values] of [
+      ['id', query.ids],
+      ['order_id', query.orderIds],
+    ] as const) {
+      if (values === undefined) continue;
+      if (values.length === 0) return [];
+      where.add(`${column} IN (${listOf(values.length)})`, ...values);
+    }
+    const rows = await this.read<Record<string, unknown>>(`SELECT ${DEAD_LETTER_COLUMNS} FROM fsm_dead_letter${where.sql} ORDER BY id DESC LIMIT ?`, [
+      ...where.params,
+      query.limit,
+    ]);
+    return rows.map((row) => this.toDeadLetter(row));
+  }
+
+  async settleDeadLetter(id: number, settlement: DeadLetterSettlement, action: OperatorActionWrite | null): Promise<boolean> {
+    const time = this.dialect.time(settlement.at);
+    const open = settlement.status === 'dead';
+    return this.guard(() =>
+      this.transaction(undefined, async (session) => {
+        const settled = await session.changes(
+          "UPDATE fsm_dead_letter SET status = ?, settled_at = ?, settled_by = ?, settle_reason = ?, outcome = ? WHERE id = ? AND status = 'dead'",
+          [
+            settlement.status,
+            open ? null : time,
+            open ? null : settlement.actor,
+            open ? null : settlement.reason.slice(0, REASON_LENGTH),
+            settlement.outcome === null ? null : settlement.outcome.slice(0, REASON_LENGTH),
+            id,
+          ],
+        );
+        if (settled !== 1) return false;
+        if (action) await session.changes(...this.actionInsert(action));
+        return true;
+      }),
+    );
+  }
+
+  private toListedOrder(row: OrderRow): ListedOrder {
+    return { ...this.toOrder(row), autoDueAt: row.auto_due_at == null ? null : this.dialect.readTime(row.auto_due_at) };
+  }
+
+  private toDeadLetter(row: Record<string, unknown>): DeadLetter {
+    const { readTime } = this.dialect;
+    return {
+      id: Number(row.id),
+      messageId: String(row.message_id),
+      orderId: String(row.order_id),
+      version: Number(row.version),
+      state: String(row.state),
+      event: String(row.event),
+      reason: String(row.reason),
+      attempts: Number(row.attempts),
+      createdAt: readTime(row.created_at),
+      status: String(row.status) as DeadLetter['status'],
+      settledAt: row.settled_at == null ? null : readTime(row.settled_at),
+      settledBy: row.settled_by == null ? null : String(row.settled_by),
+      settleReason: row.settle_reason == null ? null : String(row.settle_reason),
+      outcome: row.outcome == null ? null : String(row.outcome),
+    };
   }
 
   // --- how statements reach the database -----------------------------------------------------
@@ -379,6 +682,7 @@ export abstract class SqlOrderStore implements OrderStore {
       createdAt: readTime(row.created_at),
       updatedAt: readTime(row.updated_at),
       ...(row.flagged_at != null && { flag: { at: readTime(row.flagged_at), reason: row.flag_reason ?? '' } }),
+      ...(row.paused_at != null && { paused: { at: readTime(row.paused_at), reason: row.pause_reason ?? '' } }),
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel.js';
-import { createStatements, type Column, type SchemaDialect } from '../sql/schema.js';
+import { createStatements, FSM_TABLES, type Column, type SchemaDialect } from '../sql/schema.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { SqlOrderStore, type SqlSession } from '../sql/sql-order-store.js';
 
@@ -31,17 +31,18 @@ export const SQLITE_SCHEMA: SchemaDialect = {
   columnType: (column) => (column.kind === 'serial' ? SQLITE_TYPES.serial : `${SQLITE_TYPES[column.kind]} ${column.nullable ? 'NULL' : 'NOT NULL'}`),
   serialIsPrimaryKey: true,
   tableSuffix: '',
+  addColumnIfNotExists: false,
 };
 
 /**
- * A file written by an earlier release: the log gains its caller column, the engine's own
- * transitions their namespace, and the request id's unique index its caller.
+ * A file written by an earlier release, once the columns it lacks were added (from the description,
+ * by createStatements): the engine's own transitions move to their namespace, and the request id's
+ * unique index gains its caller. `applies` is asked of the log's columns as the file had them.
  */
 const UPGRADES: ReadonlyArray<{ applies: (columns: ReadonlySet<string>) => boolean; statements: readonly string[] }> = [
   {
     applies: (columns) => !columns.has('caller'),
     statements: [
-      "ALTER TABLE fsm_transition ADD COLUMN caller TEXT NOT NULL DEFAULT ''",
       "UPDATE fsm_transition SET caller = '@system' WHERE source IN ('worker', 'timer', 'sweeper')",
       'DROP INDEX IF EXISTS uq_fsm_transition_request',
       'CREATE UNIQUE INDEX IF NOT EXISTS uq_fsm_transition_caller_request ON fsm_transition (request_id, caller)',
@@ -75,10 +76,14 @@ export class SqliteOrderStore extends SqlOrderStore {
   ensureSchema(): Promise<void> {
     // One transaction: a file is never left half upgraded (sql.js writes it after each statement).
     this.schemaReady ??= this.transaction(undefined, async (session) => {
-      const existing = new Set((await session.rows<{ name: string }>('PRAGMA table_info(fsm_transition)', [])).map((c) => c.name));
-      for (const statement of createStatements(SQLITE_SCHEMA)) await session.changes(statement, []);
-      if (existing.size > 0) {
-        for (const upgrade of UPGRADES) if (upgrade.applies(existing)) for (const statement of upgrade.statements) await session.changes(statement, []);
+      const existing = new Map<string, ReadonlySet<string>>();
+      for (const table of FSM_TABLES) {
+        existing.set(table.name, new Set((await session.rows<{ name: string }>(`PRAGMA table_info(${table.name})`, [])).map((c) => c.name)));
+      }
+      for (const statement of createStatements(SQLITE_SCHEMA, FSM_TABLES, existing)) await session.changes(statement, []);
+      const log = existing.get('fsm_transition')!;
+      if (log.size > 0) {
+        for (const upgrade of UPGRADES) if (upgrade.applies(log)) for (const statement of upgrade.statements) await session.changes(statement, []);
       }
     }).catch((error) => {
       this.schemaReady = undefined;

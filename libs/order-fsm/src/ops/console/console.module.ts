@@ -11,7 +11,7 @@ import { ConsoleController, ConsolePublicController, ORDER_FSM_CONSOLE_OPTIONS, 
  *   `ConsolePublicController` (sign-in page, static files, sign-out) open;
  * - let its authentication take the token from the console's cookie under /console and /ops
  *   (`consoleToken`), and refuse what `crossSiteProblem` names for a request it signed in that way.
- * docs/operations.md ("The operator console") says how the taxi service does both.
+ * docs/OPERATIONS.md ("The operator console") says how the taxi service does both.
  */
 @Module({})
 export class OrderFsmConsoleModule {

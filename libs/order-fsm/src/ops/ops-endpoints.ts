@@ -1,0 +1,75 @@
+import type { OrderFsmErrorCode } from '../errors/error-codes.js';
+
+/** One route of the operator API, described as data: a service puts it in its OpenAPI document. */
+export interface OpsEndpoint {
+  readonly method: 'GET' | 'POST';
+  /** OpenAPI's form: `/ops/orders/{orderId}`. */
+  readonly path: string;
+  readonly summary: string;
+  /** The error codes it may answer besides those every route may (OPS_COMMON_ERRORS). */
+  readonly errors: readonly OrderFsmErrorCode[];
+}
+
+/** What every operator route may answer: no caller, another role, bad input, a dependency down, a bug. */
+export const OPS_COMMON_ERRORS: readonly OrderFsmErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
+
+const ACT_ERRORS: readonly OrderFsmErrorCode[] = ['ORDER_NOT_FOUND', 'ORDER_STATE_NOT_MATCH', 'ORDER_BUSY', 'VERSION_CONFLICT'];
+
+/**
+ * Every route of OrderFsmOpsController, for a service's OpenAPI document (the library carries no
+ * OpenAPI decorators). docs/OPERATIONS.md has the bodies and answers.
+ */
+export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
+  { method: 'GET', path: '/ops/me', summary: 'Who the operator is: { name, role }', errors: [] },
+  { method: 'GET', path: '/ops/machine', summary: 'The machine: states (final, automatic), events (sentBy) and transitions', errors: [] },
+  {
+    method: 'GET',
+    path: '/ops/orders',
+    summary: 'Orders newest first (order=asc for oldest), keyset-paginated: state, bizCode, sceneId, updatedBefore, paused, limit, cursor -> { items, nextCursor }',
+    errors: [],
+  },
+  {
+    method: 'GET',
+    path: '/ops/orders/{orderId}',
+    summary: "An order and its timeline: transitions (source, caller, actor, reason), messages (published?), timers, dead letters, operators' acts",
+    errors: ['ORDER_NOT_FOUND'],
+  },
+  {
+    method: 'POST',
+    path: '/ops/orders/{orderId}/force',
+    summary: '{ toState, reason, expectedVersion?, requestId?, timers? }: moves the order to any declared state, skipping processors and checkers; audited',
+    errors: [...ACT_ERRORS, 'STATE_NOT_DECLARED', 'IDEMPOTENCY_KEY_REUSED'],
+  },
+  { method: 'POST', path: '/ops/orders/{orderId}/pause', summary: '{ reason, expectedVersion? }: every event is refused (ORDER_PAUSED) until resumed; audited', errors: [...ACT_ERRORS, 'ORDER_PAUSED'] },
+  {
+    method: 'POST',
+    path: '/ops/orders/{orderId}/resume',
+    summary: '{ reason, expectedVersion? }: the order takes events again; its automatic work is queued again and its held timers fire; audited',
+    errors: [...ACT_ERRORS, 'ORDER_NOT_PAUSED'],
+  },
+  {
+    method: 'POST',
+    path: '/ops/orders/{orderId}/events',
+    summary: "{ event, reason, payload?, requestId?, expectedState?, expectedVersion? }: a declared event sent as the operator (its processor runs; the machine's sentBy does not apply); audited",
+    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
+  },
+  { method: 'GET', path: '/ops/dead-letters', summary: 'Dead-lettered automatic work, newest first: status, orderId, event, limit, cursor -> { items, nextCursor }', errors: [] },
+  {
+    method: 'POST',
+    path: '/ops/dead-letters/{id}/redrive',
+    summary: '{ reason }: runs the work again as the worker would, with the same request id: it applies once; audited',
+    errors: ['NOT_FOUND', 'DEAD_LETTER_SETTLED', 'ORDER_PAUSED', 'ORDER_BUSY', 'VERSION_CONFLICT'],
+  },
+  { method: 'POST', path: '/ops/dead-letters/{id}/discard', summary: '{ reason }: closes the dead letter without running it; audited', errors: ['NOT_FOUND', 'DEAD_LETTER_SETTLED'] },
+  {
+    method: 'GET',
+    path: '/ops/stuck',
+    summary: 'Orders past their automatic-work deadline, or with messages unpublished longer than unpublishedOlderThanMs, with why',
+    errors: [],
+  },
+  { method: 'GET', path: '/ops/counts', summary: 'Orders per state, in all and per bizCode@sceneId (bizCode, sceneId filter), from a short-lived cache', errors: [] },
+  { method: 'POST', path: '/ops/bulk/force', summary: '{ filter, toState, reason, dryRun?, limit?, requestId?, timers? }: force every order the filter matches', errors: ['STATE_NOT_DECLARED'] },
+  { method: 'POST', path: '/ops/bulk/pause', summary: '{ filter, reason, dryRun?, limit? }: pause every order the filter matches', errors: [] },
+  { method: 'POST', path: '/ops/bulk/resume', summary: '{ filter, reason, dryRun?, limit? }: resume every order the filter matches', errors: [] },
+  { method: 'POST', path: '/ops/bulk/redrive', summary: '{ filter: { ids?, orderIds?, event? }, reason, dryRun?, limit? }: redrive the open dead letters the filter matches', errors: [] },
+];
