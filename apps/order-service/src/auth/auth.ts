@@ -68,7 +68,7 @@ export function identify(request: FastifyRequest, directory: CallerDirectory): A
   if (marked[IDENTIFIED]) return request.caller;
   marked[IDENTIFIED] = true;
   const { authorization } = request.headers;
-  const cookie = authorization === undefined ? consoleToken(request.method, pathOf(request.url), request.cookies) : undefined;
+  const cookie = authorization === undefined ? consoleToken(pathOf(request.url), request.cookies) : undefined;
   const caller = cookie === undefined ? directory.authenticate(authorization) : directory.authenticateToken(cookie);
   if (caller) {
     request.caller = caller;

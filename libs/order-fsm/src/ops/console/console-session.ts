@@ -33,16 +33,9 @@ const under = (path: string, prefix: string): boolean => path === prefix || path
 /** The path of a request URL, without its query. */
 export const pathOf = (url: string): string => url.split('?', 1)[0];
 
-/**
- * What the console reads of the service's own REST API: an order and its transition log. Only to
- * read (GET, HEAD), for the timeline of a service whose operator API does not answer it.
- */
-const CONSOLE_READS = /^\/orders\/[^/]+(\/transitions)?$/;
-
-/** True where the console's cookie counts as credentials: under /console and /ops, and the reads above; nowhere else. */
-export function cookieApplies(method: string, path: string): boolean {
-  if (CONSOLE_COOKIE_PATHS.some((prefix) => under(path, prefix))) return true;
-  return (method === 'GET' || method === 'HEAD') && CONSOLE_READS.test(path);
+/** True where the console's cookie counts as credentials: under /console and /ops, nowhere else. */
+export function cookieApplies(path: string): boolean {
+  return CONSOLE_COOKIE_PATHS.some((prefix) => under(path, prefix));
 }
 
 /**
@@ -69,8 +62,8 @@ type Headers = Record<string, string | string[] | undefined>;
 const one = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 /** The token in the console's cookie, from the request's parsed cookies; undefined where the cookie does not apply. */
-export function consoleToken(method: string, path: string, cookies: Record<string, string | undefined> | undefined): string | undefined {
-  if (!cookieApplies(method, path)) return undefined;
+export function consoleToken(path: string, cookies: Record<string, string | undefined> | undefined): string | undefined {
+  if (!cookieApplies(path)) return undefined;
   const token = cookies?.[CONSOLE_COOKIE];
   return token ? token : undefined;
 }

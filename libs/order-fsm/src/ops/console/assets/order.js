@@ -1,8 +1,8 @@
 // One order as a readable page: where it is, everything that happened to it in time order
 // (transitions with who and why, status messages and whether they went out, timers, automatic work,
 // dead letters), and what an operator can do to it, each action with a reason box.
-import { api, ApiError, machine, ops } from './api.js';
-import { card, fill, h, itemsOf, message, stateBadge, when } from './dom.js';
+import { ApiError, machine, ops } from './api.js';
+import { fill, h, message, stateBadge, when } from './dom.js';
 
 /** The order and its timeline, as GET /ops/orders/:id answers them. */
 export function detailOf(answer) {
@@ -18,16 +18,7 @@ export function detailOf(answer) {
   };
 }
 
-/** The operator API's answer, or (on a service without it yet) the order and its transitions from the REST API. */
-async function load(orderId) {
-  try {
-    return detailOf(await ops.order(orderId));
-  } catch (error) {
-    if (!(error instanceof ApiError && error.code === 'NOT_FOUND')) throw error;
-    const [order, log] = await Promise.all([api(`/orders/${encodeURIComponent(orderId)}`), api(`/orders/${encodeURIComponent(orderId)}/transitions`)]);
-    return { order, automaticWork: null, transitions: itemsOf(log, 'transitions'), messages: [], timers: [], deadLetters: [], actions: [], partial: true };
-  }
-}
+const load = async (orderId) => detailOf(await ops.order(orderId));
 
 const at = (x) => x.createdAt ?? x.at ?? x.updatedAt ?? x.dueAt ?? x.firedAt ?? null;
 
@@ -229,7 +220,6 @@ export async function orderView(main, { orderId }, ctx) {
     fill(
       history,
       h('h2', {}, 'Timeline'),
-      detail.partial ? message('muted', 'Transitions only: this service has no operator API for the rest of the timeline yet.') : null,
       timeline(detail, deadLetterActions),
     );
     ctx.status(`Read ${when(new Date())}`);
