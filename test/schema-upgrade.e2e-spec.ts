@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmOperations1796300000000 } from '@order-fsm/core/mysql';
-import { OrderFsmPostgresOperations1796300000000, PostgresOrderStore } from '@order-fsm/core/postgres';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
+import { OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { DataSource } from 'typeorm';
 import { POSTGRES_SCHEMA } from '../libs/order-fsm/src/adapters/postgres/postgres-order-store.js';
@@ -10,14 +10,14 @@ import { describedShape, mysqlShape, postgresShape, sqliteShape, type TableShape
 
 /**
  * A database that an earlier release created, before operators could pause orders, audit their acts
- * and redrive dead letters, is brought up to the one description of the tables on every database:
+ * and redrive dead letters (and before work attempts were kept for the timeline), is brought up to the one description of the tables on every database:
  * MariaDB by its migration (again and again without harm), PostgreSQL by its migration or by
  * ensureSchema(), SQLite by ensureSchema(). Its rows stay readable.
  */
 const DATABASE_URL = process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 
-const ADDED_TABLES = ['fsm_operator_action', 'fsm_dead_letter'];
+const ADDED_TABLES = ['fsm_operator_action', 'fsm_dead_letter', 'fsm_work_attempt'];
 const ADDED_COLUMNS: Record<string, string[]> = { fsm_order: ['paused_at', 'pause_reason'], fsm_transition: ['actor', 'reason'] };
 const ADDED_INDEXES = ['idx_fsm_order_updated', 'idx_fsm_order_dims_updated', 'idx_fsm_order_state_dims'];
 
@@ -72,20 +72,26 @@ describe('a database of the release before operations, upgraded', () => {
     const url = new URL(DATABASE_URL);
     url.pathname = `/${name}`;
     const migrations = [...ORDER_FSM_MIGRATIONS];
-    expect(migrations.at(-1)).toBe(OrderFsmOperations1796300000000);
-    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -1), migrationsRun: true });
+    expect(migrations.slice(-2)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000]);
+    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -2), migrationsRun: true });
     try {
       await dataSource.initialize();
       for (const [sql, params] of oldRows(at, false)) await dataSource.query(sql, params);
       const runner = dataSource.createQueryRunner();
       try {
         const migration = new OrderFsmOperations1796300000000();
+        const attempts = new OrderFsmWorkAttempts1796400000000();
         await migration.up(runner);
         await migration.up(runner);
+        await attempts.up(runner);
+        await attempts.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
+        await attempts.down(runner);
+        expect(await runner.hasTable('fsm_work_attempt')).toBe(false);
         await migration.down(runner);
         expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('paused_at');
         await migration.up(runner);
+        await attempts.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
       } finally {
         await runner.release();
@@ -128,12 +134,18 @@ describe('a database of the release before operations, upgraded', () => {
         const runner = dataSource.createQueryRunner();
         try {
           const migration = new OrderFsmPostgresOperations1796300000000();
+          const attempts = new OrderFsmPostgresWorkAttempts1796400000000();
           await migration.up(runner);
           await migration.up(runner);
+          await attempts.up(runner);
+          await attempts.up(runner);
           await expectDescribed((table) => postgresShape(dataSource, table));
+          await attempts.down(runner);
+          expect(await runner.hasTable('fsm_work_attempt')).toBe(false);
           await migration.down(runner);
           expect((await postgresShape(dataSource, 'fsm_transition')).columns).not.toHaveProperty('actor');
           await migration.up(runner);
+          await attempts.up(runner);
         } finally {
           await runner.release();
         }

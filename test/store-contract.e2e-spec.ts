@@ -754,6 +754,35 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(history.actions.map((a) => a.kind)).toEqual(['redrive']);
     });
 
+    it('keeps each work attempt that did not apply, oldest first, its message cut to its column', async () => {
+      const v1 = await create();
+      const work: WorkMessage = { messageId: `${v1.orderId}:1:work`, orderId: v1.orderId, version: 1, state: 'A', event: 'AUTO', origin: 'transition' };
+      const first = new Date(Date.UTC(2030, 0, 1, 12, 0, 0, 123));
+      const retryAt = new Date(first.getTime() + 1_000);
+      await store.recordWorkAttempt({ work, attempt: 1, outcome: 'retry', errorCode: 'INTERNAL_ERROR', message: 'billing is down', retryAt, at: first });
+      await store.recordWorkAttempt({ work, attempt: 2, outcome: 'dead-lettered', errorCode: 'CHECK_FAILED', message: 'x'.repeat(600), retryAt: null, at: retryAt });
+      const { workAttempts } = await store.orderHistory(v1.orderId, 100);
+      expect(workAttempts).toEqual([
+        { id: expect.any(Number), version: 1, state: 'A', event: 'AUTO', attempt: 1, outcome: 'retry', errorCode: 'INTERNAL_ERROR', message: 'billing is down', retryAt, at: first },
+        {
+          id: expect.any(Number),
+          version: 1,
+          state: 'A',
+          event: 'AUTO',
+          attempt: 2,
+          outcome: 'dead-lettered',
+          errorCode: 'CHECK_FAILED',
+          message: 'x'.repeat(512),
+          retryAt: null,
+          at: retryAt,
+        },
+      ]);
+      expect(workAttempts[0]!.id).toBeLessThan(workAttempts[1]!.id);
+      // The latest when there are more; another order's are not its.
+      expect((await store.orderHistory(v1.orderId, 1)).workAttempts.map((a) => a.attempt)).toEqual([2]);
+      expect((await store.orderHistory(newOrder().orderId, 100)).workAttempts).toEqual([]);
+    });
+
     it("answers an order's history: transitions, messages and whether each left, timers, the latest of each", async () => {
       const order = newOrder();
       const v1 = await create(order, { messages: [message(order.orderId, 1)] });
@@ -768,6 +797,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(history.messages[0]!.publishedAt).toBeInstanceOf(Date);
       expect(history.timers).toMatchObject([{ version: 2, state: 'B', event: 'T', firedAt: null, outcome: null }]);
       expect(history.deadLetters).toEqual([]);
+      expect(history.workAttempts).toEqual([]);
       // The latest of each when there are more.
       expect((await store.orderHistory(order.orderId, 1)).transitions.map((t) => t.version)).toEqual([2]);
       await db.sql('DELETE FROM fsm_timer WHERE order_id = ?', [order.orderId]);

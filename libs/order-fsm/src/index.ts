@@ -62,6 +62,8 @@ export type {
   StuckOrder,
   OperatorActionWrite,
   DeadLetterWrite,
+  WorkAttemptWrite,
+  WorkAttemptOutcome,
 } from './ports/order-store.js';
 export {
   isOpsStore,
@@ -78,6 +80,7 @@ export {
   type StateCount,
   type UnpublishedBacklog,
   type OrderHistory,
+  type WorkAttempt,
   type Requeue,
 } from './ports/ops-store.js';
 export type { OrderLock, OrderLockHandle } from './ports/order-lock.js';

@@ -40,12 +40,14 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmReliability1763856000002',
       'OrderFsmCallers1764720000000',
       'OrderFsmOperations1796300000000',
+      'OrderFsmWorkAttempts1796400000000',
       'TaxiSchema1763856000001',
       'TaxiPassengerActiveRide1796256000000',
     ]);
     expect(names(postgres)).toEqual([
       'OrderFsmPostgresSchema1796284000000',
       'OrderFsmPostgresOperations1796300000000',
+      'OrderFsmPostgresWorkAttempts1796400000000',
       'TaxiSchemaPostgres1796284000001',
       'TaxiPassengerActiveRidePostgres1796284000002',
     ]);

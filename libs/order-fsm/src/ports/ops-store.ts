@@ -1,6 +1,6 @@
 import type { OutboxMessage } from '../model/messages.js';
 import type { FsmOrder } from '../model/order.js';
-import type { OperatorActionWrite, TransitionLogEntry } from './order-store.js';
+import type { OperatorActionWrite, TransitionLogEntry, WorkAttemptOutcome } from './order-store.js';
 
 /** Which orders, in which order: every filter optional; the page after `after` when given. */
 export interface OrderListQuery {
@@ -110,6 +110,21 @@ export interface UnpublishedBacklog {
   readonly oldestCreatedAt: Date;
 }
 
+/** An attempt of automatic work on one order that did not end in a transition, as stored. */
+export interface WorkAttempt {
+  readonly id: number;
+  /** The version and state the work was queued for. */
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+  readonly attempt: number;
+  readonly outcome: WorkAttemptOutcome;
+  readonly errorCode: string;
+  readonly message: string;
+  readonly retryAt: Date | null;
+  readonly at: Date;
+}
+
 /** Everything stored about one order, oldest first in each list. */
 export interface OrderHistory {
   readonly transitions: readonly TransitionLogEntry[];
@@ -117,6 +132,8 @@ export interface OrderHistory {
   readonly timers: readonly OrderTimer[];
   readonly deadLetters: readonly DeadLetter[];
   readonly actions: readonly OperatorAction[];
+  /** Attempts of automatic work that did not apply (an attempt that applied is a transition). */
+  readonly workAttempts: readonly WorkAttempt[];
 }
 
 /** Queueing an order's automatic work again as it is resumed. */
@@ -134,7 +151,7 @@ export interface Requeue {
 export interface OpsStore {
   /** Orders by (updatedAt, orderId), keyset-paginated, over indexes. */
   listOrders(query: OrderListQuery): Promise<ListedOrder[]>;
-  /** Transitions, messages, timers, dead letters and operators' acts of one order, up to `limit` of each (the latest). */
+  /** Transitions, messages, timers, dead letters, operators' acts and work attempts that did not apply of one order, up to `limit` of each (the latest). */
   orderHistory(orderId: string, limit: number): Promise<OrderHistory>;
   /**
    * Pauses the order if it is still at `version` and not paused, with its audit row, in one

@@ -26,6 +26,29 @@ export interface DeadLetterWrite {
   readonly at: Date;
 }
 
+/**
+ * What became of an attempt of automatic work that did not end in a transition: `retry` (it failed,
+ * again at `retryAt`), `wait` (not the work's fault, again at `retryAt` as the same attempt),
+ * `dead-lettered` (refused, or its last attempt), `moved-on` (nothing left to do), `held` (the order
+ * is paused).
+ */
+export type WorkAttemptOutcome = 'retry' | 'wait' | 'dead-lettered' | 'moved-on' | 'held';
+
+/** One attempt of automatic work that did not apply, for the order's timeline. */
+export interface WorkAttemptWrite {
+  readonly work: WorkMessage;
+  /** The delivery, from 1. */
+  readonly attempt: number;
+  readonly outcome: WorkAttemptOutcome;
+  /** The error's code (INTERNAL_ERROR for one that has none). */
+  readonly errorCode: string;
+  /** The error's message; the store keeps its first 512 characters. */
+  readonly message: string;
+  /** When it is delivered again; null when it is not. */
+  readonly retryAt: Date | null;
+  readonly at: Date;
+}
+
 /** A durable timer: `event` is sent to the order at `fireAt` if it is still at this transition's version. */
 export interface TimerWrite {
   readonly event: string;
@@ -190,4 +213,9 @@ export interface OrderStore {
    * transaction. The same message recorded twice (a broker's redelivery) is one dead letter.
    */
   recordDeadLetter(letter: DeadLetterWrite): Promise<void>;
+  /**
+   * Keeps one attempt of automatic work that did not end in a transition, for the operator's
+   * timeline. The worker calls it only when an attempt does not apply, never on the success path.
+   */
+  recordWorkAttempt(attempt: WorkAttemptWrite): Promise<void>;
 }

@@ -41,5 +41,22 @@ export class OrderFsmPostgresOperations1796300000000 implements MigrationInterfa
   }
 }
 
+/**
+ * The attempts of automatic work that did not end in a transition, for the operator's timeline of
+ * an order: the one table, created from the description (CREATE TABLE IF NOT EXISTS), so it runs
+ * again without harm and finds nothing to do where an earlier migration already created it.
+ */
+export class OrderFsmPostgresWorkAttempts1796400000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresWorkAttempts1796400000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const statement of createStatements(POSTGRES_SCHEMA, FSM_TABLES.filter((t) => t.name === 'fsm_work_attempt'))) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE IF EXISTS fsm_work_attempt');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
-export const ORDER_FSM_POSTGRES_MIGRATIONS = [OrderFsmPostgresSchema1796284000000, OrderFsmPostgresOperations1796300000000] as const;
+export const ORDER_FSM_POSTGRES_MIGRATIONS = [OrderFsmPostgresSchema1796284000000, OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000] as const;

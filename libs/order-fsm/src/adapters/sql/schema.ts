@@ -186,6 +186,29 @@ export const FSM_TABLES: readonly Table[] = [
       ['idx_fsm_dead_letter_order', ['order_id', 'id']],
     ],
   },
+  {
+    // Each attempt of automatic work that did not end in a transition (a retry, a wait, a dead
+    // letter, an order that moved on or was paused): the attempts an operator sees in the timeline.
+    // An attempt that applied is the transition row its worker wrote.
+    name: 'fsm_work_attempt',
+    columns: [
+      { name: 'id', kind: 'serial' },
+      key('order_id'),
+      { name: 'version', kind: 'version' },
+      key('state'),
+      key('event'),
+      { name: 'attempt', kind: 'version' },
+      // retry, wait, dead-lettered, moved-on, held.
+      { name: 'outcome', kind: 'label' },
+      key('error_code'),
+      { name: 'message', kind: 'string', length: 512 },
+      time('retry_at', true),
+      time('created_at'),
+    ],
+    primaryKey: ['id'],
+    unique: [],
+    indexes: [['idx_fsm_work_attempt_order', ['order_id', 'id']]],
+  },
 ];
 
 /** How one database spells the schema. */

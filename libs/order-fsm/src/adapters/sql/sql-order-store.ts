@@ -18,6 +18,7 @@ import type {
   Requeue,
   StateCount,
   UnpublishedBacklog,
+  WorkAttempt,
 } from '../../ports/ops-store.js';
 import type {
   ClaimedMessage,
@@ -31,6 +32,7 @@ import type {
   StuckOrder,
   TransitionLogEntry,
   TransitionWrite,
+  WorkAttemptWrite,
 } from '../../ports/order-store.js';
 import { acknowledgedPrefix, gapFreePrefix } from './outbox-prefix.js';
 import type { SqlDialect, Statement } from './sql-dialect.js';
@@ -416,6 +418,29 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     );
   }
 
+  async recordWorkAttempt({ work, attempt, outcome, errorCode, message, retryAt, at }: WorkAttemptWrite): Promise<void> {
+    const { time } = this.dialect;
+    await this.guard(() =>
+      this.transaction(undefined, (session) =>
+        session.changes(
+          'INSERT INTO fsm_work_attempt (order_id, version, state, event, attempt, outcome, error_code, message, retry_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            work.orderId,
+            work.version,
+            work.state,
+            work.event,
+            attempt,
+            outcome,
+            errorCode.slice(0, 64),
+            message.slice(0, REASON_LENGTH),
+            retryAt == null ? null : time(retryAt),
+            time(at),
+          ],
+        ),
+      ),
+    );
+  }
+
   // --- the operator's --------------------------------------------------------------------------
 
   async listOrders(query: OrderListQuery): Promise<ListedOrder[]> {
@@ -451,12 +476,15 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     const latest = async (sql: string): Promise<Record<string, unknown>[]> => (await this.read<Record<string, unknown>>(sql, [orderId, limit])).reverse();
     const { readTime } = this.dialect;
     const maybeTime = (value: unknown): Date | null => (value == null ? null : readTime(value));
-    const [transitions, messages, timers, deadLetters, actions] = await Promise.all([
+    const [transitions, messages, timers, deadLetters, actions, workAttempts] = await Promise.all([
       latest(`${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version DESC LIMIT ?`),
       latest('SELECT id, message_id, kind, version, routing_key, created_at, published_at FROM fsm_outbox WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
       latest('SELECT id, version, state, event, fire_at, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
       latest(`SELECT ${DEAD_LETTER_COLUMNS} FROM fsm_dead_letter WHERE order_id = ? ORDER BY id DESC LIMIT ?`),
       latest('SELECT id, order_id, kind, actor, reason, detail, created_at FROM fsm_operator_action WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
+      latest(
+        'SELECT id, version, state, event, attempt, outcome, error_code, message, retry_at, created_at FROM fsm_work_attempt WHERE order_id = ? ORDER BY id DESC LIMIT ?',
+      ),
     ]);
     return {
       transitions: transitions.map((row) => this.toLogEntry(row)),
@@ -492,6 +520,20 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
           reason: String(row.reason),
           at: readTime(row.created_at),
           ...(row.detail != null && { detail: JSON.parse(String(row.detail)) }),
+        }),
+      ),
+      workAttempts: workAttempts.map(
+        (row): WorkAttempt => ({
+          id: Number(row.id),
+          version: Number(row.version),
+          state: String(row.state),
+          event: String(row.event),
+          attempt: Number(row.attempt),
+          outcome: String(row.outcome) as WorkAttempt['outcome'],
+          errorCode: String(row.error_code),
+          message: String(row.message),
+          retryAt: maybeTime(row.retry_at),
+          at: readTime(row.created_at),
         }),
       ),
     };
