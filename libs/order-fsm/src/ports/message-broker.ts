@@ -31,6 +31,11 @@ export type WorkHandler = (work: WorkMessage, attempt: number) => Promise<WorkVe
 export interface WorkConsumer {
   /** How many deliveries a piece of work gets before it is dead-lettered. */
   readonly maxAttempts: number;
+  /**
+   * The delays between deliveries of `retry` work (see redeliveryOf()), when the adapter tells them:
+   * the worker records when a failed attempt comes again.
+   */
+  readonly retryDelaysMs?: readonly number[];
   /** `onDeadLetter` is told of each piece of work dead-lettered, with the deliveries it had. */
   start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string, attempts: number) => Promise<void>): Promise<void>;
   stop(): Promise<void>;

@@ -10,17 +10,28 @@ import {
   VersionConflictError,
 } from '../errors/order-fsm.errors.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { OrderStore } from '../ports/order-store.js';
+import type { OrderStore, WorkAttemptWrite } from '../ports/order-store.js';
 import { OrderFsmWorker } from './order-fsm.worker.js';
 
 const work: WorkMessage = { messageId: 'o-1:3:work', orderId: 'o-1', version: 3, state: 'PAID', event: 'CLOSE', origin: 'transition' };
 
-function workerFailingWith(error: Error): OrderFsmWorker {
-  const engine = { sendEvent: async () => Promise.reject(error) } as unknown as OrderFsmEngine;
-  const worker = new OrderFsmWorker({} as ResolvedOrderFsmOptions, {} as OrderStore, engine);
-  (worker as unknown as { logger: { warn: () => void } }).logger = { warn: () => undefined };
+function workerFailingWith(error: Error | null, attempts: WorkAttemptWrite[] = [], options: Partial<ResolvedOrderFsmOptions> = {}, warnings: string[] = []): OrderFsmWorker {
+  const engine = {
+    sendEvent: async () => (error ? Promise.reject(error) : { replayed: false, fromState: 'PAID', toState: 'CLOSED' }),
+  } as unknown as OrderFsmEngine;
+  const store = {
+    recordWorkAttempt: async (attempt: WorkAttemptWrite) => {
+      if (attempts === FAILING) throw new Error('database is down');
+      attempts.push(attempt);
+    },
+  } as unknown as OrderStore;
+  const worker = new OrderFsmWorker(options as ResolvedOrderFsmOptions, store, engine);
+  (worker as unknown as { logger: { warn: (m: string) => void } }).logger = { warn: (m) => void warnings.push(m) };
   return worker;
 }
+const FAILING: WorkAttemptWrite[] = [];
+/** A consumer that retries after 100 ms and then 500 ms: three deliveries. */
+const consumer = { maxAttempts: 3, retryDelaysMs: [100, 500] } as unknown as ResolvedOrderFsmOptions['consumer'];
 
 describe('OrderFsmWorker verdicts', () => {
   it.each([
@@ -35,5 +46,44 @@ describe('OrderFsmWorker verdicts', () => {
   ])('%s: %s', async (_name, error, outcome) => {
     // An outage must never spend the attempts that tell a poison message from a slow one.
     expect((await workerFailingWith(error).handle(work, 1)).outcome).toBe(outcome);
+  });
+});
+
+describe('OrderFsmWorker work attempts', () => {
+  it.each([
+    ['a failure, first delivery', new Error('billing is down'), 1, 'retry', 'INTERNAL_ERROR', 100],
+    ['a failure, second delivery', new Error('billing is down'), 2, 'retry', 'INTERNAL_ERROR', 500],
+    ['a failure, last delivery', new Error('billing is down'), 3, 'dead-lettered', 'INTERNAL_ERROR', null],
+    ['a refusal', new OrderNotFoundError('o-1'), 1, 'dead-lettered', 'ORDER_NOT_FOUND', null],
+    ['a dependency that is down', new DependencyUnavailableError('redis'), 2, 'wait', 'DEPENDENCY_UNAVAILABLE', 100],
+    ['an order that moved on', new OrderStateNotMatchError('o-1', 'PAID', 'CLOSED'), 1, 'moved-on', 'ORDER_STATE_NOT_MATCH', null],
+  ])('records %s: its outcome, code, message and retry time', async (_name, error, attempt, outcome, errorCode, delay) => {
+    const attempts: WorkAttemptWrite[] = [];
+    await workerFailingWith(error, attempts, { consumer }).handle(work, attempt);
+    expect(attempts).toEqual([{ work, attempt, outcome, errorCode, message: error.message, retryAt: delay === null ? null : expect.any(Date), at: expect.any(Date) }]);
+    if (delay !== null) expect(attempts[0]!.retryAt!.getTime() - attempts[0]!.at.getTime()).toBe(delay);
+  });
+
+  it('records nothing for work that applies', async () => {
+    const attempts: WorkAttemptWrite[] = [];
+    expect((await workerFailingWith(null, attempts, { consumer }).handle(work, 1)).outcome).toBe('done');
+    expect(attempts).toEqual([]);
+  });
+
+  it('without the consumer\'s delays, still tells a retry from a dead letter by its attempts', async () => {
+    const attempts: WorkAttemptWrite[] = [];
+    const noDelays = { maxAttempts: 2 } as unknown as ResolvedOrderFsmOptions['consumer'];
+    await workerFailingWith(new Error('boom'), attempts, { consumer: noDelays }).handle(work, 1);
+    await workerFailingWith(new Error('boom'), attempts, { consumer: noDelays }).handle(work, 2);
+    expect(attempts.map((a) => [a.outcome, a.retryAt])).toEqual([
+      ['retry', null],
+      ['dead-lettered', null],
+    ]);
+  });
+
+  it('keeps its verdict when the attempt cannot be recorded, and says so', async () => {
+    const warnings: string[] = [];
+    expect((await workerFailingWith(new Error('boom'), FAILING, { consumer }, warnings).handle(work, 1)).outcome).toBe('retry');
+    expect(warnings).toContainEqual(expect.stringContaining('not recorded: database is down'));
   });
 });

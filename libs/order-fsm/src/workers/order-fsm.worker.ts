@@ -6,7 +6,8 @@ import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import type { WorkVerdict } from '../ports/message-broker.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { OrderStore } from '../ports/order-store.js';
+import type { OrderStore, WorkAttemptOutcome } from '../ports/order-store.js';
+import { redeliveryOf } from '../ports/redelivery.js';
 
 /**
  * The verdict on a failure, from the one error table (ERRORS): the order moved on, nothing left to
@@ -62,11 +63,41 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
     } catch (error) {
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
       const reason = `${code}: ${(error as Error).message}`;
-      const outcome = VERDICT[errorKindOf(code)];
-      if (outcome === 'done') return { outcome, detail: reason };
+      const kind = errorKindOf(code);
+      const outcome = VERDICT[kind];
+      const verdict: WorkVerdict = outcome === 'done' ? { outcome, detail: reason } : { outcome, reason };
       if (outcome === 'wait') this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
       if (outcome === 'retry') this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
-      return { outcome, reason };
+      await this.recordAttempt(work, attempt, verdict, kind, code, (error as Error).message ?? String(error));
+      return verdict;
+    }
+  }
+
+  /**
+   * Keeps an attempt that did not apply for the order's timeline, with when it comes again (by the
+   * consumer's redelivery policy). Best effort: a failure to record it is logged and changes nothing.
+   */
+  private async recordAttempt(work: WorkMessage, attempt: number, verdict: WorkVerdict, kind: ErrorKind, errorCode: string, message: string): Promise<void> {
+    const at = new Date();
+    let outcome: WorkAttemptOutcome;
+    let retryAt: Date | null = null;
+    if (kind === 'moved-on' || kind === 'held') outcome = kind;
+    else {
+      const consumer = this.options.consumer;
+      const delays = consumer?.retryDelaysMs;
+      if (delays) {
+        const next = redeliveryOf(verdict, attempt, delays);
+        outcome = next.action === 'again' ? (verdict.outcome === 'wait' ? 'wait' : 'retry') : 'dead-lettered';
+        // The adapters' fallback when there is no such delay: a second.
+        if (next.action === 'again') retryAt = new Date(at.getTime() + (delays[next.delay] ?? 1_000));
+      } else if (verdict.outcome === 'wait') outcome = 'wait';
+      else if (verdict.outcome === 'retry' && attempt < (consumer?.maxAttempts ?? Infinity)) outcome = 'retry';
+      else outcome = 'dead-lettered';
+    }
+    try {
+      await this.store.recordWorkAttempt({ work, attempt, outcome, errorCode, message, retryAt, at });
+    } catch (error) {
+      this.logger.warn(`attempt ${attempt} of automatic ${work.event} for order ${work.orderId} not recorded: ${(error as Error).message}`);
     }
   }
 }

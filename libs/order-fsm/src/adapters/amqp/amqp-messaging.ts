@@ -63,7 +63,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
   private readonly connection: AmqpConnectionManager;
   private readonly publisher: ChannelWrapper;
   private consumer?: ChannelWrapper;
-  private readonly retryDelaysMs: readonly number[];
+  readonly retryDelaysMs: readonly number[];
   private readonly prefetch: number;
 
   constructor(url: string, options: AmqpMessagingOptions = {}) {

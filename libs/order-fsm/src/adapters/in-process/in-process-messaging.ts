@@ -29,7 +29,7 @@ export interface DeadLetter {
 export class InProcessMessaging implements MessagePublisher, WorkConsumer {
   readonly maxAttempts: number;
   private readonly logger = new Logger(InProcessMessaging.name);
-  private readonly retryDelaysMs: readonly number[];
+  readonly retryDelaysMs: readonly number[];
   private readonly keep: number;
   private readonly listeners = new Set<StatusListener>();
   private readonly statuses: StatusMessage[] = [];
