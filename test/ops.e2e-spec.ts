@@ -168,6 +168,7 @@ describe('the operator API', () => {
       expect(d.timers).toEqual([expect.objectContaining({ version: 1, state: 'CREATED', event: 'ACCEPT_TIMEOUT', status: 'pending', firedAt: null })]);
       expect(d.deadLetters).toEqual([]);
       expect(d.actions).toEqual([]);
+      expect(d.workAttempts).toEqual([]);
     });
 
     it('answers ORDER_NOT_FOUND for an unknown order and VALIDATION_FAILED for a malformed id', async () => {
@@ -354,7 +355,14 @@ describe('the operator API', () => {
       const before = await refusals();
       await ops().post(`/ops/orders/${orderId}/force`).send({ toState: 'FEE_CONFIRMED', reason: 'fare confirmed by phone' }).expect(200);
       await waitFor('the worker to meet the pause', async () => (await refusals()) > before);
-      const held = await detail(orderId);
+      // The attempt is in the order's timeline: held back by the pause, not to come again by itself.
+      const held = await waitFor('the held attempt', async () => {
+        const d = await detail(orderId);
+        return d.workAttempts.some((a: { outcome: string }) => a.outcome === 'held') && d;
+      });
+      expect(held.workAttempts.filter((a: { outcome: string }) => a.outcome !== 'wait')).toEqual([
+        expect.objectContaining({ event: 'AUTO_PAY', state: 'FEE_CONFIRMED', attempt: 1, outcome: 'held', errorCode: 'ORDER_PAUSED', retryAt: null }),
+      ]);
       expect(held.order).toMatchObject({ state: 'FEE_CONFIRMED', paused: { reason: 'checking the fare' }, flag: null });
       expect(held.deadLetters).toEqual([]);
       expect(billing.charges.get(orderId)).toBeUndefined();
@@ -467,6 +475,36 @@ describe('the operator API', () => {
       ]);
       expect(d.order.flag).toBeNull();
       expect(billing.charges.get(orderId)).toBe(5);
+    });
+
+    it("shows each automatic attempt that did not apply in the order's timeline; work that applies adds none", async () => {
+      const { orderId, letter } = await deadLettered();
+      const d = await detail(orderId);
+      // A busy order (another holder of its lock) makes the worker wait without spending an attempt: not what this test is about.
+      const attempts = d.workAttempts.filter((a: { outcome: string }) => a.outcome !== 'wait');
+      expect(attempts.map((a: Record<string, unknown>) => [a.event, a.state, a.version, a.attempt, a.outcome, a.errorCode])).toEqual([
+        ['AUTO_PAY', 'FEE_CONFIRMED', 6, 1, 'retry', 'INTERNAL_ERROR'],
+        ['AUTO_PAY', 'FEE_CONFIRMED', 6, 2, 'retry', 'INTERNAL_ERROR'],
+        ['AUTO_PAY', 'FEE_CONFIRMED', 6, 3, 'dead-lettered', 'INTERNAL_ERROR'],
+      ]);
+      for (const attempt of attempts) expect(attempt.message).toContain('billing is down');
+      // Each retry comes again after the worker's delay (50 ms, then 100 ms); the last one does not come again.
+      const after = (a: { at: string; retryAt: string | null }) => (a.retryAt === null ? null : Date.parse(a.retryAt) - Date.parse(a.at));
+      expect(attempts.map(after)).toEqual([50, 100, null]);
+      expect(attempts.map((a: { at: string }) => Date.parse(a.at))).toEqual([...attempts.map((a: { at: string }) => Date.parse(a.at))].sort((x, y) => x - y));
+
+      // The redrive that applies is a transition, not an attempt; nor does the work that follows it add any.
+      billing.down.delete(orderId);
+      await ops().post(`/ops/dead-letters/${letter.id}/redrive`).send({ reason: 'billing is back' }).expect(200);
+      await waitFor('the order to close by itself', async () => (await stateOf(orderId)) === 'CLOSED');
+      expect((await detail(orderId)).workAttempts.filter((a: { outcome: string }) => a.outcome !== 'wait')).toEqual(attempts);
+
+      // Automatic work that applies at once writes its transitions and no attempt.
+      const fine = await enterpriseAt(TO_FEE_CONFIRMED);
+      await waitFor('the order to close by itself', async () => (await stateOf(fine)) === 'CLOSED');
+      const closed = await detail(fine);
+      expect(closed.transitions.filter((row: { source: string }) => row.source === 'worker').map((row: { event: string }) => row.event)).toEqual(['AUTO_PAY', 'CLOSE']);
+      expect(closed.workAttempts.filter((a: { outcome: string }) => a.outcome !== 'wait')).toEqual([]);
     });
 
     it('a redrive of work that was applied meanwhile is a replay: it applies once', async () => {

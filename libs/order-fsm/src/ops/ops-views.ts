@@ -1,6 +1,6 @@
 import type { FsmOrder } from '../model/order.js';
 import type { TransitionOutcome } from '../model/outcome.js';
-import type { DeadLetter, ListedOrder, OperatorAction, OrderMessage, OrderTimer } from '../ports/ops-store.js';
+import type { DeadLetter, ListedOrder, OperatorAction, OrderMessage, OrderTimer, WorkAttempt } from '../ports/ops-store.js';
 import type { TransitionLogEntry } from '../ports/order-store.js';
 
 /** The JSON the operator API answers: the contract the console and operators' scripts rely on (docs/OPERATIONS.md). */
@@ -101,6 +101,20 @@ export const deadLetterView = (letter: DeadLetter) => ({
   settledBy: letter.settledBy,
   settleReason: letter.settleReason,
   outcome: letter.outcome,
+});
+
+/** An attempt of automatic work that did not apply: what it found, and when it comes again (null when it does not). */
+export const workAttemptView = (attempt: WorkAttempt) => ({
+  id: attempt.id,
+  version: attempt.version,
+  state: attempt.state,
+  event: attempt.event,
+  attempt: attempt.attempt,
+  outcome: attempt.outcome,
+  errorCode: attempt.errorCode,
+  message: attempt.message,
+  at: attempt.at.toISOString(),
+  retryAt: iso(attempt.retryAt),
 });
 
 export const actionView = (action: OperatorAction) => ({

@@ -30,6 +30,7 @@ import {
   outcomeView,
   timerView,
   transitionView,
+  workAttemptView,
 } from './ops-views.js';
 import { Operator, OpsGuard } from './ops.guard.js';
 import { OPS_OPTIONS, type ResolvedOpsOptions } from './ops.options.js';
@@ -151,6 +152,7 @@ export class OrderFsmOpsController {
       timers: history.timers.map(timerView),
       deadLetters: history.deadLetters.map(deadLetterView),
       actions: history.actions.map(actionView),
+      workAttempts: history.workAttempts.map(workAttemptView),
     };
   }
 
