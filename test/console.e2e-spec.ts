@@ -221,6 +221,11 @@ describe('the operator console acts, in a browser', () => {
     await page.waitForURL(`${base}/console/orders/${orderId}`);
     const redrive = page.locator('#timeline form.redrive');
     await redrive.waitFor();
+    // The attempts that failed are in the timeline, each with its outcome and code; the last one dead-lettered.
+    const attempts = page.locator('#timeline li.attempt[data-source=worker]');
+    expect(await attempts.locator('strong').allTextContents()).toContain('AUTO_PAY attempt 1');
+    expect(await attempts.locator('.tag').allTextContents()).toEqual(expect.arrayContaining(['retry', 'dead-lettered']));
+    expect(await attempts.first().textContent()).toContain('INTERNAL_ERROR');
 
     accounts.down = false;
     await redrive.locator('input[name=reason]').fill('billing is back');

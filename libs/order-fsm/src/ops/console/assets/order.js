@@ -1,6 +1,7 @@
 // One order as a readable page: where it is, everything that happened to it in time order
-// (transitions with who and why, status messages and whether they went out, timers, automatic work,
-// dead letters), and what an operator can do to it, each action with a reason box.
+// (transitions with who and why, status messages and whether they went out, timers, automatic work
+// and its attempts that did not apply, dead letters), and what an operator can do to it, each
+// action with a reason box.
 import { ApiError, machine, ops } from './api.js';
 import { fill, h, message, stateBadge, when } from './dom.js';
 
@@ -15,6 +16,7 @@ export function detailOf(answer) {
     timers: list('timers'),
     deadLetters: list('deadLetters'),
     actions: list('actions'),
+    workAttempts: list('workAttempts'),
   };
 }
 
@@ -96,6 +98,22 @@ function entriesOf(detail) {
       ],
       warn: d.status === 'dead',
       deadLetter: d,
+    });
+  }
+  // Automatic work that did not apply, attempt by attempt (an attempt that applied is its transition).
+  for (const w of detail.workAttempts) {
+    const failed = w.outcome === 'retry' || w.outcome === 'dead-lettered';
+    entries.push({
+      at: w.at,
+      kind: 'attempt',
+      title: [h('strong', {}, `${w.event} attempt ${w.attempt}`), ' ', h('span', { class: `tag${failed ? ' warn' : ''}` }, w.outcome), ' ', h('span', { class: 'mono' }, w.errorCode)],
+      facts: [
+        ['in', w.state ? `${w.state} (version ${w.version})` : undefined],
+        ['error', w.message],
+        ['again', w.retryAt ? when(w.retryAt) : undefined],
+      ],
+      source: 'worker',
+      warn: failed,
     });
   }
   for (const a of detail.actions) {
