@@ -50,6 +50,13 @@ describe('OrderFsmWorker verdicts', () => {
 });
 
 describe('OrderFsmWorker work attempts', () => {
+  it('records the first wait of a piece of work, not one per redelivery', async () => {
+    const attempts: WorkAttemptWrite[] = [];
+    const waiting = workerFailingWith(new DependencyUnavailableError('redis'), attempts, { consumer });
+    for (let i = 0; i < 5; i++) await waiting.handle(work, 2);
+    expect(attempts.map((a) => a.outcome)).toEqual(['wait']);
+  });
+
   it.each([
     ['a failure, first delivery', new Error('billing is down'), 1, 'retry', 'INTERNAL_ERROR', 100],
     ['a failure, second delivery', new Error('billing is down'), 2, 'retry', 'INTERNAL_ERROR', 500],

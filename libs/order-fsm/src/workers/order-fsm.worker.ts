@@ -15,6 +15,9 @@ import { redeliveryOf } from '../ports/redelivery.js';
  * failed, again after a growing delay, a limited number of times; held (an operator paused the
  * order), done with for now: resuming the order queues its work again.
  */
+/** How many waiting pieces of work the worker remembers having recorded, at most. */
+const MAX_WAITS_REMEMBERED = 10_000;
+
 const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry', held: 'done' };
 
 /**
@@ -24,6 +27,8 @@ const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done',
  */
 @Injectable()
 export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** The pieces of work whose wait is already recorded (orderId:version:event). */
+  private readonly waitsRecorded = new Set<string>();
   private readonly logger = new Logger(OrderFsmWorker.name);
 
   constructor(
@@ -93,6 +98,16 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
       } else if (verdict.outcome === 'wait') outcome = 'wait';
       else if (verdict.outcome === 'retry' && attempt < (consumer?.maxAttempts ?? Infinity)) outcome = 'retry';
       else outcome = 'dead-lettered';
+    }
+    // A wait is the same attempt coming back while a dependency or another holder is in the way: the
+    // first one of a piece of work is kept, not one per redelivery for as long as an outage lasts.
+    const key = `${work.orderId}:${work.version}:${work.event}`;
+    if (outcome === 'wait') {
+      if (this.waitsRecorded.has(key)) return;
+      if (this.waitsRecorded.size >= MAX_WAITS_REMEMBERED) this.waitsRecorded.clear();
+      this.waitsRecorded.add(key);
+    } else {
+      this.waitsRecorded.delete(key);
     }
     try {
       await this.store.recordWorkAttempt({ work, attempt, outcome, errorCode, message, retryAt, at });
