@@ -27,6 +27,9 @@ const common = {
 const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'ops-embedded', 'logging', 'messaging', 'store', 'store-contract', 'schema-upgrade'].map(
   (name) => `<rootDir>/test/${name}\\.e2e-spec\\.ts$`,
 );
+/** The specs of one database's own migrations: each runs in its database's project only. */
+const MARIADB_ONLY = ['<rootDir>/test/migrations-mariadb\\.e2e-spec\\.ts$'];
+const POSTGRES_ONLY = ['<rootDir>/test/migrations-postgres\\.e2e-spec\\.ts$'];
 const onPostgres = { setupFiles: ['<rootDir>/test/support/on-postgres.cjs'] };
 
 export default {
@@ -35,11 +38,11 @@ export default {
   testTimeout: 120_000,
   projects: [
     { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testPathIgnorePatterns: POSTGRES_ONLY },
     // Real processes, killed, paused and restarted against the real services: see docs/RELIABILITY.md.
     { ...common, displayName: 'faults', rootDir: '.', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
     // The same specs with the service on PostgreSQL (POSTGRES_URL) instead of MariaDB (DATABASE_URL).
-    { ...common, ...onPostgres, displayName: 'e2e-postgres', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testPathIgnorePatterns: SAME_ON_ANY_DATABASE },
+    { ...common, ...onPostgres, displayName: 'e2e-postgres', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testPathIgnorePatterns: [...SAME_ON_ANY_DATABASE, ...MARIADB_ONLY] },
     { ...common, ...onPostgres, displayName: 'faults-postgres', rootDir: '.', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],
 };

@@ -1,8 +1,5 @@
-import { OrderFsmCallers1764720000000 } from '@order-fsm/core/mysql';
-import { OrderFsmPostgresSchema1796284000000 } from '@order-fsm/core/postgres';
 import { TaxiPassengerActiveRide1796256000000 } from '../apps/order-service/src/migrations/1796256000000-taxi-passenger-active-ride.js';
 import { TaxiPassengerActiveRidePostgres1796284000002 } from '../apps/order-service/src/migrations/postgres/1796284000002-taxi-passenger-active-ride.js';
-import { callerName } from './support/callers.js';
 import { DATABASE, DATABASE_NAME, sql } from './support/database.js';
 import { activeRideOf, advance, createOrder, newPassenger, TO_FEE_CONFIRMED, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -56,59 +53,5 @@ describe(`the migration to one active-ride row per passenger (${DATABASE_NAME})`
     for (const ride of [created, inTrip, owesFee]) expect(await activeRideOf(t.dataSource, ride.passengerId)).toEqual([ride.orderId]);
     for (const ride of [cancelled, paid]) expect(await activeRideOf(t.dataSource, ride.passengerId)).toEqual([]);
     expect(await activeRideOf(t.dataSource, twice)).toEqual([newer]);
-  });
-});
-
-// order-fsm's tables on MariaDB come from its MySQL migrations, this one among them; PostgreSQL's from one migration of their own.
-(DATABASE === 'mysql' ? describe : describe.skip)('the migration to request ids per caller (MariaDB)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-
-  it('runs again without harm, and puts the engine rows it finds under no caller into @system', async () => {
-    const orderId = await createOrder(t);
-    // A worker's row as a log written before callers has it.
-    await t.dataSource.query(
-      "INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash) VALUES (?, 99, 'OLD', 'A', 'B', ?, '', 'worker', NOW(3), 'h')",
-      [orderId, uid('auto')],
-    );
-    const runner = t.dataSource.createQueryRunner();
-    try {
-      await new OrderFsmCallers1764720000000().up(runner);
-    } finally {
-      await runner.release();
-    }
-    expect(await t.dataSource.query('SELECT version, caller FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId])).toEqual([
-      { version: 1, caller: callerName('client') },
-      { version: 99, caller: '@system' },
-    ]);
-  });
-});
-
-(DATABASE === 'postgres' ? describe : describe.skip)("the migration of order-fsm's tables (PostgreSQL)", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ workerEnabled: false, timersEnabled: false, sweeperEnabled: false, relayEnabled: false });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-
-  it('runs again without harm on tables that hold orders, as after ensureSchema() made them', async () => {
-    const orderId = await createOrder(t);
-    const runner = t.dataSource.createQueryRunner();
-    try {
-      await new OrderFsmPostgresSchema1796284000000().up(runner);
-    } finally {
-      await runner.release();
-    }
-    expect(await sql(t.dataSource, 'SELECT version, caller FROM fsm_transition WHERE order_id = ? ORDER BY version', [orderId])).toEqual([
-      { version: 1, caller: callerName('client') },
-    ]);
-    expect((await t.engine.findOrder(orderId))?.state).toBe('CREATED');
   });
 });
