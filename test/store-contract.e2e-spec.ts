@@ -49,43 +49,27 @@ const numbered = (statement: string) => {
   return statement.replace(/\?/g, () => `$${++n}`);
 };
 
+/** MariaDB through its migrations; with `multipleStatements`, a transition without a save() is one batch. */
+function mariadb(multipleStatements: boolean): Fixture {
+  return {
+    server: true,
+    async open() {
+      const dataSource = new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true, multipleStatements });
+      await dataSource.initialize();
+      return {
+        store: new MysqlOrderStore(dataSource),
+        sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
+        time: (date) => date,
+        describe: (table) => mysqlShape(dataSource, table),
+        close: () => dataSource.destroy(),
+      };
+    },
+  };
+}
+
 const fixtures: Array<[string, Fixture]> = [
-  [
-    'MariaDB (MysqlOrderStore)',
-    {
-      server: true,
-      async open() {
-        const dataSource = new DataSource({ type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true });
-        await dataSource.initialize();
-        return {
-          store: new MysqlOrderStore(dataSource),
-          sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
-          time: (date) => date,
-          describe: (table) => mysqlShape(dataSource, table),
-          close: () => dataSource.destroy(),
-        };
-      },
-    },
-  ],
-  [
-    'MariaDB with multipleStatements (a transition in one round trip)',
-    {
-      server: true,
-      async open() {
-        const dataSource = new DataSource({
-          type: 'mysql', url: DATABASE_URL, timezone: 'Z', migrations: [...ORDER_FSM_MIGRATIONS], migrationsRun: true, multipleStatements: true,
-        });
-        await dataSource.initialize();
-        return {
-          store: new MysqlOrderStore(dataSource),
-          sql: (statement, params = [], manager = dataSource) => manager.query(statement, params) as Promise<Array<Record<string, unknown>>>,
-          time: (date) => date,
-          describe: (table) => mysqlShape(dataSource, table),
-          close: () => dataSource.destroy(),
-        };
-      },
-    },
-  ],
+  ['MariaDB (MysqlOrderStore)', mariadb(false)],
+  ['MariaDB with multipleStatements (a transition in one round trip)', mariadb(true)],
   [
     'PostgreSQL (PostgresOrderStore)',
     {
