@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmMachineVersions1796500000000, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
 import { OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { DataSource } from 'typeorm';
@@ -56,10 +56,11 @@ async function expectDescribed(describe: (table: string) => Promise<TableShape>)
 }
 
 async function expectOldRowsRead(store: MysqlOrderStore | PostgresOrderStore | SqliteOrderStore): Promise<void> {
-  expect(await store.load('old-1')).toMatchObject({ orderId: 'old-1', state: 'CREATED', version: 1 });
+  // An order of an earlier release follows the machine's first version; its log rows too, with no payload or processor known.
+  expect(await store.load('old-1')).toMatchObject({ orderId: 'old-1', state: 'CREATED', version: 1, machineVersion: 1 });
   expect((await store.load('old-1'))!.paused).toBeUndefined();
   // A row written before the log had an actor: whoever sent it.
-  expect(await store.listTransitions('old-1')).toMatchObject([{ caller: 'app', actor: 'app', reason: null }]);
+  expect(await store.listTransitions('old-1')).toMatchObject([{ caller: 'app', actor: 'app', reason: null, machineVersion: 1, processor: null }]);
   expect(await store.listOrders({ order: 'desc', limit: 10 })).toMatchObject([{ orderId: 'old-1', autoDueAt: null }]);
 }
 
@@ -72,8 +73,8 @@ describe('a database of the release before operations, upgraded', () => {
     const url = new URL(DATABASE_URL);
     url.pathname = `/${name}`;
     const migrations = [...ORDER_FSM_MIGRATIONS];
-    expect(migrations.slice(-2)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000]);
-    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -2), migrationsRun: true });
+    expect(migrations.slice(-3)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000, OrderFsmMachineVersions1796500000000]);
+    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -3), migrationsRun: true });
     try {
       await dataSource.initialize();
       for (const [sql, params] of oldRows(at, false)) await dataSource.query(sql, params);
@@ -81,17 +82,24 @@ describe('a database of the release before operations, upgraded', () => {
       try {
         const migration = new OrderFsmOperations1796300000000();
         const attempts = new OrderFsmWorkAttempts1796400000000();
+        const versions = new OrderFsmMachineVersions1796500000000();
         await migration.up(runner);
         await migration.up(runner);
         await attempts.up(runner);
         await attempts.up(runner);
+        await versions.up(runner);
+        await versions.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
+        await versions.down(runner);
+        expect(await runner.hasTable('fsm_late_event')).toBe(false);
+        expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('machine_version');
         await attempts.down(runner);
         expect(await runner.hasTable('fsm_work_attempt')).toBe(false);
         await migration.down(runner);
         expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('paused_at');
         await migration.up(runner);
         await attempts.up(runner);
+        await versions.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
       } finally {
         await runner.release();

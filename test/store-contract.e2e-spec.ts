@@ -323,17 +323,19 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
   describe('transition log', () => {
     it('lists the transitions in version order with their fields', async () => {
       const order = newOrder();
-      const first = step(order, 'A', { caller: 'alice', source: 'api' });
+      // The machine version, payload and processor of each: what a shadow replay sends again; a migration moves the order to v2.
+      const first = { ...step(order, 'A', { caller: 'alice', source: 'api' }), payload: JSON.stringify({ n: 1 }), processor: 'AProcessor' };
       const v1 = await commitWith(store, first);
-      const second = step(v1, 'B', { caller: '@system', source: 'worker', at: new Date(first.at.getTime() + 5) });
+      expect(v1.machineVersion).toBe(1);
+      const second = { ...step(v1, 'B', { caller: '@system', source: 'worker', at: new Date(first.at.getTime() + 5) }), machineVersion: 2 };
       const v2 = await commitWith(store, second);
       // An operator's act: who and why are on its row; the caller stays whose request id it is.
       const third = step(v2, 'C', { caller: 'olga', source: 'operator', actor: 'olga', reason: 'customer called', at: new Date(first.at.getTime() + 10) });
       await commitWith(store, third);
       expect(await store.listTransitions(order.orderId)).toEqual([
-        { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', actor: 'alice', reason: null, createdAt: first.at },
-        { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', actor: '@system', reason: null, createdAt: second.at },
-        { orderId: order.orderId, version: 3, event: 'TO_C', fromState: 'B', toState: 'C', requestId: third.requestId, caller: 'olga', source: 'operator', actor: 'olga', reason: 'customer called', createdAt: third.at },
+        { orderId: order.orderId, version: 1, event: 'TO_A', fromState: 'INIT', toState: 'A', requestId: first.requestId, caller: 'alice', source: 'api', actor: 'alice', reason: null, createdAt: first.at, machineVersion: 1, payload: { n: 1 }, processor: 'AProcessor' },
+        { orderId: order.orderId, version: 2, event: 'TO_B', fromState: 'A', toState: 'B', requestId: second.requestId, caller: '@system', source: 'worker', actor: '@system', reason: null, createdAt: second.at, machineVersion: 2, payload: undefined, processor: null },
+        { orderId: order.orderId, version: 3, event: 'TO_C', fromState: 'B', toState: 'C', requestId: third.requestId, caller: 'olga', source: 'operator', actor: 'olga', reason: 'customer called', createdAt: third.at, machineVersion: 2, payload: undefined, processor: null },
       ]);
     });
   });

@@ -1,5 +1,6 @@
 export const ORDER_PROCESSOR_METADATA = 'order-fsm:processor_metadata';
 export const PROCESSOR_PLUGIN_METADATA = 'order-fsm:plugin_metadata';
+export const LATE_COMPENSATION_METADATA = 'order-fsm:late_compensation_metadata';
 
 /** Injection token of the resolved, validated module options. */
 export const ORDER_FSM_OPTIONS = Symbol('order-fsm:options');

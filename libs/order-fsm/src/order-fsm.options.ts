@@ -3,6 +3,7 @@ import { messages } from './order-fsm.messages.js';
 import type { OrderLock } from './ports/order-lock.js';
 import { NoopOrderLock } from './ports/noop-order-lock.js';
 import { MachineDefinition } from './model/machine.js';
+import { MachineMigration } from './model/migration.js';
 import type { MessagePublisher, WorkConsumer } from './ports/message-broker.js';
 import type { OrderStore } from './ports/order-store.js';
 import { NO_METRICS, type OrderFsmMetrics } from './ports/metrics.js';
@@ -27,8 +28,18 @@ export interface PollerOptions {
 }
 
 export interface OrderFsmModuleOptions {
-  /** The declared states and transitions (defineMachine): nothing else is ever applied. */
+  /**
+   * The declared states and transitions (defineMachine): nothing else is ever applied. New orders
+   * are created under its version.
+   */
   machine: MachineDefinition;
+  /**
+   * Earlier versions of the machine still served: their orders keep their own rules (and the
+   * processors that say they serve that version) until they are migrated.
+   */
+  previousMachines?: readonly MachineDefinition[];
+  /** How orders move from one version to the next (defineMigration), lazily or by an operator. */
+  migrations?: readonly MachineMigration[];
   /** Where orders and their transitions live, e.g. `new TypeOrmOrderStore(dataSource)`. */
   store: OrderStore;
   /**
@@ -67,7 +78,12 @@ export interface OrderFsmModuleOptions {
 }
 
 export interface ResolvedOrderFsmOptions {
+  /** The current version: new orders follow it. */
   readonly machine: MachineDefinition;
+  /** Every version served, by version: the current one and the previous ones. */
+  readonly machines: ReadonlyMap<number, MachineDefinition>;
+  /** The declared migrations, by the version they migrate from. */
+  readonly migrations: ReadonlyMap<number, MachineMigration>;
   readonly store: OrderStore;
   readonly lock: OrderLock;
   readonly initialState: string;
@@ -102,6 +118,27 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
   if (lock !== false && (!lock || !isFunction(lock.acquire))) {
     throw new Error(messages.badOptions('"lock" must implement OrderLock (acquire), or be false for no lock'));
   }
+  const machines = new Map<number, MachineDefinition>([[machine.version, machine]]);
+  for (const previous of options.previousMachines ?? []) {
+    if (!(previous instanceof MachineDefinition)) throw new Error(messages.badOptions('"previousMachines" must be declared with defineMachine()'));
+    if (previous.name !== machine.name) throw new Error(messages.badOptions(`"previousMachines": ${previous.name} v${previous.version} is another machine than ${machine.name}`));
+    if (previous.version >= machine.version) {
+      throw new Error(messages.badOptions(`"previousMachines": v${previous.version} is not earlier than the current machine's v${machine.version}`));
+    }
+    if (machines.has(previous.version)) throw new Error(messages.badOptions(`"previousMachines": v${previous.version} is given twice`));
+    if (previous.initial !== machine.initial) throw new Error(messages.badOptions(`"previousMachines": v${previous.version} starts from ${previous.initial}, the current machine from ${machine.initial}`));
+    machines.set(previous.version, previous);
+  }
+  const migrations = new Map<number, MachineMigration>();
+  for (const migration of options.migrations ?? []) {
+    if (!(migration instanceof MachineMigration)) throw new Error(messages.badOptions('"migrations" must be declared with defineMigration()'));
+    if (migrations.has(migration.from.version)) throw new Error(messages.badOptions(`"migrations": two migrations start from v${migration.from.version}`));
+    if (migration.to.version > machine.version || (machines.has(migration.to.version) && machines.get(migration.to.version) !== migration.to)) {
+      throw new Error(messages.badOptions(`"migrations": ${migration.name} leads to a version this service does not serve (serve it in "machine" or "previousMachines")`));
+    }
+    if (!machines.has(migration.to.version)) throw new Error(messages.badOptions(`"migrations": ${migration.name} leads to v${migration.to.version}, which is not served`));
+    migrations.set(migration.from.version, migration);
+  }
   const initialState = machine.initial;
   const createEvent = options.createEvent ?? DEFAULT_CREATE_EVENT;
   for (const [name, value] of [
@@ -112,6 +149,8 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
   }
   const resolved: ResolvedOrderFsmOptions = Object.freeze({
     machine,
+    machines,
+    migrations,
     store,
     lock: lock === false ? new NoopOrderLock() : lock,
     initialState,

@@ -41,6 +41,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmCallers1764720000000',
       'OrderFsmOperations1796300000000',
       'OrderFsmWorkAttempts1796400000000',
+      'OrderFsmMachineVersions1796500000000',
       'TaxiSchema1763856000001',
       'TaxiPassengerActiveRide1796256000000',
     ]);
@@ -48,6 +49,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmPostgresSchema1796284000000',
       'OrderFsmPostgresOperations1796300000000',
       'OrderFsmPostgresWorkAttempts1796400000000',
+      'OrderFsmPostgresMachineVersions1796500000000',
       'TaxiSchemaPostgres1796284000001',
       'TaxiPassengerActiveRidePostgres1796284000002',
     ]);

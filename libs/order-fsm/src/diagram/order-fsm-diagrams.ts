@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { validateMachine, type MachineIssue } from '../registry/validate-machine.js';
+import type { MachineIssue } from '../registry/validate-machine.js';
+import { validateVersions } from '../registry/validate-versions.js';
 import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
@@ -26,6 +27,6 @@ export class OrderFsmDiagrams {
   }
 
   validate(): MachineIssue[] {
-    return validateMachine(this.options.machine, this.registry.listProcessors(), this.registry.listPlugins());
+    return validateVersions(this.options.machines, this.options.migrations, this.registry);
   }
 }

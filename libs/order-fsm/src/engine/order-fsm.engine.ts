@@ -429,6 +429,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         machine,
         outbox: this.options.outbox,
         processorName: processor.constructor.name,
+        processor: processor.constructor.name,
       });
       const write = writer.write(
         () => ctx.scheduledEvents,

@@ -25,6 +25,8 @@ export interface DecidedTransition {
   readonly outbox: boolean;
   /** Who decided it, for the error when it schedules an event the new state does not take. */
   readonly processorName: string;
+  /** The processor's class, kept on the log row; none for a forced move or a migration. */
+  readonly processor?: string;
 }
 
 /**
@@ -40,8 +42,15 @@ export class TransitionWriter {
 
   /** The order as the transition leaves it. */
   get next(): FsmOrder {
-    const { order, toState } = this.decided;
-    return { ...order, state: toState, version: order.version + 1, createdAt: order.version === 0 ? this.at : order.createdAt, updatedAt: this.at };
+    const { order, toState, machine } = this.decided;
+    return {
+      ...order,
+      state: toState,
+      version: order.version + 1,
+      createdAt: order.version === 0 ? this.at : order.createdAt,
+      updatedAt: this.at,
+      machineVersion: machine.version,
+    };
   }
 
   /**
@@ -79,6 +88,9 @@ export class TransitionWriter {
         },
       }),
       at: this.at,
+      machineVersion: machine.version,
+      payload: event.payload === undefined ? null : JSON.stringify(event.payload),
+      ...(this.decided.processor && { processor: this.decided.processor }),
       messages: this.messages(auto?.event),
       autoDueAt: auto ? new Date(this.at.getTime() + auto.stuckAfterMs) : null,
       firesTimer: event.firesTimer,

@@ -1,5 +1,5 @@
 /** Who moved an order: recorded with every transition. */
-export type TransitionSource = 'api' | 'worker' | 'timer' | 'sweeper' | 'operator' | (string & {});
+export type TransitionSource = 'api' | 'worker' | 'timer' | 'sweeper' | 'operator' | 'migration' | 'held' | (string & {});
 
 /** The sources that are the engine itself: they send as the `system` sender. */
 export const SYSTEM_SOURCES: ReadonlySet<string> = new Set(['worker', 'timer', 'sweeper']);
@@ -8,10 +8,19 @@ export const SYSTEM_SOURCES: ReadonlySet<string> = new Set(['worker', 'timer', '
  * decided who is an operator, so the machine's `sentBy` does not apply to it.
  */
 export const OPERATOR_SOURCE = 'operator';
+/** The source of a migration's transition: the order moved to the next version of its machine. */
+export const MIGRATION_SOURCE = 'migration';
+/**
+ * The source of a held late event applied once its order reached a state that takes it: sent again
+ * as its first sender sent it (the machine's `sentBy` is checked against that sender's role).
+ */
+export const HELD_SOURCE = 'held';
 /** Every source the engine itself uses; metrics label any other as `other`. */
-export const KNOWN_SOURCES: ReadonlySet<string> = new Set(['api', ...SYSTEM_SOURCES, OPERATOR_SOURCE]);
+export const KNOWN_SOURCES: ReadonlySet<string> = new Set(['api', ...SYSTEM_SOURCES, OPERATOR_SOURCE, MIGRATION_SOURCE, HELD_SOURCE]);
 /** The event of a forced move (the operator's force): no processor takes it, and no machine declares it. */
 export const FORCE_EVENT = '@force';
+/** The event of a migration's transition: no processor takes it, and no machine declares it. */
+export const MIGRATE_EVENT = '@migrate';
 
 /**
  * An operator's act that an event is part of: who and why, recorded with the transition (its

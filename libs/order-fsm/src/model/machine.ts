@@ -23,28 +23,58 @@ export interface TransitionSpec<S extends string = string, E extends string = st
   readonly timer?: boolean;
 }
 
+/**
+ * What happens to an event that arrives in a state with no transition for it (a payment callback
+ * after a cancellation, a driver's second ARRIVE):
+ * - `refuse`: answered 409 (ORDER_STATE_NOT_MATCH), nothing written; the default;
+ * - `ignore`: answered 200 with `ignored: true` and recorded, nothing else happens;
+ * - `compensate`: the event's compensation (`@LateEventCompensation`) runs once and its result is
+ *   recorded and sent as a message (a refund for a late payment);
+ * - `{ hold: { forMs } }`: kept, durably, until the order reaches a state that takes it, which then
+ *   applies it as sent; or until `forMs` has passed, when it expires. Answered 202.
+ */
+export type LatePolicy = 'refuse' | 'ignore' | 'compensate' | { readonly hold: { readonly forMs: number } };
+
+/** A late policy as the engine applies it. */
+export type ResolvedLatePolicy =
+  | { readonly kind: 'refuse' }
+  | { readonly kind: 'ignore' }
+  | { readonly kind: 'compensate' }
+  | { readonly kind: 'hold'; readonly forMs: number };
+
 /** What the machine says of an event wherever it is declared. */
-export interface EventSpec {
+export interface EventSpec<S extends string = string> {
   /**
    * Who may send it: `system` (the engine's worker, timers and sweeper) and the roles of the
    * service's callers (`client`, `payment`, `operator`, ...). Anyone else is refused (FORBIDDEN).
    */
-  readonly sentBy: string | readonly string[];
+  readonly sentBy?: string | readonly string[];
   readonly description?: string;
+  /**
+   * What happens when the event arrives late, in a state with no transition for it: one policy for
+   * every such state, or one per state with `'*'` for the rest. Default `refuse`.
+   */
+  readonly late?: LatePolicy | { readonly [K in S | '*']?: LatePolicy };
 }
 
 export interface MachineSpec<I extends string, S extends string, E extends string> {
   readonly name: string;
+  /**
+   * The machine's version, a whole number from 1 (the default). Each order follows the version it
+   * was created under until a declared migration moves it on (defineMigration).
+   */
+  readonly version?: number;
   /** The virtual state new orders start from. */
   readonly initial: I;
   readonly states: { readonly [K in S]: StateSpec<NoInfer<E>> };
   /** States are named by `initial` and `states`; a transition naming any other fails to compile. */
   readonly transitions: readonly TransitionSpec<NoInfer<I | S>, E>[];
   /**
-   * Per event, who may send it. Declared for one event, it must be declared for every event (an
-   * event nobody may send is an error); left out altogether, any sender may send any event.
+   * Per event, who may send it and what happens when it arrives late. A `sentBy` declared for one
+   * event must be declared for every event (an event nobody may send is an error); left out
+   * altogether, any sender may send any event.
    */
-  readonly events?: { readonly [K in NoInfer<E>]?: EventSpec };
+  readonly events?: { readonly [K in NoInfer<E>]?: EventSpec<NoInfer<S>> };
 }
 
 export interface DeclaredTransition {
@@ -62,6 +92,8 @@ export interface ResolvedAutomatic {
 }
 
 const DEFAULT_STUCK_AFTER_MS = 60_000;
+const REFUSE: ResolvedLatePolicy = Object.freeze({ kind: 'refuse' });
+const LATE_KINDS = new Set(['refuse', 'ignore', 'compensate']);
 const NO_SENDERS: ReadonlySet<string> = new Set();
 const toList = <T extends string>(value: T | readonly T[]): readonly T[] => (typeof value === 'string' ? [value] : value);
 const toSet = (value: string | readonly string[] | undefined) => (value === undefined ? undefined : new Set(toList(value)));
@@ -72,6 +104,8 @@ const toSet = (value: string | readonly string[] | undefined) => (value === unde
  */
 export class MachineDefinition<S extends string = string, E extends string = string> {
   readonly name: string;
+  /** The version: orders remember the one they were created under. */
+  readonly version: number;
   readonly initial: string;
   readonly transitions: readonly DeclaredTransition[];
   /** The events declared anywhere. */
@@ -81,11 +115,17 @@ export class MachineDefinition<S extends string = string, E extends string = str
   private readonly eventsByState = new Map<string, Set<string>>();
   private readonly automatic = new Map<string, ResolvedAutomatic>();
   private readonly senders = new Map<string, ReadonlySet<string>>();
+  /** event -> state (or `*`) -> policy. */
+  private readonly late = new Map<string, Map<string, ResolvedLatePolicy>>();
+  private readonly stillTakes = new Map<string, boolean>();
+  private readonly next = new Map<string, Set<string>>();
 
   /** @internal use defineMachine() */
   constructor(spec: MachineSpec<string, string, string>) {
     const problems: string[] = [];
     this.name = spec.name;
+    this.version = spec.version ?? 1;
+    if (!Number.isInteger(this.version) || this.version < 1) problems.push(`version must be a whole number from 1, not ${String(spec.version)}`);
     this.initial = spec.initial;
     for (const [state, stateSpec] of Object.entries(spec.states ?? {})) this.states.set(state, stateSpec ?? {});
     if (!spec.initial) problems.push('the machine needs an initial state');
@@ -102,6 +142,9 @@ export class MachineDefinition<S extends string = string, E extends string = str
           if (!t.event) problems.push(`transition ${from} -> ${to} has no event`);
           transitions.push({ from, event: t.event, to, timer: t.timer === true });
           this.edges.add(edgeKey(from, t.event, to));
+          let targets = this.next.get(from);
+          if (!targets) this.next.set(from, (targets = new Set()));
+          targets.add(to);
           let events = this.eventsByState.get(from);
           if (!events) this.eventsByState.set(from, (events = new Set()));
           events.add(t.event);
@@ -125,13 +168,74 @@ export class MachineDefinition<S extends string = string, E extends string = str
     const declaredEvents = new Set(transitions.map((t) => t.event));
     for (const [event, eventSpec] of Object.entries<EventSpec | undefined>(spec.events ?? {})) {
       if (!declaredEvents.has(event)) problems.push(`event ${event} has a sentBy, but no transition declares it`);
-      const sentBy = eventSpec?.sentBy === undefined ? [] : toList(eventSpec.sentBy);
-      if (sentBy.some((sender) => typeof sender !== 'string' || sender.length === 0)) problems.push(`event ${event}: every sender must be a non-empty name`);
-      this.senders.set(event, new Set(sentBy));
+      if (eventSpec?.sentBy !== undefined) {
+        const sentBy = toList(eventSpec.sentBy);
+        if (sentBy.some((sender) => typeof sender !== 'string' || sender.length === 0)) problems.push(`event ${event}: every sender must be a non-empty name`);
+        this.senders.set(event, new Set(sentBy));
+      }
+      if (eventSpec?.late !== undefined) this.resolveLate(event, eventSpec.late, problems);
     }
+    // Declared for one event, senders are declared for all: the others have none.
+    if (this.senders.size > 0) for (const event of declaredEvents) if (!this.senders.has(event)) this.senders.set(event, NO_SENDERS);
     if (problems.length > 0) throw new Error(`machine ${spec.name}:\n  - ${problems.join('\n  - ')}`);
     this.transitions = Object.freeze(transitions);
     this.events = declaredEvents;
+  }
+
+  private resolveLate(event: string, late: NonNullable<EventSpec['late']>, problems: string[]): void {
+    const byState = new Map<string, ResolvedLatePolicy>();
+    const entries: Array<[string, unknown]> = typeof late === 'string' || isHold(late) ? [['*', late]] : Object.entries(late);
+    for (const [state, policy] of entries) {
+      const where = state === '*' ? `event ${event} (late anywhere)` : `event ${event} late in ${state}`;
+      const resolved = resolveLatePolicy(policy);
+      if (typeof resolved === 'string') {
+        problems.push(`${where}: ${resolved}`);
+        continue;
+      }
+      if (state !== '*') {
+        if (!this.states.has(state)) problems.push(`${where}: ${state} is not a declared state`);
+        else if (this.eventsByState.get(state)?.has(event)) problems.push(`${where}: ${state} has a transition on ${event}, so ${event} is never late there`);
+        else if (resolved.kind === 'hold' && !this.canStillTake(state, event)) {
+          problems.push(`${where}: an order in ${state} never reaches a state that takes ${event}, so holding it can only expire`);
+        }
+      }
+      byState.set(state, resolved);
+    }
+    this.late.set(event, byState);
+  }
+
+  /**
+   * What happens to `event` arriving in `state`, which has no transition for it. A hold where the
+   * order can no longer reach a state that takes the event is a refusal: it could only expire.
+   */
+  latePolicy(event: string, state: string): ResolvedLatePolicy {
+    const byState = this.late.get(event);
+    if (!byState) return REFUSE;
+    const policy = byState.get(state) ?? byState.get('*') ?? REFUSE;
+    if (policy.kind === 'hold' && (this.isFinal(state) || !this.canStillTake(state, event))) return REFUSE;
+    return policy;
+  }
+
+  /** The events that declare a late policy, each with its policies by state (`*` for the rest). */
+  get latePolicies(): ReadonlyMap<string, ReadonlyMap<string, ResolvedLatePolicy>> {
+    return this.late;
+  }
+
+  /** True when some state that takes `event` can still be reached from `state` (the state itself included). */
+  canStillTake(state: string, event: string): boolean {
+    const key = `${state}\u0000${event}`;
+    let answer = this.stillTakes.get(key);
+    if (answer === undefined) {
+      answer = false;
+      const seen = new Set([state]);
+      for (const queue = [state]; queue.length > 0 && !answer; ) {
+        const current = queue.pop()!;
+        if (this.eventsByState.get(current)?.has(event)) answer = true;
+        for (const to of this.next.get(current) ?? []) if (!seen.has(to) && seen.add(to)) queue.push(to);
+      }
+      this.stillTakes.set(key, answer);
+    }
+    return answer;
   }
 
   /** Every declared state, the initial one first. */
@@ -192,6 +296,21 @@ export class MachineDefinition<S extends string = string, E extends string = str
 }
 
 const edgeKey = (from: string, event: string, to: string) => `${from}\u0000${event}\u0000${to}`;
+
+const isHold = (value: unknown): value is { hold: { forMs: number } } => typeof value === 'object' && value !== null && 'hold' in value;
+
+/** A policy as the engine applies it, or what is wrong with it. */
+function resolveLatePolicy(policy: unknown): ResolvedLatePolicy | string {
+  if (typeof policy === 'string') {
+    return LATE_KINDS.has(policy) ? (Object.freeze({ kind: policy }) as ResolvedLatePolicy) : `${policy} is not a late policy (refuse, ignore, compensate or { hold: { forMs } })`;
+  }
+  if (isHold(policy)) {
+    const forMs = policy.hold?.forMs;
+    if (!Number.isInteger(forMs) || forMs <= 0) return 'a hold needs forMs, a whole number of milliseconds above 0';
+    return Object.freeze({ kind: 'hold', forMs });
+  }
+  return `${JSON.stringify(policy)} is not a late policy (refuse, ignore, compensate or { hold: { forMs } })`;
+}
 
 /** The states of a machine, as a type: `StateOf<typeof taxiMachine>`. */
 export type StateOf<M> = M extends MachineDefinition<infer S, string> ? S : never;

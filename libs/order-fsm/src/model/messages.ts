@@ -29,6 +29,8 @@ export interface StatusMessage {
   readonly actor?: string;
   readonly reason?: string;
   readonly occurredAt: string;
+  /** The machine version the order follows after the transition. */
+  readonly machineVersion: number;
   readonly order: Pick<FsmOrder, 'orderId' | 'state' | 'version' | 'bizCode' | 'sceneId' | 'data'>;
 }
 
@@ -69,6 +71,7 @@ export function statusOutboxMessage(
     source: transition.source,
     ...(transition.actor !== undefined && { actor: transition.actor, reason: transition.reason }),
     occurredAt: transition.at.toISOString(),
+    machineVersion: order.machineVersion ?? 1,
     order: { orderId: order.orderId, state: order.state, version: order.version, bizCode: order.bizCode, sceneId: order.sceneId, data: order.data },
   };
   return { messageId: body.messageId, kind: 'status', routingKey: statusRoutingKey(body), payload: JSON.stringify(body) };

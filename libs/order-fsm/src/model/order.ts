@@ -14,4 +14,8 @@ export interface FsmOrder<D extends object = OrderData> {
   flag?: { at: Date; reason: string };
   /** Set while an operator has the order paused: every event is refused (ORDER_PAUSED) until it is resumed. */
   paused?: { at: Date; reason: string };
+  /** The version of the machine whose rules the order follows (defineMachine's `version`): the one it was created under, until it is migrated. */
+  machineVersion?: number;
+  /** How many late events the order holds until it reaches a state that takes them (the machine's `late: { hold }`). */
+  heldEvents?: number;
 }

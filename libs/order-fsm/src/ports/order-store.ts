@@ -84,6 +84,12 @@ export interface TransitionWrite<O extends SaveOutcome = SaveOutcome> {
    * write is fenced by the pause as by the version: a paused order is never written.
    */
   readonly overridesPause?: boolean;
+  /** The machine version the order follows after this write (a migration's `to`). Default: the order's own. */
+  readonly machineVersion?: number;
+  /** The event's payload as JSON, kept on the log row: what a shadow replay sends again. */
+  readonly payload?: string | null;
+  /** The processor that decided the transition, kept on the log row. */
+  readonly processor?: string;
   /**
    * What the log row stores for replays and the timers the transition schedules, decided before the
    * transaction: the whole write is known up front, and a store may send it in one batch.
@@ -117,6 +123,12 @@ export interface TransitionLogEntry {
   /** Why, for an operator's act; null otherwise. */
   readonly reason: string | null;
   readonly createdAt: Date;
+  /** The machine version it was decided under (1 for rows written before machines had versions). */
+  readonly machineVersion: number;
+  /** The event's payload as sent (JSON-decoded); undefined when none was sent or the row predates payloads. */
+  readonly payload?: unknown;
+  /** The processor that decided it; null for an operator's forced move, a migration, or a row that predates it. */
+  readonly processor: string | null;
 }
 
 /** What a transition stores with its log row: the response answered to replays, and the timers it schedules. */

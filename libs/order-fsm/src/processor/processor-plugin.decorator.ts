@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PROCESSOR_PLUGIN_METADATA } from '../order-fsm.constants.js';
+import { LATE_COMPENSATION_METADATA, PROCESSOR_PLUGIN_METADATA } from '../order-fsm.constants.js';
 import { RegistrationOptions, toRegistrationMetadata } from './registration.js';
 
 /**
@@ -10,5 +10,16 @@ export function ProcessorPlugin(options: RegistrationOptions): ClassDecorator {
   return (target) => {
     Injectable()(target);
     Reflect.defineMetadata(PROCESSOR_PLUGIN_METADATA, toRegistrationMetadata(options), target);
+  };
+}
+
+/**
+ * Marks a provider as the compensation of an event that arrives late in a state (the machine's
+ * `late` policy there is `compensate`). The class must extend AbstractLateEventCompensation.
+ */
+export function LateEventCompensation(options: RegistrationOptions): ClassDecorator {
+  return (target) => {
+    Injectable()(target);
+    Reflect.defineMetadata(LATE_COMPENSATION_METADATA, toRegistrationMetadata(options), target);
   };
 }

@@ -4,6 +4,8 @@ export interface RegistrationOptions {
   event: string;
   bizCode?: string | readonly string[];
   sceneId?: string | readonly string[];
+  /** The machine versions it serves. Default: the current version only. */
+  versions?: number | readonly number[];
 }
 
 /** The stored form: lists, with `undefined` meaning "any". */
@@ -12,6 +14,8 @@ export interface RegistrationMetadata {
   readonly event: string;
   readonly bizCodes?: readonly string[];
   readonly sceneIds?: readonly string[];
+  /** undefined: the current version. */
+  readonly versions?: readonly number[];
 }
 
 const toList = (value: string | readonly string[] | undefined): readonly string[] | undefined =>
@@ -23,5 +27,6 @@ export function toRegistrationMetadata(options: RegistrationOptions): Registrati
     event: options.event,
     bizCodes: toList(options.bizCode),
     sceneIds: toList(options.sceneId),
+    versions: options.versions === undefined ? undefined : Object.freeze(typeof options.versions === 'number' ? [options.versions] : [...options.versions]),
   });
 }

@@ -4,7 +4,8 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { AbstractProcessorPlugin } from '../processor/abstract-processor-plugin.js';
 import { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { OrderFsmConfigurationError } from '../errors/order-fsm.errors.js';
-import { validateMachine } from './validate-machine.js';
+import { validateVersions } from './validate-versions.js';
+import { AbstractLateEventCompensation } from '../processor/abstract-late-event-compensation.js';
 import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import { messages } from '../order-fsm.messages.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
@@ -32,12 +33,14 @@ export class OrderFsmExplorer implements OnModuleInit {
   }
 
   explore(): void {
+    this.registry.setCurrentVersion(this.options.machine.version);
     for (const wrapper of this.discovery.getProviders()) {
       const target = this.classOf(wrapper);
       if (!target) continue;
       const processor = this.accessor.getProcessorMetadata(target);
       const plugin = this.accessor.getPluginMetadata(target);
-      if (!processor && !plugin) continue;
+      const compensation = this.accessor.getCompensationMetadata(target);
+      if (!processor && !plugin && !compensation) continue;
 
       const name = target.name;
       // Request scope is rejected, not half-supported: the registry holds one instance per class.
@@ -54,10 +57,14 @@ export class OrderFsmExplorer implements OnModuleInit {
         if (instance instanceof AbstractProcessorPlugin) this.registry.registerPlugin(name, plugin, instance);
         else this.registry.reportProblem(messages.notAPlugin(name));
       }
+      if (compensation) {
+        if (instance instanceof AbstractLateEventCompensation) this.registry.registerCompensation(name, compensation, instance);
+        else this.registry.reportProblem(`${name} is decorated with @LateEventCompensation but does not extend AbstractLateEventCompensation`);
+      }
     }
     const { machine } = this.options;
     const warnings: string[] = [];
-    for (const issue of validateMachine(machine, this.registry.listProcessors(), this.registry.listPlugins())) {
+    for (const issue of validateVersions(this.options.machines, this.options.migrations, this.registry)) {
       // Overlapping keys are the registry's own check (seal() reports them); the rest is reported here, all at once.
       if (issue.code === 'OVERLAPPING_PROCESSORS') continue;
       if (issue.severity === 'error') this.registry.reportProblem(issue.message);

@@ -14,13 +14,21 @@ export type MachineIssueCode =
   | 'PLUGIN_WITHOUT_PROCESSOR'
   | 'EVENT_WITHOUT_SENDER'
   | 'SYSTEM_CANNOT_SEND'
-  | 'SENDERS_UNDECLARED';
+  | 'SENDERS_UNDECLARED'
+  | 'MIGRATION_STATE_UNMAPPED'
+  | 'MIGRATION_TARGET_UNDECLARED'
+  | 'MIGRATION_NOT_FORWARD'
+  | 'VERSION_NOT_SERVED'
+  | 'COMPENSATION_MISSING'
+  | 'COMPENSATION_UNUSED';
 
 export interface MachineIssue {
   /** An error stops the service at bootstrap (and the CLI with exit 1); a warning is reported. */
   readonly severity: 'error' | 'warning';
   readonly code: MachineIssueCode;
   readonly message: string;
+  /** The machine version the issue is about, when the service serves several. */
+  readonly version?: number;
 }
 
 const SEVERITY: Record<MachineIssueCode, MachineIssue['severity']> = {
@@ -33,7 +41,15 @@ const SEVERITY: Record<MachineIssueCode, MachineIssue['severity']> = {
   EVENT_WITHOUT_SENDER: 'error',
   SYSTEM_CANNOT_SEND: 'error',
   SENDERS_UNDECLARED: 'warning',
+  MIGRATION_STATE_UNMAPPED: 'error',
+  MIGRATION_TARGET_UNDECLARED: 'error',
+  MIGRATION_NOT_FORWARD: 'error',
+  VERSION_NOT_SERVED: 'error',
+  COMPENSATION_MISSING: 'error',
+  COMPENSATION_UNUSED: 'warning',
 };
+
+export const severityOf = (code: MachineIssueCode): MachineIssue['severity'] => SEVERITY[code];
 
 /** Two dimension lists share a value; `undefined` is "any", which shares with everything. */
 const overlaps = (a?: readonly string[], b?: readonly string[]) => !a || !b || a.some((x) => b.includes(x));

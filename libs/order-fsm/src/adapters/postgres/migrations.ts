@@ -58,5 +58,29 @@ export class OrderFsmPostgresWorkAttempts1796400000000 implements MigrationInter
   }
 }
 
+/**
+ * Machines that change safely: the machine version of each order and transition, each transition's
+ * payload and processor, and the late events table; added where missing (ADD COLUMN IF NOT EXISTS,
+ * CREATE TABLE IF NOT EXISTS), so it finds nothing to do on a database created from the description.
+ */
+export class OrderFsmPostgresMachineVersions1796500000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresMachineVersions1796500000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const statement of createStatements(POSTGRES_SCHEMA, FSM_TABLES, 'ask')) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE IF EXISTS fsm_late_event');
+    await runner.query('ALTER TABLE fsm_order DROP COLUMN IF EXISTS machine_version');
+    await runner.query('ALTER TABLE fsm_transition DROP COLUMN IF EXISTS machine_version, DROP COLUMN IF EXISTS payload, DROP COLUMN IF EXISTS processor');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
-export const ORDER_FSM_POSTGRES_MIGRATIONS = [OrderFsmPostgresSchema1796284000000, OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000] as const;
+export const ORDER_FSM_POSTGRES_MIGRATIONS = [
+  OrderFsmPostgresSchema1796284000000,
+  OrderFsmPostgresOperations1796300000000,
+  OrderFsmPostgresWorkAttempts1796400000000,
+  OrderFsmPostgresMachineVersions1796500000000,
+] as const;

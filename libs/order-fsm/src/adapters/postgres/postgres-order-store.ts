@@ -67,14 +67,15 @@ export function transitionStatement(write: TransitionWrite, { response, timers }
     order.version === 0
       ? `${INSERT_ORDER} RETURNING id`
       : `${write.overridesPause ? UPDATE_ORDER_OVERRIDING_PAUSE : UPDATE_ORDER} RETURNING id`;
+  const machineVersion = write.machineVersion ?? order.machineVersion ?? 1;
   params.push(
     ...(order.version === 0
-      ? [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, due]
-      : [toState, version, data, at, due, order.orderId, order.version, order.state]),
+      ? [order.orderId, order.bizCode, order.sceneId, toState, version, data, at, at, due, machineVersion]
+      : [toState, version, data, at, due, machineVersion, order.orderId, order.version, order.state]),
   );
   const parts = [
     `f AS (${fence})`,
-    `t AS (INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason)
+    `t AS (INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason, machine_version, payload, processor)
       SELECT f.id, ${[
         p(version, 'integer'),
         p(write.event, 'text'),
@@ -88,6 +89,9 @@ export function transitionStatement(write: TransitionWrite, { response, timers }
         p(response, 'text'),
         p(write.actor ?? write.caller, 'text'),
         p(write.reason === undefined ? null : write.reason.slice(0, REASON_LENGTH), 'text'),
+        p(machineVersion, 'integer'),
+        p(write.payload ?? null, 'text'),
+        p(write.processor ?? null, 'text'),
       ].join(', ')} FROM f)`,
   ];
   if (write.messages.length > 0) {

@@ -64,6 +64,8 @@ export const FSM_TABLES: readonly Table[] = [
       // Paused by an operator: every event is refused until it is resumed.
       time('paused_at', true),
       { name: 'pause_reason', kind: 'string', length: 512, nullable: true },
+      // The version of the machine whose rules the order follows: the one it was created under, until it is migrated.
+      { name: 'machine_version', kind: 'version', default: '1' },
     ],
     primaryKey: ['id'],
     unique: [],
@@ -95,6 +97,11 @@ export const FSM_TABLES: readonly Table[] = [
       // Who acted (an operator's name, the caller's, or `@system`) and, for an operator's act, why.
       { name: 'actor', kind: 'key', default: "''" },
       { name: 'reason', kind: 'string', length: 512, nullable: true },
+      // The machine version the transition was decided under, the event's payload (JSON) and the
+      // processor that decided it: what a shadow replay sends again and compares against.
+      { name: 'machine_version', kind: 'version', default: '1' },
+      { name: 'payload', kind: 'text', nullable: true },
+      key('processor', true),
     ],
     primaryKey: ['id'],
     unique: [
@@ -208,6 +215,45 @@ export const FSM_TABLES: readonly Table[] = [
     primaryKey: ['id'],
     unique: [],
     indexes: [['idx_fsm_work_attempt_order', ['order_id', 'id']]],
+  },
+  {
+    // An event that arrived in a state with no transition for it, and what its machine's late-event
+    // policy made of it: ignored, held (until a state takes it, or its deadline), compensated. Its
+    // request id is consumed here as a transition's is in fsm_transition: a retry is answered again.
+    name: 'fsm_late_event',
+    columns: [
+      { name: 'id', kind: 'serial' },
+      key('order_id'),
+      // The order's version and state when the event arrived.
+      { name: 'version', kind: 'version' },
+      key('state'),
+      key('event'),
+      key('request_id'),
+      key('caller'),
+      // The caller's role, for a held event sent again on its release.
+      { name: 'caller_role', kind: 'key', default: "''" },
+      { name: 'source', kind: 'label' },
+      { name: 'request_hash', kind: 'hash' },
+      { name: 'payload', kind: 'text', nullable: true },
+      // ignore, hold or compensate.
+      { name: 'policy', kind: 'label' },
+      // ignored, compensated, held, released, expired.
+      { name: 'status', kind: 'label' },
+      // The answer a retry of the request gets.
+      { name: 'response', kind: 'text' },
+      // A held event: when it expires, and when a poller looks at it next (a lease while one does).
+      time('deadline', true),
+      time('next_check_at', true),
+      time('settled_at', true),
+      { name: 'outcome', kind: 'string', length: 512, nullable: true },
+      time('created_at'),
+    ],
+    primaryKey: ['id'],
+    unique: [['uq_fsm_late_event_request', ['request_id', 'caller']]],
+    indexes: [
+      ['idx_fsm_late_event_order', ['order_id', 'status']],
+      ['idx_fsm_late_event_due', ['status', 'next_check_at']],
+    ],
   },
 ];
 

@@ -40,28 +40,32 @@ import type { SqlDialect, Statement } from './sql-dialect.js';
 // The statements, once for every database: `?` for values (the dialect numbers them where it must),
 // lists expanded to one placeholder per value.
 const ORDER_COLUMNS =
-  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason, o.paused_at, o.pause_reason';
+  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason, o.paused_at, o.pause_reason, o.machine_version';
 const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
-// One round trip for both: the order, and the transition that already consumed this request id, if any.
-const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
-  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? AND t.caller = ? WHERE o.id = ?`;
-const SELECT_REQUEST = 'SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?';
+// One round trip for all three: the order, what already consumed this request id (a transition, or
+// a late event the machine ignored, held or compensated), and how many late events the order holds.
+const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, COALESCE(t.request_hash, l.request_hash) AS request_hash, COALESCE(t.response, l.response) AS response,
+  (SELECT COUNT(*) FROM fsm_late_event h WHERE h.order_id = o.id AND h.status = 'held') AS held
+  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? AND t.caller = ? LEFT JOIN fsm_late_event l ON l.request_id = ? AND l.caller = ? WHERE o.id = ?`;
+const SELECT_REQUEST = `SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?
+  UNION ALL SELECT request_hash, response FROM fsm_late_event WHERE request_id = ? AND caller = ?`;
 export const INSERT_ORDER =
-  'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_order (id, biz_code, scene_id, state, version, data, created_at, updated_at, auto_due_at, machine_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 // The fence: the row changes only if nobody moved it since it was read, and nobody paused it. A
 // writer that waited on the row's lock re-checks the WHERE against the row as committed, so it loses.
-const UPDATE_ORDER_SET = 'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, flagged_at = NULL, flag_reason = NULL';
+const UPDATE_ORDER_SET =
+  'UPDATE fsm_order SET state = ?, version = ?, data = ?, updated_at = ?, auto_due_at = ?, machine_version = ?, flagged_at = NULL, flag_reason = NULL';
 export const UPDATE_ORDER = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ? AND paused_at IS NULL`;
 // An operator's forced move: fenced by the version alone, so that a paused order can be moved (and stays paused).
 export const UPDATE_ORDER_OVERRIDING_PAUSE = `${UPDATE_ORDER_SET} WHERE id = ? AND version = ? AND state = ?`;
 export const INSERT_TRANSITION =
-  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason, machine_version, payload, processor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_ACTION = 'INSERT INTO fsm_operator_action (order_id, kind, actor, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)';
 const OUTBOX_HEAD = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)';
 const TIMER_HEAD = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at)';
 const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?";
 const SELECT_TRANSITIONS_OF_ORDER =
-  'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at, actor, reason FROM fsm_transition WHERE order_id = ?';
+  'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at, actor, reason, machine_version, payload, processor FROM fsm_transition WHERE order_id = ?';
 const SELECT_TRANSITIONS = `${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version`;
 const DEAD_LETTER_COLUMNS =
   'id, message_id, order_id, version, state, event, reason, attempts, created_at, status, settled_at, settled_by, settle_reason, outcome';
@@ -81,6 +85,8 @@ interface OrderRow {
   flag_reason: string | null;
   paused_at: unknown;
   pause_reason: string | null;
+  machine_version?: number | string | null;
+  held?: number | string | null;
   auto_due_at?: unknown;
 }
 
@@ -144,14 +150,14 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   }
 
   async loadForEvent(orderId: string, requestId: string, caller: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }> {
-    const [row] = await this.read<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, caller, orderId]);
+    const [row] = await this.read<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, caller, requestId, caller, orderId]);
     if (row) return { order: this.toOrder(row), consumed: toConsumed(row) };
     // No such order: the request id may still be taken (by another order), which is the answer to give.
     return { order: null, consumed: await this.findConsumedRequest(requestId, caller) };
   }
 
   async findConsumedRequest(requestId: string, caller: string): Promise<ConsumedRequest | null> {
-    const [row] = await this.read<RequestRow>(SELECT_REQUEST, [requestId, caller]);
+    const [row] = await this.read<RequestRow>(SELECT_REQUEST, [requestId, caller, requestId, caller]);
     return toConsumed(row);
   }
 
@@ -173,6 +179,9 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       actor: row.actor ? String(row.actor) : String(row.caller),
       reason: row.reason == null ? null : String(row.reason),
       createdAt: this.dialect.readTime(row.created_at),
+      machineVersion: row.machine_version == null ? 1 : Number(row.machine_version),
+      payload: row.payload == null ? undefined : JSON.parse(String(row.payload)),
+      processor: row.processor == null ? null : String(row.processor),
     };
   }
 
@@ -251,6 +260,9 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
           response,
           write.actor ?? write.caller,
           write.reason === undefined ? null : write.reason.slice(0, REASON_LENGTH),
+          write.machineVersion ?? order.machineVersion ?? 1,
+          write.payload ?? null,
+          write.processor ?? null,
         ],
       ],
     ];
@@ -271,13 +283,14 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     return [INSERT_ACTION, [action.orderId, action.kind.slice(0, 16), action.actor, action.reason.slice(0, REASON_LENGTH), detail, this.dialect.time(action.at)]];
   }
 
-  private fenceOf({ order, toState, at, autoDueAt, overridesPause }: TransitionWrite): Statement {
+  private fenceOf({ order, toState, at, autoDueAt, overridesPause, machineVersion }: TransitionWrite): Statement {
     const data = JSON.stringify(order.data ?? {});
     const time = this.dialect.time(at);
     const due = autoDueAt ? this.dialect.time(autoDueAt) : null;
+    const mv = machineVersion ?? order.machineVersion ?? 1;
     return order.version === 0
-      ? [INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, 1, data, time, time, due]]
-      : [overridesPause ? UPDATE_ORDER_OVERRIDING_PAUSE : UPDATE_ORDER, [toState, order.version + 1, data, time, due, order.orderId, order.version, order.state]];
+      ? [INSERT_ORDER, [order.orderId, order.bizCode, order.sceneId, toState, 1, data, time, time, due, mv]]
+      : [overridesPause ? UPDATE_ORDER_OVERRIDING_PAUSE : UPDATE_ORDER, [toState, order.version + 1, data, time, due, mv, order.orderId, order.version, order.state]];
   }
 
   /** The log row's INSERT when it is sent in one batch after the fence: only a database that can batch needs it. */
@@ -725,6 +738,8 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       updatedAt: readTime(row.updated_at),
       ...(row.flagged_at != null && { flag: { at: readTime(row.flagged_at), reason: row.flag_reason ?? '' } }),
       ...(row.paused_at != null && { paused: { at: readTime(row.paused_at), reason: row.pause_reason ?? '' } }),
+      machineVersion: row.machine_version == null ? 1 : Number(row.machine_version),
+      ...(row.held != null && Number(row.held) > 0 && { heldEvents: Number(row.held) }),
     };
   }
 }
@@ -734,6 +749,6 @@ function toConsumed(row: RequestRow | undefined): ConsumedRequest | null {
   return { requestHash: row.request_hash, response: row.response ? JSON.parse(row.response) : null };
 }
 
-function committedOrder({ order, toState, at }: TransitionWrite, version: number): FsmOrder {
-  return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at };
+function committedOrder({ order, toState, at, machineVersion }: TransitionWrite, version: number): FsmOrder {
+  return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at, machineVersion: machineVersion ?? order.machineVersion ?? 1 };
 }

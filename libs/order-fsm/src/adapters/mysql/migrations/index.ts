@@ -3,6 +3,7 @@ import { OrderFsmReliability1763856000002 } from './1763856000002-order-fsm-reli
 import { OrderFsmCallers1764720000000 } from './1764720000000-order-fsm-callers.js';
 import { OrderFsmOperations1796300000000 } from './1796300000000-order-fsm-operations.js';
 import { OrderFsmWorkAttempts1796400000000 } from './1796400000000-order-fsm-work-attempts.js';
+import { OrderFsmMachineVersions1796500000000 } from './1796500000000-order-fsm-machine-versions.js';
 
 export const ORDER_FSM_MIGRATIONS = [
   OrderFsmSchema1763856000000,
@@ -10,4 +11,5 @@ export const ORDER_FSM_MIGRATIONS = [
   OrderFsmCallers1764720000000,
   OrderFsmOperations1796300000000,
   OrderFsmWorkAttempts1796400000000,
+  OrderFsmMachineVersions1796500000000,
 ] as const;
