@@ -12,10 +12,21 @@ export { ORDER_STORE, ORDER_LOCK, MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, DEFAULT_CREA
 
 // The model: orders, events, outcomes, the machine.
 export type { FsmOrder, OrderData } from './model/order.js';
-export { type Caller, type OrderStateEvent, type OperatorAct, type TransitionSource, SYSTEM_SENDER, OPERATOR_SOURCE, FORCE_EVENT } from './model/event.js';
-export type { TransitionOutcome, CreateOrderInput } from './model/outcome.js';
+export {
+  type Caller,
+  type OrderStateEvent,
+  type OperatorAct,
+  type TransitionSource,
+  SYSTEM_SENDER,
+  OPERATOR_SOURCE,
+  FORCE_EVENT,
+  MIGRATE_EVENT,
+  MIGRATION_SOURCE,
+  HELD_SOURCE,
+} from './model/event.js';
+export type { TransitionOutcome, CreateOrderInput, LateOutcome } from './model/outcome.js';
 export { ServiceResult } from './model/service-result.js';
-export { type StatusMessage, type WorkMessage, statusRoutingKey } from './model/messages.js';
+export { type StatusMessage, type WorkMessage, type LateEventMessage, statusRoutingKey } from './model/messages.js';
 export {
   defineMachine,
   MachineDefinition,
@@ -27,11 +38,15 @@ export {
   type AutomaticSpec,
   type EventSpec,
   type DeclaredTransition,
+  type LatePolicy,
+  type ResolvedLatePolicy,
 } from './model/machine.js';
+export { defineMigration, MachineMigration, type MigrationSpec } from './model/migration.js';
 
 // Writing processors.
 export { OrderProcessor } from './processor/order-processor.decorator.js';
-export { ProcessorPlugin } from './processor/processor-plugin.decorator.js';
+export { ProcessorPlugin, LateEventCompensation } from './processor/processor-plugin.decorator.js';
+export { AbstractLateEventCompensation } from './processor/abstract-late-event-compensation.js';
 export type { RegistrationOptions } from './processor/registration.js';
 export { AbstractStateProcessor } from './processor/abstract-state-processor.js';
 export { AbstractProcessorPlugin } from './processor/abstract-processor-plugin.js';
@@ -40,11 +55,12 @@ export type { ProcessorTypes, MachineTypes, UntypedObject } from './processor/pr
 export { StateContext } from './processor/state-context.js';
 
 // The engine.
-export { OrderFsmEngine, derivedRequestId } from './engine/order-fsm.engine.js';
+export { OrderFsmEngine, derivedRequestId, type ForceInput, type MigrateInput, type MigrationStep, type MigrationOutcome } from './engine/order-fsm.engine.js';
 export { transitionLogFields, type TransitionLogFields } from './engine/transition-log-context.js';
 
 // Checking and drawing the machine.
 export { validateMachine, type MachineIssue, type MachineIssueCode } from './registry/validate-machine.js';
+export { validateVersions } from './registry/validate-versions.js';
 export { describeMachine, toDot, toMermaid, toSvg, type DiagramEdge, type DiagramScope, type DiagramState, type MachineDiagram } from './diagram/machine-diagram.js';
 export { OrderFsmDiagrams, DIAGRAM_FORMATS, type DiagramFormat } from './diagram/order-fsm-diagrams.js';
 
@@ -64,6 +80,10 @@ export type {
   DeadLetterWrite,
   WorkAttemptWrite,
   WorkAttemptOutcome,
+  LateEventWrite,
+  HeldEvent,
+  HeldEventSettlement,
+  LateEventRecord,
 } from './ports/order-store.js';
 export {
   isOpsStore,

@@ -13,6 +13,7 @@ import { ProcessorRegistry } from './registry/processor-registry.js';
 import { OrderFsmWorker } from './workers/order-fsm.worker.js';
 import { Sweeper } from './workers/sweeper.js';
 import { TimerPoller } from './workers/timer-poller.js';
+import { HeldEventPoller } from './workers/held-event-poller.js';
 
 /**
  * `OrderFsmModule.forRoot({ store, lock })` or `forRootAsync({ useFactory, inject })`.
@@ -33,8 +34,9 @@ import { TimerPoller } from './workers/timer-poller.js';
     OutboxRelay,
     OrderFsmWorker,
     TimerPoller,
+    HeldEventPoller,
     Sweeper,
   ],
-  exports: [OrderFsmEngine, OrderFsmDiagrams, ProcessorRegistry, CommitSignal, OutboxRelay, OrderFsmWorker, TimerPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
+  exports: [OrderFsmEngine, OrderFsmDiagrams, ProcessorRegistry, CommitSignal, OutboxRelay, OrderFsmWorker, TimerPoller, HeldEventPoller, Sweeper, ORDER_STORE, ORDER_LOCK, ORDER_FSM_OPTIONS],
 })
 export class OrderFsmModule extends ConfigurableOrderFsmModule {}

@@ -5,6 +5,8 @@ import {
   DependencyUnavailableError,
   EventNotAllowedError,
   IdempotencyKeyReusedError,
+  MachineVersionNotServedError,
+  MigrationNotDeclaredError,
   OrderBusyError,
   OrderFsmError,
   OrderNotFoundError,
@@ -23,7 +25,21 @@ import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { CheckerExecutor } from '../processor/checker-executor.js';
 import type { FsmOrder } from '../model/order.js';
-import { type Caller, FORCE_EVENT, KNOWN_SOURCES, OPERATOR_SOURCE, type OrderStateEvent, SYSTEM_SENDER, SYSTEM_SOURCES } from '../model/event.js';
+import {
+  type Caller,
+  FORCE_EVENT,
+  HELD_SOURCE,
+  KNOWN_SOURCES,
+  MIGRATE_EVENT,
+  MIGRATION_SOURCE,
+  OPERATOR_SOURCE,
+  type OrderStateEvent,
+  SYSTEM_SENDER,
+  SYSTEM_SOURCES,
+} from '../model/event.js';
+import type { MachineDefinition, ResolvedLatePolicy } from '../model/machine.js';
+import type { MachineMigration } from '../model/migration.js';
+import { lateOutboxMessage } from '../model/messages.js';
 import { failureOf, ProcessorRun } from '../processor/processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import type { EntityManager } from 'typeorm';
@@ -32,7 +48,7 @@ import { TransitionWriter } from './transition-writer.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from '../processor/state-context.js';
 import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
-import type { CreateOrderInput, TransitionOutcome } from '../model/outcome.js';
+import type { CreateOrderInput, LateOutcome, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
 function nestedDeeperThan(value: unknown, max: number): boolean {
@@ -93,7 +109,37 @@ interface ForcedMove {
  */
 export const SYSTEM_CALLER_KEY = '@system';
 const callerKeyOf = (event: OrderStateEvent): string =>
-  SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_CALLER_KEY : (event.caller?.name ?? '');
+  SYSTEM_SOURCES.has(event.source ?? 'api') || event.source === HELD_SOURCE || event.source === MIGRATION_SOURCE ? SYSTEM_CALLER_KEY : (event.caller?.name ?? '');
+
+/** The sources a machine's late policies apply to: callers. The engine's own events and operators' acts are refused as they are. */
+const isLatePolicySource = (source: string): boolean => !SYSTEM_SOURCES.has(source) && source !== OPERATOR_SOURCE && source !== HELD_SOURCE && source !== MIGRATION_SOURCE;
+
+/** An operator's migration of an order: one step per version up to `toVersion` (default: the current). */
+export interface MigrateInput {
+  readonly orderId: string;
+  readonly operator: Caller;
+  readonly reason: string;
+  /** Default: the current version. */
+  readonly toVersion?: number;
+  /** Say what would happen, and change nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** One version step of a migration: where the order was and where it goes. */
+export interface MigrationStep {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly fromState: string;
+  readonly toState: string;
+}
+
+/** What migrate() answers: the steps taken (or that would be, on a dry run) and the order after them. */
+export interface MigrationOutcome {
+  readonly orderId: string;
+  readonly steps: readonly MigrationStep[];
+  readonly dryRun: boolean;
+  readonly order: FsmOrder;
+}
 
 /** Failures after which a request may nevertheless have been applied by a concurrent twin of it. */
 const RECHECK_AFTER = new Set(['DUPLICATE_REQUEST', 'VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH', 'CHECK_FAILED']);
@@ -113,6 +159,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
   private declaredEvents?: ReadonlySet<string>;
+  private declaredStates?: ReadonlySet<string>;
   private knownDimensions?: { bizCodes: ReadonlySet<string>; sceneIds: ReadonlySet<string> };
   private inFlight = 0;
   private closing = false;
@@ -138,6 +185,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       bizCode: input.bizCode,
       sceneId: input.sceneId,
       data: {},
+      // New orders follow the current machine.
+      machineVersion: this.options.machine.version,
     };
     const event: OrderStateEvent<P> = {
       eventType: input.event ?? this.options.createEvent,
@@ -182,11 +231,13 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (input.requestId !== undefined) requireId('requestId', input.requestId);
     const { machine } = this.options;
     if (!machine.hasState(input.toState) || input.toState === machine.initial) {
-      throw new StateNotDeclaredError(input.toState, machine.stateNames.filter((state) => state !== machine.initial), input.orderId);
+      if (![...this.options.machines.values()].some((m) => m.hasState(input.toState) && input.toState !== m.initial)) {
+        throw new StateNotDeclaredError(input.toState, machine.stateNames.filter((state) => state !== machine.initial), input.orderId);
+      }
     }
     const timers = input.timers ?? [];
     for (const [index, timer] of timers.entries()) {
-      if (typeof timer?.event !== 'string' || !machine.hasEvent(input.toState, timer.event)) {
+      if (typeof timer?.event !== 'string' || ![...this.options.machines.values()].some((m) => m.hasEvent(input.toState, timer.event))) {
         throw new ValidationFailedError(`timers[${index}]: ${input.toState} takes no event ${String(timer?.event)}`, { field: `timers[${index}].event` });
       }
       if (!(timer.fireAt instanceof Date) || Number.isNaN(timer.fireAt.getTime())) {
@@ -215,9 +266,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     try {
       if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
       const result = await this.handle<T>(event, fsmOrder, timing, forced);
-      outcome = result.replayed ? 'replayed' : 'applied';
+      outcome = result.replayed ? 'replayed' : (result.late?.status ?? 'applied');
       const durationMs = Math.round(performance.now() - started);
-      this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
+      if (result.late && !result.replayed) this.logger.log(`${outcome} late ${result.event} in ${result.fromState} v${result.version} (${result.late.policy}, ${durationMs} ms)`);
+      else this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
       return result;
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
@@ -284,6 +336,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       if (!order) throw new OrderNotFoundError(event.orderId);
       // Paused by an operator: no event applies, from any source, until it is resumed; a forced move does.
       if (order.paused && !forced) throw new OrderPausedError(order.orderId, order.paused);
+      // An order of an earlier version moves on first where its migration is lazy, or where its own
+      // version is no longer served: each step its own fenced transition, under this lock.
+      if (!forced && !creating) order = await this.migrateOnEvent(order);
       try {
         return forced ? await this.applyForced<T>(event, order, hash, callerKey, forced) : await this.apply<T>(event, order, hash, callerKey);
       } catch (error) {
@@ -300,7 +355,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
 
   /** Declared events by name, anything else as one label: a client cannot grow the metrics without bound. */
   private eventLabel(eventType: unknown): string {
-    this.declaredEvents ??= this.options.machine.events;
+    this.declaredEvents ??= new Set([...this.options.machines.values()].flatMap((m) => [...m.events]));
     return (typeof eventType === 'string' && this.declaredEvents.has(eventType)) || eventType === FORCE_EVENT ? (eventType as string) : 'undeclared';
   }
 
@@ -315,7 +370,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         sceneIds: new Set([...named.sceneIds, ...dimensions.sceneIds]),
       };
     }
-    const state = (name: string) => (machine.hasState(name) ? name : 'undeclared');
+    this.declaredStates ??= new Set([...this.options.machines.values()].flatMap((m) => m.stateNames));
+    const state = (name: string) => (machine.hasState(name) || this.declaredStates!.has(name) ? name : 'undeclared');
     const source = event.source ?? 'api';
     metrics.transition({
       fromState: state(order.state),
@@ -374,13 +430,30 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * Who may send the event is part of the machine: the engine's own sources send as `system`, anyone
    * else as its caller's role. Checked before the order is locked or read: a refusal touches nothing.
    */
-  private authorize(event: OrderStateEvent): void {
+  private authorize(event: OrderStateEvent, machine?: MachineDefinition): void {
     // The service decided who is an operator (the operator API's guard): `sentBy` is for everyone else.
     if (event.source === OPERATOR_SOURCE) return;
-    const allowed = this.options.machine.sendersOf(event.eventType);
-    if (!allowed) return;
-    const sender = SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_SENDER : event.caller?.role;
-    if (sender === undefined || !allowed.has(sender)) throw new EventNotAllowedError(event.orderId, event.eventType, sender, [...allowed]);
+    // Before the order is read, the current machine decides, or any earlier one served (an order of
+    // which may take the event); once it is read, its own version does.
+    const machines = machine ? [machine] : [this.options.machine, ...[...this.options.machines.values()].filter((m) => m !== this.options.machine)];
+    let refusal: EventNotAllowedError | undefined;
+    for (const candidate of machines) {
+      const allowed = candidate.sendersOf(event.eventType);
+      if (!allowed) return;
+      // A held event is sent again as its first sender sent it.
+      const sender = SYSTEM_SOURCES.has(event.source ?? 'api') ? SYSTEM_SENDER : event.caller?.role;
+      if (sender !== undefined && allowed.has(sender)) return;
+      refusal ??= new EventNotAllowedError(event.orderId, event.eventType, sender, [...allowed]);
+    }
+    if (refusal) throw refusal;
+  }
+
+  /** The machine an order follows: its own version's, if this service serves it. */
+  machineOf(order: FsmOrder): MachineDefinition {
+    const version = order.machineVersion ?? this.options.machine.version;
+    const machine = this.options.machines.get(version);
+    if (!machine) throw new MachineVersionNotServedError(order.orderId, this.options.machine.name, version, [...this.options.machines.keys()].sort((a, b) => a - b));
+    return machine;
   }
 
   private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {
@@ -395,12 +468,19 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
       throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
+    const machine = this.machineOf(order);
+    if (machine !== this.options.machine) this.authorize(event, machine);
+    const source = event.source ?? 'api';
+    // Late: the machine has no transition for the event in this state. Its policy says what happens;
+    // refuse is what happens without one (below, as before: no processor takes it).
+    if (!machine.hasEvent(order.state, event.eventType) && isLatePolicySource(source)) {
+      const policy = machine.latePolicy(event.eventType, order.state);
+      if (policy.kind !== 'refuse') return this.applyLate<T>(event, order, hash, callerKey, machine, policy);
+    }
     // In a machine that says who sends what, an order's automatic work is the worker's alone, and the
     // worker and the sweeper send nothing else: a work message naming another event is refused.
-    const { machine } = this.options;
     if (machine.declaresSenders) {
       const automatic = machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event === event.eventType;
-      const source = event.source ?? 'api';
       if (automatic && !SYSTEM_SOURCES.has(source) && source !== OPERATOR_SOURCE) {
         throw new EventNotAllowedError(order.orderId, event.eventType, event.caller?.role, [SYSTEM_SENDER]);
       }
@@ -409,9 +489,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       }
     }
     const ctx = new StateContext(event, order);
-    const processor = this.selectProcessor(ctx) as AbstractStateProcessor<{ result: T }>;
+    const processor = this.selectProcessor(ctx, machine.version) as AbstractStateProcessor<{ result: T }>;
     nameProcessor(processor.constructor.name);
-    const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId);
+    const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId, machine.version);
     const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger);
     let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'the template did not finish');
     try {
@@ -439,6 +519,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       const { order: committed, outcome } = await this.store.commit(write);
       this.signal.committed();
       this.countTransition(order, decision.nextState, event);
+      await this.wakeHeld(order);
       ended = ServiceResult.ok(outcome.result);
       await run.after();
       return { ...writer.answer(outcome.result), order: committed };
@@ -455,13 +536,17 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
       throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
+    const machine = this.machineOf(order);
+    if (!machine.hasState(forced.toState) || forced.toState === machine.initial) {
+      throw new StateNotDeclaredError(forced.toState, machine.stateNames.filter((state) => state !== machine.initial), order.orderId);
+    }
     const writer = new TransitionWriter({
       event,
       order,
       toState: forced.toState,
       requestHash: hash,
       callerKey,
-      machine: this.options.machine,
+      machine,
       outbox: this.options.outbox,
       processorName: 'the operator',
     });
@@ -469,12 +554,164 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const { order: committed } = await this.store.commit(write);
     this.signal.committed();
     this.countTransition(order, forced.toState, event);
+    await this.wakeHeld(order);
     return { ...writer.answer<T>(undefined), order: committed };
   }
 
-  private selectProcessor(ctx: StateContext): AbstractStateProcessor {
+  /** A transition moved an order that holds late events: they are looked at now, since its new state may take them. */
+  private async wakeHeld(order: FsmOrder): Promise<void> {
+    if (!order.heldEvents) return;
+    // After the commit, not in it: a wake lost to a crash here only waits for the next look (at most a minute).
+    await this.store.wakeHeldEvents(order.orderId, new Date()).catch((error: unknown) => this.logger.warn(`held events of order ${order.orderId} not woken: ${(error as Error).message}`));
+  }
+
+  /**
+   * An event the machine has no transition for in the order's state, and a policy for: recorded
+   * with its answer in one transaction fenced by the order's version (ignored, held or
+   * compensated), so a retry of the request is answered the same, and nothing it sent is lost.
+   */
+  private async applyLate<T>(event: OrderStateEvent, order: FsmOrder, hash: string, callerKey: string, machine: MachineDefinition, policy: ResolvedLatePolicy): Promise<TransitionOutcome<T>> {
+    const at = new Date();
+    let result: T | undefined;
+    let late: LateOutcome;
+    if (policy.kind === 'compensate') {
+      const ctx = new StateContext(event, order);
+      const compensation = this.registry
+        .resolveCompensations(order.state, event.eventType, order.bizCode, order.sceneId, machine.version)
+        .filter((candidate) => candidate.filter(ctx));
+      if (compensation.length === 0) throw new ProcessorNotFoundError(order.orderId, order.state, event.eventType, order.bizCode, order.sceneId);
+      if (compensation.length > 1) throw new AmbiguousProcessorError(order.orderId, order.state, event.eventType, compensation.map((c) => c.constructor.name));
+      nameProcessor(compensation[0].constructor.name);
+      result = (await compensation[0].compensate(ctx)) as T;
+      late = { policy: 'compensate', status: 'compensated' };
+    } else if (policy.kind === 'hold') {
+      late = { policy: 'hold', status: 'held', deadline: new Date(at.getTime() + policy.forMs).toISOString() };
+    } else {
+      late = { policy: 'ignore', status: 'ignored' };
+    }
+    const answer: TransitionOutcome<T> = {
+      orderId: order.orderId,
+      event: event.eventType,
+      fromState: order.state,
+      toState: order.state,
+      version: order.version,
+      result,
+      order,
+      late,
+      ...(late.status === 'ignored' && { ignored: true }),
+    };
+    const source = event.source ?? 'api';
+    await this.store.recordLateEvent({
+      order,
+      event: event.eventType,
+      requestId: event.requestId,
+      requestHash: hash,
+      caller: callerKey,
+      callerRole: event.caller?.role ?? '',
+      source,
+      payload: event.payload === undefined ? null : JSON.stringify(event.payload),
+      policy: late.policy,
+      status: late.status as 'ignored' | 'held' | 'compensated',
+      response: JSON.stringify({ ...answer, result: result ?? null }),
+      deadline: late.deadline ? new Date(late.deadline) : null,
+      at,
+      messages: this.options.outbox ? [lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result })] : [],
+    });
+    if (this.options.outbox) this.signal.committed();
+    return answer;
+  }
+
+  /** Lazy migrations, one version at a time, before an event applies. */
+  private async migrateOnEvent(order: FsmOrder): Promise<FsmOrder> {
+    for (;;) {
+      const version = order.machineVersion ?? this.options.machine.version;
+      if (version === this.options.machine.version) return order;
+      const migration = this.options.migrations.get(version);
+      const served = this.options.machines.has(version);
+      if (!migration || (served && !migration.lazy) || migration.stateFor(order.state) === undefined) return order;
+      order = await this.commitMigration(order, migration);
+    }
+  }
+
+  /**
+   * An operator's migration of one order, a version at a time up to `toVersion` (default: the
+   * current one), under the order's lock: each step a transition with source `migration`, the
+   * operator as actor, the reason, a status message and an audit row. A dry run says what would
+   * happen and writes nothing. An order already there answers no steps.
+   */
+  async migrate(input: MigrateInput): Promise<MigrationOutcome> {
+    requireId('orderId', input?.orderId);
+    requireReason('reason', input.reason);
+    requireId('operator.name', input.operator?.name);
+    const target = input.toVersion ?? this.options.machine.version;
+    if (!this.options.machines.has(target)) {
+      throw new ValidationFailedError(`toVersion ${String(input.toVersion)} is not a version this service serves (${[...this.options.machines.keys()].join(', ')})`, { field: 'toVersion' });
+    }
+    const handle = await this.lock.acquire(input.orderId);
+    try {
+      let order = await this.store.load(input.orderId);
+      if (!order) throw new OrderNotFoundError(input.orderId);
+      if (order.paused) throw new OrderPausedError(order.orderId, order.paused);
+      const steps: MigrationStep[] = [];
+      for (;;) {
+        const version = order.machineVersion ?? this.options.machine.version;
+        if (version >= target) break;
+        const migration = this.options.migrations.get(version);
+        if (!migration) throw new MigrationNotDeclaredError(order.orderId, this.options.machine.name, version);
+        const toState = migration.stateFor(order.state);
+        if (toState === undefined) break; // a final state the migration leaves where it is
+        steps.push({ fromVersion: version, toVersion: migration.to.version, fromState: order.state, toState });
+        if (input.dryRun) {
+          order = { ...order, state: toState, machineVersion: migration.to.version };
+          continue;
+        }
+        order = await this.commitMigration(order, migration, { operator: input.operator, reason: input.reason });
+      }
+      return { orderId: order.orderId, steps, dryRun: input.dryRun === true, order };
+    } finally {
+      await handle.release();
+    }
+  }
+
+  /**
+   * One migration step as a transition: the order's state mapped onto the next version's (its data
+   * too, where the migration maps it), the log row (source `migration`), the status message, the new
+   * state's automatic work, and the timers still pending carried over where the new state takes them.
+   */
+  private async commitMigration(order: FsmOrder, migration: MachineMigration, act?: { operator: Caller; reason: string }): Promise<FsmOrder> {
+    const toState = migration.stateFor(order.state)!;
+    const from = migration.from.version;
+    const event: OrderStateEvent = {
+      eventType: MIGRATE_EVENT,
+      orderId: order.orderId,
+      requestId: derivedRequestId('migrate', order.orderId, from, migration.to.version),
+      source: MIGRATION_SOURCE,
+      payload: { fromVersion: from, toVersion: migration.to.version },
+      ...(act && { caller: act.operator, operator: { name: act.operator.name, reason: act.reason, act: 'migrate' } }),
+    };
+    const migrated: FsmOrder = { ...order, data: migration.dataFor(order.data, order) as FsmOrder['data'] };
+    const pending = await this.store.pendingTimers(order.orderId, order.version);
+    const timers = pending.filter((timer) => migration.to.hasEvent(toState, timer.event));
+    const writer = new TransitionWriter({
+      event,
+      order: migrated,
+      toState,
+      requestHash: requestHash(event),
+      callerKey: SYSTEM_CALLER_KEY,
+      machine: migration.to,
+      outbox: this.options.outbox,
+      processorName: `migration ${migration.name}`,
+    });
+    const { order: committed } = await this.store.commit(writer.write(() => timers, ServiceResult.ok(undefined)));
+    this.signal.committed();
+    this.countTransition(order, toState, event);
+    this.logger.log(`migrated order ${order.orderId} ${migration.name}: ${order.state} -> ${toState}`);
+    return committed;
+  }
+
+  private selectProcessor(ctx: StateContext, version: number): AbstractStateProcessor {
     const { order, event } = ctx;
-    const candidates = this.registry.resolve(order.state, event.eventType, order.bizCode, order.sceneId);
+    const candidates = this.registry.resolve(order.state, event.eventType, order.bizCode, order.sceneId, version);
     let chosen: AbstractStateProcessor | undefined;
     let accepted: AbstractStateProcessor[] | undefined;
     for (const candidate of candidates) {

@@ -76,14 +76,14 @@ export function translateDbError(
   if (!write) return error;
   const text = e.sqlMessage ?? e.message ?? '';
   if (e.code === 'ER_DUP_ENTRY') {
-    if (text.includes('uq_fsm_transition_request')) return new DuplicateRequestError(write.requestId);
+    if (text.includes('uq_fsm_transition_request') || text.includes('uq_fsm_late_event_request')) return new DuplicateRequestError(write.requestId);
     if (text.includes('uq_fsm_transition_order_version') || (text.includes('PRIMARY') && write.order.version === 0)) {
       return new VersionConflictError(write.order.orderId, write.order.version);
     }
   }
   if (e.code === '23505') {
     const constraint = e.constraint ?? text;
-    if (constraint.includes('uq_fsm_transition_request')) return new DuplicateRequestError(write.requestId);
+    if (constraint.includes('uq_fsm_transition_request') || constraint.includes('uq_fsm_late_event_request')) return new DuplicateRequestError(write.requestId);
     if (constraint.includes('uq_fsm_transition_order_version') || (constraint.includes('fsm_order_pkey') && write.order.version === 0)) {
       return new VersionConflictError(write.order.orderId, write.order.version);
     }
@@ -91,7 +91,7 @@ export function translateDbError(
   // SQLite names the columns of the key it refused.
   const sqlite = /UNIQUE constraint failed: (.*)$/m.exec(text)?.[1];
   if (sqlite) {
-    if (/fsm_transition\.request_id/.test(sqlite)) return new DuplicateRequestError(write.requestId);
+    if (/fsm_(transition|late_event)\.request_id/.test(sqlite)) return new DuplicateRequestError(write.requestId);
     if (/fsm_transition\.order_id, fsm_transition\.version/.test(sqlite) || (/fsm_order\.id/.test(sqlite) && write.order.version === 0)) {
       return new VersionConflictError(write.order.orderId, write.order.version);
     }

@@ -45,6 +45,13 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, kind: 'refused' },
   CHECK_FAILED: { status: 422, kind: 'failed' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, kind: 'refused' },
+  /**
+   * The order follows a machine version this service does not serve, and no migration moves it on:
+   * serve that version again (previousMachines) or declare a migration from it.
+   */
+  MACHINE_VERSION_NOT_SERVED: { status: 409, kind: 'refused' },
+  /** A migration asked of an order whose version has no migration declared from it. */
+  MIGRATION_NOT_DECLARED: { status: 409, kind: 'refused' },
   /** A forced move to a state the machine does not declare (or to its virtual initial state). */
   STATE_NOT_DECLARED: { status: 422, kind: 'refused' },
   /** The caller sent more requests than its limit allows in the window; Retry-After says when to try again. */

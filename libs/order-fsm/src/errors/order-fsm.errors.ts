@@ -133,6 +133,24 @@ export class OrderPausedError extends OrderFsmError {
   }
 }
 
+/** The order's machine version is not served here, and no migration moves it on. */
+export class MachineVersionNotServedError extends OrderFsmError {
+  constructor(orderId: string, machine: string, version: number, served: readonly number[]) {
+    super(
+      'MACHINE_VERSION_NOT_SERVED',
+      `order ${orderId} follows ${machine} v${version}, which this service does not serve (it serves v${served.join(', v')}) and no migration moves on from`,
+      { orderId, machineVersion: version, served: [...served] },
+    );
+  }
+}
+
+/** A migration asked of an order whose machine version has no migration declared from it. */
+export class MigrationNotDeclaredError extends OrderFsmError {
+  constructor(orderId: string, machine: string, version: number) {
+    super('MIGRATION_NOT_DECLARED', `order ${orderId} follows ${machine} v${version}, and no migration is declared from v${version}`, { orderId, machineVersion: version });
+  }
+}
+
 /** Resume of an order that is not paused. */
 export class OrderNotPausedError extends OrderFsmError {
   constructor(orderId: string) {

@@ -1,5 +1,7 @@
 import type { FsmOrder } from './order.js';
+import { createHash } from 'node:crypto';
 import type { TransitionSource } from './event.js';
+import type { LateOutcome } from './outcome.js';
 
 /** A message that leaves through the outbox once its transition has committed. */
 export interface OutboxMessage {
@@ -43,6 +45,62 @@ export interface WorkMessage {
   readonly event: string;
   /** What queued it: a transition, the sweeper, or an operator's resume. */
   readonly origin: 'transition' | 'sweeper' | 'resume';
+}
+
+/**
+ * The body of a late-event message: an event that arrived in a state with no transition for it,
+ * and what the machine's policy made of it (ignored, compensated with `result`, held; later
+ * released, expired or refused). Routed `bizCode.sceneId.late.event.status`.
+ */
+export interface LateEventMessage {
+  readonly messageId: string;
+  readonly type: 'late-event';
+  readonly orderId: string;
+  /** The order's version and state when the event arrived. */
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+  readonly bizCode: string;
+  readonly sceneId: string;
+  readonly requestId: string;
+  readonly caller: string;
+  readonly source: TransitionSource;
+  readonly policy: LateOutcome['policy'];
+  readonly status: LateOutcome['status'];
+  readonly deadline?: string;
+  /** A compensation's result (a refund to make, say). */
+  readonly result?: unknown;
+  /** How a held event ended: the transition it applied (`applied v7`), or why not. */
+  readonly outcome?: string;
+  readonly occurredAt: string;
+}
+
+export function lateOutboxMessage(
+  order: Pick<FsmOrder, 'orderId' | 'version' | 'state' | 'bizCode' | 'sceneId'>,
+  late: { event: string; requestId: string; caller: string; source: TransitionSource; at: Date; late: LateOutcome; result?: unknown; outcome?: string },
+): OutboxMessage {
+  // One message per late event and status: a request id (per caller) is consumed once.
+  const id = createHash('sha256').update(`${late.caller}\u0000${late.requestId}`).digest('base64url');
+  const body: LateEventMessage = {
+    messageId: `${order.orderId}:late:${id}:${late.late.status}`,
+    type: 'late-event',
+    orderId: order.orderId,
+    version: order.version,
+    state: order.state,
+    event: late.event,
+    bizCode: order.bizCode,
+    sceneId: order.sceneId,
+    requestId: late.requestId,
+    caller: late.caller,
+    source: late.source,
+    policy: late.late.policy,
+    status: late.late.status,
+    ...(late.late.deadline !== undefined && { deadline: late.late.deadline }),
+    ...(late.result !== undefined && { result: late.result }),
+    ...(late.outcome !== undefined && { outcome: late.outcome }),
+    occurredAt: late.at.toISOString(),
+  };
+  return { messageId: body.messageId, kind: 'status', routingKey: `${order.bizCode}.${order.sceneId}.late.${late.event}.${late.late.status}`, payload: JSON.stringify(body) };
 }
 
 export const statusMessageId = (orderId: string, version: number) => `${orderId}:${version}`;

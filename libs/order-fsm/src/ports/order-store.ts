@@ -160,6 +160,71 @@ export interface DueTimer {
   readonly event: string;
 }
 
+/** An event a late policy recorded: ignored, compensated, or held until a state takes it. */
+export interface LateEventWrite {
+  /** The order as loaded: the record is fenced by its version and state, as a transition is. */
+  readonly order: FsmOrder;
+  readonly event: string;
+  readonly requestId: string;
+  readonly requestHash: string;
+  /** Whose request id it is (as a transition's caller). */
+  readonly caller: string;
+  /** The sender's role, for a held event sent again on its release. */
+  readonly callerRole: string;
+  readonly source: TransitionSource;
+  /** The payload as JSON, or null. */
+  readonly payload: string | null;
+  readonly policy: 'ignore' | 'hold' | 'compensate';
+  readonly status: 'ignored' | 'held' | 'compensated';
+  /** The answer (JSON) a retry of the request gets. */
+  readonly response: string;
+  /** A held event: when it expires. */
+  readonly deadline: Date | null;
+  readonly at: Date;
+  /** Messages to the outbox in the same transaction (the late-event message). */
+  readonly messages: readonly OutboxMessage[];
+}
+
+/** A held late event, claimed to be looked at: is its order now in a state that takes it? */
+export interface HeldEvent {
+  readonly id: number;
+  readonly orderId: string;
+  /** The order's version and state when it arrived. */
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+  readonly requestId: string;
+  readonly caller: string;
+  readonly callerRole: string;
+  readonly source: string;
+  readonly payload: unknown;
+  readonly deadline: Date;
+  readonly createdAt: Date;
+}
+
+/** How a held event ends (released, expired, refused), or when it is looked at again. */
+export type HeldEventSettlement =
+  | { readonly status: 'released' | 'expired' | 'refused'; readonly outcome: string; readonly response: string; readonly messages: readonly OutboxMessage[]; readonly orderId: string; readonly version: number }
+  | { readonly nextCheckAt: Date };
+
+/** A late event as recorded, for an order's timeline. */
+export interface LateEventRecord {
+  readonly id: number;
+  readonly orderId: string;
+  readonly version: number;
+  readonly state: string;
+  readonly event: string;
+  readonly requestId: string;
+  readonly caller: string;
+  readonly source: string;
+  readonly policy: string;
+  readonly status: string;
+  readonly deadline: Date | null;
+  readonly settledAt: Date | null;
+  readonly outcome: string | null;
+  readonly createdAt: Date;
+}
+
 export interface StuckOrder {
   readonly orderId: string;
   readonly state: string;
@@ -207,6 +272,23 @@ export interface OrderStore {
    * marks it as held back by a paused order (resumeOrder() makes such timers due at once).
    */
   settleTimer(id: number, result: { outcome: string } | { retryAt: Date; held?: boolean }): Promise<void>;
+
+  /**
+   * Records a late event and its messages in one transaction, if the order is still at the version
+   * and state it was read at (VERSION_CONFLICT otherwise); a request id already consumed (here or by
+   * a transition) is DUPLICATE_REQUEST.
+   */
+  recordLateEvent(write: LateEventWrite): Promise<number>;
+  /** Claims up to `limit` held events due to be looked at by `now`; each is due again `leaseMs` later unless settled. */
+  claimHeldEvents(now: Date, limit: number, leaseMs: number): Promise<HeldEvent[]>;
+  /** Ends a held event (with its message, in one transaction), or sets when it is looked at next. */
+  settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<void>;
+  /** Makes the order's held events due now: a transition just moved it, and a state may now take them. */
+  wakeHeldEvents(orderId: string, now: Date): Promise<void>;
+  /** The order's late events, oldest first. */
+  listLateEvents(orderId: string): Promise<LateEventRecord[]>;
+  /** The timers the order's current version scheduled that have not fired: a migration carries them over. */
+  pendingTimers(orderId: string, version: number): Promise<TimerWrite[]>;
 
   /** Up to `limit` orders whose automatic work was due by `now` and that no one flagged, the longest overdue first. */
   findStuck(now: Date, limit: number): Promise<StuckOrder[]>;

@@ -26,10 +26,15 @@ import type {
   ConsumedRequest,
   DeadLetterWrite,
   DueTimer,
+  HeldEvent,
+  HeldEventSettlement,
+  LateEventRecord,
+  LateEventWrite,
   OperatorActionWrite,
   OrderStore,
   SaveOutcome,
   StuckOrder,
+  TimerWrite,
   TransitionLogEntry,
   TransitionWrite,
   WorkAttemptWrite,
@@ -318,6 +323,141 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   /** Sends statements of one transaction in order; a database that batches may send them at once. */
   protected async send(session: SqlSession, statements: readonly Statement[]): Promise<void> {
     for (const [sql, params] of statements) await session.changes(sql, params);
+  }
+
+  // --- late events ----------------------------------------------------------------------------
+
+  async recordLateEvent(write: LateEventWrite): Promise<number> {
+    try {
+      return await this.transaction(undefined, async (session) => {
+        // The fence of a late event: the order, locked, still at the version and state it was read at.
+        const [row] = await session.rows<{ version: unknown; state: string; paused_at: unknown }>(
+          `SELECT version, state, paused_at FROM fsm_order WHERE id = ?${this.dialect.skipLocked ? ' FOR UPDATE' : ''}`,
+          [write.order.orderId],
+        );
+        if (!row || Number(row.version) !== write.order.version || row.state !== write.order.state || row.paused_at != null) {
+          throw new VersionConflictError(write.order.orderId, write.order.version);
+        }
+        const time = this.dialect.time(write.at);
+        await session.changes(
+          `INSERT INTO fsm_late_event (order_id, version, state, event, request_id, caller, caller_role, source, request_hash, payload, policy, status, response, deadline, next_check_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            write.order.orderId,
+            write.order.version,
+            write.order.state,
+            write.event,
+            write.requestId,
+            write.caller,
+            write.callerRole,
+            write.source.slice(0, 16),
+            write.requestHash,
+            write.payload,
+            write.policy,
+            write.status,
+            write.response,
+            write.deadline ? this.dialect.time(write.deadline) : null,
+            write.deadline ? this.dialect.time(write.deadline) : null,
+            time,
+          ],
+        );
+        if (write.messages.length > 0) await session.changes(...this.outboxInsert(write.order.orderId, write.order.version, write.messages, write.at));
+        const [inserted] = await session.rows<{ id: unknown }>('SELECT id FROM fsm_late_event WHERE request_id = ? AND caller = ?', [write.requestId, write.caller]);
+        return Number(inserted?.id);
+      });
+    } catch (error) {
+      throw translateDbError(error, write);
+    }
+  }
+
+  async claimHeldEvents(now: Date, limit: number, leaseMs: number): Promise<HeldEvent[]> {
+    return this.guard(() =>
+      this.transaction(this.dialect.claimIsolation, async (session) => {
+        const due = await session.rows<Record<string, unknown>>(
+          `SELECT id, order_id, version, state, event, request_id, caller, caller_role, source, payload, deadline, created_at FROM fsm_late_event
+            WHERE status = 'held' AND next_check_at <= ? ORDER BY next_check_at, id LIMIT ?${this.dialect.skipLocked}`,
+          [this.dialect.time(now), limit],
+        );
+        if (due.length === 0) return [];
+        const ids = due.map((row) => Number(row.id));
+        await session.changes(`UPDATE fsm_late_event SET next_check_at = ? WHERE id IN (${listOf(ids.length)})`, [this.dialect.time(new Date(now.getTime() + leaseMs)), ...ids]);
+        return due.map((row) => ({
+          id: Number(row.id),
+          orderId: String(row.order_id),
+          version: Number(row.version),
+          state: String(row.state),
+          event: String(row.event),
+          requestId: String(row.request_id),
+          caller: String(row.caller),
+          callerRole: String(row.caller_role ?? ''),
+          source: String(row.source),
+          payload: row.payload == null ? undefined : JSON.parse(String(row.payload)),
+          deadline: this.dialect.readTime(row.deadline),
+          createdAt: this.dialect.readTime(row.created_at),
+        }));
+      }),
+    );
+  }
+
+  async settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<void> {
+    await this.guard(() =>
+      this.transaction(undefined, async (session) => {
+        if ('nextCheckAt' in settlement) {
+          await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(settlement.nextCheckAt), id]);
+          return;
+        }
+        const now = new Date();
+        const settled = await session.changes(
+          "UPDATE fsm_late_event SET status = ?, outcome = ?, response = ?, settled_at = ?, next_check_at = NULL WHERE id = ? AND status = 'held'",
+          [settlement.status, settlement.outcome.slice(0, REASON_LENGTH), settlement.response, this.dialect.time(now), id],
+        );
+        // Settled once: the message goes with the first settlement only (a second one finds it settled).
+        if (settled === 1 && settlement.messages.length > 0) {
+          await session.changes(...this.outboxInsert(settlement.orderId, settlement.version, settlement.messages, now, true));
+        }
+      }),
+    );
+  }
+
+  async wakeHeldEvents(orderId: string, now: Date): Promise<void> {
+    const time = this.dialect.time(now);
+    await this.guard(() =>
+      this.transaction(undefined, (session) =>
+        session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE order_id = ? AND status = 'held' AND next_check_at > ?", [time, orderId, time]),
+      ),
+    );
+  }
+
+  async listLateEvents(orderId: string): Promise<LateEventRecord[]> {
+    const rows = await this.read<Record<string, unknown>>(
+      'SELECT id, order_id, version, state, event, request_id, caller, source, policy, status, deadline, settled_at, outcome, created_at FROM fsm_late_event WHERE order_id = ? ORDER BY id',
+      [orderId],
+    );
+    const { readTime } = this.dialect;
+    return rows.map((row) => ({
+      id: Number(row.id),
+      orderId: String(row.order_id),
+      version: Number(row.version),
+      state: String(row.state),
+      event: String(row.event),
+      requestId: String(row.request_id),
+      caller: String(row.caller),
+      source: String(row.source),
+      policy: String(row.policy),
+      status: String(row.status),
+      deadline: row.deadline == null ? null : readTime(row.deadline),
+      settledAt: row.settled_at == null ? null : readTime(row.settled_at),
+      outcome: row.outcome == null ? null : String(row.outcome),
+      createdAt: readTime(row.created_at),
+    }));
+  }
+
+  async pendingTimers(orderId: string, version: number): Promise<TimerWrite[]> {
+    const rows = await this.read<{ event: string; fire_at: unknown }>('SELECT event, fire_at FROM fsm_timer WHERE order_id = ? AND version = ? AND fired_at IS NULL ORDER BY id', [
+      orderId,
+      version,
+    ]);
+    return rows.map((row) => ({ event: String(row.event), fireAt: this.dialect.readTime(row.fire_at) }));
   }
 
   // --- the workers' claims -------------------------------------------------------------------

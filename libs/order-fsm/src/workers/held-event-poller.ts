@@ -1,0 +1,140 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { errorKindOf } from '../errors/error-codes.js';
+import { OrderFsmError } from '../errors/order-fsm.errors.js';
+import { HELD_SOURCE } from '../model/event.js';
+import { lateOutboxMessage } from '../model/messages.js';
+import type { LateOutcome } from '../model/outcome.js';
+import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import type { HeldEvent, HeldEventSettlement, OrderStore } from '../ports/order-store.js';
+import { BackgroundLoop } from './background-loop.js';
+
+/** How long a claimed held event is the claimer's before another instance may look at it. */
+const CLAIM_LEASE_MS = 30_000;
+/** A held event whose order is busy (or a dependency is down) is looked at again after this. */
+const RETRY_AFTER_MS = 1_000;
+/**
+ * Without a transition to wake it, a held event is looked at again at least this often: a wake lost
+ * to a crash between a commit and its wake costs at most this much.
+ */
+const RECHECK_MS = 60_000;
+
+/**
+ * Releases held late events: a transition of an order that holds some makes them due at once (the
+ * engine's wake), and each is looked at then. If the order's state now takes the event, it is sent
+ * again as its sender sent it (source `held`, a request id derived from the held event: a release
+ * repeated after a crash is a replay), and the held event is settled `released` with the
+ * transition's answer, which a retry of the first request then gets. Past its deadline (or where the
+ * order can no longer reach a state that takes it) it is settled `expired`; an event its processor
+ * refuses on release is settled `refused`. Each ending sends a late-event message.
+ */
+@Injectable()
+export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(HeldEventPoller.name);
+  private readonly loop: BackgroundLoop;
+
+  constructor(
+    @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
+    @Inject(ORDER_STORE) private readonly store: OrderStore,
+    private readonly engine: OrderFsmEngine,
+  ) {
+    const { intervalMs, batchSize } = options.timers;
+    this.loop = new BackgroundLoop('held event poller', this.logger, intervalMs, async () => (await this.releaseDue(new Date(), batchSize)) === batchSize);
+  }
+
+  onApplicationBootstrap(): void {
+    // Held events ride on the timers' schedule: an instance that fires timers releases held events.
+    if (this.options.timers.enabled) this.loop.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** Claims the held events due to be looked at by `now` and looks at each; answers how many were claimed. */
+  async releaseDue(now: Date, limit: number): Promise<number> {
+    const due = await this.store.claimHeldEvents(now, limit, CLAIM_LEASE_MS);
+    let failure: unknown;
+    for (const held of due) await this.lookAt(held, now).catch((error: unknown) => (failure ??= error));
+    if (failure) throw failure;
+    return due.length;
+  }
+
+  private async lookAt(held: HeldEvent, now: Date): Promise<void> {
+    const order = await this.engine.findOrder(held.orderId);
+    const end = (status: 'released' | 'expired' | 'refused', outcome: string, response: unknown, version = held.version): HeldEventSettlement => {
+      const late: LateOutcome = { policy: 'hold', status, deadline: held.deadline.toISOString() };
+      const at = new Date();
+      const where = order ?? { orderId: held.orderId, version: held.version, state: held.state, bizCode: '', sceneId: '' };
+      return {
+        status,
+        outcome,
+        response: JSON.stringify({ ...(response as object), late }),
+        orderId: held.orderId,
+        version,
+        messages: this.options.outbox
+          ? [lateOutboxMessage({ ...where, version }, { event: held.event, requestId: held.requestId, caller: held.caller, source: held.source, at, late, outcome })]
+          : [],
+      };
+    };
+    const stillHeld = (): object => ({ orderId: held.orderId, event: held.event, fromState: held.state, toState: held.state, version: held.version, result: null });
+    let settlement: HeldEventSettlement;
+    if (!order) {
+      settlement = end('expired', 'the order is gone', stillHeld());
+    } else if (order.paused) {
+      settlement = { nextCheckAt: new Date(now.getTime() + RECHECK_MS) };
+    } else {
+      let machine;
+      try {
+        machine = this.engine.machineOf(order);
+      } catch (error) {
+        settlement = end('refused', (error as Error).message, stillHeld());
+        await this.store.settleHeldEvent(held.id, settlement);
+        return;
+      }
+      if (machine.hasEvent(order.state, held.event)) {
+        settlement = await this.release(held, order.state, order.version, end, stillHeld);
+      } else if (now >= held.deadline) {
+        settlement = end('expired', `its deadline passed with the order in ${order.state}`, stillHeld());
+      } else if (!machine.canStillTake(order.state, held.event)) {
+        settlement = end('expired', `the order is in ${order.state}, from where no state takes ${held.event}`, stillHeld());
+      } else {
+        settlement = { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RECHECK_MS)) };
+      }
+    }
+    await this.store.settleHeldEvent(held.id, settlement);
+  }
+
+  private async release(
+    held: HeldEvent,
+    state: string,
+    version: number,
+    end: (status: 'released' | 'refused', outcome: string, response: unknown, version?: number) => HeldEventSettlement,
+    stillHeld: () => object,
+  ): Promise<HeldEventSettlement> {
+    try {
+      const outcome = await this.engine.sendEvent({
+        eventType: held.event,
+        orderId: held.orderId,
+        requestId: derivedRequestId('held', held.id),
+        orderState: state,
+        expectedVersion: version,
+        payload: held.payload,
+        source: HELD_SOURCE,
+        ...(held.caller && !held.caller.startsWith('@') && held.callerRole && { caller: { name: held.caller, role: held.callerRole } }),
+      });
+      this.logger.log(`released held ${held.event} for order ${held.orderId}: ${outcome.fromState} -> ${outcome.toState} v${outcome.version}`);
+      const { order: _order, replayed: _replayed, ...answer } = outcome;
+      return end('released', `applied v${outcome.version}`, answer, outcome.version);
+    } catch (error) {
+      const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
+      const kind = errorKindOf(code);
+      // Busy, a dependency down, a concurrent writer: look again shortly. Moved on meanwhile: look again now.
+      if (kind === 'transient' || kind === 'held') return { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) };
+      if (kind === 'moved-on') return { nextCheckAt: new Date() };
+      this.logger.warn(`held ${held.event} for order ${held.orderId} refused on release: ${code} ${(error as Error).message}`);
+      return end('refused', `${code}: ${(error as Error).message}`, stillHeld());
+    }
+  }
+}
