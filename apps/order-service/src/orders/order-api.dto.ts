@@ -57,6 +57,17 @@ class TransitionStepDto {
   version: number;
 }
 
+export class LateOutcomeDto {
+  @ApiProperty({ enum: ['ignore', 'hold', 'compensate'] })
+  policy: string;
+
+  @ApiProperty({ enum: ['ignored', 'compensated', 'held', 'released', 'expired', 'refused'] })
+  status: string;
+
+  @ApiPropertyOptional({ description: 'A held event: when it expires', format: 'date-time' })
+  deadline?: string;
+}
+
 export class TransitionViewDto extends TransitionStepDto {
   @ApiProperty()
   orderId: string;
@@ -66,6 +77,15 @@ export class TransitionViewDto extends TransitionStepDto {
 
   @ApiProperty({ type: OrderViewDto })
   order: OrderViewDto;
+
+  @ApiPropertyOptional({
+    type: LateOutcomeDto,
+    description: "Set when the event arrived in a state with no transition for it and the machine's late policy did not refuse it: the order did not move",
+  })
+  late?: LateOutcomeDto;
+
+  @ApiPropertyOptional({ description: 'true when the late event was ignored, as the machine says', example: true })
+  ignored?: boolean;
 }
 
 export class TransitionLogDto extends TransitionStepDto {

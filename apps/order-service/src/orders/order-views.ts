@@ -36,6 +36,9 @@ export const toTransitionView = (outcome: TransitionOutcome) => ({
   version: outcome.version,
   result: outcome.result ?? null,
   order: toOrderView(outcome.order),
+  // An event that arrived late and was not refused: what the machine's policy made of it.
+  ...(outcome.late && { late: outcome.late }),
+  ...(outcome.ignored && { ignored: true }),
 });
 
 export const toLogView = (entry: TransitionLogEntry) => ({

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { OrderFsmEngine, OrderNotFoundError, type TransitionOutcome } from '@order-fsm/core';
 import type { FastifyReply } from 'fastify';
-import { ApiHeader, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedCaller, CurrentCaller } from '../auth/auth.js';
 import { ApiErrors, BODY_ERRORS, COMMON_ERRORS } from '../openapi/openapi.js';
 import { IdPipe } from './id.pipe.js';
@@ -9,9 +9,13 @@ import { OrderViewDto, TransitionLogDto, TransitionViewDto } from './order-api.d
 import { CreateOrderDto, SendEventDto } from './order.dto.js';
 import { toLogView, toOrderView, toTransitionView } from './order-views.js';
 
-/** A replay answers what the first request answered, with the same status, and says so. */
+/**
+ * A replay answers what the first request answered, with the same status, and says so. A late event
+ * the machine holds is 202 Accepted: it applies when the order reaches a state that takes it.
+ */
 function answer(outcome: TransitionOutcome, response: FastifyReply) {
   if (outcome.replayed) response.header('Idempotent-Replayed', 'true');
+  if (outcome.late?.status === 'held') response.status(202);
   return toTransitionView(outcome);
 }
 
@@ -44,6 +48,10 @@ export class OrdersController {
   @ApiOperation({ summary: 'Send an event to an order: one declared transition, applied once per requestId' })
   @ApiParam({ name: 'orderId', example: '6cb09c4f-4e37-43ef-9baa-ee3f1f14fa3f' })
   @ApiOkResponse({ type: TransitionViewDto, headers: { [REPLAYED.name]: { description: REPLAYED.description, schema: { type: 'string' } } } })
+  @ApiAcceptedResponse({
+    type: TransitionViewDto,
+    description: 'The event arrived late and the machine holds it (`late.status` is `held`): it applies when the order reaches a state that takes it, or expires at `late.deadline`',
+  })
   @ApiErrors(
     ...BODY_ERRORS,
     'FORBIDDEN',

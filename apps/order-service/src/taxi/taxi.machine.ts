@@ -4,10 +4,12 @@ import { OrderEvent as E, OrderState as S, SceneId, type TaxiOrderData } from '.
 export interface TaxiMachineOptions {
   /** How long an ENTERPRISE order may wait in an automatic state before its work is queued again. */
   autoStuckAfterMs?: number;
+  /** How long a payment that arrives before the fee is confirmed is held. Default 10 minutes. */
+  paymentHoldMs?: number;
 }
 
 /** The taxi machine as data: every state and every transition the service may ever apply. */
-export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOptions = {}) {
+export function taxiMachineSpec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600_000 }: TaxiMachineOptions = {}) {
   return {
     name: 'taxi',
     initial: S.INIT,
@@ -50,12 +52,25 @@ export function taxiMachineSpec({ autoStuckAfterMs = 60_000 }: TaxiMachineOption
     events: {
       [E.CREATE]: { sentBy: 'client' },
       [E.ACCEPT]: { sentBy: 'client' },
-      [E.ARRIVE]: { sentBy: 'client' },
+      // A driver's app that sends "arrived" twice (a retry with a new request id, a second tap) is
+      // answered 200 and the second arrival recorded, not refused.
+      [E.ARRIVE]: { sentBy: 'client', late: { [S.ARRIVED]: 'ignore', [S.IN_TRIP]: 'ignore' } },
       [E.START_TRIP]: { sentBy: 'client' },
       [E.END_TRIP]: { sentBy: 'client' },
       [E.CONFIRM_FEE]: { sentBy: 'client' },
       [E.CANCEL]: { sentBy: 'client' },
-      [E.PAY]: { sentBy: 'payment', description: 'the payment service reports a payment it took' },
+      [E.PAY]: {
+        sentBy: 'payment',
+        description: 'the payment service reports a payment it took',
+        late: {
+          // The payment raced the driver's fee confirmation: it applies once the fee is confirmed.
+          [S.TRIP_ENDED]: { hold: { forMs: paymentHoldMs } },
+          // Money taken for a ride that was already paid, closed unpaid or cancelled is given back.
+          [S.PAID]: 'compensate',
+          [S.CLOSED]: 'compensate',
+          [S.CANCELLED]: 'compensate',
+        },
+      },
       [E.AUTO_PAY]: { sentBy: 'system', description: 'an ENTERPRISE ride pays from the company account' },
       // Standard rides are closed by the app; ENTERPRISE rides close by themselves, and there, being
       // PAID's automatic work, CLOSE is the system's alone.

@@ -10,7 +10,7 @@ import {
   TaxiCreateOrderProcessor,
 } from './processors/create-order.processors.js';
 import { AcceptOrderProcessor, ArriveProcessor, ConfirmFeeProcessor, EndTripProcessor, StartTripProcessor } from './processors/ride.processors.js';
-import { CancelProcessor, CloseProcessor, PayProcessor } from './processors/settle.processors.js';
+import { CancelProcessor, CloseProcessor, PayProcessor, RefundLatePayment } from './processors/settle.processors.js';
 import { AcceptTimeoutProcessor, CompanyAutoPayProcessor, PaymentTimeoutProcessor } from './processors/system.processors.js';
 import { TAXI_SETTINGS, type TaxiSettings } from './taxi.settings.js';
 
@@ -33,6 +33,7 @@ const providers = [
   EndTripProcessor,
   ConfirmFeeProcessor,
   PayProcessor,
+  RefundLatePayment,
   CloseProcessor,
   CancelProcessor,
   CompanyAutoPayProcessor,

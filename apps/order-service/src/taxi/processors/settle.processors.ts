@@ -1,5 +1,15 @@
 import { Inject } from '@nestjs/common';
-import { AbstractStateProcessor, type CheckerPlan, isUniqueViolation, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
+import {
+  AbstractLateEventCompensation,
+  AbstractStateProcessor,
+  CheckFailedError,
+  type CheckerPlan,
+  isUniqueViolation,
+  LateEventCompensation,
+  OrderProcessor,
+  ServiceResult,
+  type StateContext,
+} from '@order-fsm/core';
 import { PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
@@ -63,6 +73,29 @@ export class PayProcessor extends AbstractStateProcessor<PayTypes> {
   private amountOf(ctx: PayCtx): number {
     const data = ctx.order.data;
     return (ctx.order.state === OrderState.CANCEL_PENDING_PAYMENT ? data.cancellationFeeCents : data.feeCents) ?? 0;
+  }
+}
+
+export interface RefundInstruction {
+  refund: { paymentId: string; reason: string };
+}
+
+/**
+ * A payment that arrives after the order was paid, closed unpaid or cancelled (the machine's late
+ * policy for PAY there is `compensate`): the money is given back. The refund is recorded with the
+ * late payment, once per request, and leaves in the late-event message the payment service
+ * consumes (`TAXI.*.late.PAY.compensated`); the order does not move.
+ */
+@LateEventCompensation({ state: [OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED], event: OrderEvent.PAY })
+export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, RefundInstruction> {
+  constructor(private readonly payment: PaymentParamChecker) {
+    super();
+  }
+
+  compensate(ctx: PayCtx): RefundInstruction {
+    const checked = this.payment.check(ctx as never);
+    if (!checked.success) throw new CheckFailedError('param-check', checked.code ?? 'INVALID_PAYMENT_ID', checked.message ?? 'invalid payment');
+    return { refund: { paymentId: ctx.payload.paymentId, reason: `order ${ctx.order.orderId} was ${ctx.order.state} when payment ${ctx.payload.paymentId} arrived` } };
   }
 }
 
