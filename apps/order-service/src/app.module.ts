@@ -86,7 +86,7 @@ export class AppModule {
           useFactory: async (dataSource: DataSource, messagingAdapter: Messaging, registry: Registry, client?: Redis) => {
             const store = await storeOf(dataSource);
             return {
-              machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs }),
+              machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs }),
               store,
               metrics: new PrometheusOrderFsmMetrics(registry, store),
               lock: lockOf(client),

@@ -78,7 +78,17 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
           : [],
       };
     };
-    const stillHeld = (): object => ({ orderId: held.orderId, event: held.event, fromState: held.state, toState: held.state, version: held.version, result: null });
+    // What a retry of the first request is answered once it is settled without applying: the event
+    // did nothing; the order as it is now (or as it was, if it is gone).
+    const stillHeld = (): object => ({
+      orderId: held.orderId,
+      event: held.event,
+      fromState: held.state,
+      toState: held.state,
+      version: held.version,
+      result: null,
+      order: order ?? { orderId: held.orderId, state: held.state, version: held.version, bizCode: '', sceneId: '', data: {} },
+    });
     let settlement: HeldEventSettlement;
     if (!order) {
       settlement = end('expired', 'the order is gone', stillHeld());
@@ -125,7 +135,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         ...(held.caller && !held.caller.startsWith('@') && held.callerRole && { caller: { name: held.caller, role: held.callerRole } }),
       });
       this.logger.log(`released held ${held.event} for order ${held.orderId}: ${outcome.fromState} -> ${outcome.toState} v${outcome.version}`);
-      const { order: _order, replayed: _replayed, ...answer } = outcome;
+      const { replayed: _replayed, ...answer } = outcome;
       return end('released', `applied v${outcome.version}`, answer, outcome.version);
     } catch (error) {
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
