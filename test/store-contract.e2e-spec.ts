@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import {
   type ClaimedMessage,
   type FsmOrder,
+  type LateEventWrite,
   type ListedOrder,
   type OperatorActionWrite,
   type OpsStore,
@@ -493,6 +494,85 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
         (await store.claimDueTimers(now, 1000, LEASE)).filter((t) => [settled.orderId, retried.orderId].includes(t.orderId)).map((t) => t.id);
       expect(await claimBoth(at(10 * LEASE - 1))).toEqual([]);
       expect(await claimBoth(at(10 * LEASE))).toEqual([retriedId]);
+    });
+  });
+
+  describe('late events', () => {
+    // Held events are claimed by the time they are next looked at: each test has a clock of its own in the past.
+    let clock: Date;
+    beforeEach(() => {
+      clock = new Date(Date.UTC(1980, 0, 1) + randomInt(0, 2 ** 40));
+    });
+    const at = (ms: number) => new Date(clock.getTime() + ms);
+    const late = (order: FsmOrder, extra: Partial<LateEventWrite> = {}): LateEventWrite => ({
+      order,
+      event: 'LATE',
+      requestId: `late-${randomUUID()}`,
+      requestHash: 'l'.repeat(64),
+      caller: 'alice',
+      callerRole: 'client',
+      source: 'api',
+      payload: '{"n":7}',
+      policy: 'hold',
+      status: 'held',
+      response: '{"late":{"status":"held"}}',
+      deadline: at(0),
+      at: new Date(),
+      messages: [],
+      ...extra,
+    });
+    const claimHeld = async (orderId: string, now: Date) => (await store.claimHeldEvents(now, 1000, LEASE)).filter((h) => h.orderId === orderId);
+
+    it('records a late event fenced by the order: consumed as a request id, refused once the order moved', async () => {
+      const v1 = await create();
+      const write = late(v1, { policy: 'ignore', status: 'ignored', deadline: null, messages: [message(v1.orderId, 1)] });
+      await store.recordLateEvent(write);
+      // Its request id is consumed as a transition's is: found with its answer, by loadForEvent too.
+      expect(await store.findConsumedRequest(write.requestId, 'alice')).toEqual({ requestHash: write.requestHash, response: { late: { status: 'held' } } });
+      expect((await store.loadForEvent(v1.orderId, write.requestId, 'alice')).consumed).toEqual({ requestHash: write.requestHash, response: { late: { status: 'held' } } });
+      expect(await outboxCount(v1.orderId)).toBe(1);
+      await expect(store.recordLateEvent(write)).rejects.toMatchObject({ code: 'DUPLICATE_REQUEST' });
+      const moved = await commitWith(store, step(v1, 'C'));
+      await expect(store.recordLateEvent(late(v1))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+      expect(await store.listLateEvents(v1.orderId)).toMatchObject([{ orderId: v1.orderId, version: 1, state: 'A', event: 'LATE', policy: 'ignore', status: 'ignored', caller: 'alice' }]);
+      expect(moved.version).toBe(2);
+    });
+
+    it('counts the held events in the order it loads for an event, claims them by lease, and settles each once', async () => {
+      const v1 = await create();
+      await store.recordLateEvent(late(v1, { deadline: at(10 * LEASE) }));
+      const other = late(v1, { deadline: at(10 * LEASE) });
+      await store.recordLateEvent(other);
+      expect((await store.loadForEvent(v1.orderId, 'no-such-request', 'alice')).order?.heldEvents).toBe(2);
+      // Looked at first at its deadline, unless a transition wakes it.
+      expect(await claimHeld(v1.orderId, at(10 * LEASE - 1))).toEqual([]);
+      await store.wakeHeldEvents(v1.orderId, at(5));
+      const claimed = await claimHeld(v1.orderId, at(5));
+      expect(claimed).toHaveLength(2);
+      expect(claimed[0]).toMatchObject({ orderId: v1.orderId, version: 1, state: 'A', event: 'LATE', caller: 'alice', callerRole: 'client', source: 'api', payload: { n: 7 } });
+      expect(await claimHeld(v1.orderId, at(5))).toEqual([]);
+      const [first, second] = claimed;
+      const settled = { status: 'released' as const, outcome: 'applied v2', response: '{"done":true}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 9)] };
+      await store.settleHeldEvent(first.id, settled);
+      await store.settleHeldEvent(first.id, { ...settled, outcome: 'again' });
+      await store.settleHeldEvent(second.id, { nextCheckAt: at(LEASE * 3) });
+      const events = await store.listLateEvents(v1.orderId);
+      expect(events.map((e) => [e.status, e.outcome])).toEqual([
+        ['released', 'applied v2'],
+        ['held', null],
+      ]);
+      expect(await store.findConsumedRequest(first.requestId, 'alice')).toMatchObject({ response: { done: true } });
+      expect(await outboxCount(v1.orderId)).toBe(1);
+      expect(await claimHeld(v1.orderId, at(LEASE * 3))).toMatchObject([{ id: second.id }]);
+      expect((await store.loadForEvent(v1.orderId, 'no-such-request', 'alice')).order?.heldEvents).toBe(1);
+    });
+
+    it('lists the timers a version scheduled that have not fired, for a migration to carry over', async () => {
+      const order = newOrder();
+      const v1 = await commitWith(store, step(order, 'A'), async () => ({ response: '{}', timers: [{ event: 'TIMEOUT', fireAt: at(LEASE) }] }));
+      expect(await store.pendingTimers(v1.orderId, 1)).toEqual([{ event: 'TIMEOUT', fireAt: at(LEASE) }]);
+      expect(await store.pendingTimers(v1.orderId, 2)).toEqual([]);
+      await db.sql('DELETE FROM fsm_timer WHERE order_id = ?', [v1.orderId]);
     });
   });
 
