@@ -58,6 +58,18 @@ describe('late and out-of-order events, as the machine declares them', () => {
       expect(await lateEventsOf(t, orderId)).toHaveLength(1);
     });
 
+    it("shows in the operator's timeline of the order, beside the transitions and who decided them", async () => {
+      const orderId = await orderAfter(t, 2);
+      await sendEvent(t, orderId, 'ARRIVE').expect(200);
+      const { body } = await t.http('operator').get(`/ops/orders/${orderId}`).expect(200);
+      expect(body.lateEvents).toMatchObject([{ event: 'ARRIVE', state: 'ARRIVED', version: 3, policy: 'ignore', status: 'ignored', caller: 'test-client', source: 'api', outcome: null }]);
+      expect(body.transitions.map((e: { event: string; processor: string | null; machineVersion: number }) => [e.event, e.processor, e.machineVersion])).toEqual([
+        ['CREATE', 'CreateOrderProcessor', 1],
+        ['ACCEPT', 'AcceptOrderProcessor', 1],
+        ['ARRIVE', 'ArriveProcessor', 1],
+      ]);
+    });
+
     it('still refuses where the machine declares no policy (ARRIVE before ACCEPT)', async () => {
       const orderId = await createOrder(t);
       const early = await sendEvent(t, orderId, 'ARRIVE');

@@ -1,7 +1,7 @@
 import type { FsmOrder } from '../model/order.js';
 import type { TransitionOutcome } from '../model/outcome.js';
 import type { DeadLetter, ListedOrder, OperatorAction, OrderMessage, OrderTimer, WorkAttempt } from '../ports/ops-store.js';
-import type { TransitionLogEntry } from '../ports/order-store.js';
+import type { LateEventRecord, TransitionLogEntry } from '../ports/order-store.js';
 
 /** The JSON the operator API answers: the contract the console and operators' scripts rely on (docs/OPERATIONS.md). */
 
@@ -52,6 +52,24 @@ export const transitionView = (entry: TransitionLogEntry) => ({
   actor: entry.actor,
   reason: entry.reason,
   createdAt: entry.createdAt.toISOString(),
+  machineVersion: entry.machineVersion,
+  processor: entry.processor,
+});
+
+export const lateEventView = (late: LateEventRecord) => ({
+  id: late.id,
+  version: late.version,
+  state: late.state,
+  event: late.event,
+  requestId: late.requestId,
+  caller: late.caller,
+  source: late.source,
+  policy: late.policy,
+  status: late.status,
+  deadline: iso(late.deadline),
+  settledAt: iso(late.settledAt),
+  outcome: late.outcome,
+  createdAt: late.createdAt.toISOString(),
 });
 
 export const messageView = (message: OrderMessage) => ({

@@ -31,6 +31,7 @@ import {
   timerView,
   transitionView,
   workAttemptView,
+  lateEventView,
 } from './ops-views.js';
 import { Operator, OpsGuard } from './ops.guard.js';
 import { OPS_OPTIONS, type ResolvedOpsOptions } from './ops.options.js';
@@ -153,6 +154,7 @@ export class OrderFsmOpsController {
       deadLetters: history.deadLetters.map(deadLetterView),
       actions: history.actions.map(actionView),
       workAttempts: history.workAttempts.map(workAttemptView),
+      lateEvents: history.lateEvents.map(lateEventView),
     };
   }
 

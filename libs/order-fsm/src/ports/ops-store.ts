@@ -1,6 +1,6 @@
 import type { OutboxMessage } from '../model/messages.js';
 import type { FsmOrder } from '../model/order.js';
-import type { OperatorActionWrite, TransitionLogEntry, WorkAttemptOutcome } from './order-store.js';
+import type { OperatorActionWrite, TransitionLogEntry, WorkAttemptOutcome, LateEventRecord } from './order-store.js';
 
 /** Which orders, in which order: every filter optional; the page after `after` when given. */
 export interface OrderListQuery {
@@ -134,6 +134,8 @@ export interface OrderHistory {
   readonly actions: readonly OperatorAction[];
   /** Attempts of automatic work that did not apply (an attempt that applied is a transition). */
   readonly workAttempts: readonly WorkAttempt[];
+  /** Events that arrived late, and what the machine's policy made of them (ignored, held, compensated...). */
+  readonly lateEvents: readonly LateEventRecord[];
 }
 
 /** Queueing an order's automatic work again as it is resumed. */

@@ -72,6 +72,8 @@ const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' W
 const SELECT_TRANSITIONS_OF_ORDER =
   'SELECT order_id, version, event, from_state, to_state, request_id, caller, source, created_at, actor, reason, machine_version, payload, processor FROM fsm_transition WHERE order_id = ?';
 const SELECT_TRANSITIONS = `${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version`;
+const SELECT_LATE_EVENTS =
+  'SELECT id, order_id, version, state, event, request_id, caller, source, policy, status, deadline, settled_at, outcome, created_at FROM fsm_late_event WHERE order_id = ?';
 const DEAD_LETTER_COLUMNS =
   'id, message_id, order_id, version, state, event, reason, attempts, created_at, status, settled_at, settled_by, settle_reason, outcome';
 /** The longest text a reason, an outcome or a flag may have in its column. */
@@ -429,12 +431,12 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   }
 
   async listLateEvents(orderId: string): Promise<LateEventRecord[]> {
-    const rows = await this.read<Record<string, unknown>>(
-      'SELECT id, order_id, version, state, event, request_id, caller, source, policy, status, deadline, settled_at, outcome, created_at FROM fsm_late_event WHERE order_id = ? ORDER BY id',
-      [orderId],
-    );
+    return (await this.read<Record<string, unknown>>(`${SELECT_LATE_EVENTS} ORDER BY id`, [orderId])).map((row) => this.toLateEvent(row));
+  }
+
+  private toLateEvent(row: Record<string, unknown>): LateEventRecord {
     const { readTime } = this.dialect;
-    return rows.map((row) => ({
+    return {
       id: Number(row.id),
       orderId: String(row.order_id),
       version: Number(row.version),
@@ -449,7 +451,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       settledAt: row.settled_at == null ? null : readTime(row.settled_at),
       outcome: row.outcome == null ? null : String(row.outcome),
       createdAt: readTime(row.created_at),
-    }));
+    };
   }
 
   async pendingTimers(orderId: string, version: number): Promise<TimerWrite[]> {
@@ -629,7 +631,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     const latest = async (sql: string): Promise<Record<string, unknown>[]> => (await this.read<Record<string, unknown>>(sql, [orderId, limit])).reverse();
     const { readTime } = this.dialect;
     const maybeTime = (value: unknown): Date | null => (value == null ? null : readTime(value));
-    const [transitions, messages, timers, deadLetters, actions, workAttempts] = await Promise.all([
+    const [transitions, messages, timers, deadLetters, actions, workAttempts, lateEvents] = await Promise.all([
       latest(`${SELECT_TRANSITIONS_OF_ORDER} ORDER BY version DESC LIMIT ?`),
       latest('SELECT id, message_id, kind, version, routing_key, created_at, published_at FROM fsm_outbox WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
       latest('SELECT id, version, state, event, fire_at, fired_at, outcome FROM fsm_timer WHERE order_id = ? ORDER BY id DESC LIMIT ?'),
@@ -638,6 +640,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       latest(
         'SELECT id, version, state, event, attempt, outcome, error_code, message, retry_at, created_at FROM fsm_work_attempt WHERE order_id = ? ORDER BY id DESC LIMIT ?',
       ),
+      latest(`${SELECT_LATE_EVENTS} ORDER BY id DESC LIMIT ?`),
     ]);
     return {
       transitions: transitions.map((row) => this.toLogEntry(row)),
@@ -689,6 +692,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
           at: readTime(row.created_at),
         }),
       ),
+      lateEvents: lateEvents.map((row) => this.toLateEvent(row)),
     };
   }
 

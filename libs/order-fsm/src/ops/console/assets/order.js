@@ -1,6 +1,6 @@
 // One order as a readable page: where it is, everything that happened to it in time order
 // (transitions with who and why, status messages and whether they went out, timers, automatic work
-// and its attempts that did not apply, dead letters), and what an operator can do to it, each
+// and its attempts that did not apply, dead letters, late events and what became of them), and what an operator can do to it, each
 // action with a reason box.
 import { ApiError, machine, ops } from './api.js';
 import { fill, h, message, stateBadge, when } from './dom.js';
@@ -17,6 +17,7 @@ export function detailOf(answer) {
     deadLetters: list('deadLetters'),
     actions: list('actions'),
     workAttempts: list('workAttempts'),
+    lateEvents: list('lateEvents'),
   };
 }
 
@@ -114,6 +115,27 @@ function entriesOf(detail) {
       ],
       source: 'worker',
       warn: failed,
+    });
+  }
+  // Events that arrived in a state with no transition for them, and what the machine's policy made of them.
+  for (const l of detail.lateEvents) {
+    const unsettled = l.status === 'held';
+    const lost = l.status === 'expired' || l.status === 'refused';
+    entries.push({
+      at: l.createdAt,
+      kind: 'late',
+      title: [h('strong', {}, `late ${l.event}`), ' in ', stateBadge(l.state), ' ', h('span', { class: `tag${lost ? ' warn' : ''}` }, l.status)],
+      facts: [
+        ['policy', l.policy],
+        ['by', l.caller],
+        ['source', l.source],
+        ['until', unsettled ? when(l.deadline) : undefined],
+        ['settled', l.settledAt ? when(l.settledAt) : undefined],
+        ['outcome', l.outcome],
+        ['request', l.requestId],
+      ],
+      source: l.source,
+      warn: lost,
     });
   }
   for (const a of detail.actions) {
