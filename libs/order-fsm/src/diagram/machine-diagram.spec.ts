@@ -278,7 +278,7 @@ describe('versions and the diff between two', () => {
       expect(text).toContain('<tr><td colspan="4" border="0"><b>shop v1 → v2 (*@*)</b></td></tr>');
       expect(text).toMatch(/<td bgcolor="#e8f5e9" color="#2e7d32"><font color="#2e7d32">added<\/font><\/td>/);
       expect(text).toMatch(/<td bgcolor="#ffebee" color="#c62828" style="dashed"><font color="#c62828">removed<\/font><\/td>/);
-      expect(text).toContain('"SHIPPED" [shape=box, peripheries=2, style="filled", fillcolor="#fff3cd"');
+      expect(text).toContain('"SHIPPED" [shape=box, peripheries=2, style="filled", fillcolor="#fff3cd", color="#b26a00", fontcolor="#b26a00", penwidth=2, label="SHIPPED\\n(late none → PAY: ignore)"]');
       expect(text).toContain('"CANCELLED" [shape=doublecircle, style="filled", fillcolor="#e8f5e9", color="#2e7d32"');
       expect(text).toContain('"EXPIRED" [shape=doublecircle, style="filled,dashed", fillcolor="#ffebee", color="#c62828"');
       expect(text).toContain('"PAID" [style="rounded,filled", fillcolor="#fff3cd", color="#b26a00", fontcolor="#b26a00", penwidth=2, label="PAID\\n(kind automatic → state)"]');

@@ -281,7 +281,9 @@ function dotState(s: DiagramState, diff: boolean): string {
   if (s.kind === 'initial') {
     return `  ${quote(s.name)} [shape=circle, style=filled, fillcolor="${colours?.line ?? 'black'}", label="", width=0.25, xlabel=${quote(s.name)}${line && `, ${line}`}];`;
   }
-  const label = [s.name, s.kind === 'automatic' && `(${automaticLabel(s)})`, ...(s.changes ?? []).map((c) => `(${c})`)].filter(Boolean).join('\n') + late;
+  // A change of late policies already says the policies now: they are not said twice.
+  const saysLate = s.changes?.some((c) => c.startsWith('late '));
+  const label = [s.name, s.kind === 'automatic' && `(${automaticLabel(s)})`, ...(s.changes ?? []).map((c) => `(${c})`)].filter(Boolean).join('\n') + (saysLate ? '' : late);
   const shape = s.kind === 'final' ? finalShape(label) : undefined;
   const styles = colours && [!shape && 'rounded', 'filled', s.status === 'removed' && 'dashed'].filter(Boolean).join(',');
   const attributes = [
