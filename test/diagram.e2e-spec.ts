@@ -1,7 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../apps/order-service/src/cli.js';
+import { defineMachine, OrderFsmDiagrams, type MachineIssue } from '@order-fsm/core';
+import { main, validationReport, writeDiagrams } from '../apps/order-service/src/cli.js';
+import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
+import { ProcessorRegistry } from '../libs/order-fsm/src/registry/processor-registry.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('the machine draws itself: GET /fsm/diagram', () => {
@@ -36,7 +39,7 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
   it('draws one bizCode@sceneId with only the transitions it can take', async () => {
     const app = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'APP', format: 'mermaid' });
     const enterprise = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE', format: 'mermaid' });
-    expect(app.text).toContain('title: taxi (EXPRESS@APP)');
+    expect(app.text).toContain('title: taxi v1 (EXPRESS@APP)');
     expect(app.text).not.toContain('AUTO_PAY');
     expect(enterprise.text).toContain('FEE_CONFIRMED --> PAID : auto: AUTO_PAY [system] / CompanyAutoPayProcessor');
     expect(enterprise.text).toContain('class FEE_CONFIRMED,PAID automatic');
@@ -50,6 +53,67 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     const response = await t.http('operator').get('/fsm/diagram').query(query);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('draws a served version by its number: version=1 is the current drawing, in every format and scope', async () => {
+    for (const query of [{ format: 'mermaid' }, { format: 'dot' }, { format: 'svg' }, { format: 'mermaid', bizCode: 'TAXI', sceneId: 'ENTERPRISE' }]) {
+      const current = await t.http('operator').get('/fsm/diagram').query(query);
+      const one = await t.http('operator').get('/fsm/diagram').query({ ...query, version: '1' });
+      expect(one.status).toBe(200);
+      expect(one.headers['content-type']).toBe(current.headers['content-type']);
+      expect(one.text ?? one.body.toString()).toBe(current.text ?? current.body.toString());
+    }
+    const mermaid = await t.http('operator').get('/fsm/diagram').query({ format: 'mermaid', version: '1' });
+    expect(mermaid.text).toContain('title: taxi v1 (*@*)');
+  });
+
+  it('refuses a version the service does not serve: 400 VALIDATION_FAILED naming the versions served', async () => {
+    for (const [query, field] of [
+      [{ version: '9' }, 'version'],
+      [{ from: '1', to: '9', format: 'mermaid' }, 'to'],
+      [{ from: '9', to: '1' }, 'from'],
+    ] as const) {
+      const response = await t.http('operator').get('/fsm/diagram').query(query);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body).toEqual({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: `${field} ${query[field]} is not a version of the machine this service serves (versions: 1)`,
+        details: { fields: [{ field, problems: [`${field} ${query[field]} is not a version of the machine this service serves (versions: 1)`] }], versions: [1] },
+      });
+    }
+  });
+
+  it.each([
+    ['a version that is not a whole number', { version: '1.5' }, 'version must be a whole number from 1'],
+    ['version 0', { version: '0' }, 'version must be a whole number from 1'],
+    ['two versions', { version: ['1', '2'] }, 'version must be a whole number from 1'],
+    ['from without to', { from: '1' }, 'from and to go together: the diff is from one served version to another'],
+    ['to without from', { to: '1' }, 'from and to go together: the diff is from one served version to another'],
+    ['a version and a diff', { version: '1', from: '1', to: '1' }, 'version draws one version, from and to the difference between two: give one or the other'],
+  ])('refuses %s with VALIDATION_FAILED', async (_name, query, message) => {
+    const response = await t.http('operator').get('/fsm/diagram').query(query);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', message });
+  });
+
+  it('draws the difference between two served versions: from=1&to=1 is the machine with everything the same', async () => {
+    const mermaid = await t.http('operator').get('/fsm/diagram').query({ from: '1', to: '1', format: 'mermaid' });
+    expect(mermaid.status).toBe(200);
+    expect(mermaid.headers['content-type']).toMatch(/^text\/vnd\.mermaid/);
+    expect(mermaid.text).toContain('title: taxi v1 → v1 (*@*)');
+    expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT [client] / AcceptOrderProcessor');
+    expect(mermaid.text).not.toMatch(/: (added|removed|changed)[:,)]/);
+    expect(mermaid.text).toContain('class legend_added added');
+    const dot = await t.http('operator').get('/fsm/diagram').query({ from: '1', to: '1', format: 'dot', bizCode: 'EXPRESS', sceneId: 'APP' });
+    expect(dot.text).toContain('<b>taxi v1 → v1 (EXPRESS@APP)</b>');
+    expect(dot.text).not.toMatch(/#2e7d32", fontcolor|#c62828", fontcolor|#b26a00", fontcolor/);
+    const svg = await t.http('operator').get('/fsm/diagram').query({ from: '1', to: '1' });
+    expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    const text = svg.text ?? svg.body.toString();
+    expect(text.match(/<g id="node/g)).toHaveLength(11);
+    expect(text).toContain('taxi v1 → v1 (*@*)');
   });
 
   it('answers the validation report of the running machine', async () => {
@@ -66,6 +130,28 @@ describe('the CLI', () => {
     expect(lines.at(-1)).toBe('the taxi machine: 0 error(s), 0 warning(s)');
   });
 
+  it('validate: with several versions served, groups the issues by version, then those across versions', () => {
+    const issues: MachineIssue[] = [
+      { severity: 'warning', code: 'TRANSITION_WITHOUT_PROCESSOR', message: 'v1: no processor handles PAY in CART', version: 1 },
+      { severity: 'error', code: 'COMPENSATION_MISSING', message: 'v2: PAY arriving late in CANCELLED is to be compensated', version: 2 },
+      { severity: 'error', code: 'MIGRATION_STATE_UNMAPPED', message: 'migration shop v1 -> v2: state CART is not final' },
+    ];
+    expect(validationReport(issues, [1, 2], 'shop')).toEqual([
+      'v1: 0 error(s), 1 warning(s)',
+      '  warning  TRANSITION_WITHOUT_PROCESSOR: v1: no processor handles PAY in CART',
+      'v2 (current): 1 error(s), 0 warning(s)',
+      '  error    COMPENSATION_MISSING: v2: PAY arriving late in CANCELLED is to be compensated',
+      'across versions: 1 error(s), 0 warning(s)',
+      '  error    MIGRATION_STATE_UNMAPPED: migration shop v1 -> v2: state CART is not final',
+      'the shop machine, versions 1, 2: 2 error(s), 1 warning(s)',
+    ]);
+    // One version: one line per issue and the total, as before versions.
+    expect(validationReport([{ ...issues[0], message: 'no processor handles PAY in CART' }], [1], 'shop')).toEqual([
+      'warning  TRANSITION_WITHOUT_PROCESSOR: no processor handles PAY in CART',
+      'the shop machine: 0 error(s), 1 warning(s)',
+    ]);
+  });
+
   it('diagram: writes Mermaid, DOT and SVG for the machine and each bizCode@sceneId; the committed docs/diagrams are current', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'order-fsm-diagrams-'));
     expect(await main(['diagram', '--out', dir], () => undefined)).toBe(0);
@@ -76,6 +162,44 @@ describe('the CLI', () => {
     for (const file of written.filter((f) => !f.endsWith('.svg'))) {
       expect({ file, text: readFileSync(join('docs/diagrams', file), 'utf8') }).toEqual({ file, text: readFileSync(join(dir, file), 'utf8') });
     }
+  });
+
+  it('diagram: with several versions served, also writes each earlier version and the step between two consecutive ones', async () => {
+    const v1 = defineMachine({ name: 'shop', initial: 'INIT', states: { CART: {}, DONE: { final: true } }, transitions: [{ from: 'INIT', event: 'CREATE', to: 'CART' }, { from: 'CART', event: 'CLOSE', to: 'DONE' }] });
+    const v2 = defineMachine({
+      name: 'shop',
+      version: 2,
+      initial: 'INIT',
+      states: { CART: {}, PAID: { final: true }, DONE: { final: true } },
+      transitions: [
+        { from: 'INIT', event: 'CREATE', to: 'CART' },
+        { from: 'CART', event: 'PAY', to: 'PAID' },
+        { from: 'CART', event: 'CLOSE', to: 'DONE' },
+      ],
+    });
+    const registry = new ProcessorRegistry();
+    registry.setCurrentVersion(2);
+    registry.registerProcessor('Create', { states: ['INIT'], event: 'CREATE', versions: [1, 2] }, {} as never);
+    registry.registerProcessor('Close', { states: ['CART'], event: 'CLOSE', versions: [1] }, {} as never);
+    registry.registerProcessor('CloseV2', { states: ['CART'], event: 'CLOSE' }, {} as never);
+    registry.registerProcessor('Pay', { states: ['CART'], event: 'PAY' }, {} as never);
+    registry.seal();
+    const options = { machine: v2, machines: new Map([[1, v1], [2, v2]]), migrations: new Map() } as unknown as ResolvedOrderFsmOptions;
+    const dir = mkdtempSync(join(tmpdir(), 'order-fsm-versions-'));
+    const lines: string[] = [];
+    await writeDiagrams(new OrderFsmDiagrams(registry, options), dir, [{ bizCode: 'SHOP', sceneId: 'APP' }], (line) => lines.push(line), 'shop');
+    expect(readdirSync(dir).sort()).toEqual(
+      ['shop', 'shop.SHOP@APP', 'shop.v1-v2', 'shop.v1'].flatMap((name) => ['dot', 'mmd', 'svg'].map((ext) => `${name}.${ext}`)).sort(),
+    );
+    expect(readFileSync(join(dir, 'shop.mmd'), 'utf8')).toContain('title: shop v2 (*@*)');
+    expect(readFileSync(join(dir, 'shop.v1.mmd'), 'utf8')).toContain('CART --> DONE : CLOSE / Close\n');
+    const diff = readFileSync(join(dir, 'shop.v1-v2.mmd'), 'utf8');
+    expect(diff).toContain('title: shop v1 → v2 (*@*)');
+    expect(diff).toContain('CART --> PAID : added: PAY / Pay');
+    expect(diff).toContain('CART --> DONE : changed: CLOSE / CloseV2 (processors Close → CloseV2)');
+    expect(readFileSync(join(dir, 'shop.v1-v2.svg'), 'utf8')).toContain('shop v1 → v2 (*@*)');
+    expect(lines).toContain(`wrote ${join(dir, 'shop.v1')}.{mmd,dot,svg}: v1, 3 states, 2 transitions`);
+    expect(lines).toContain(`wrote ${join(dir, 'shop.v1-v2')}.{mmd,dot,svg}: v1 → v2, 2 added, 0 removed, 1 changed`);
   });
 
   it('answers usage and exit 2 for an unknown command', async () => {

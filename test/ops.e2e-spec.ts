@@ -207,6 +207,20 @@ describe('the operator API', () => {
       expect(machine.states).toContainEqual(expect.objectContaining({ name: 'FEE_CONFIRMED', final: false, automatic: { event: 'AUTO_PAY', bizCode: null, sceneId: 'ENTERPRISE' } }));
       expect(machine.events).toContainEqual({ name: 'PAY', sentBy: ['payment'] });
       expect(machine.transitions).toContainEqual({ from: 'CREATED', event: 'ACCEPT', to: 'ACCEPTED', timer: false });
+      expect(machine).toMatchObject({ version: 1, versions: [1] });
+      expect(machine.states.map((s: { name: string }) => s.name)).not.toContain('INIT');
+    });
+
+    it('describes any served version: version=1 is the current machine, a version not served is 400 naming those served', async () => {
+      const current = (await ops().get('/ops/machine').expect(200)).body;
+      expect((await ops().get('/ops/machine').query({ version: '1' }).expect(200)).body).toEqual(current);
+      const unserved = await ops().get('/ops/machine').query({ version: '2' });
+      expect(unserved.status).toBe(400);
+      expect(unserved.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'version' }], versions: [1] } });
+      for (const query of [{ version: 'one' }, { version: '0' }, { versoin: '1' }]) {
+        const bad = await ops().get('/ops/machine').query(query);
+        expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      }
     });
   });
 

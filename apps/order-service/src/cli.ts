@@ -1,11 +1,12 @@
 // The taxi machine's CLI, for people and for CI. It builds the service's processors without connecting
 // to anything (no database, Redis or RabbitMQ is needed):
-//   node dist/apps/order-service/src/cli.js validate            every problem of the machine; exit 1 on errors
-//   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId
+//   node dist/apps/order-service/src/cli.js validate            every problem of every served version; exit 1 on errors
+//   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId;
+//                                                               earlier versions served and each step between two
 import 'reflect-metadata';
 import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, toMermaid, toSvg, type OrderStore } from '@order-fsm/core';
+import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, toMermaid, toSvg, type DiagramScope, type MachineDiagram, type MachineIssue, type OrderStore } from '@order-fsm/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -40,6 +41,62 @@ class OfflineDataSourceModule {}
 })
 class TaxiDefinitionModule {}
 
+/**
+ * The validation report, one line per issue and a total. With several versions served, the issues
+ * are grouped under the version they are about (oldest first), then those about versions together
+ * (a registration for a version not served, a migration).
+ */
+export function validationReport(issues: readonly MachineIssue[], versions: readonly number[], machine = 'taxi'): string[] {
+  const line = (issue: MachineIssue) => `${issue.severity.padEnd(8)} ${issue.code}: ${issue.message}`;
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  const total = (count: readonly MachineIssue[]) => `${count.filter((i) => i.severity === 'error').length} error(s), ${count.filter((i) => i.severity === 'warning').length} warning(s)`;
+  if (versions.length <= 1) return [...issues.map(line), `the ${machine} machine: ${errors} error(s), ${issues.length - errors} warning(s)`];
+  const lines: string[] = [];
+  const current = versions.at(-1);
+  for (const version of versions) {
+    const own = issues.filter((i) => i.version === version);
+    lines.push(`v${version}${version === current ? ' (current)' : ''}: ${total(own)}`, ...own.map((i) => `  ${line(i)}`));
+  }
+  const across = issues.filter((i) => i.version === undefined || !versions.includes(i.version));
+  if (across.length) lines.push(`across versions: ${total(across)}`, ...across.map((i) => `  ${line(i)}`));
+  lines.push(`the ${machine} machine, versions ${versions.join(', ')}: ${errors} error(s), ${issues.length - errors} warning(s)`);
+  return lines;
+}
+
+const writeDiagram = async (dir: string, name: string, diagram: MachineDiagram) => {
+  writeFileSync(join(dir, `${name}.mmd`), toMermaid(diagram));
+  writeFileSync(join(dir, `${name}.dot`), toDot(diagram));
+  writeFileSync(join(dir, `${name}.svg`), await toSvg(diagram));
+};
+
+/**
+ * Mermaid, DOT and SVG into `dir`: the current version whole (`taxi.*`) and per scope
+ * (`taxi.EXPRESS@APP.*`); each earlier version served, whole (`taxi.v1.*`); and the step between each
+ * two consecutive versions served (`taxi.v1-v2.*`).
+ */
+export async function writeDiagrams(diagrams: OrderFsmDiagrams, dir: string, scopes: readonly Required<DiagramScope>[], out: (line: string) => void, machine = 'taxi'): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const scope of [{}, ...scopes]) {
+    const diagram = diagrams.describe(scope);
+    const name = 'bizCode' in scope ? `${machine}.${diagram.scope}` : machine;
+    await writeDiagram(dir, name, diagram);
+    out(`wrote ${join(dir, name)}.{mmd,dot,svg}: ${diagram.states.length} states, ${diagram.edges.length} transitions`);
+  }
+  const { versions } = diagrams;
+  for (const version of versions.slice(0, -1)) {
+    const diagram = diagrams.describe({}, version);
+    await writeDiagram(dir, `${machine}.v${version}`, diagram);
+    out(`wrote ${join(dir, `${machine}.v${version}`)}.{mmd,dot,svg}: v${version}, ${diagram.states.length} states, ${diagram.edges.length} transitions`);
+  }
+  for (const [index, from] of versions.slice(0, -1).entries()) {
+    const to = versions[index + 1];
+    const diff = diagrams.describeDiff(from, to);
+    const counts = (['added', 'removed', 'changed'] as const).map((status) => `${[...diff.states, ...diff.edges].filter((x) => x.status === status).length} ${status}`);
+    await writeDiagram(dir, `${machine}.v${from}-v${to}`, diff);
+    out(`wrote ${join(dir, `${machine}.v${from}-v${to}`)}.{mmd,dot,svg}: v${from} → v${to}, ${counts.join(', ')}`);
+  }
+}
+
 export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== 'validate' && command !== 'diagram') {
@@ -60,24 +117,13 @@ export async function main(argv: readonly string[], out: (line: string) => void 
 
   if (command === 'validate') {
     const issues = diagrams.validate();
-    for (const issue of issues) out(`${issue.severity.padEnd(8)} ${issue.code}: ${issue.message}`);
-    const errors = issues.filter((i) => i.severity === 'error').length;
-    out(`the taxi machine: ${errors} error(s), ${issues.length - errors} warning(s)`);
-    return errors > 0 ? 1 : 0;
+    for (const line of validationReport(issues, diagrams.versions)) out(line);
+    return issues.some((i) => i.severity === 'error') ? 1 : 0;
   }
 
   const outIndex = rest.indexOf('--out');
   const dir = outIndex >= 0 && rest[outIndex + 1] ? rest[outIndex + 1] : 'docs/diagrams';
-  mkdirSync(dir, { recursive: true });
-  const scopes = [{}, ...BIZ_CODES.flatMap((bizCode) => SCENE_IDS.map((sceneId) => ({ bizCode, sceneId })))];
-  for (const scope of scopes) {
-    const diagram = diagrams.describe(scope);
-    const name = 'bizCode' in scope ? `taxi.${diagram.scope}` : 'taxi';
-    writeFileSync(join(dir, `${name}.mmd`), toMermaid(diagram));
-    writeFileSync(join(dir, `${name}.dot`), toDot(diagram));
-    writeFileSync(join(dir, `${name}.svg`), await toSvg(diagram));
-    out(`wrote ${join(dir, name)}.{mmd,dot,svg}: ${diagram.states.length} states, ${diagram.edges.length} transitions`);
-  }
+  await writeDiagrams(diagrams, dir, BIZ_CODES.flatMap((bizCode) => SCENE_IDS.map((sceneId) => ({ bizCode, sceneId }))), out);
   return 0;
 }
 

@@ -61,8 +61,20 @@ export { transitionLogFields, type TransitionLogFields } from './engine/transiti
 // Checking and drawing the machine.
 export { validateMachine, type MachineIssue, type MachineIssueCode } from './registry/validate-machine.js';
 export { validateVersions } from './registry/validate-versions.js';
-export { describeMachine, toDot, toMermaid, toSvg, type DiagramEdge, type DiagramScope, type DiagramState, type MachineDiagram } from './diagram/machine-diagram.js';
-export { OrderFsmDiagrams, DIAGRAM_FORMATS, type DiagramFormat } from './diagram/order-fsm-diagrams.js';
+export {
+  describeMachine,
+  describeMachineDiff,
+  toDot,
+  toMermaid,
+  toSvg,
+  type DiagramEdge,
+  type DiagramRegistry,
+  type DiagramScope,
+  type DiagramState,
+  type DiffStatus,
+  type MachineDiagram,
+} from './diagram/machine-diagram.js';
+export { OrderFsmDiagrams, DIAGRAM_FORMATS, servedMachine, type DiagramFormat } from './diagram/order-fsm-diagrams.js';
 
 // The ports, for writing an adapter of your own (the contract suites in test/ say what each must do).
 export type {

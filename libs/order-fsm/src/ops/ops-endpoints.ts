@@ -21,7 +21,7 @@ const ACT_ERRORS: readonly OrderFsmErrorCode[] = ['ORDER_NOT_FOUND', 'ORDER_STAT
  */
 export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
   { method: 'GET', path: '/ops/me', summary: 'Who the operator is: { name, role }', errors: [] },
-  { method: 'GET', path: '/ops/machine', summary: 'The machine: states (final, automatic), events (sentBy) and transitions', errors: [] },
+  { method: 'GET', path: '/ops/machine', summary: 'The machine, the current version or any served one (version): version, versions served, states (final, automatic), events (sentBy) and transitions', errors: [] },
   {
     method: 'GET',
     path: '/ops/orders',

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { servedMachine } from '../diagram/order-fsm-diagrams.js';
 import { ValidationFailedError } from '../errors/order-fsm.errors.js';
 import { OrderFsmExceptionFilter } from '../http/order-fsm-exception.filter.js';
 import type { Caller } from '../model/event.js';
@@ -99,14 +100,21 @@ export class OrderFsmOpsController {
     return { name: operator.name, role: operator.role };
   }
 
-  /** The machine: its states (final, automatic), events and transitions, for a console to draw and offer. */
+  /**
+   * The machine: its states (final, automatic), events and transitions, for a console to draw and
+   * offer; the current version, or any served one (`?version=`), with the versions served.
+   */
   @Get('machine')
-  machine() {
-    const { machine } = this.fsm;
+  machine(@Query() query: Record<string, unknown>) {
+    objectOf(query, 'the query', ['version']);
+    const version = optionalInteger(query.version, 'version', 1, Number.MAX_SAFE_INTEGER, true);
+    const machine = version === undefined ? this.fsm.machine : servedMachine(this.fsm.machines, version);
     return {
       name: machine.name,
+      version: machine.version,
+      versions: [...this.fsm.machines.keys()].sort((a, b) => a - b),
       initial: machine.initial,
-      states: this.ops.states.map((state) => {
+      states: machine.stateNames.filter((state) => state !== machine.initial).map((state) => {
         const spec = machine.stateSpec(state);
         return {
           name: state,
