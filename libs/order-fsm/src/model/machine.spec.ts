@@ -104,3 +104,64 @@ describe('checkRegistrations', () => {
     expect(() => defineMachine({ ...spec, events: { OPEN: { sentBy: [''] } } })).toThrow(/event OPEN: every sender must be a non-empty name/);
   });
 });
+
+describe('late policies and versions', () => {
+  const spec = {
+    name: 'pay',
+    initial: 'NEW',
+    states: { PENDING: {}, CONFIRMED: {}, DONE: { final: true }, FAILED: { final: true } },
+    transitions: [
+      { from: 'NEW', event: 'OPEN', to: 'PENDING' },
+      { from: 'PENDING', event: 'CONFIRM', to: 'CONFIRMED' },
+      { from: 'CONFIRMED', event: 'SETTLE', to: 'DONE' },
+      { from: ['PENDING', 'CONFIRMED'], event: 'ABORT', to: 'FAILED' },
+    ],
+  } as const;
+
+  it('resolves the policy of an event arriving where no transition takes it, per state and for the rest', () => {
+    const m = defineMachine({
+      ...spec,
+      events: { SETTLE: { late: { PENDING: { hold: { forMs: 1_000 } }, DONE: 'compensate', '*': 'ignore' } }, OPEN: { late: 'ignore' } },
+    });
+    expect(m.latePolicy('SETTLE', 'PENDING')).toEqual({ kind: 'hold', forMs: 1_000 });
+    expect(m.latePolicy('SETTLE', 'DONE')).toEqual({ kind: 'compensate' });
+    expect(m.latePolicy('SETTLE', 'FAILED')).toEqual({ kind: 'ignore' });
+    expect(m.latePolicy('OPEN', 'PENDING')).toEqual({ kind: 'ignore' });
+    // Undeclared: refused, as without a policy.
+    expect(m.latePolicy('ABORT', 'DONE')).toEqual({ kind: 'refuse' });
+    expect(m.version).toBe(1);
+  });
+
+  it("turns a '*' hold into a refusal where no state that takes the event can be reached", () => {
+    const m = defineMachine({ ...spec, events: { CONFIRM: { late: { hold: { forMs: 500 } } } } });
+    // From NEW, PENDING (which takes CONFIRM) is ahead; from FAILED nothing is.
+    expect(m.latePolicy('CONFIRM', 'NEW')).toEqual({ kind: 'hold', forMs: 500 });
+    expect(m.canStillTake('CONFIRMED', 'CONFIRM')).toBe(false);
+    expect(m.latePolicy('CONFIRM', 'CONFIRMED')).toEqual({ kind: 'refuse' });
+    expect(m.latePolicy('CONFIRM', 'FAILED')).toEqual({ kind: 'refuse' });
+  });
+
+  it('refuses policies that cannot work, naming each', () => {
+    expect(() =>
+      defineMachine({
+        ...spec,
+        version: 0,
+        events: {
+          SETTLE: { late: { CONFIRMED: 'ignore', NOPE: 'ignore', FAILED: { hold: { forMs: 1_000 } } } as never },
+          CONFIRM: { late: { hold: { forMs: -1 } } },
+          OPEN: { late: 'shrug' as never },
+        },
+      }),
+    ).toThrow(
+      [
+        'machine pay:',
+        '  - version must be a whole number from 1, not 0',
+        '  - event SETTLE late in CONFIRMED: CONFIRMED has a transition on SETTLE, so SETTLE is never late there',
+        '  - event SETTLE late in NOPE: NOPE is not a declared state',
+        '  - event SETTLE late in FAILED: an order in FAILED never reaches a state that takes SETTLE, so holding it can only expire',
+        '  - event CONFIRM (late anywhere): a hold needs forMs, a whole number of milliseconds above 0',
+        '  - event OPEN (late anywhere): shrug is not a late policy (refuse, ignore, compensate or { hold: { forMs } })',
+      ].join('\n'),
+    );
+  });
+});
