@@ -2,6 +2,9 @@
 // to anything (no database, Redis or RabbitMQ is needed):
 //   node dist/apps/order-service/src/cli.js validate            every problem of the machine; exit 1 on errors
 //   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId
+//   node dist/apps/order-service/src/cli.js replay --machine M --since 24h
+//                                 real orders of DATABASE_URL replayed against a candidate machine (read only);
+//                                 exit 2 when it decides differently (docs/replay.md)
 import 'reflect-metadata';
 import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +12,7 @@ import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, to
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { replayCommand, REPLAY_USAGE } from './replay.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
@@ -42,8 +46,10 @@ class TaxiDefinitionModule {}
 
 export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'replay') return replayCommand(rest, out);
   if (command !== 'validate' && command !== 'diagram') {
     out('usage: cli.js validate | diagram [--out DIR]');
+    out(REPLAY_USAGE);
     return 2;
   }
   let diagrams: OrderFsmDiagrams;
