@@ -3,6 +3,9 @@
 //   node dist/apps/order-service/src/cli.js validate            every problem of every served version; exit 1 on errors
 //   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId;
 //                                                               earlier versions served and each step between two
+//   node dist/apps/order-service/src/cli.js replay --machine M --since 24h
+//                                 real orders of DATABASE_URL replayed against a candidate machine (read only);
+//                                 exit 2 when it decides differently (docs/replay.md)
 import 'reflect-metadata';
 import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,6 +13,7 @@ import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, to
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { replayCommand, REPLAY_USAGE } from './replay.js';
 import { createTaxiMachine } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
@@ -99,8 +103,10 @@ export async function writeDiagrams(diagrams: OrderFsmDiagrams, dir: string, sco
 
 export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'replay') return replayCommand(rest, out);
   if (command !== 'validate' && command !== 'diagram') {
     out('usage: cli.js validate | diagram [--out DIR]');
+    out(REPLAY_USAGE);
     return 2;
   }
   let diagrams: OrderFsmDiagrams;

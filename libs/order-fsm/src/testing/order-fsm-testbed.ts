@@ -29,6 +29,11 @@ export interface OrderFsmTestbedOptions {
   entities?: DataSourceOptions['entities'];
   /** The per-order lock; default true (an in-process one). */
   lock?: boolean;
+  /**
+   * Whether the worker turns the automatic work of automatic states into events, as in production.
+   * Default true; false leaves every event to the test (a shadow replay sends the worker's own).
+   */
+  automatic?: boolean;
   /** Delays before the 2nd, 3rd, ... delivery of failing automatic work. Default 10 ms and 50 ms. */
   retryDelaysMs?: readonly number[];
   /** The event create() sends. Default `CREATE`. */
@@ -109,6 +114,7 @@ export class OrderFsmTestbed {
           lock: options.lock === false ? false : new InProcessOrderLock(),
           createEvent: options.createEvent,
           messaging: { publisher: messaging, consumer: messaging },
+          worker: { enabled: options.automatic ?? true },
           relay: { pollIntervalMs: 20 },
           // The test decides when time passes: fireTimers(at).
           timers: { enabled: false },
