@@ -53,13 +53,14 @@ export function describeMachine(machine: MachineDefinition, registry: ProcessorR
     if (!auto || !covers(toList(auto.bizCode), bizCode) || !covers(toList(auto.sceneId), sceneId)) return undefined;
     return auto.event;
   };
+  // The processors that serve this version of the machine, not those of the versions before or after it.
   const processorsOf = (from: string, event: string): string[] => {
     if (bizCode !== undefined && sceneId !== undefined) {
-      const chosen = new Set(registry.resolve(from, event, bizCode, sceneId));
-      return registry.listProcessors().filter((r) => chosen.has(r.instance)).map((r) => r.name);
+      const chosen = new Set(registry.resolve(from, event, bizCode, sceneId, machine.version));
+      return registry.listProcessors(machine.version).filter((r) => chosen.has(r.instance)).map((r) => r.name);
     }
     return registry
-      .listProcessors()
+      .listProcessors(machine.version)
       .filter(({ metadata: m }) => m.event === event && covers(m.states, from) && covers(m.bizCodes, bizCode) && covers(m.sceneIds, sceneId))
       .map((r) => r.name);
   };
