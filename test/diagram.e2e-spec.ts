@@ -19,7 +19,8 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(response.headers['content-type']).toMatch(/^image\/svg\+xml/);
     const svg = response.text ?? response.body.toString();
     expect(svg).toContain('<svg');
-    expect(svg.match(/<g id="node/g)).toHaveLength(11);
+    // INIT and the ten states of v1, and v2's FRAUD_REVIEW.
+    expect(svg.match(/<g id="node/g)).toHaveLength(12);
   });
 
   it('answers Mermaid and DOT, each edge naming its event and processor', async () => {
@@ -28,6 +29,11 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT [client] / AcceptOrderProcessor');
     expect(mermaid.text).toContain('FEE_CONFIRMED --> PAID : PAY [payment] / PayProcessor');
     expect(mermaid.text).toContain('CREATED --> CANCELLED : timer: ACCEPT_TIMEOUT [system] / AcceptTimeoutProcessor');
+    // The current version's (v2's) fee confirmation and fraud review, not v1's processor.
+    expect(mermaid.text).toContain('TRIP_ENDED --> FRAUD_REVIEW : CONFIRM_FEE [client] / ConfirmFeeWithReviewProcessor');
+    expect(mermaid.text).toContain('FRAUD_REVIEW --> FEE_CONFIRMED : APPROVE_FEE [operator] / ApproveFeeProcessor');
+    expect(mermaid.text).toContain('FRAUD_REVIEW --> CANCELLED : REJECT_FEE [operator] / RejectFeeProcessor');
+    expect(mermaid.text).not.toContain('ConfirmFeeProcessor');
     const dot = await t.http('operator').get('/fsm/diagram').query({ format: 'dot' });
     expect(dot.headers['content-type']).toMatch(/^text\/vnd\.graphviz/);
     expect(dot.text).toMatch(/"FEE_CONFIRMED" -> "PAID" \[label="auto: AUTO_PAY \[system\]\\nCompanyAutoPayProcessor", style=bold/);

@@ -181,7 +181,7 @@ describe('the operator API', () => {
     it('counts orders per state and bizCode@sceneId, every declared state included', async () => {
       const counts = (await ops().get('/ops/counts').expect(200)).body;
       expect(Object.keys(counts.states).sort()).toEqual(
-        ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'PAID', 'CANCEL_PENDING_PAYMENT', 'CLOSED', 'CANCELLED'].sort(),
+        ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'PAID', 'CANCEL_PENDING_PAYMENT', 'CLOSED', 'CANCELLED', 'FRAUD_REVIEW'].sort(),
       );
       expect(counts).toMatchObject({ asOf: expect.any(String), finalAsOf: expect.any(String) });
       const before = (await ops().get('/ops/counts').query({ bizCode: 'PREMIUM', sceneId: 'H5' }).expect(200)).body;

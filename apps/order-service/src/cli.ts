@@ -9,7 +9,7 @@ import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, to
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { createTaxiMachine } from './taxi/taxi.machine.js';
+import { taxiMachines } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
@@ -28,7 +28,8 @@ class OfflineDataSourceModule {}
     OfflineDataSourceModule,
     OrderFsmModule.forRoot({
       isGlobal: true,
-      machine: createTaxiMachine(),
+      // Every version the service serves, each with the processors that serve it, and the migrations.
+      ...taxiMachines(),
       store: offlineStore,
       lock: false,
       outbox: false,

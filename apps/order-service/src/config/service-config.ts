@@ -63,6 +63,8 @@ export interface ServiceConfig {
   readonly acceptTimeoutMs: number;
   /** A cancellation fee unpaid within this closes the order. */
   readonly paymentTimeoutMs: number;
+  /** A fee above this (in cents) goes to FRAUD_REVIEW for an operator, on orders of the taxi machine's v2. */
+  readonly fraudReviewAboveCents: number;
   /**
    * The operator console (GET /console): whether its sign-in cookie is `Secure` (`auto`: when the
    * sign-in came over HTTPS), how long a sign-in lasts, how often its pages poll.
@@ -218,6 +220,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
+    fraudReviewAboveCents: integer(env, 'FRAUD_REVIEW_ABOVE_CENTS', 100_000, 0, 100_000_000),
     console: {
       secureCookie: autoFlag(env, 'CONSOLE_COOKIE_SECURE'),
       sessionMaxAgeS: integer(env, 'CONSOLE_SESSION_MAX_AGE_S', 8 * 3_600, 60, 30 * 86_400),
