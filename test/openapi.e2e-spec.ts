@@ -44,6 +44,7 @@ describe('OpenAPI at /docs', () => {
         'POST /ops/orders/{orderId}/pause',
         'POST /ops/orders/{orderId}/resume',
         'POST /ops/orders/{orderId}/events',
+        'POST /ops/orders/{orderId}/migrate',
         'GET /ops/dead-letters',
         'POST /ops/dead-letters/{id}/redrive',
         'POST /ops/dead-letters/{id}/discard',
@@ -53,6 +54,7 @@ describe('OpenAPI at /docs', () => {
         'POST /ops/bulk/pause',
         'POST /ops/bulk/resume',
         'POST /ops/bulk/redrive',
+        'POST /ops/bulk/migrate',
       ].sort(),
     );
   });
