@@ -1,7 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defineMigration } from '@order-fsm/core';
 import { main } from '../apps/order-service/src/cli.js';
+import { createTaxiMachine, createTaxiMachineV1 } from '../apps/order-service/src/taxi/taxi.machine.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('the machine draws itself: GET /fsm/diagram', () => {
@@ -82,6 +84,18 @@ describe('the CLI', () => {
     for (const file of written.filter((f) => !f.endsWith('.svg'))) {
       expect({ file, text: readFileSync(join('docs/diagrams', file), 'utf8') }).toEqual({ file, text: readFileSync(join(dir, file), 'utf8') });
     }
+  });
+
+  it('validate: a migration that leaves a state orders can still be in without a place in the next version is an error, exit 1', async () => {
+    const v1 = createTaxiMachineV1();
+    const v2 = createTaxiMachine();
+    const states = Object.fromEntries(v1.stateNames.filter((state) => state !== v1.initial && state !== 'TRIP_ENDED').map((state) => [state, state]));
+    const lines: string[] = [];
+    expect(await main(['validate'], (line) => lines.push(line), { machine: v2, previousMachines: [v1], migrations: [defineMigration({ from: v1, to: v2, states })] })).toBe(1);
+    expect(lines).toEqual([
+      'error    MIGRATION_STATE_UNMAPPED: migration taxi v1 -> v2: state TRIP_ENDED is not final, yet the migration does not say where its orders go in v2',
+      'the taxi machine has 1 error(s): the service would refuse to start',
+    ]);
   });
 
   it('answers usage and exit 2 for an unknown command', async () => {

@@ -3,9 +3,19 @@
 //   node dist/apps/order-service/src/cli.js validate            every problem of the machine; exit 1 on errors
 //   node dist/apps/order-service/src/cli.js diagram [--out DIR] Mermaid, DOT and SVG, whole and per bizCode@sceneId
 import 'reflect-metadata';
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, toMermaid, toSvg, type OrderStore } from '@order-fsm/core';
+import {
+  type MachineDefinition,
+  type MachineMigration,
+  OrderFsmConfigurationError,
+  OrderFsmDiagrams,
+  OrderFsmModule,
+  toDot,
+  toMermaid,
+  toSvg,
+  type OrderStore,
+} from '@order-fsm/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -23,25 +33,38 @@ const offlineStore = { load: offline, commit: offline, listTransitions: offline 
 @Module({ providers: [{ provide: DataSource, useValue: new DataSource({ type: 'mysql' }) }], exports: [DataSource] })
 class OfflineDataSourceModule {}
 
-@Module({
-  imports: [
-    OfflineDataSourceModule,
-    OrderFsmModule.forRoot({
-      isGlobal: true,
-      // Every version the service serves, each with the processors that serve it, and the migrations.
-      ...taxiMachines(),
-      store: offlineStore,
-      lock: false,
-      outbox: false,
-      timers: { enabled: false },
-      sweeper: { enabled: false },
-    }),
-    TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
-  ],
-})
-class TaxiDefinitionModule {}
+/** What the CLI checks and draws: every version the service serves and the migrations between them. */
+export interface ServedVersions {
+  machine: MachineDefinition;
+  previousMachines: MachineDefinition[];
+  migrations: MachineMigration[];
+}
 
-export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
+@Module({})
+class TaxiDefinitionModule {
+  static register(versions: ServedVersions): DynamicModule {
+    return {
+      module: TaxiDefinitionModule,
+      imports: [
+        OfflineDataSourceModule,
+        OrderFsmModule.forRoot({
+          isGlobal: true,
+          // Every version the service serves, each with the processors that serve it, and the migrations.
+          ...versions,
+          store: offlineStore,
+          lock: false,
+          outbox: false,
+          timers: { enabled: false },
+          sweeper: { enabled: false },
+        }),
+        TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
+      ],
+    };
+  }
+}
+
+/** `versions`: what the service serves (the tests check other declarations with it). */
+export async function main(argv: readonly string[], out: (line: string) => void = console.log, versions: ServedVersions = taxiMachines()): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== 'validate' && command !== 'diagram') {
     out('usage: cli.js validate | diagram [--out DIR]');
@@ -49,12 +72,15 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   }
   let diagrams: OrderFsmDiagrams;
   try {
-    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule, { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule.register(versions), { logger: false, abortOnError: false });
     diagrams = app.get(OrderFsmDiagrams);
   } catch (error) {
     if (!(error instanceof OrderFsmConfigurationError)) throw error;
-    for (const problem of error.problems) out(`error    ${problem}`);
-    for (const warning of error.warnings) out(`warning  ${warning}`);
+    // The machine's own issues with their codes, as below; the registry's (two processors under one key) as they are.
+    const codeOf = (message: string) => error.issues.find((issue) => issue.message === message)?.code;
+    const line = (message: string) => (codeOf(message) ? `${codeOf(message)}: ${message}` : message);
+    for (const problem of error.problems) out(`error    ${line(problem)}`);
+    for (const warning of error.warnings) out(`warning  ${line(warning)}`);
     out(`the taxi machine has ${error.problems.length} error(s): the service would refuse to start`);
     return 1;
   }
