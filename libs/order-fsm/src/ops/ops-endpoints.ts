@@ -51,7 +51,7 @@ export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
     method: 'POST',
     path: '/ops/orders/{orderId}/events',
     summary: "{ event, reason, payload?, requestId?, expectedState?, expectedVersion? }: a declared event sent as the operator (its processor runs; the machine's sentBy does not apply); audited",
-    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'MACHINE_VERSION_NOT_SERVED', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
   },
   {
     method: 'POST',
