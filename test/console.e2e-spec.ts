@@ -60,7 +60,8 @@ describe('the operator console, in a browser', () => {
 
   it('draws the machine: every state of the diagram, whole or for one bizCode@sceneId', async () => {
     await page.locator('#diagram svg g.node').first().waitFor();
-    expect(await page.locator('#diagram svg g.node').count()).toBe(11);
+    // INIT, v1's ten states and v2's FRAUD_REVIEW.
+    expect(await page.locator('#diagram svg g.node').count()).toBe(12);
     await page.fill('#fleet-filter input[name=bizCode]', 'EXPRESS');
     await page.fill('#fleet-filter input[name=sceneId]', 'ENTERPRISE');
     await page.click('#fleet-filter button[type=submit]');

@@ -1,8 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineMachine, OrderFsmDiagrams, type MachineIssue } from '@order-fsm/core';
+import { defineMachine, defineMigration, OrderFsmDiagrams, type MachineIssue } from '@order-fsm/core';
 import { main, validationReport, writeDiagrams } from '../apps/order-service/src/cli.js';
+import { createTaxiMachine, createTaxiMachineV1 } from '../apps/order-service/src/taxi/taxi.machine.js';
 import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
 import { ProcessorRegistry } from '../libs/order-fsm/src/registry/processor-registry.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -22,7 +23,8 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(response.headers['content-type']).toMatch(/^image\/svg\+xml/);
     const svg = response.text ?? response.body.toString();
     expect(svg).toContain('<svg');
-    expect(svg.match(/<g id="node/g)).toHaveLength(11);
+    // INIT and the ten states of v1, and v2's FRAUD_REVIEW.
+    expect(svg.match(/<g id="node/g)).toHaveLength(12);
   });
 
   it('answers Mermaid and DOT, each edge naming its event and processor', async () => {
@@ -31,6 +33,11 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(mermaid.text).toContain('CREATED --> ACCEPTED : ACCEPT [client] / AcceptOrderProcessor');
     expect(mermaid.text).toContain('FEE_CONFIRMED --> PAID : PAY [payment] / PayProcessor');
     expect(mermaid.text).toContain('CREATED --> CANCELLED : timer: ACCEPT_TIMEOUT [system] / AcceptTimeoutProcessor');
+    // The current version's (v2's) fee confirmation and fraud review, not v1's processor.
+    expect(mermaid.text).toContain('TRIP_ENDED --> FRAUD_REVIEW : CONFIRM_FEE [client] / ConfirmFeeWithReviewProcessor');
+    expect(mermaid.text).toContain('FRAUD_REVIEW --> FEE_CONFIRMED : APPROVE_FEE [operator] / ApproveFeeProcessor');
+    expect(mermaid.text).toContain('FRAUD_REVIEW --> CANCELLED : REJECT_FEE [operator] / RejectFeeProcessor');
+    expect(mermaid.text).not.toContain('ConfirmFeeProcessor');
     const dot = await t.http('operator').get('/fsm/diagram').query({ format: 'dot' });
     expect(dot.headers['content-type']).toMatch(/^text\/vnd\.graphviz/);
     expect(dot.text).toMatch(/"FEE_CONFIRMED" -> "PAID" \[label="auto: AUTO_PAY \[system\]\\nCompanyAutoPayProcessor", style=bold/);
@@ -200,6 +207,18 @@ describe('the CLI', () => {
     expect(readFileSync(join(dir, 'shop.v1-v2.svg'), 'utf8')).toContain('shop v1 → v2 (*@*)');
     expect(lines).toContain(`wrote ${join(dir, 'shop.v1')}.{mmd,dot,svg}: v1, 3 states, 2 transitions`);
     expect(lines).toContain(`wrote ${join(dir, 'shop.v1-v2')}.{mmd,dot,svg}: v1 → v2, 2 added, 0 removed, 1 changed`);
+  });
+
+  it('validate: a migration that leaves a state orders can still be in without a place in the next version is an error, exit 1', async () => {
+    const v1 = createTaxiMachineV1();
+    const v2 = createTaxiMachine();
+    const states = Object.fromEntries(v1.stateNames.filter((state) => state !== v1.initial && state !== 'TRIP_ENDED').map((state) => [state, state]));
+    const lines: string[] = [];
+    expect(await main(['validate'], (line) => lines.push(line), { machine: v2, previousMachines: [v1], migrations: [defineMigration({ from: v1, to: v2, states })] })).toBe(1);
+    expect(lines).toEqual([
+      'error    MIGRATION_STATE_UNMAPPED: migration taxi v1 -> v2: state TRIP_ENDED is not final, yet the migration does not say where its orders go in v2',
+      'the taxi machine has 1 error(s): the service would refuse to start',
+    ]);
   });
 
   it('answers usage and exit 2 for an unknown command', async () => {

@@ -44,6 +44,7 @@ describe('OpenAPI at /docs', () => {
         'POST /ops/orders/{orderId}/pause',
         'POST /ops/orders/{orderId}/resume',
         'POST /ops/orders/{orderId}/events',
+        'POST /ops/orders/{orderId}/migrate',
         'GET /ops/dead-letters',
         'POST /ops/dead-letters/{id}/redrive',
         'POST /ops/dead-letters/{id}/discard',
@@ -53,6 +54,7 @@ describe('OpenAPI at /docs', () => {
         'POST /ops/bulk/pause',
         'POST /ops/bulk/resume',
         'POST /ops/bulk/redrive',
+        'POST /ops/bulk/migrate',
       ].sort(),
     );
   });
@@ -76,7 +78,7 @@ describe('OpenAPI at /docs', () => {
     const codesAt = (status: number) => [...responses[String(status)].description.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort();
     expect(codesAt(400)).toEqual(['VALIDATION_FAILED']);
     expect(codesAt(404)).toEqual(['ORDER_NOT_FOUND']);
-    expect(codesAt(409)).toEqual(['NOT_FOUND_PROCESSOR', 'ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
+    expect(codesAt(409)).toEqual(['MACHINE_VERSION_NOT_SERVED', 'NOT_FOUND_PROCESSOR', 'ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
     expect(codesAt(413)).toEqual(['PAYLOAD_TOO_LARGE']);
     expect(codesAt(415)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
     expect(codesAt(408)).toEqual(['REQUEST_TIMEOUT']);

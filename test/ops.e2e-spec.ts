@@ -69,6 +69,7 @@ describe('the operator API', () => {
       ['post', '/ops/orders/o-1/pause'],
       ['post', '/ops/orders/o-1/resume'],
       ['post', '/ops/orders/o-1/events'],
+      ['post', '/ops/orders/o-1/migrate'],
       ['get', '/ops/dead-letters'],
       ['post', '/ops/dead-letters/1/redrive'],
       ['post', '/ops/dead-letters/1/discard'],
@@ -78,6 +79,7 @@ describe('the operator API', () => {
       ['post', '/ops/bulk/pause'],
       ['post', '/ops/bulk/resume'],
       ['post', '/ops/bulk/redrive'],
+      ['post', '/ops/bulk/migrate'],
     ];
 
     it.each(ENDPOINTS)('%s %s: 401 without a token, 403 for the client and payment roles', async (method, path) => {
@@ -117,8 +119,9 @@ describe('the operator API', () => {
       }
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.filter((id) => mine.includes(id))).toEqual([...mine].reverse());
-      expect(firstPage![0]).toMatchObject({ orderId: mine[4], state: 'CREATED', version: 1, bizCode: 'EXPRESS', sceneId: 'H5', paused: null, flag: null, autoDueAt: null });
-      expect(Object.keys(firstPage![0]!).sort()).toEqual(['autoDueAt', 'bizCode', 'createdAt', 'flag', 'orderId', 'paused', 'sceneId', 'state', 'updatedAt', 'version']);
+      // A new order follows the current version of the machine: the taxi machine's v2.
+      expect(firstPage![0]).toMatchObject({ orderId: mine[4], state: 'CREATED', version: 1, machineVersion: 2, bizCode: 'EXPRESS', sceneId: 'H5', paused: null, flag: null, autoDueAt: null });
+      expect(Object.keys(firstPage![0]!).sort()).toEqual(['autoDueAt', 'bizCode', 'createdAt', 'flag', 'machineVersion', 'orderId', 'paused', 'sceneId', 'state', 'updatedAt', 'version']);
 
       // Oldest first, and only those changed before a time.
       const third = (await detail(mine[2]!)).order.updatedAt;
@@ -181,7 +184,7 @@ describe('the operator API', () => {
     it('counts orders per state and bizCode@sceneId, every declared state included', async () => {
       const counts = (await ops().get('/ops/counts').expect(200)).body;
       expect(Object.keys(counts.states).sort()).toEqual(
-        ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'PAID', 'CANCEL_PENDING_PAYMENT', 'CLOSED', 'CANCELLED'].sort(),
+        ['CREATED', 'ACCEPTED', 'ARRIVED', 'IN_TRIP', 'TRIP_ENDED', 'FEE_CONFIRMED', 'PAID', 'CANCEL_PENDING_PAYMENT', 'CLOSED', 'CANCELLED', 'FRAUD_REVIEW'].sort(),
       );
       expect(counts).toMatchObject({ asOf: expect.any(String), finalAsOf: expect.any(String) });
       const before = (await ops().get('/ops/counts').query({ bizCode: 'PREMIUM', sceneId: 'H5' }).expect(200)).body;

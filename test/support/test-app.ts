@@ -2,7 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { OrderFsmEngine } from '@order-fsm/core';
-import type { MachineDefinition } from '@order-fsm/core';
+import type { MachineDefinition, MachineMigration } from '@order-fsm/core';
+import type { Provider } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -28,8 +29,14 @@ export interface TestApp {
 export interface TestExtras {
   /** More modules, with processors of their own. */
   modules?: unknown[];
-  /** The machine those processors need declared. */
+  /** The machine those processors need declared, or another version of the taxi machine as the current one. */
   machine?: MachineDefinition;
+  /** The earlier versions served (default: the taxi machine's v1 beside a v2). */
+  previousMachines?: MachineDefinition[];
+  /** The migrations (default: the taxi machine's v1 -> v2). */
+  migrations?: MachineMigration[];
+  /** The taxi module's providers, as an earlier release had them (test/support/earlier-release.ts). */
+  taxiProviders?: Provider[];
   /** Replaces providers (a business dependency such as the company account), never storage or messaging. */
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
@@ -40,7 +47,9 @@ export async function startTestApp(overrides: ConfigOverrides = {}, extras: Test
   // Request lines (4xx at warn) and transitions (info) would bury the test output: errors only, unless asked.
   const config: ServiceConfig = { ...base, logLevel: 'error', ...overrides, lock: { ...base.lock, ...overrides.lock } };
   const builder = Test.createTestingModule({
-    imports: [AppModule.register(config, { machine: extras.machine }), ...((extras.modules ?? []) as never[])],
+    imports: [
+      AppModule.register(config, { machine: extras.machine, previousMachines: extras.previousMachines, migrations: extras.migrations, taxiProviders: extras.taxiProviders }),       ...((extras.modules ?? []) as never[]),
+    ],
   });
   const moduleRef = await (extras.override ? extras.override(builder) : builder).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error', 'warn'] });

@@ -1,9 +1,17 @@
-import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OrderFsmExceptionFilter, type OrderLock, type OrderStore, type MachineDefinition, OrderFsmModule, ValidationFailedError } from '@order-fsm/core';
+import {
+  OrderFsmExceptionFilter,
+  type OrderLock,
+  type OrderStore,
+  type MachineDefinition,
+  type MachineMigration,
+  OrderFsmModule,
+  ValidationFailedError,
+} from '@order-fsm/core';
 import { InProcessOrderLock } from '@order-fsm/core/in-process';
 import { OrderFsmOpsModule } from '@order-fsm/core/ops';
 import { MysqlOrderStore } from '@order-fsm/core/mysql';
@@ -29,13 +37,22 @@ import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
-import { createTaxiMachine } from './taxi/taxi.machine.js';
+import { createTaxiMachine, taxiMachines } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
 export interface AppModuleOverrides {
-  /** A machine that declares more than the taxi one (tests add transitions of their own). */
+  /**
+   * The current machine, when not the taxi one (tests add transitions of their own). The taxi
+   * machine's v1 is served beside it, with the v1 -> v2 migration, unless it is a v1 itself.
+   */
   machine?: MachineDefinition;
+  /** The earlier versions served, instead of the taxi machine's v1. */
+  previousMachines?: MachineDefinition[];
+  /** The migrations, instead of the taxi machine's v1 -> v2. */
+  migrations?: MachineMigration[];
+  /** The taxi module's providers, instead of TAXI_PROVIDERS (the tests boot the service as an earlier release had them). */
+  taxiProviders?: readonly Provider[];
 }
 
 function validationError(errors: ValidationError[]): ValidationFailedError {
@@ -85,8 +102,13 @@ export class AppModule {
           inject: [DataSource, MESSAGING, METRICS_REGISTRY, ...(redis ? [REDIS] : [])],
           useFactory: async (dataSource: DataSource, messagingAdapter: Messaging, registry: Registry, client?: Redis) => {
             const store = await storeOf(dataSource);
+            const machineOptions = { autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs };
+            // v2 for new orders; v1 for the orders created under it, until operators migrate them.
+            const versions = taxiMachines(overrides.machine ?? createTaxiMachine(machineOptions), machineOptions);
             return {
-              machine: overrides.machine ?? createTaxiMachine({ autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs }),
+              machine: versions.machine,
+              previousMachines: overrides.previousMachines ?? versions.previousMachines,
+              migrations: overrides.migrations ?? versions.migrations,
               store,
               metrics: new PrometheusOrderFsmMetrics(registry, store),
               lock: lockOf(client),
@@ -101,7 +123,10 @@ export class AppModule {
             };
           },
         }),
-        TaxiModule.register({ acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs }),
+        TaxiModule.register(
+          { acceptTimeoutMs: config.acceptTimeoutMs, paymentTimeoutMs: config.paymentTimeoutMs, fraudReviewAboveCents: config.fraudReviewAboveCents },
+          overrides.taxiProviders,
+        ),
         // The operator API (/ops), behind the service's own callers: the authentication hook has put
         // the caller on the request (no token was answered 401 before); the operator role may use it.
         OrderFsmOpsModule.forRoot({

@@ -7,14 +7,27 @@
 //                                 real orders of DATABASE_URL replayed against a candidate machine (read only);
 //                                 exit 2 when it decides differently (docs/replay.md)
 import 'reflect-metadata';
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { OrderFsmConfigurationError, OrderFsmDiagrams, OrderFsmModule, toDot, toMermaid, toSvg, type DiagramScope, type MachineDiagram, type MachineIssue, type OrderStore } from '@order-fsm/core';
+import {
+  type DiagramScope,
+  type MachineDefinition,
+  type MachineDiagram,
+  type MachineIssue,
+  type MachineMigration,
+  OrderFsmConfigurationError,
+  OrderFsmDiagrams,
+  OrderFsmModule,
+  toDot,
+  toMermaid,
+  toSvg,
+  type OrderStore,
+} from '@order-fsm/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { replayCommand, REPLAY_USAGE } from './replay.js';
-import { createTaxiMachine } from './taxi/taxi.machine.js';
+import { taxiMachines } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
@@ -28,22 +41,35 @@ const offlineStore = { load: offline, commit: offline, listTransitions: offline 
 @Module({ providers: [{ provide: DataSource, useValue: new DataSource({ type: 'mysql' }) }], exports: [DataSource] })
 class OfflineDataSourceModule {}
 
-@Module({
-  imports: [
-    OfflineDataSourceModule,
-    OrderFsmModule.forRoot({
-      isGlobal: true,
-      machine: createTaxiMachine(),
-      store: offlineStore,
-      lock: false,
-      outbox: false,
-      timers: { enabled: false },
-      sweeper: { enabled: false },
-    }),
-    TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
-  ],
-})
-class TaxiDefinitionModule {}
+/** What the CLI checks and draws: every version the service serves and the migrations between them. */
+export interface ServedVersions {
+  machine: MachineDefinition;
+  previousMachines: MachineDefinition[];
+  migrations: MachineMigration[];
+}
+
+@Module({})
+class TaxiDefinitionModule {
+  static register(versions: ServedVersions): DynamicModule {
+    return {
+      module: TaxiDefinitionModule,
+      imports: [
+        OfflineDataSourceModule,
+        OrderFsmModule.forRoot({
+          isGlobal: true,
+          // Every version the service serves, each with the processors that serve it, and the migrations.
+          ...versions,
+          store: offlineStore,
+          lock: false,
+          outbox: false,
+          timers: { enabled: false },
+          sweeper: { enabled: false },
+        }),
+        TaxiModule.register({ acceptTimeoutMs: 300_000, paymentTimeoutMs: 1_800_000 }),
+      ],
+    };
+  }
+}
 
 /**
  * The validation report, one line per issue and a total. With several versions served, the issues
@@ -101,7 +127,8 @@ export async function writeDiagrams(diagrams: OrderFsmDiagrams, dir: string, sco
   }
 }
 
-export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
+/** `versions`: what the service serves (the tests check other declarations with it). */
+export async function main(argv: readonly string[], out: (line: string) => void = console.log, versions: ServedVersions = taxiMachines()): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'replay') return replayCommand(rest, out);
   if (command !== 'validate' && command !== 'diagram') {
@@ -111,12 +138,15 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   }
   let diagrams: OrderFsmDiagrams;
   try {
-    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule, { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule.register(versions), { logger: false, abortOnError: false });
     diagrams = app.get(OrderFsmDiagrams);
   } catch (error) {
     if (!(error instanceof OrderFsmConfigurationError)) throw error;
-    for (const problem of error.problems) out(`error    ${problem}`);
-    for (const warning of error.warnings) out(`warning  ${warning}`);
+    // The machine's own issues with their codes, as below; the registry's (two processors under one key) as they are.
+    const codeOf = (message: string) => error.issues.find((issue) => issue.message === message)?.code;
+    const line = (message: string) => (codeOf(message) ? `${codeOf(message)}: ${message}` : message);
+    for (const problem of error.problems) out(`error    ${line(problem)}`);
+    for (const warning of error.warnings) out(`warning  ${line(warning)}`);
     out(`the taxi machine has ${error.problems.length} error(s): the service would refuse to start`);
     return 1;
   }

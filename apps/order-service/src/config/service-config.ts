@@ -65,6 +65,8 @@ export interface ServiceConfig {
   readonly paymentTimeoutMs: number;
   /** A payment that arrives before the fee is confirmed is held this long for the confirmation (the machine's late policy). */
   readonly paymentHoldMs: number;
+  /** A fee above this (in cents) goes to FRAUD_REVIEW for an operator, on orders of the taxi machine's v2. */
+  readonly fraudReviewAboveCents: number;
   /**
    * The operator console (GET /console): whether its sign-in cookie is `Secure` (`auto`: when the
    * sign-in came over HTTPS), how long a sign-in lasts, how often its pages poll.
@@ -221,6 +223,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
     paymentHoldMs: integer(env, 'PAYMENT_HOLD_MS', 600_000, 100, 86_400_000),
+    fraudReviewAboveCents: integer(env, 'FRAUD_REVIEW_ABOVE_CENTS', 100_000, 0, 100_000_000),
     console: {
       secureCookie: autoFlag(env, 'CONSOLE_COOKIE_SECURE'),
       sessionMaxAgeS: integer(env, 'CONSOLE_SESSION_MAX_AGE_S', 8 * 3_600, 60, 30 * 86_400),

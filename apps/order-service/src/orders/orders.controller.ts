@@ -60,6 +60,7 @@ export class OrdersController {
     'NOT_FOUND_PROCESSOR',
     'ORDER_BUSY',
     'VERSION_CONFLICT',
+    'MACHINE_VERSION_NOT_SERVED',
     'CHECK_FAILED',
     'IDEMPOTENCY_KEY_REUSED',
   )

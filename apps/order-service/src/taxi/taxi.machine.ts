@@ -1,4 +1,4 @@
-import { defineMachine, type MachineTypes, type StateOf } from '@order-fsm/core';
+import { defineMachine, defineMigration, type MachineDefinition, type MachineMigration, type MachineTypes, type StateOf } from '@order-fsm/core';
 import { OrderEvent as E, OrderState as S, SceneId, type TaxiOrderData } from './taxi.model.js';
 
 export interface TaxiMachineOptions {
@@ -8,10 +8,14 @@ export interface TaxiMachineOptions {
   paymentHoldMs?: number;
 }
 
-/** The taxi machine as data: every state and every transition the service may ever apply. */
-export function taxiMachineSpec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600_000 }: TaxiMachineOptions = {}) {
+/**
+ * Version 1 of the taxi machine, as data: the rules the orders created under it keep until they are
+ * migrated (TRIP_ENDED -CONFIRM_FEE-> FEE_CONFIRMED, whatever the fee).
+ */
+export function taxiMachineV1Spec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600_000 }: TaxiMachineOptions = {}) {
   return {
     name: 'taxi',
+    version: 1,
     initial: S.INIT,
     states: {
       [S.CREATED]: { description: 'waiting for a driver; cancelled by the system if nobody accepts in time' },
@@ -81,12 +85,73 @@ export function taxiMachineSpec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600
   } as const;
 }
 
+/** v1's fee confirmation, which v2 replaces: the one transition v2 does not keep as it is. */
+const isV1FeeConfirmation = (t: { from: string | readonly string[]; event: string }) => t.from === S.TRIP_ENDED && t.event === E.CONFIRM_FEE;
+
+/**
+ * The taxi machine as data, version 2, the current one: v1 and a fraud review. A fee above the
+ * review threshold (TaxiSettings.fraudReviewAboveCents) goes to FRAUD_REVIEW instead of
+ * FEE_CONFIRMED, and an operator approves it (the passenger is asked to pay) or rejects it (the
+ * order is cancelled). Every other state, transition and event is v1's.
+ */
+export function taxiMachineSpec(options: TaxiMachineOptions = {}) {
+  const v1 = taxiMachineV1Spec(options);
+  const feeReview = [
+    { from: S.TRIP_ENDED, event: E.CONFIRM_FEE, to: [S.FEE_CONFIRMED, S.FRAUD_REVIEW] },
+    { from: S.FRAUD_REVIEW, event: E.APPROVE_FEE, to: S.FEE_CONFIRMED },
+    { from: S.FRAUD_REVIEW, event: E.REJECT_FEE, to: S.CANCELLED },
+  ] as const;
+  return {
+    ...v1,
+    version: 2,
+    states: {
+      ...v1.states,
+      [S.FRAUD_REVIEW]: { description: 'the fee is above the review threshold: an operator approves it (the passenger pays) or rejects it (cancelled)' },
+    },
+    // v1's transitions, its fee confirmation replaced in place by v2's and the review's verdicts.
+    transitions: v1.transitions.flatMap<(typeof v1.transitions)[number] | (typeof feeReview)[number]>((t) => (isV1FeeConfirmation(t) ? feeReview : [t])),
+    events: {
+      ...v1.events,
+      [E.APPROVE_FEE]: { sentBy: 'operator', description: 'an operator finds a fee under review fair: the passenger is asked to pay it' },
+      [E.REJECT_FEE]: { sentBy: 'operator', description: 'an operator rejects a fee under review: the order is cancelled and nothing is owed' },
+    },
+  } as const;
+}
+
+export const createTaxiMachineV1 = (options?: TaxiMachineOptions) => defineMachine(taxiMachineV1Spec(options));
+/** The current taxi machine (v2): new orders follow it. */
 export const createTaxiMachine = (options?: TaxiMachineOptions) => defineMachine(taxiMachineSpec(options));
+export const taxiMachineV1 = createTaxiMachineV1();
 export const taxiMachine = createTaxiMachine();
 export type TaxiState = StateOf<typeof taxiMachine>;
 
 /**
- * What every taxi processor, checker and plugin works with: the machine's states and events, and the
- * order's data. A processor adds its payload and result: `TaxiTypes & { payload: PayPayload }`.
+ * v1 -> v2: every state of v1 is a state of v2, and means the same there, so each maps to itself
+ * and the data is left as it is. Not lazy: orders keep v1's rules (a big fee is confirmed without
+ * review) until an operator migrates them, after a dry run (POST /ops/bulk/migrate).
+ */
+export function taxiMigrationV1toV2(from: MachineDefinition, to: MachineDefinition, { lazy = false }: { lazy?: boolean } = {}): MachineMigration {
+  const states = Object.fromEntries(from.stateNames.filter((state) => state !== from.initial).map((state) => [state, state]));
+  return defineMigration({ from, to, states, lazy, description: 'v2 adds FRAUD_REVIEW; every v1 state is kept as it is' });
+}
+
+/**
+ * What the service serves: `current` (default v2) for new orders, v1 for the orders created under
+ * it, and the migration between them. A `current` that is v1 serves v1 alone.
+ */
+export function taxiMachines(current: MachineDefinition = taxiMachine, options?: TaxiMachineOptions): {
+  machine: MachineDefinition;
+  previousMachines: MachineDefinition[];
+  migrations: MachineMigration[];
+} {
+  if (current.version === 1) return { machine: current, previousMachines: [], migrations: [] };
+  const v1 = createTaxiMachineV1(options);
+  return { machine: current, previousMachines: [v1], migrations: [taxiMigrationV1toV2(v1, current)] };
+}
+
+/**
+ * What every taxi processor, checker and plugin works with: the current machine's states and events
+ * (v2's, which has every state and event of v1), and the order's data. A processor adds its payload
+ * and result: `TaxiTypes & { payload: PayPayload }`.
  */
 export type TaxiTypes = MachineTypes<typeof taxiMachine> & { data: TaxiOrderData };

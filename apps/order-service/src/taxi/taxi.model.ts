@@ -21,6 +21,8 @@ export const OrderState = {
   CLOSED: 'CLOSED',
   CANCELLED: 'CANCELLED',
   CANCEL_PENDING_PAYMENT: 'CANCEL_PENDING_PAYMENT',
+  /** v2: a fee above the review threshold waits for an operator before the passenger is asked to pay. */
+  FRAUD_REVIEW: 'FRAUD_REVIEW',
 } as const;
 export type OrderState = (typeof OrderState)[keyof typeof OrderState];
 
@@ -42,6 +44,9 @@ export const OrderEvent = {
   /** Timers: nobody accepted the order in time; the fee was not paid in time. */
   ACCEPT_TIMEOUT: 'ACCEPT_TIMEOUT',
   PAYMENT_TIMEOUT: 'PAYMENT_TIMEOUT',
+  /** v2: an operator's verdict on a fee under review. */
+  APPROVE_FEE: 'APPROVE_FEE',
+  REJECT_FEE: 'REJECT_FEE',
 } as const;
 export type OrderEvent = (typeof OrderEvent)[keyof typeof OrderEvent];
 
@@ -78,6 +83,9 @@ export interface TaxiOrderData {
   closedAt?: string;
   /** Why the system closed it (CANCELLATION_FEE_UNPAID). */
   closedReason?: string;
+  /** v2: when the fee went to review, and the operator's verdict on it. */
+  feeReviewAt?: string;
+  feeReview?: { verdict: 'APPROVED' | 'REJECTED'; by: string; note?: string; at: string };
 }
 
 /** The payloads of the events that carry one, as their param checkers leave them. */
@@ -98,4 +106,9 @@ export interface EndTripPayload {
 
 export interface PayPayload {
   paymentId: string;
+}
+
+/** APPROVE_FEE, REJECT_FEE: the operator's note, if any. */
+export interface FeeReviewPayload {
+  note?: string;
 }

@@ -79,6 +79,7 @@ export function describeMachine(machine: MachineDefinition, registry: DiagramReg
     if (!auto || !covers(toList(auto.bizCode), bizCode) || !covers(toList(auto.sceneId), sceneId)) return undefined;
     return auto.event;
   };
+  // The processors that serve this version of the machine, not those of the versions before or after it.
   const processorsOf = (from: string, event: string): string[] => {
     if (bizCode !== undefined && sceneId !== undefined) {
       const chosen = new Set(registry.resolve(from, event, bizCode, sceneId, version));

@@ -438,6 +438,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const machines = machine ? [machine] : [this.options.machine, ...[...this.options.machines.values()].filter((m) => m !== this.options.machine)];
     let refusal: EventNotAllowedError | undefined;
     for (const candidate of machines) {
+      // A version that does not declare the event says nothing of who may send it: it must not let anyone.
+      if (machines.length > 1 && !candidate.events.has(event.eventType)) continue;
       const allowed = candidate.sendersOf(event.eventType);
       if (!allowed) return;
       // A held event is sent again as its first sender sent it.
@@ -469,7 +471,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
     }
     const machine = this.machineOf(order);
-    if (machine !== this.options.machine) this.authorize(event, machine);
+    // Checked before the order was read against every version served: now against the order's own.
+    if (this.options.machines.size > 1) this.authorize(event, machine);
     const source = event.source ?? 'api';
     // Late: the machine has no transition for the event in this state. Its policy says what happens;
     // refuse is what happens without one (below, as before: no processor takes it).

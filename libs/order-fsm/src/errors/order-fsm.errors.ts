@@ -238,6 +238,8 @@ export class OrderFsmConfigurationError extends Error {
     readonly problems: readonly string[],
     /** What the machine's validation warned about besides (the service would have started with those). */
     readonly warnings: readonly string[] = [],
+    /** The machine's validation issues among them, with their codes (what fsm:validate prints). */
+    readonly issues: ReadonlyArray<{ readonly severity: 'error' | 'warning'; readonly code: string; readonly message: string }> = [],
   ) {
     super(`order-fsm cannot start:\n  - ${problems.join('\n  - ')}`);
     this.name = 'OrderFsmConfigurationError';

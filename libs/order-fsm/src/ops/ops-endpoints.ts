@@ -25,7 +25,7 @@ export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
   {
     method: 'GET',
     path: '/ops/orders',
-    summary: 'Orders newest first (order=asc for oldest), keyset-paginated: state, bizCode, sceneId, updatedBefore, paused, limit, cursor -> { items, nextCursor }',
+    summary: 'Orders newest first (order=asc for oldest), keyset-paginated: state, bizCode, sceneId, updatedBefore, paused, machineVersion, limit, cursor -> { items, nextCursor }',
     errors: [],
   },
   {
@@ -51,7 +51,13 @@ export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
     method: 'POST',
     path: '/ops/orders/{orderId}/events',
     summary: "{ event, reason, payload?, requestId?, expectedState?, expectedVersion? }: a declared event sent as the operator (its processor runs; the machine's sentBy does not apply); audited",
-    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'MACHINE_VERSION_NOT_SERVED', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
+  },
+  {
+    method: 'POST',
+    path: '/ops/orders/{orderId}/migrate',
+    summary: '{ reason, toVersion?, dryRun? }: moves the order onto a later version of the machine (default: the current), one declared migration at a time -> { orderId, dryRun, steps, order }; audited',
+    errors: ['ORDER_NOT_FOUND', 'ORDER_PAUSED', 'ORDER_BUSY', 'VERSION_CONFLICT', 'MIGRATION_NOT_DECLARED'],
   },
   { method: 'GET', path: '/ops/dead-letters', summary: 'Dead-lettered automatic work, newest first: status, orderId, event, limit, cursor -> { items, nextCursor }', errors: [] },
   {
@@ -71,5 +77,11 @@ export const OPS_ENDPOINTS: readonly OpsEndpoint[] = [
   { method: 'POST', path: '/ops/bulk/force', summary: '{ filter, toState, reason, dryRun?, limit?, requestId?, timers? }: force every order the filter matches', errors: ['STATE_NOT_DECLARED'] },
   { method: 'POST', path: '/ops/bulk/pause', summary: '{ filter, reason, dryRun?, limit? }: pause every order the filter matches', errors: [] },
   { method: 'POST', path: '/ops/bulk/resume', summary: '{ filter, reason, dryRun?, limit? }: resume every order the filter matches', errors: [] },
+  {
+    method: 'POST',
+    path: '/ops/bulk/migrate',
+    summary: '{ filter, reason, dryRun?, limit?, toVersion? }: migrate every order the filter matches (filter.machineVersion: those of one version), each with its steps',
+    errors: [],
+  },
   { method: 'POST', path: '/ops/bulk/redrive', summary: '{ filter: { ids?, orderIds?, event? }, reason, dryRun?, limit? }: redrive the open dead letters the filter matches', errors: [] },
 ];

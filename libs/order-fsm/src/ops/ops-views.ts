@@ -9,6 +9,8 @@ export interface OrderSummaryView {
   orderId: string;
   state: string;
   version: number;
+  /** The version of the machine whose rules it follows. */
+  machineVersion: number;
   bizCode: string;
   sceneId: string;
   createdAt: string | null;
@@ -29,6 +31,7 @@ export function orderSummaryView(order: FsmOrder & { autoDueAt?: Date | null }):
     orderId: order.orderId,
     state: order.state,
     version: order.version,
+    machineVersion: order.machineVersion ?? 1,
     bizCode: order.bizCode,
     sceneId: order.sceneId,
     createdAt: iso(order.createdAt),

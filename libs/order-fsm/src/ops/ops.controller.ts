@@ -41,7 +41,9 @@ import { type BulkAction, type OrderFilter, OrderFsmOps } from './ops.service.js
 const PAGE = { default: 50, max: 500 };
 const STUCK = { default: 100, max: 1_000 };
 const BULK_DEFAULT = 100;
-const ORDER_FILTER_FIELDS = ['state', 'bizCode', 'sceneId', 'updatedBefore', 'paused', 'orderIds'] as const;
+const ORDER_FILTER_FIELDS = ['state', 'bizCode', 'sceneId', 'updatedBefore', 'paused', 'orderIds', 'machineVersion'] as const;
+/** A machine version as operators name it: a whole number from 1. */
+const MAX_MACHINE_VERSION = 1_000_000;
 
 /** `/ops/orders/:orderId`: the same ids the engine takes. */
 const orderIdOf = (value: string) => id(value, 'orderId');
@@ -56,6 +58,7 @@ function orderFilter(value: unknown, max: number): OrderFilter {
     updatedBefore: optionalTime(filter.updatedBefore, 'filter.updatedBefore'),
     paused: optionalBoolean(filter.paused, 'filter.paused'),
     orderIds: idList(filter.orderIds, 'filter.orderIds', max),
+    machineVersion: optionalInteger(filter.machineVersion, 'filter.machineVersion', 1, MAX_MACHINE_VERSION),
   };
   // A bulk act over every order there is would be one typo away: a filter must name something.
   if (Object.values(parsed).every((v) => v === undefined)) {
@@ -79,8 +82,8 @@ function timersOf(value: unknown): TimerWrite[] | undefined {
 }
 
 /**
- * The operator API, under `/ops`: lists and timelines, force, pause, resume, events, dead letters,
- * stuck orders, bulk acts with dry runs, and the fleet's counts. Every route is behind OpsGuard (the
+ * The operator API, under `/ops`: lists and timelines, force, pause, resume, events, migrations,
+ * dead letters, stuck orders, bulk acts with dry runs, and the fleet's counts. Every route is behind OpsGuard (the
  * service's callers, its operator roles); every act needs a reason and is audited.
  * docs/OPERATIONS.md is the contract.
  */
@@ -111,6 +114,7 @@ export class OrderFsmOpsController {
     const machine = version === undefined ? this.fsm.machine : servedMachine(this.fsm.machines, version);
     return {
       name: machine.name,
+      // The version described (the current one unless asked), and every version served.
       version: machine.version,
       versions: [...this.fsm.machines.keys()].sort((a, b) => a - b),
       initial: machine.initial,
@@ -130,7 +134,7 @@ export class OrderFsmOpsController {
 
   @Get('orders')
   async listOrders(@Query() query: Record<string, unknown>) {
-    objectOf(query, 'the query', ['state', 'bizCode', 'sceneId', 'updatedBefore', 'paused', 'order', 'limit', 'cursor']);
+    objectOf(query, 'the query', ['state', 'bizCode', 'sceneId', 'updatedBefore', 'paused', 'machineVersion', 'order', 'limit', 'cursor']);
     const cursor = decodeCursor(query.cursor, 'cursor', (k) => k.length === 2 && Number.isSafeInteger(k[0]) && typeof k[1] === 'string');
     const page = await this.ops.listOrders(
       {
@@ -139,6 +143,7 @@ export class OrderFsmOpsController {
         sceneId: optionalId(query.sceneId, 'sceneId', true),
         updatedBefore: optionalTime(query.updatedBefore, 'updatedBefore', true),
         paused: optionalBoolean(query.paused, 'paused', true),
+        machineVersion: optionalInteger(query.machineVersion, 'machineVersion', 1, MAX_MACHINE_VERSION, true),
       },
       oneOf(query.order, 'order', ['desc', 'asc'] as const, true) ?? 'desc',
       optionalInteger(query.limit, 'limit', 1, PAGE.max, true) ?? PAGE.default,
@@ -209,6 +214,18 @@ export class OrderFsmOpsController {
       expectedVersion: optionalVersion(input.expectedVersion, 'expectedVersion'),
     });
     return outcomeView(outcome);
+  }
+
+  @Post('orders/:orderId/migrate')
+  @HttpCode(200)
+  async migrate(@Operator() operator: Caller, @Param('orderId') orderId: string, @Body() body: unknown) {
+    const input = objectOf(body, 'the body', ['reason', 'toVersion', 'dryRun']);
+    const outcome = await this.ops.migrate(operator, orderIdOf(orderId), {
+      reason: reason(input.reason),
+      toVersion: optionalInteger(input.toVersion, 'toVersion', 1, MAX_MACHINE_VERSION),
+      dryRun: optionalBoolean(input.dryRun, 'dryRun') ?? false,
+    });
+    return { orderId: outcome.orderId, dryRun: outcome.dryRun, steps: outcome.steps, order: orderSummaryView(outcome.order) };
   }
 
   @Get('dead-letters')
@@ -291,6 +308,20 @@ export class OrderFsmOpsController {
     return this.bulk('resume', operator, body);
   }
 
+  @Post('bulk/migrate')
+  @HttpCode(200)
+  bulkMigrate(@Operator() operator: Caller, @Body() body: unknown) {
+    const max = this.options.maxBulk;
+    const input = objectOf(body, 'the body', ['filter', 'reason', 'dryRun', 'limit', 'toVersion']);
+    return this.ops.bulkMigrate(operator, {
+      filter: orderFilter(input.filter, max),
+      reason: reason(input.reason),
+      dryRun: optionalBoolean(input.dryRun, 'dryRun') ?? false,
+      limit: optionalInteger(input.limit, 'limit', 1, max) ?? Math.min(BULK_DEFAULT, max),
+      toVersion: optionalInteger(input.toVersion, 'toVersion', 1, MAX_MACHINE_VERSION),
+    });
+  }
+
   @Post('bulk/redrive')
   @HttpCode(200)
   bulkRedrive(@Operator() operator: Caller, @Body() body: unknown) {
@@ -307,7 +338,7 @@ export class OrderFsmOpsController {
     });
   }
 
-  private bulk(action: Exclude<BulkAction, 'redrive'>, operator: Caller, body: unknown) {
+  private bulk(action: Exclude<BulkAction, 'redrive' | 'migrate'>, operator: Caller, body: unknown) {
     const max = this.options.maxBulk;
     const common = ['filter', 'reason', 'dryRun', 'limit'];
     const input = objectOf(body, 'the body', action === 'force' ? [...common, 'toState', 'requestId', 'timers'] : common);

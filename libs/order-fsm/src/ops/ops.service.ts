@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CommitSignal } from '../engine/commit-signal.js';
-import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { derivedRequestId, type MigrationOutcome, type MigrationStep, OrderFsmEngine } from '../engine/order-fsm.engine.js';
 import { errorKindOf } from '../errors/error-codes.js';
 import {
   DeadLetterSettledError,
@@ -32,6 +32,8 @@ export interface OrderFilter {
   readonly updatedBefore?: Date;
   readonly paused?: boolean;
   readonly orderIds?: readonly string[];
+  /** The version of the machine the orders follow. */
+  readonly machineVersion?: number;
 }
 
 export interface OrderKeyset {
@@ -67,7 +69,7 @@ export interface StuckReason {
   readonly detail: string;
 }
 
-export type BulkAction = 'force' | 'pause' | 'resume' | 'redrive';
+export type BulkAction = 'force' | 'pause' | 'resume' | 'redrive' | 'migrate';
 
 /** What a bulk action would do (or did) to one order. */
 export interface BulkItem {
@@ -75,8 +77,12 @@ export interface BulkItem {
   readonly version: number;
   readonly state: string;
   readonly paused: boolean;
+  /** For a migration: the version of the machine the order follows. */
+  readonly machineVersion?: number;
   /** For a redrive: the dead letter. */
   readonly deadLetterId?: number;
+  /** For a migration: its steps, one per version (those it would take on a dry run, those it took after a run). */
+  readonly steps?: readonly MigrationStep[];
   /** What would change, in words (`force CREATED -> CANCELLED`); null when nothing would. */
   readonly change: string | null;
   /** Why nothing would change. */
@@ -84,7 +90,7 @@ export interface BulkItem {
   /** After a run that was not a dry run: what happened. */
   readonly outcome?: 'applied' | 'skipped' | 'failed';
   readonly error?: { readonly code: string; readonly message: string };
-  readonly after?: { readonly state: string; readonly version: number; readonly paused: boolean };
+  readonly after?: { readonly state: string; readonly version: number; readonly paused: boolean; readonly machineVersion?: number };
 }
 
 export interface BulkResult {
@@ -257,6 +263,20 @@ export class OrderFsmOps {
     return outcome;
   }
 
+  /**
+   * Moves the order onto `toVersion` of the machine (default: the current one), one declared
+   * migration at a time (see OrderFsmEngine.migrate): each step a transition with source
+   * `migration`, audited. With `dryRun`, the steps it would take and the order as it is: nothing written.
+   */
+  async migrate(operator: Caller, orderId: string, input: { reason: string; toVersion?: number; dryRun?: boolean }): Promise<MigrationOutcome> {
+    this.requireServedVersion(input.toVersion);
+    const outcome = await this.engine.migrate({ orderId, operator, reason: input.reason, toVersion: input.toVersion, dryRun: input.dryRun });
+    // A dry run answers the order as it is: nothing changed.
+    if (outcome.dryRun) return { ...outcome, order: await this.load(orderId) };
+    if (outcome.steps.length > 0) this.acted('migrate', operator);
+    return outcome;
+  }
+
   /** Pauses the order: every event is refused (ORDER_PAUSED) until it is resumed. */
   async pause(operator: Caller, orderId: string, input: { reason: string; expectedVersion?: number }): Promise<ListedOrder> {
     for (let attempt = 1; ; attempt++) {
@@ -389,7 +409,7 @@ export class OrderFsmOps {
    * it answers exactly which orders would change and how, and writes nothing.
    */
   async bulk(
-    action: Exclude<BulkAction, 'redrive'>,
+    action: Exclude<BulkAction, 'redrive' | 'migrate'>,
     operator: Caller,
     input: { filter: OrderFilter; reason: string; dryRun: boolean; limit: number; toState?: string; requestId?: string; timers?: readonly TimerWrite[] },
   ): Promise<BulkResult> {
@@ -435,6 +455,69 @@ export class OrderFsmOps {
       }
     }
     return this.bulkResult(action, false, rows.length > input.limit, items);
+  }
+
+  /**
+   * Migrates the orders a filter matches (up to `limit`) onto `toVersion` (default: the current
+   * one), each on its own, as migrate() does. With `dryRun` it answers each order's steps and
+   * writes nothing. An order already there, paused, in a final state the migration leaves, or on a
+   * version no migration starts from is left alone and said so.
+   */
+  async bulkMigrate(operator: Caller, input: { filter: OrderFilter; reason: string; dryRun: boolean; limit: number; toVersion?: number }): Promise<BulkResult> {
+    this.requireServedVersion(input.toVersion);
+    const target = input.toVersion ?? this.fsm.machine.version;
+    const rows = await this.store.listOrders({ ...input.filter, order: 'asc', limit: input.limit + 1 });
+    const plans = rows.slice(0, input.limit).map((order): BulkItem => {
+      const machineVersion = order.machineVersion ?? this.fsm.machine.version;
+      const base = { orderId: order.orderId, version: order.version, state: order.state, paused: !!order.paused, machineVersion };
+      const planned = this.migrationSteps(order.state, machineVersion, target);
+      if ('skip' in planned) return { ...base, change: null, skip: planned.skip };
+      if (order.paused) return { ...base, change: null, skip: 'the order is paused: its migration would be refused (ORDER_PAUSED); resume it first', steps: planned.steps };
+      const last = planned.steps.at(-1)!;
+      return { ...base, change: `migrate v${machineVersion} -> v${last.toVersion}: ${order.state} -> ${last.toState}`, steps: planned.steps };
+    });
+    if (input.dryRun) return this.bulkResult('migrate', true, rows.length > input.limit, plans);
+    const items: BulkItem[] = [];
+    for (const plan of plans) {
+      if (plan.change === null) {
+        items.push({ ...plan, outcome: 'skipped' });
+        continue;
+      }
+      try {
+        // The order may have moved since it was listed: the migration maps the state it is in now, and answers the steps it took.
+        const outcome = await this.migrate(operator, plan.orderId, { reason: input.reason, toVersion: target });
+        const after = outcome.order;
+        items.push({
+          ...plan,
+          outcome: outcome.steps.length > 0 ? 'applied' : 'skipped',
+          steps: outcome.steps,
+          after: { state: after.state, version: after.version, paused: !!after.paused, machineVersion: after.machineVersion ?? target },
+        });
+      } catch (error) {
+        if (!(error instanceof OrderFsmError)) this.logger.error(`bulk migrate of order ${plan.orderId} failed`, error as Error);
+        items.push({ ...plan, outcome: 'failed', error: { code: codeOf(error), message: messageOf(error) } });
+      }
+    }
+    return this.bulkResult('migrate', false, rows.length > input.limit, items);
+  }
+
+  /** The steps that take an order in `state` from `version` to `target`, as the engine would take them; or why there are none. */
+  private migrationSteps(state: string, version: number, target: number): { steps: MigrationStep[] } | { skip: string } {
+    if (version >= target) return { skip: `already on v${version}` };
+    const steps: MigrationStep[] = [];
+    for (let at = version, now = state; at < target; ) {
+      const migration = this.fsm.migrations.get(at);
+      if (!migration) return { skip: `no migration is declared from v${at} (MIGRATION_NOT_DECLARED)` };
+      const toState = migration.stateFor(now);
+      if (toState === undefined) {
+        if (steps.length > 0) break;
+        return { skip: `${now} is final and ${migration.name} leaves its orders on v${at}` };
+      }
+      steps.push({ fromVersion: at, toVersion: migration.to.version, fromState: now, toState });
+      at = migration.to.version;
+      now = toState;
+    }
+    return { steps };
   }
 
   /** Redrives the open dead letters a filter matches (up to `limit`); with `dryRun`, what each would do. */
@@ -504,6 +587,13 @@ export class OrderFsmOps {
 
   private expectVersion(order: ListedOrder, expected: number | undefined): void {
     if (expected !== undefined && expected !== order.version) throw OrderStateNotMatchError.version(order.orderId, expected, order.version);
+  }
+
+  private requireServedVersion(version: number | undefined): void {
+    if (version !== undefined && !this.fsm.machines.has(version)) {
+      const served = [...this.fsm.machines.keys()].sort((a, b) => a - b);
+      throw new ValidationFailedError(`toVersion ${version} is not a version of the machine this service serves (${served.join(', ')})`, { field: 'toVersion', served });
+    }
   }
 
   private requireDeclaredState(state: string, orderId?: string): void {

@@ -13,6 +13,8 @@ export interface OrderListQuery {
   readonly paused?: boolean;
   /** Only these orders. */
   readonly orderIds?: readonly string[];
+  /** Only orders that follow this version of the machine. */
+  readonly machineVersion?: number;
   /** By (updatedAt, orderId): newest first (`desc`), or oldest first. */
   readonly order: 'asc' | 'desc';
   /** The keyset of the last order of the previous page. */

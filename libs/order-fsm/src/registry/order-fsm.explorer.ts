@@ -64,9 +64,9 @@ export class OrderFsmExplorer implements OnModuleInit {
     }
     const { machine } = this.options;
     const warnings: string[] = [];
-    for (const issue of validateVersions(this.options.machines, this.options.migrations, this.registry)) {
+    const issues = validateVersions(this.options.machines, this.options.migrations, this.registry).filter((issue) => issue.code !== 'OVERLAPPING_PROCESSORS');
+    for (const issue of issues) {
       // Overlapping keys are the registry's own check (seal() reports them); the rest is reported here, all at once.
-      if (issue.code === 'OVERLAPPING_PROCESSORS') continue;
       if (issue.severity === 'error') this.registry.reportProblem(issue.message);
       else warnings.push(issue.message);
     }
@@ -74,7 +74,7 @@ export class OrderFsmExplorer implements OnModuleInit {
     try {
       this.registry.seal();
     } catch (error) {
-      if (error instanceof OrderFsmConfigurationError) throw new OrderFsmConfigurationError(error.problems, warnings);
+      if (error instanceof OrderFsmConfigurationError) throw new OrderFsmConfigurationError(error.problems, warnings, issues);
       throw error;
     }
   }

@@ -27,11 +27,14 @@ export function validateVersions(
 ): MachineIssue[] {
   const issues: MachineIssue[] = [];
   const several = machines.size > 1;
+  // The current version is the latest served: the only one new orders are created under.
+  const current = Math.max(...machines.keys());
   const add = (code: MachineIssueCode, message: string, version?: number) =>
     issues.push({ severity: severityOf(code), code, message: several && version !== undefined ? `v${version}: ${message}` : message, ...(version !== undefined && { version }) });
 
   for (const [version, machine] of [...machines].sort(([a], [b]) => a - b)) {
-    for (const issue of validateMachine(machine, registrations.listProcessors(version), registrations.listPlugins(version))) add(issue.code, issue.message, version);
+    for (const issue of validateMachine(machine, registrations.listProcessors(version), registrations.listPlugins(version), { createsOrders: version === current }))
+      add(issue.code, issue.message, version);
 
     // Where the machine says `compensate`, a compensation must serve the event in that state.
     const compensations = registrations.listCompensations(version);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Checker, ServiceResult, type StateContext } from '@order-fsm/core';
 import { isId } from '../../ids.js';
-import { type AcceptPayload, AirportService, type CreatePayload, type EndTripPayload, type GeoPoint, type PayPayload } from '../taxi.model.js';
+import { type AcceptPayload, AirportService, type CreatePayload, type EndTripPayload, type FeeReviewPayload, type GeoPoint, type PayPayload } from '../taxi.model.js';
 
 const OK = ServiceResult.ok();
 
@@ -67,5 +67,16 @@ export class DistanceParamChecker implements Checker<Unchecked<EndTripPayload>> 
 export class PaymentParamChecker implements Checker<Unchecked<PayPayload>> {
   check(ctx: StateContext<Unchecked<PayPayload>>): ServiceResult {
     return isId(ctx.payload?.paymentId) ? OK : ServiceResult.fail('INVALID_PAYMENT_ID', 'payload.paymentId must be an id of 1 to 64 characters');
+  }
+}
+
+/** APPROVE_FEE, REJECT_FEE: the operator's note, when there is one, is text of at most 500 characters. */
+@Injectable()
+export class FeeReviewParamChecker implements Checker<Unchecked<FeeReviewPayload>> {
+  check(ctx: StateContext<Unchecked<FeeReviewPayload>>): ServiceResult {
+    const note = ctx.payload?.note;
+    return note === undefined || (typeof note === 'string' && note.length <= 500)
+      ? OK
+      : ServiceResult.fail('INVALID_NOTE', 'payload.note, when given, must be text of at most 500 characters');
   }
 }

@@ -10,11 +10,11 @@ import {
   ServiceResult,
   type StateContext,
 } from '@order-fsm/core';
-import { PaymentParamChecker } from '../checkers/param-checkers.js';
+import { FeeReviewParamChecker, PaymentParamChecker } from '../checkers/param-checkers.js';
 import { cancellationFeeCents } from '../fares.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { OrderEvent, OrderState, type PayPayload } from '../taxi.model.js';
+import { type FeeReviewPayload, OrderEvent, OrderState, type PayPayload } from '../taxi.model.js';
 import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
@@ -29,7 +29,7 @@ type PayTypes = TaxiTypes & { payload: PayPayload; result: PaymentResult };
 type PayCtx = StateContext<PayTypes>;
 
 /** PAY settles either the fare (-> PAID) or a cancellation fee (-> CANCELLED). */
-@OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY })
+@OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY, versions: [1, 2] })
 export class PayProcessor extends AbstractStateProcessor<PayTypes> {
   constructor(private readonly payment: PaymentParamChecker) {
     super();
@@ -86,7 +86,7 @@ export interface RefundInstruction {
  * late payment, once per request, and leaves in the late-event message the payment service
  * consumes (`TAXI.*.late.PAY.compensated`); the order does not move.
  */
-@LateEventCompensation({ state: [OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED], event: OrderEvent.PAY })
+@LateEventCompensation({ state: [OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED], event: OrderEvent.PAY, versions: [1, 2] })
 export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, RefundInstruction> {
   constructor(private readonly payment: PaymentParamChecker) {
     super();
@@ -100,7 +100,7 @@ export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, R
 }
 
 /** PAID -> CLOSED: the passenger was freed when the ride was paid. */
-@OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE })
+@OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE, versions: [1, 2] })
 export class CloseProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CLOSED;
@@ -119,7 +119,7 @@ type CancelCtx = StateContext<CancelTypes>;
  * CANCEL before the trip starts. Where it goes depends on the data: once the driver has arrived the
  * passenger owes a cancellation fee (-> CANCEL_PENDING_PAYMENT), before that it is free (-> CANCELLED).
  */
-@OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL })
+@OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL, versions: [1, 2] })
 export class CancelProcessor extends AbstractStateProcessor<CancelTypes> {
   constructor(@Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings) {
     super();
@@ -145,5 +145,65 @@ export class CancelProcessor extends AbstractStateProcessor<CancelTypes> {
 
   private feeOf(ctx: CancelCtx): number {
     return cancellationFeeCents(ctx.order.bizCode, ctx.order.data.arrivedAt !== undefined);
+  }
+}
+
+type FeeReviewTypes = TaxiTypes & { payload: FeeReviewPayload };
+type FeeReviewCtx = StateContext<FeeReviewTypes>;
+
+const reviewOf = (verdict: 'APPROVED' | 'REJECTED', ctx: FeeReviewCtx) => ({
+  verdict,
+  by: ctx.event.caller?.name ?? 'operator',
+  ...(ctx.payload?.note !== undefined && { note: ctx.payload.note }),
+  at: now(),
+});
+
+/** v2: an operator finds the fee under review fair; the passenger is asked to pay it (FEE_CONFIRMED, as without review). */
+@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.APPROVE_FEE, versions: [2] })
+export class ApproveFeeProcessor extends AbstractStateProcessor<FeeReviewTypes> {
+  constructor(private readonly note: FeeReviewParamChecker) {
+    super();
+  }
+
+  override checkers(): CheckerPlan<FeeReviewTypes> {
+    return { param: [this.note] };
+  }
+
+  getNextState(): TaxiState {
+    return OrderState.FEE_CONFIRMED;
+  }
+
+  action(_next: TaxiState, ctx: FeeReviewCtx): ServiceResult {
+    ctx.order.data.feeReview = reviewOf('APPROVED', ctx);
+    return ServiceResult.ok();
+  }
+}
+
+/** v2: an operator rejects the fee under review; the order is cancelled, nothing is owed, and the passenger is free to ride again. */
+@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.REJECT_FEE, versions: [2] })
+export class RejectFeeProcessor extends AbstractStateProcessor<FeeReviewTypes> {
+  constructor(private readonly note: FeeReviewParamChecker) {
+    super();
+  }
+
+  override checkers(): CheckerPlan<FeeReviewTypes> {
+    return { param: [this.note] };
+  }
+
+  getNextState(): TaxiState {
+    return OrderState.CANCELLED;
+  }
+
+  action(_next: TaxiState, ctx: FeeReviewCtx): ServiceResult {
+    const data = ctx.order.data;
+    data.feeReview = reviewOf('REJECTED', ctx);
+    data.cancelledAt = now();
+    data.cancelReason = 'FEE_REJECTED';
+    return ServiceResult.ok();
+  }
+
+  override async save(next: TaxiState, ctx: FeeReviewCtx): Promise<ServiceResult> {
+    await freePassengerIfFinished(ctx.manager, next, ctx.order.data.passengerId, ctx.order.orderId);
+    return ServiceResult.ok();
   }
 }

@@ -606,6 +606,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     if (query.sceneId !== undefined) where.add('o.scene_id = ?', query.sceneId);
     if (query.updatedBefore !== undefined) where.add('o.updated_at < ?', time(query.updatedBefore));
     if (query.paused !== undefined) where.add(query.paused ? 'o.paused_at IS NOT NULL' : 'o.paused_at IS NULL');
+    if (query.machineVersion !== undefined) where.add('o.machine_version = ?', query.machineVersion);
     if (query.orderIds !== undefined) {
       if (query.orderIds.length === 0) return [];
       where.add(`o.id IN (${listOf(query.orderIds.length)})`, ...query.orderIds);
