@@ -46,7 +46,7 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
   it('draws one bizCode@sceneId with only the transitions it can take', async () => {
     const app = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'APP', format: 'mermaid' });
     const enterprise = await t.http('operator').get('/fsm/diagram').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE', format: 'mermaid' });
-    expect(app.text).toContain('title: taxi v1 (EXPRESS@APP)');
+    expect(app.text).toContain('title: taxi v2 (EXPRESS@APP)');
     expect(app.text).not.toContain('AUTO_PAY');
     expect(enterprise.text).toContain('FEE_CONFIRMED --> PAID : auto: AUTO_PAY [system] / CompanyAutoPayProcessor');
     expect(enterprise.text).toContain('class FEE_CONFIRMED,PAID automatic');
@@ -62,16 +62,19 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
-  it('draws a served version by its number: version=1 is the current drawing, in every format and scope', async () => {
+  it('draws a served version by its number: version=2 is the current drawing, version=1 the one before, in every format and scope', async () => {
     for (const query of [{ format: 'mermaid' }, { format: 'dot' }, { format: 'svg' }, { format: 'mermaid', bizCode: 'TAXI', sceneId: 'ENTERPRISE' }]) {
       const current = await t.http('operator').get('/fsm/diagram').query(query);
-      const one = await t.http('operator').get('/fsm/diagram').query({ ...query, version: '1' });
-      expect(one.status).toBe(200);
-      expect(one.headers['content-type']).toBe(current.headers['content-type']);
-      expect(one.text ?? one.body.toString()).toBe(current.text ?? current.body.toString());
+      const two = await t.http('operator').get('/fsm/diagram').query({ ...query, version: '2' });
+      expect(two.status).toBe(200);
+      expect(two.headers['content-type']).toBe(current.headers['content-type']);
+      expect(two.text ?? two.body.toString()).toBe(current.text ?? current.body.toString());
     }
     const mermaid = await t.http('operator').get('/fsm/diagram').query({ format: 'mermaid', version: '1' });
     expect(mermaid.text).toContain('title: taxi v1 (*@*)');
+    // v1's fee confirmation, by the processor that serves v1; no fraud review.
+    expect(mermaid.text).toContain('TRIP_ENDED --> FEE_CONFIRMED : CONFIRM_FEE [client] / ConfirmFeeProcessor');
+    expect(mermaid.text).not.toContain('FRAUD_REVIEW');
   });
 
   it('refuses a version the service does not serve: 400 VALIDATION_FAILED naming the versions served', async () => {
@@ -86,8 +89,8 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
       expect(response.body).toEqual({
         statusCode: 400,
         code: 'VALIDATION_FAILED',
-        message: `${field} ${query[field]} is not a version of the machine this service serves (versions: 1)`,
-        details: { fields: [{ field, problems: [`${field} ${query[field]} is not a version of the machine this service serves (versions: 1)`] }], versions: [1] },
+        message: `${field} ${query[field]} is not a version of the machine this service serves (versions: 1, 2)`,
+        details: { fields: [{ field, problems: [`${field} ${query[field]} is not a version of the machine this service serves (versions: 1, 2)`] }], versions: [1, 2] },
       });
     }
   });
@@ -123,6 +126,16 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(text).toContain('taxi v1 → v1 (*@*)');
   });
 
+  it('draws what v2 changed: the fraud review added, the fee confirmation changed', async () => {
+    const mermaid = await t.http('operator').get('/fsm/diagram').query({ from: '1', to: '2', format: 'mermaid' });
+    expect(mermaid.status).toBe(200);
+    expect(mermaid.text).toContain('title: taxi v1 → v2 (*@*)');
+    expect(mermaid.text).toContain('TRIP_ENDED --> FRAUD_REVIEW : added: CONFIRM_FEE [client] / ConfirmFeeWithReviewProcessor');
+    expect(mermaid.text).toContain('FRAUD_REVIEW --> FEE_CONFIRMED : added: APPROVE_FEE [operator] / ApproveFeeProcessor');
+    expect(mermaid.text).toMatch(/TRIP_ENDED --> FEE_CONFIRMED : changed: CONFIRM_FEE \[client\] \/ ConfirmFeeWithReviewProcessor \(processors ConfirmFeeProcessor → ConfirmFeeWithReviewProcessor\)/);
+    expect(mermaid.text).not.toMatch(/: removed:/);
+  });
+
   it('answers the validation report of the running machine', async () => {
     const response = await t.http('operator').get('/fsm/validation');
     expect(response.status).toBe(200);
@@ -134,7 +147,7 @@ describe('the CLI', () => {
   it('validate: reports the taxi machine sound, exit 0', async () => {
     const lines: string[] = [];
     expect(await main(['validate'], (line) => lines.push(line))).toBe(0);
-    expect(lines.at(-1)).toBe('the taxi machine: 0 error(s), 0 warning(s)');
+    expect(lines).toEqual(['v1: 0 error(s), 0 warning(s)', 'v2 (current): 0 error(s), 0 warning(s)', 'the taxi machine, versions 1, 2: 0 error(s), 0 warning(s)']);
   });
 
   it('validate: with several versions served, groups the issues by version, then those across versions', () => {

@@ -64,9 +64,9 @@ describe('late and out-of-order events, as the machine declares them', () => {
       const { body } = await t.http('operator').get(`/ops/orders/${orderId}`).expect(200);
       expect(body.lateEvents).toMatchObject([{ event: 'ARRIVE', state: 'ARRIVED', version: 3, policy: 'ignore', status: 'ignored', caller: 'test-client', source: 'api', outcome: null }]);
       expect(body.transitions.map((e: { event: string; processor: string | null; machineVersion: number }) => [e.event, e.processor, e.machineVersion])).toEqual([
-        ['CREATE', 'CreateOrderProcessor', 1],
-        ['ACCEPT', 'AcceptOrderProcessor', 1],
-        ['ARRIVE', 'ArriveProcessor', 1],
+        ['CREATE', 'CreateOrderProcessor', 2],
+        ['ACCEPT', 'AcceptOrderProcessor', 2],
+        ['ARRIVE', 'ArriveProcessor', 2],
       ]);
     });
 

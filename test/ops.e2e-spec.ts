@@ -210,16 +210,21 @@ describe('the operator API', () => {
       expect(machine.states).toContainEqual(expect.objectContaining({ name: 'FEE_CONFIRMED', final: false, automatic: { event: 'AUTO_PAY', bizCode: null, sceneId: 'ENTERPRISE' } }));
       expect(machine.events).toContainEqual({ name: 'PAY', sentBy: ['payment'] });
       expect(machine.transitions).toContainEqual({ from: 'CREATED', event: 'ACCEPT', to: 'ACCEPTED', timer: false });
-      expect(machine).toMatchObject({ version: 1, versions: [1] });
+      expect(machine).toMatchObject({ version: 2, versions: [1, 2] });
       expect(machine.states.map((s: { name: string }) => s.name)).not.toContain('INIT');
     });
 
-    it('describes any served version: version=1 is the current machine, a version not served is 400 naming those served', async () => {
+    it('describes any served version: version=2 is the current machine, version=1 the one before it, a version not served is 400 naming those served', async () => {
       const current = (await ops().get('/ops/machine').expect(200)).body;
-      expect((await ops().get('/ops/machine').query({ version: '1' }).expect(200)).body).toEqual(current);
-      const unserved = await ops().get('/ops/machine').query({ version: '2' });
+      expect((await ops().get('/ops/machine').query({ version: '2' }).expect(200)).body).toEqual(current);
+      const v1 = (await ops().get('/ops/machine').query({ version: '1' }).expect(200)).body;
+      expect(v1).toMatchObject({ version: 1, versions: [1, 2] });
+      expect(v1.states.map((s: { name: string }) => s.name)).not.toContain('FRAUD_REVIEW');
+      expect(current.states.map((s: { name: string }) => s.name)).toContain('FRAUD_REVIEW');
+      expect(v1.events.map((e: { name: string }) => e.name)).not.toContain('APPROVE_FEE');
+      const unserved = await ops().get('/ops/machine').query({ version: '3' });
       expect(unserved.status).toBe(400);
-      expect(unserved.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'version' }], versions: [1] } });
+      expect(unserved.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { fields: [{ field: 'version' }], versions: [1, 2] } });
       for (const query of [{ version: 'one' }, { version: '0' }, { versoin: '1' }]) {
         const bad = await ops().get('/ops/machine').query(query);
         expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);

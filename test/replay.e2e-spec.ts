@@ -67,7 +67,7 @@ describe(`shadow replay: real orders on ${DATABASE_NAME} against a candidate mac
       [3, 'ARRIVE', 'api', 'ArriveProcessor'],
       [4, 'START_TRIP', 'api', 'StartTripProcessor'],
       [5, 'END_TRIP', 'api', 'EndTripProcessor'],
-      [6, 'CONFIRM_FEE', 'api', 'ConfirmFeeProcessor'],
+      [6, 'CONFIRM_FEE', 'api', 'ConfirmFeeWithReviewProcessor'],
       [7, 'AUTO_PAY', 'worker', 'CompanyAutoPayProcessor'],
       [8, 'CLOSE', 'worker', 'CloseProcessor'],
     ]);

@@ -6,7 +6,7 @@ import { DriverParamChecker } from '../../apps/order-service/src/taxi/checkers/p
 import { AcceptOrderProcessor } from '../../apps/order-service/src/taxi/processors/ride.processors.js';
 import { CancelProcessor } from '../../apps/order-service/src/taxi/processors/settle.processors.js';
 import { taxiCandidate } from '../../apps/order-service/src/taxi/replay-candidate.js';
-import { type TaxiState, taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
+import { type TaxiState, taxiMachines, taxiMachineSpec } from '../../apps/order-service/src/taxi/taxi.machine.js';
 import { OrderEvent as E, OrderState as S } from '../../apps/order-service/src/taxi/taxi.model.js';
 
 /** The driver the checker candidate refuses. */
@@ -49,7 +49,7 @@ class FeeOnceAcceptedCancelProcessor extends CancelProcessor {
 
 /** CANCEL from ACCEPTED goes elsewhere. */
 export const feeOnceAcceptedCandidate = (): ShadowReplayCandidate =>
-  taxiCandidate({ machine: feeOnceAcceptedMachine, overrides: [{ provide: CancelProcessor, useClass: FeeOnceAcceptedCancelProcessor }] });
+  taxiCandidate({ ...taxiMachines(feeOnceAcceptedMachine), overrides: [{ provide: CancelProcessor, useClass: FeeOnceAcceptedCancelProcessor }] });
 
 
 const noCancelOnceAcceptedMachine = defineMachine({
@@ -62,4 +62,4 @@ class NoCancelOnceAcceptedProcessor extends CancelProcessor {}
 
 /** Once a driver accepted, the ride cannot be cancelled until the driver arrives: no processor takes CANCEL in ACCEPTED. */
 export const noCancelOnceAcceptedCandidate = (): ShadowReplayCandidate =>
-  taxiCandidate({ machine: noCancelOnceAcceptedMachine, overrides: [{ provide: CancelProcessor, useClass: NoCancelOnceAcceptedProcessor }] });
+  taxiCandidate({ ...taxiMachines(noCancelOnceAcceptedMachine), overrides: [{ provide: CancelProcessor, useClass: NoCancelOnceAcceptedProcessor }] });

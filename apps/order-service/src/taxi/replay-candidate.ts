@@ -3,7 +3,7 @@
 // replayed order. Copy it, change the machine or a processor, and replay real orders against it
 // before deploying: docs/replay.md.
 import type { ShadowReplayCandidate } from '@order-fsm/core/testing';
-import { createTaxiMachine } from './taxi.machine.js';
+import { taxiMachines } from './taxi.machine.js';
 import { PassengerActiveRideEntity, PassengerEntity, PaymentEntity } from './taxi.entities.js';
 import type { CreatePayload } from './taxi.model.js';
 import { TaxiModule } from './taxi.module.js';
@@ -13,7 +13,8 @@ export const TAXI_REPLAY_SETTINGS = { acceptTimeoutMs: 300_000, paymentTimeoutMs
 /** The candidate's parts: a changed candidate reuses them and replaces what it tries. */
 export function taxiCandidate(changes: Partial<ShadowReplayCandidate> = {}): ShadowReplayCandidate {
   return {
-    machine: createTaxiMachine(),
+    // Every version the service serves: the processors of v1's orders serve v1 (and v2).
+    ...taxiMachines(),
     imports: [TaxiModule.register(TAXI_REPLAY_SETTINGS)],
     entities: [PassengerEntity, PaymentEntity, PassengerActiveRideEntity],
     // CREATE's checkers look the passenger up: the passenger existed when the order was created.

@@ -11,14 +11,19 @@ import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
 import type { StatusMessage } from '../model/messages.js';
 import type { TransitionOutcome } from '../model/outcome.js';
 import type { MachineDefinition } from '../model/machine.js';
+import type { MachineMigration } from '../model/migration.js';
 import { DEFAULT_CREATE_EVENT } from '../order-fsm.constants.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
 import type { TransitionLogEntry } from '../ports/order-store.js';
 import { TimerPoller } from '../workers/timer-poller.js';
 
 export interface OrderFsmTestbedOptions {
-  /** The machine your processors belong to. */
+  /** The machine your processors belong to: its current version. */
   machine: MachineDefinition;
+  /** Earlier versions still served, for processors that serve them (`versions: [1, 2]`). */
+  previousMachines?: readonly MachineDefinition[];
+  /** Migrations between the versions served (defineMigration). */
+  migrations?: readonly MachineMigration[];
   /** Your modules, with the processors, checkers and plugins to test. */
   imports?: ModuleMetadata['imports'];
   /** More providers, visible to every module (a clock, a settings object). */
@@ -110,6 +115,8 @@ export class OrderFsmTestbed {
         OrderFsmModule.forRoot({
           isGlobal: true,
           machine: options.machine,
+          previousMachines: options.previousMachines,
+          migrations: options.migrations,
           store,
           lock: options.lock === false ? false : new InProcessOrderLock(),
           createEvent: options.createEvent,
