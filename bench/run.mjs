@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --only=1,3] [-- --db=postgres]: the engine against the floor the database sets,
 // side by side, in one run. On MariaDB by default; with --db=postgres (or BENCH_DB=postgres) the engine with
-// PostgresOrderStore against the PostgreSQL floor (baseline-postgres.mjs), scenarios 1 to 4.
+// PostgresOrderStore against the PostgreSQL floor (baseline-postgres.mjs), scenarios 1 to 4, and 8: DBOS
+// Transact doing the floor's transition beside them (peer-dbos.mjs).
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -22,8 +23,8 @@ const option = (name) => {
 const db = (option('db') ?? process.env.BENCH_DB ?? 'mariadb').toLowerCase().replace(/^(mysql|mariadb)$/, 'mariadb').replace(/^(pg|postgresql)$/, 'postgres');
 if (!['mariadb', 'postgres'].includes(db)) throw new Error(`--db: mariadb or postgres, not ${db}`);
 const postgres = db === 'postgres';
-// Scenarios 5 and 7 query MariaDB themselves; 6 touches no database.
-const POSTGRES_SCENARIOS = [1, 2, 3, 4];
+// Scenarios 5 and 7 query MariaDB themselves; 6 touches no database; 8 is PostgreSQL's only.
+const POSTGRES_SCENARIOS = [1, 2, 3, 4, 8];
 const only = option('only')?.split(',').map(Number) ?? (postgres ? POSTGRES_SCENARIOS : undefined);
 if (postgres && only.some((n) => !POSTGRES_SCENARIOS.includes(n))) throw new Error(`--db=postgres runs scenarios ${POSTGRES_SCENARIOS.join(', ')} only`);
 const want = (n) => !only || only.includes(n);
@@ -339,6 +340,9 @@ if (want(7)) {
   console.log(`scenario 7: RSS ${fmt(memory.rssBeforeMb)} MB -> ${fmt(memory.rssAfterMb)} MB over ${memory.events} events after ${memory.warmup} to warm up (growth ${fmt(memory.growthMb, 1)} MB); heap ${fmt(memory.heapBeforeMb)} -> ${fmt(memory.heapAfterMb)} MB`);
 }
 
+// Scenario 8 (PostgreSQL): DBOS Transact doing the floor's transition as a durable workflow, beside the engine and the floor.
+if (postgres && want(8)) results.scenarios.dbos = await (await import('./peer-dbos.mjs')).runDbosPeer({ url: POSTGRES_URL, poolSize: POOL_SIZE, run, rounds: ROUNDS, sliceMs: SLICE_MS, keysPerClient: KEYS_PER_CLIENT, engineOrders: (n) => createOrders(engine, n), floorOrders, engineStep: (id) => flip(engine, id), floorStep });
+
 // The targets of this machine, met or not.
 const s = results.scenarios;
 const c16 = s.inProcess?.find((r) => r.concurrency === 16);
@@ -354,6 +358,7 @@ const targets = [
   s.registry && ['resolve() with 1,000 processors', '< 2 µs', `${fmt(s.registry.resolvePerCallUs, 3)} µs`, s.registry.resolvePerCallUs < 2],
   s.memory && [`RSS growth over ${s.memory.events} events`, '< 50 MB', `${fmt(s.memory.growthMb, 1)} MB`, s.memory.growthMb < 50],
   c16 && postgres && ['in-process c=16 throughput, PostgreSQL (issue 17)', '>= 0.90 x floor', fmt(c16.throughputRatio, 2), c16.throughputRatio >= 0.9],
+  s.dbos && ['engine / DBOS at c=1, 16, 64 (PostgreSQL)', '> 1 at each', s.dbos.map((r) => fmt(r.engineToDbos, 2)).join(', '), s.dbos.every((r) => r.engineToDbos > 1)],
 ].filter(Boolean);
 results.targets = targets.map(([name, target, measured, met]) => ({ name, target, measured, met }));
 console.log('\n| target | goal | measured | met |\n|---|---|---|---|');
