@@ -6,13 +6,14 @@
 // id answers the recorded result and runs nothing), with one step in it that runs the floor's transaction
 // with `pg` (a pool of the engine's size, no lock): SELECT the order, UPDATE it fenced on its version,
 // INSERT the log row, INSERT the outbox row, COMMIT, on the same tables as the floor (fsm_order,
-// fsm_transition, fsm_outbox). DBOS checkpoints the workflow and the step's output in its system tables
-// (workflow_status, operation_outputs, schema `dbos` of the same database), after the step commits: a
+// fsm_transition, fsm_outbox). DBOS checkpoints the workflow, its input and output and the step's output
+// in its system tables (schema `dbos` of the same database) in transactions of their own: a
 // step is at least once, and a re-run after a crash between the two commits is refused by the log's
-// unique request id, so the order moves once per request id.
-// Not a DBOS transaction on a datasource (its checkpoint in the same transaction): the datasource
-// packages published for DBOS 5 are Prisma's only; the knex and pg ones are written for DBOS 4's
-// datasource interface and fail at DBOS 5's launch.
+// unique request id (the workflow then ends in error instead of answering the first outcome), so the
+// order still moves once per request id.
+// Not a DBOS transaction on a datasource (its checkpoint in the same transaction, exactly once): of the
+// datasource packages, only Prisma's has a 5.x release; the knex, Drizzle and Postgres.js ones are 4.x,
+// and the knex one fails at DBOS 5's launch (it calls a helper DBOS 5 no longer exports).
 import { randomUUID } from 'node:crypto';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import pg from 'pg';
@@ -69,7 +70,8 @@ export async function openDbosPeer(databaseUrl, poolSize) {
     },
     /** The run's workflows and their steps' outputs go with its rows. */
     async forget(prefix) {
-      await pool.query('DELETE FROM dbos.operation_outputs WHERE workflow_uuid LIKE $1', [`${prefix}%`]);
+      // workflow_input and workflow_output have no foreign key to workflow_status: they go by name.
+      for (const table of ['operation_outputs', 'workflow_input', 'workflow_output']) await pool.query(`DELETE FROM dbos.${table} WHERE workflow_uuid LIKE $1`, [`${prefix}%`]);
       await pool.query('DELETE FROM dbos.workflow_status WHERE workflow_uuid LIKE $1', [`${prefix}%`]);
     },
     async close() {
