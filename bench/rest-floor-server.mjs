@@ -1,12 +1,14 @@
 // The floor behind a bare node:http server, for scenario 2: the same transition as bench/baseline.mjs,
 // answered as JSON to the same load generator, so that what HTTP alone costs on this machine is
-// measured rather than guessed. No framework, no validation beyond reading the request id.
+// measured rather than guessed. No framework, no validation beyond reading the request id. On
+// PostgreSQL when DATABASE_URL says so, with the floor of baseline-postgres.mjs.
 import http from 'node:http';
 import { openBaseline } from './baseline.mjs';
+import { openPostgresBaseline } from './baseline-postgres.mjs';
 import { DATABASE_URL, POOL_SIZE, openRedis } from './setup.mjs';
 
 const redis = await openRedis();
-const baseline = await openBaseline(DATABASE_URL, POOL_SIZE, redis);
+const baseline = await (/^postgres(ql)?:/.test(DATABASE_URL) ? openPostgresBaseline : openBaseline)(DATABASE_URL, POOL_SIZE, redis);
 const ROUTE = /^\/orders\/([^/]+)\/events$/;
 
 const server = http.createServer((req, res) => {

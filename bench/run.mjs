@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --only=1,3] [-- --db=postgres]: the engine against the floor the database sets,
 // side by side, in one run. On MariaDB by default; with --db=postgres (or BENCH_DB=postgres) the engine with
-// PostgresOrderStore against the PostgreSQL floor (baseline-postgres.mjs), scenarios 1 and 3.
+// PostgresOrderStore against the PostgreSQL floor (baseline-postgres.mjs), scenarios 1 to 4, and 8: DBOS
+// Transact doing the floor's transition beside them (peer-dbos.mjs).
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -22,10 +23,10 @@ const option = (name) => {
 const db = (option('db') ?? process.env.BENCH_DB ?? 'mariadb').toLowerCase().replace(/^(mysql|mariadb)$/, 'mariadb').replace(/^(pg|postgresql)$/, 'postgres');
 if (!['mariadb', 'postgres'].includes(db)) throw new Error(`--db: mariadb or postgres, not ${db}`);
 const postgres = db === 'postgres';
-// Scenarios 2, 4, 5 and 7 start the taxi service or query MariaDB themselves; 6 touches no database.
-const POSTGRES_SCENARIOS = [1, 3];
+// Scenarios 5 and 7 query MariaDB themselves; 6 touches no database; 8 is PostgreSQL's only.
+const POSTGRES_SCENARIOS = [1, 2, 3, 4, 8];
 const only = option('only')?.split(',').map(Number) ?? (postgres ? POSTGRES_SCENARIOS : undefined);
-if (postgres && only.some((n) => !POSTGRES_SCENARIOS.includes(n))) throw new Error(`--db=postgres runs scenarios ${POSTGRES_SCENARIOS.join(' and ')} only`);
+if (postgres && only.some((n) => !POSTGRES_SCENARIOS.includes(n))) throw new Error(`--db=postgres runs scenarios ${POSTGRES_SCENARIOS.join(', ')} only`);
 const want = (n) => !only || only.includes(n);
 const ROUNDS = quick ? 4 : 10;
 const SLICE_MS = quick ? 750 : 2_000;
@@ -110,19 +111,21 @@ if (want(1)) {
 // Scenario 2: the same through REST, the service in one process, autocannon in another. A third side,
 // the floor behind a bare node:http server driven by the same autocannon, shows what HTTP alone costs.
 if (want(2)) {
-  console.log(`scenario 2: POST /orders/:id/events through the service vs the floor, c=16, ${REST_ROUNDS} rotating slices of ${REST_S / REST_ROUNDS} s each`);
+  console.log(`scenario 2${postgres ? ' on PostgreSQL' : ''}: POST /orders/:id/events through the service vs the floor, c=16, ${REST_ROUNDS} rotating slices of ${REST_S / REST_ROUNDS} s each`);
   const serve = async (script, env) => {
     const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [{ port }] = await once(child, 'message');
     return { child, port };
   };
+  // On PostgreSQL the service and the floor behind node:http are told so by their DATABASE_URL.
+  const databaseUrl = postgres ? POSTGRES_URL : DATABASE_URL;
   const service = await serve('bench/rest-server.mjs', {
-    DATABASE_URL, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000',
+    DATABASE_URL: databaseUrl, REDIS_URL, AMQP_URL, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(POOL_SIZE), RELAY_ENABLED: 'false', WORKER_ENABLED: 'false', TIMER_POLL_MS: '60000', SWEEPER_INTERVAL_MS: '600000',
     // The rate limit still counts every request (its work is part of the REST path), out of the load's reach.
     RATE_LIMIT_MAX: '1000000000',
     API_TOKENS: BENCH_API_TOKENS,
   });
-  const httpFloor = await serve('bench/rest-floor-server.mjs', {});
+  const httpFloor = await serve('bench/rest-floor-server.mjs', { DATABASE_URL: databaseUrl });
   const concurrency = 16;
   const eOrders = await createOrders(engine, concurrency);
   const bOrders = await floorOrders(concurrency * KEYS_PER_CLIENT);
@@ -215,15 +218,17 @@ if (want(3)) {
 // Scenarios 4 and 5 run an engine with the relay and the worker on RabbitMQ.
 if (want(4) || want(5)) {
   const messaging = new fsm.AmqpMessaging(AMQP_URL, { prefix: 'order-fsm-bench', prefetch: 32 });
-  const relayed = await startEngine(dataSource, redis, { messaging });
+  // On PostgreSQL a PostgresOrderStore of its own, on the same DataSource, as scenario 1's engine has.
+  const relayed = await startEngine(dataSource, redis, { messaging, ...(postgres && { store: new store.constructor(dataSource) }) });
 
   // Scenario 4: relay lag from commit to broker ack while scenario 1's load runs, and the backlog.
   if (want(4)) {
-    console.log(`scenario 4: the outbox relay under full load, c=16, ${RELAY_MS / 1000} s`);
+    console.log(`scenario 4${postgres ? ' on PostgreSQL' : ''}: the outbox relay under full load, c=16, ${RELAY_MS / 1000} s`);
     const concurrency = 16;
     // The write-path scenarios left their status messages unpublished (they ran with no relay): they are
     // not this scenario's load.
-    await deleteInSlices('DELETE FROM fsm_outbox WHERE order_id LIKE ? AND published_at IS NULL', [`${run}-%`]);
+    if (postgres) await dataSource.query('DELETE FROM fsm_outbox WHERE order_id LIKE $1 AND published_at IS NULL', [`${run}-%`]);
+    else await deleteInSlices('DELETE FROM fsm_outbox WHERE order_id LIKE ? AND published_at IS NULL', [`${run}-%`]);
     const backlogAtStart = (await relayed.store.outboxBacklog()).count;
     const eOrders = await createOrders(relayed.engine, concurrency * KEYS_PER_CLIENT);
     const step = (c, k) => flip(relayed.engine, eOrders[c * KEYS_PER_CLIENT + k]);
@@ -236,7 +241,9 @@ if (want(4) || want(5)) {
     const warmUpDrain = performance.now();
     while ((await relayed.store.outboxBacklog()).count > 0 && performance.now() - warmUpDrain < 30_000) await new Promise((r) => setTimeout(r, 50));
     const [{ worst: warmUpWorstLagMs }] = await dataSource.query(
-      'SELECT MAX(TIMESTAMPDIFF(MICROSECOND, created_at, published_at)) / 1000 AS worst FROM fsm_outbox WHERE order_id IN (?) AND created_at >= ? AND published_at IS NOT NULL',
+      postgres
+        ? 'SELECT MAX(EXTRACT(EPOCH FROM published_at - created_at)) * 1000 AS worst FROM fsm_outbox WHERE order_id = ANY($1) AND created_at >= $2 AND published_at IS NOT NULL'
+        : 'SELECT MAX(TIMESTAMPDIFF(MICROSECOND, created_at, published_at)) / 1000 AS worst FROM fsm_outbox WHERE order_id IN (?) AND created_at >= ? AND published_at IS NOT NULL',
       [eOrders, warmUpStarted],
     );
     const loadStarted = new Date();
@@ -248,8 +255,10 @@ if (want(4) || want(5)) {
     while ((await relayed.store.outboxBacklog()).count > 0 && performance.now() - drainStarted < 30_000) await new Promise((r) => setTimeout(r, 50));
     const drainMs = performance.now() - drainStarted;
     const rows = await dataSource.query(
-      'SELECT TIMESTAMPDIFF(MICROSECOND, created_at, published_at) / 1000 AS lag, TIMESTAMPDIFF(MICROSECOND, ?, created_at) DIV 1000000 AS second FROM fsm_outbox WHERE order_id IN (?) AND created_at >= ? AND published_at IS NOT NULL',
-      [loadStarted, eOrders, loadStarted],
+      postgres
+        ? 'SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 AS lag, FLOOR(EXTRACT(EPOCH FROM created_at - $1::timestamptz)) AS second FROM fsm_outbox WHERE order_id = ANY($2) AND created_at >= $1 AND published_at IS NOT NULL'
+        : 'SELECT TIMESTAMPDIFF(MICROSECOND, created_at, published_at) / 1000 AS lag, TIMESTAMPDIFF(MICROSECOND, ?, created_at) DIV 1000000 AS second FROM fsm_outbox WHERE order_id IN (?) AND created_at >= ? AND published_at IS NOT NULL',
+      postgres ? [loadStarted, eOrders] : [loadStarted, eOrders, loadStarted],
     );
     const lags = rows.map((r) => Number(r.lag)).sort((a, b) => a - b);
     // Where in the run the tail comes from: the worst lag of the messages written in each second.
@@ -331,6 +340,9 @@ if (want(7)) {
   console.log(`scenario 7: RSS ${fmt(memory.rssBeforeMb)} MB -> ${fmt(memory.rssAfterMb)} MB over ${memory.events} events after ${memory.warmup} to warm up (growth ${fmt(memory.growthMb, 1)} MB); heap ${fmt(memory.heapBeforeMb)} -> ${fmt(memory.heapAfterMb)} MB`);
 }
 
+// Scenario 8 (PostgreSQL): DBOS Transact doing the floor's transition as a durable workflow, beside the engine and the floor.
+if (postgres && want(8)) results.scenarios.dbos = await (await import('./peer-dbos.mjs')).runDbosPeer({ url: POSTGRES_URL, poolSize: POOL_SIZE, run, rounds: ROUNDS, sliceMs: SLICE_MS, keysPerClient: KEYS_PER_CLIENT, engineOrders: (n) => createOrders(engine, n), floorOrders, engineStep: (id) => flip(engine, id), floorStep });
+
 // The targets of this machine, met or not.
 const s = results.scenarios;
 const c16 = s.inProcess?.find((r) => r.concurrency === 16);
@@ -345,6 +357,8 @@ const targets = [
   s.automatic && ['automatic flow', 'every order final', `${s.automatic.final}/${s.automatic.orders}`, s.automatic.allFinal],
   s.registry && ['resolve() with 1,000 processors', '< 2 µs', `${fmt(s.registry.resolvePerCallUs, 3)} µs`, s.registry.resolvePerCallUs < 2],
   s.memory && [`RSS growth over ${s.memory.events} events`, '< 50 MB', `${fmt(s.memory.growthMb, 1)} MB`, s.memory.growthMb < 50],
+  c16 && postgres && ['in-process c=16 throughput, PostgreSQL (issue 17)', '>= 0.90 x floor', fmt(c16.throughputRatio, 2), c16.throughputRatio >= 0.9],
+  s.dbos && ['engine / DBOS at c=1, 16, 64 (PostgreSQL)', '> 1 at each', s.dbos.map((r) => fmt(r.engineToDbos, 2)).join(', '), s.dbos.every((r) => r.engineToDbos > 1)],
 ].filter(Boolean);
 results.targets = targets.map(([name, target, measured, met]) => ({ name, target, measured, met }));
 console.log('\n| target | goal | measured | met |\n|---|---|---|---|');
