@@ -431,6 +431,24 @@ export class OrderFsmOps {
       }
     });
     if (input.dryRun) return this.bulkResult(action, true, rows.length > input.limit, plans);
+    const items = await this.applyPlans(action, plans, async (plan) => {
+      const expectedVersion = plan.version;
+      let after: ListedOrder | TransitionOutcome['order'];
+      if (action === 'force') {
+        const requestId = input.requestId === undefined ? undefined : derivedRequestId('bulk', input.requestId, plan.orderId);
+        after = (await this.force(operator, plan.orderId, { toState: input.toState!, reason: input.reason, expectedVersion, requestId, timers: input.timers })).order;
+      } else if (action === 'pause') {
+        after = await this.pause(operator, plan.orderId, { reason: input.reason, expectedVersion });
+      } else {
+        after = await this.resume(operator, plan.orderId, { reason: input.reason, expectedVersion });
+      }
+      return { ...plan, outcome: 'applied', after: { state: after.state, version: after.version, paused: !!after.paused } };
+    });
+    return this.bulkResult(action, false, rows.length > input.limit, items);
+  }
+
+  /** Applies each plan that changes something, one order at a time; a failure is that order's outcome, not the batch's. */
+  private async applyPlans(action: string, plans: readonly BulkItem[], apply: (plan: BulkItem) => Promise<BulkItem>): Promise<BulkItem[]> {
     const items: BulkItem[] = [];
     for (const plan of plans) {
       if (plan.change === null) {
@@ -438,23 +456,13 @@ export class OrderFsmOps {
         continue;
       }
       try {
-        const expectedVersion = plan.version;
-        let after: ListedOrder | TransitionOutcome['order'];
-        if (action === 'force') {
-          const requestId = input.requestId === undefined ? undefined : derivedRequestId('bulk', input.requestId, plan.orderId);
-          after = (await this.force(operator, plan.orderId, { toState: input.toState!, reason: input.reason, expectedVersion, requestId, timers: input.timers })).order;
-        } else if (action === 'pause') {
-          after = await this.pause(operator, plan.orderId, { reason: input.reason, expectedVersion });
-        } else {
-          after = await this.resume(operator, plan.orderId, { reason: input.reason, expectedVersion });
-        }
-        items.push({ ...plan, outcome: 'applied', after: { state: after.state, version: after.version, paused: !!after.paused } });
+        items.push(await apply(plan));
       } catch (error) {
         if (!(error instanceof OrderFsmError)) this.logger.error(`bulk ${action} of order ${plan.orderId} failed`, error as Error);
         items.push({ ...plan, outcome: 'failed', error: { code: codeOf(error), message: messageOf(error) } });
       }
     }
-    return this.bulkResult(action, false, rows.length > input.limit, items);
+    return items;
   }
 
   /**
@@ -477,27 +485,17 @@ export class OrderFsmOps {
       return { ...base, change: `migrate v${machineVersion} -> v${last.toVersion}: ${order.state} -> ${last.toState}`, steps: planned.steps };
     });
     if (input.dryRun) return this.bulkResult('migrate', true, rows.length > input.limit, plans);
-    const items: BulkItem[] = [];
-    for (const plan of plans) {
-      if (plan.change === null) {
-        items.push({ ...plan, outcome: 'skipped' });
-        continue;
-      }
-      try {
-        // The order may have moved since it was listed: the migration maps the state it is in now, and answers the steps it took.
-        const outcome = await this.migrate(operator, plan.orderId, { reason: input.reason, toVersion: target });
-        const after = outcome.order;
-        items.push({
-          ...plan,
-          outcome: outcome.steps.length > 0 ? 'applied' : 'skipped',
-          steps: outcome.steps,
-          after: { state: after.state, version: after.version, paused: !!after.paused, machineVersion: after.machineVersion ?? target },
-        });
-      } catch (error) {
-        if (!(error instanceof OrderFsmError)) this.logger.error(`bulk migrate of order ${plan.orderId} failed`, error as Error);
-        items.push({ ...plan, outcome: 'failed', error: { code: codeOf(error), message: messageOf(error) } });
-      }
-    }
+    const items = await this.applyPlans('migrate', plans, async (plan) => {
+      // The order may have moved since it was listed: the migration maps the state it is in now, and answers the steps it took.
+      const outcome = await this.migrate(operator, plan.orderId, { reason: input.reason, toVersion: target });
+      const after = outcome.order;
+      return {
+        ...plan,
+        outcome: outcome.steps.length > 0 ? 'applied' : 'skipped',
+        steps: outcome.steps,
+        after: { state: after.state, version: after.version, paused: !!after.paused, machineVersion: after.machineVersion ?? target },
+      };
+    });
     return this.bulkResult('migrate', false, rows.length > input.limit, items);
   }
 
