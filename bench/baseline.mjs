@@ -28,7 +28,7 @@ const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del',
 const EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 const YIELD =
   "if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end " +
-  "if redis.call('publish', KEYS[2], '') > 1 then redis.call('del', KEYS[1]) return 1 end redis.call('pexpire', KEYS[1], ARGV[2]) return 0";
+  "if redis.call('publish', KEYS[2], '') > 0 then redis.call('del', KEYS[1]) return 1 end redis.call('pexpire', KEYS[1], ARGV[2]) return 0";
 
 /**
  * The floors' lock with the engine's wake-up (RedlockOrderLock), in as little code as it takes, so
@@ -107,11 +107,8 @@ export function createWakingLock(redis, { ttlMs = 10_000, retryMs = 100, maxLoca
       o.handoffs++;
       return grant(o);
     }
-    await ready;
-    await subscriber.subscribe(o.channel);
     const sent = Date.now();
     const outcome = Number(await redis.eval(YIELD, 2, o.key, o.channel, o.token, ttlMs));
-    await subscriber.unsubscribe(o.channel);
     if (outcome === 0) {
       Object.assign(o, { leaseUntil: sent + ttlMs * 0.99, handoffs: 0 });
       return o.waiters.length > 0 ? grant(o) : release(o);

@@ -213,17 +213,16 @@ export class RedlockOrderLock implements OrderLock {
       this.grant(state, state.waiters.shift()!);
       return;
     }
-    // Enough handoffs in a row: a waiter of another process, if there is one, gets its turn.
-    const subscribed = await this.subscribe(state.channel);
+    // Enough handoffs in a row: a waiter of another process, if there is one, gets its turn. This
+    // process stopped listening when it took the order, so every listener is another's waiter.
     const sent = Date.now();
     let outcome: number;
     try {
-      outcome = Number(await this.redis.eval(YIELD, 2, state.key, state.channel, state.token, this.ttlMs, subscribed ? 1 : 0));
+      outcome = Number(await this.redis.eval(YIELD, 2, state.key, state.channel, state.token, this.ttlMs, this.channels.has(state.channel) ? 1 : 0));
     } catch (error) {
       this.logger.warn(`could not pass on the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
       outcome = -1;
     }
-    if (subscribed) this.unsubscribe(state.channel);
     if (outcome === 0 && state.waiters.length > 0) {
       state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
       state.handoffs = 0;
