@@ -162,6 +162,40 @@ describe('RedlockOrderLock on Redis', () => {
     expect(localTurns).toBeGreaterThan(turnsBefore);
   });
 
+  it('keeps serving when its wake-up connection is cut, and listens again once it is back', async () => {
+    const order = randomUUID();
+    const name = `test-lock-${randomUUID().slice(0, 8)}`;
+    // The wake-up connection is the client's duplicate, so it carries the same name.
+    const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: name });
+    clients.push(redis);
+    if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    const lock = new RedlockOrderLock(redis, { keyPrefix: PREFIX, retryDelayMs: 200, waitMs: 10_000 });
+    const { lock: other } = await lockOf();
+    const subscribers = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${name} `) && /\bflags=\S*P/.test(line))
+        .map((line) => /\bid=(\d+)/.exec(line)![1]);
+
+    let held = await other.acquire(order);
+    let waiter = lock.acquire(order);
+    await sleep(300);
+    const [id] = await subscribers();
+    expect(id).toBeDefined();
+    await admin.client('KILL', 'ID', id);
+    await held.release();
+    await (await waiter).release(); // by its retry, or a wake once resubscribed
+
+    // The connection comes back (ioredis reconnects it): the next waiter listens on it again.
+    held = await other.acquire(order);
+    waiter = lock.acquire(order);
+    await sleep(300);
+    expect(await subscribers()).toHaveLength(1);
+    await held.release();
+    await (await waiter).release();
+    expect(lock.tracked).toBe(0);
+  });
+
   it('fails fast with DEPENDENCY_UNAVAILABLE while Redis cannot be reached', async () => {
     const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
     down.on('error', () => undefined);
