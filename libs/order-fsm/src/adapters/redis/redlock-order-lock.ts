@@ -166,8 +166,10 @@ export class RedlockOrderLock implements OrderLock {
         }
         // Listen before the next try, so that a release between the two is not missed.
         if (!subscribed) {
+          const asked = Date.now();
           subscribed = await this.subscribe(state.channel);
-          if (subscribed) continue;
+          // Subscribed, or a retry's time spent waiting for the connection: try again at once.
+          if (subscribed || Date.now() - asked >= this.retryDelayMs / 2) continue;
         }
         const jitter = Math.floor(this.retryDelayMs / 4);
         await this.pause(state, this.retryDelayMs - jitter + Math.floor(Math.random() * (2 * jitter + 1)));
@@ -338,7 +340,13 @@ export class RedlockOrderLock implements OrderLock {
       this.keys.get(orderId)?.wake?.();
     });
     // Resubscribed by ioredis after a reconnection; the channels map is only a cache of intent.
-    this.redis.once('end', () => subscriber.disconnect());
+    this.redis.once('end', () => {
+      subscriber.disconnect();
+      if (this.subscriber === subscriber) {
+        this.subscriber = undefined;
+        this.channels.clear();
+      }
+    });
     this.subscriber = subscriber;
     return subscriber;
   }
