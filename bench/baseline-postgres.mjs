@@ -2,15 +2,17 @@
 // on the tables PostgresOrderStore.ensureSchema() creates. No TypeORM: a pg.Pool of the engine's size.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { withOrderLock } from './baseline.mjs';
+import { createWakingLock, withOrderLock } from './baseline.mjs';
 
 export async function openPostgresBaseline(databaseUrl, poolSize, redis) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
   pool.on('error', () => undefined); // an idle client's error; the next checkout gets a fresh one
 
-  /** The order's lock (the same as the MariaDB floor's), then `work` on a client of its own, ROLLBACK if it throws. */
-  const locked = (orderId, waitMs, work) =>
-    withOrderLock(redis, orderId, waitMs, async () => {
+  const waking = createWakingLock(redis);
+
+  /** The order's lock (the same as the MariaDB floor's: the waking one when it may wait, unless `polling`; one try when it may not), then `work` on a client of its own, ROLLBACK if it throws. */
+  const locked = (orderId, waitMs, work, polling = false) =>
+    (polling || waitMs <= 0 ? (id, ms, fn) => withOrderLock(redis, id, ms, fn) : waking.withLock)(orderId, waitMs, async () => {
       const client = await pool.connect();
       try {
         await work(client);
@@ -34,7 +36,7 @@ export async function openPostgresBaseline(databaseUrl, poolSize, redis) {
      * SET NX PX, BEGIN (READ COMMITTED, in the same statement), SELECT, conditional UPDATE, INSERT log,
      * INSERT outbox, COMMIT, compare-and-delete: six database round trips, as on MariaDB.
      */
-    async transition(orderId, requestId, waitMs = 0) {
+    async transition(orderId, requestId, waitMs = 0, { polling = false } = {}) {
       let outcome;
       await locked(orderId, waitMs, async (client) => {
         await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
@@ -57,7 +59,7 @@ export async function openPostgresBaseline(databaseUrl, poolSize, redis) {
         ]);
         await client.query('COMMIT');
         outcome = { fromState: row.state, toState: to, version };
-      });
+      }, polling);
       return outcome;
     },
     /**
@@ -103,6 +105,9 @@ export async function openPostgresBaseline(databaseUrl, poolSize, redis) {
         await client.query('COMMIT');
       });
     },
-    close: () => pool.end(),
+    close: async () => {
+      waking.close();
+      await pool.end();
+    },
   };
 }

@@ -186,30 +186,68 @@ if (want(2)) {
 }
 
 // Scenario 3: hot orders: many clients on 1 and on 10 orders; applied transitions must equal successes.
+// The floor has the engine's lock mechanics (waiters queued in arrival order, handed the order in
+// process, woken across processes); the floor as it was, polling every 25 ms, runs beside it.
+// Order of service: a request is overtaken when a request on the same order that arrived after it
+// (was sent later) committed before it (took a lower version).
 if (want(3)) {
   console.log(`scenario 3 on ${postgres ? 'PostgreSQL' : 'MariaDB'}: hot orders, ${ROUNDS / 2} alternating slices of ${SLICE_MS / 1000} s each`);
   const rows = [];
   const applied = async (ids) =>
     Number((await dataSource.query(postgres ? 'SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id = ANY($1)' : 'SELECT COUNT(*) AS n FROM fsm_transition WHERE order_id IN (?)', [ids]))[0].n);
+  /** Records when each request was sent and the version it committed, per order. */
+  const serviceOrder = () => {
+    const served = new Map();
+    let sent = 0;
+    return {
+      async step(orderId, send) {
+        const arrival = sent++;
+        const { version } = await send();
+        if (!served.has(orderId)) served.set(orderId, []);
+        served.get(orderId).push([arrival, version]);
+      },
+      /** Requests served after one that arrived later, of all those served. */
+      overtaken() {
+        let overtaken = 0;
+        let total = 0;
+        for (const list of served.values()) {
+          list.sort((a, b) => b[0] - a[0]);
+          let lowestLater = Infinity;
+          for (const [, version] of list) {
+            if (version > lowestLater) overtaken++;
+            lowestLater = Math.min(lowestLater, version);
+            total++;
+          }
+        }
+        return { overtaken, served: total, share: total ? overtaken / total : NaN };
+      },
+    };
+  };
+  const pct = (x) => `${fmt(100 * x.share, 1)}%`;
   for (const hot of [1, 10]) {
     for (const concurrency of [16, 64]) {
       const eOrders = await createOrders(engine, hot);
       const bOrders = await floorOrders(hot);
+      const pOrders = await floorOrders(hot);
       const [e0, b0] = [await applied(eOrders), await applied(bOrders)];
+      const order = { engine: serviceOrder(), baseline: serviceOrder(), polling: serviceOrder() };
       const row = {
         hotOrders: hot,
         concurrency,
         ...(await sideBySide({
           rounds: ROUNDS / 2, sliceMs: SLICE_MS, concurrency, keysPerClient: 1,
-          baseline: (c) => floorStep(bOrders[c % hot], 10_000),
-          engine: (c) => flip(engine, eOrders[c % hot]),
+          baseline: (c) => order.baseline.step(bOrders[c % hot], () => floorStep(bOrders[c % hot], 10_000)),
+          engine: (c) => order.engine.step(eOrders[c % hot], () => flip(engine, eOrders[c % hot])),
+          polling: (c) => order.polling.step(pOrders[c % hot], () => baseline.transition(pOrders[c % hot], `${run}-b-${randomUUID()}`.slice(0, 64), 10_000, { polling: true })),
         })),
       };
       row.engine.applied = (await applied(eOrders)) - e0;
       row.baseline.applied = (await applied(bOrders)) - b0;
       row.appliedEqualsSucceeded = row.engine.applied === row.engine.events;
+      for (const side of ['engine', 'baseline', 'polling']) row[side].order = order[side].overtaken();
       rows.push(row);
-      console.log(`  ${String(hot).padStart(2)} order(s), c=${String(concurrency).padStart(2)}  ${line('engine', row.engine)} applied ${row.engine.applied}/${row.engine.events} ok${row.engine.errors ? ` (${row.engine.errors} refused)` : ''} | ${line('floor', row.baseline)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}`);
+      console.log(`  ${String(hot).padStart(2)} order(s), c=${String(concurrency).padStart(2)}  ${line('engine', row.engine)} applied ${row.engine.applied}/${row.engine.events} ok${row.engine.errors ? ` (${row.engine.errors} refused)` : ''}, overtaken ${pct(row.engine.order)} | ${line('floor', row.baseline)}, overtaken ${pct(row.baseline.order)} | ratio ${fmt(row.throughputRatio, 2)}, p99 x${fmt(row.p99Ratio, 2)}`);
+      console.log(`        the polling floor (every 25 ms) ${fmt(row.polling.perSecond).padStart(5)}/s p50 ${fmt(row.polling.p50, 1)} p99 ${fmt(row.polling.p99, 1)} ms, overtaken ${pct(row.polling.order)}`);
     }
   }
   results.scenarios.hotOrders = rows;
@@ -352,6 +390,15 @@ const targets = [
   c16 && [`in-process c=16 p99${on}`, '<= 1.5 x floor', fmt(c16.p99Ratio, 2), c16.p99Ratio <= 1.5],
   s.rest && ['REST c=16 throughput', '>= 0.70 x floor', fmt(s.rest.throughputRatio, 2), s.rest.throughputRatio >= 0.7],
   s.hotOrders && [`hot orders: applied = succeeded${on}`, 'every case', s.hotOrders.every((r) => r.appliedEqualsSucceeded) ? 'yes' : 'no', s.hotOrders.every((r) => r.appliedEqualsSucceeded)],
+  ...[[1, 16, 60], [1, 64, 200], [10, 64, 150]].flatMap(([hot, concurrency, p99]) => {
+    const r = s.hotOrders?.find((x) => x.hotOrders === hot && x.concurrency === concurrency);
+    if (!r) return [];
+    const name = `${hot} hot order${hot > 1 ? 's' : ''} c=${concurrency}${on}`;
+    return [
+      [`${name} p99`, `<= ${p99} ms`, `${fmt(r.engine.p99, 1)} ms`, r.engine.p99 <= p99],
+      ...(hot === 1 ? [[`${name} throughput`, '>= 1.0 x floor (waking)', fmt(r.throughputRatio, 2), r.throughputRatio >= 1]] : []),
+    ];
+  }),
   s.relay && ['relay lag p99', '< 250 ms', `${fmt(s.relay.lagP99Ms, 1)} ms`, s.relay.lagP99Ms < 250],
   s.relay && ['relay backlog', 'flat', s.relay.flat ? 'flat' : 'growing', s.relay.flat],
   s.automatic && ['automatic flow', 'every order final', `${s.automatic.final}/${s.automatic.orders}`, s.automatic.allFinal],

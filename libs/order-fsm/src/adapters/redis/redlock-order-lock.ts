@@ -1,32 +1,97 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-// redlock 4.2 is the current stable release; 5.x has stayed a beta since 2022 with open bugs in
-// lock extension and expiry. Single-instance Redis with 4.2's acquire/release scripts is all we need.
-import Redlock from 'redlock';
 import { DependencyUnavailableError, OrderBusyError } from '../../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
 
 export interface RedlockOrderLockOptions {
-  /** How long a lock lives if its holder never releases it. Default 10 s. */
+  /** How long a lock lives if its holder never releases it (the lease). Default 10 s. */
   ttlMs?: number;
   /** How long a caller waits for a busy order before ORDER_BUSY. Default 2 s. */
   waitMs?: number;
-  /** Pause between attempts while waiting. Default 25 ms (with ±25% jitter). */
+  /**
+   * How often a waiter tries again when no release woke it (a wake lost, or a holder that died and
+   * whose lease expired). A release wakes waiters at once; this is only the fallback. Default 100 ms
+   * (with ±25% jitter).
+   */
   retryDelayMs?: number;
-  /** Prefix of the Redis keys. Default `order-fsm:lock:`. */
+  /** Prefix of the Redis keys; a lock's wake-up channel is its key with `:released` appended. Default `order-fsm:lock:`. */
   keyPrefix?: string;
+  /**
+   * How many times in a row the order passes from one waiter of this process to the next without
+   * going through Redis, before it is let go so that a waiter of another process can take it. Default 16.
+   */
+  maxLocalHandoffs?: number;
+}
+
+/** SET NX PX is the acquire. The release deletes the key only if it still holds this holder's token, then wakes the waiters. */
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) redis.call('publish', KEYS[2], '') return 1 end return 0";
+/** Renews the lease of the holder that still has it. */
+const EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+/**
+ * After maxLocalHandoffs: lets the order go if a waiter outside this process listens (more
+ * subscribers than ARGV[3], this process's own), else renews the lease and keeps it. 1 let go, 0 kept, -1 lost.
+ */
+const YIELD =
+  "if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end " +
+  "if redis.call('publish', KEYS[2], '') > tonumber(ARGV[3]) then redis.call('del', KEYS[1]) return 1 end " +
+  "redis.call('pexpire', KEYS[1], ARGV[2]) return 0";
+
+/** Clock drift and the round trip allowed for when a lease's end is reckoned locally. */
+const DRIFT_FACTOR = 0.01;
+/** After letting the order go to another process, how long this process's next waiter holds back before trying. */
+const YIELD_GRACE_MS = 20;
+
+interface Waiter {
+  readonly grant: (handle: OrderLockHandle) => void;
+  readonly fail: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** This process's side of one order's lock: its waiters in arrival order, and the lease while held here. */
+interface KeyState {
+  readonly orderId: string;
+  readonly key: string;
+  readonly channel: string;
+  readonly waiters: Waiter[];
+  /** A waiter of this process holds the order (or its release is on its way to Redis). */
+  held: boolean;
+  /** The head of `waiters` is trying Redis for it. */
+  contending: boolean;
+  token: string;
+  /** When the lease ends at the latest, reckoned from before the command that set it was sent. */
+  leaseUntil: number;
+  /** Handoffs in a row inside this process since the order was taken from Redis. */
+  handoffs: number;
+  /** Ends the contender's wait at once (a release was published). */
+  wake?: () => void;
 }
 
 /**
  * The per-order lock on Redis. Give it an ioredis client created with `enableOfflineQueue: false`,
  * so that a Redis outage fails fast (DEPENDENCY_UNAVAILABLE) instead of queueing commands.
+ *
+ * Waiters for one order in this process queue in arrival order, and only the first of them tries
+ * Redis. A release hands the order to the next waiter here directly, without a Redis round trip
+ * (the key stays held by this process, its lease renewed when less than half of it is left), at most
+ * `maxLocalHandoffs` times in a row; then the order is let go if another process waits for it. A
+ * release to Redis deletes the key with a token check and publishes on the key's channel, which wakes
+ * the waiters of other processes at once (they listen on a second connection, `redis.duplicate()`,
+ * made the first time a waiter has to wait); they also try again every `retryDelayMs`, so that a lost
+ * wake, or the lease of a holder that died, costs at most that. The name is kept from the time this
+ * adapter used the redlock package; the keys and the token-checked release are the same.
  */
 export class RedlockOrderLock implements OrderLock {
   private readonly logger = new Logger(RedlockOrderLock.name);
-  private readonly redlock: Redlock;
   private readonly ttlMs: number;
   private readonly waitMs: number;
+  private readonly retryDelayMs: number;
   private readonly keyPrefix: string;
+  private readonly maxLocalHandoffs: number;
+  private readonly keys = new Map<string, KeyState>();
+  private subscriber?: Redis;
+  /** Channels subscribed on `subscriber`, or being subscribed. */
+  private readonly channels = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly redis: Redis,
@@ -34,38 +99,262 @@ export class RedlockOrderLock implements OrderLock {
   ) {
     this.ttlMs = options.ttlMs ?? 10_000;
     this.waitMs = options.waitMs ?? 2_000;
+    this.retryDelayMs = Math.max(1, options.retryDelayMs ?? 100);
     this.keyPrefix = options.keyPrefix ?? 'order-fsm:lock:';
-    const retryDelay = Math.max(1, options.retryDelayMs ?? 25);
-    this.redlock = new Redlock([redis], {
-      driftFactor: 0.01,
-      retryCount: Math.ceil(this.waitMs / retryDelay),
-      retryDelay,
-      retryJitter: Math.floor(retryDelay / 4),
-    });
-    // Connection errors surface through acquire(); this only keeps them off the default 'error' path.
-    this.redlock.on('clientError', () => undefined);
+    this.maxLocalHandoffs = Math.max(0, options.maxLocalHandoffs ?? 16);
   }
 
-  async acquire(orderId: string): Promise<OrderLockHandle> {
+  acquire(orderId: string): Promise<OrderLockHandle> {
     // Not connected: answer at once rather than spend the whole wait retrying a dead connection.
-    if (this.redis.status !== 'ready') throw new DependencyUnavailableError('redis');
-    const started = Date.now();
-    let lock: Redlock.Lock;
-    try {
-      lock = await this.redlock.lock(this.keyPrefix + orderId, this.ttlMs);
-    } catch (error) {
-      if (this.redis.status !== 'ready') throw new DependencyUnavailableError('redis', error);
-      if (error instanceof Redlock.LockError) throw new OrderBusyError(orderId, Date.now() - started);
-      throw new DependencyUnavailableError('redis', error);
+    if (this.redis.status !== 'ready') return Promise.reject(new DependencyUnavailableError('redis'));
+    let state = this.keys.get(orderId);
+    if (!state) {
+      const key = this.keyPrefix + orderId;
+      state = { orderId, key, channel: `${key}:released`, waiters: [], held: false, contending: false, token: '', leaseUntil: 0, handoffs: 0 };
+      this.keys.set(orderId, state);
     }
-    return {
-      release: async () => {
+    const started = Date.now();
+    const keyState = state;
+    const promise = new Promise<OrderLockHandle>((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: resolve,
+        fail: (error) => {
+          clearTimeout(waiter.timer);
+          reject(error);
+        },
+        timer: setTimeout(() => {
+          const at = keyState.waiters.indexOf(waiter);
+          if (at >= 0) keyState.waiters.splice(at, 1);
+          keyState.wake?.();
+          this.forgetIfIdle(keyState);
+          reject(new OrderBusyError(orderId, Date.now() - started));
+        }, this.waitMs),
+      };
+      keyState.waiters.push(waiter);
+    });
+    if (!state.held && !state.contending) void this.contend(state, false);
+    return promise;
+  }
+
+  /** Orders this process holds or waits for right now (a test can assert that nothing is left). */
+  get tracked(): number {
+    return this.keys.size;
+  }
+
+  /** Tries Redis for the head of the queue until it gets the order, every waiter has gone, or Redis fails. */
+  private async contend(state: KeyState, yielded: boolean): Promise<void> {
+    state.contending = true;
+    let subscribed = false;
+    try {
+      if (yielded) {
+        subscribed = await this.subscribe(state.channel);
+        await this.pause(state, YIELD_GRACE_MS);
+      }
+      while (state.waiters.length > 0) {
+        const token = randomBytes(16).toString('hex');
+        const sent = Date.now();
+        let taken: boolean;
         try {
-          await lock.unlock();
+          taken = (await this.redis.set(state.key, token, 'PX', this.ttlMs, 'NX')) === 'OK';
         } catch (error) {
-          this.logger.warn(`could not release the lock of order ${orderId}; it expires in ${this.ttlMs} ms: ${error}`);
+          for (const waiter of state.waiters.splice(0)) waiter.fail(new DependencyUnavailableError('redis', error));
+          return;
         }
+        if (taken) {
+          this.take(state, token, sent);
+          return;
+        }
+        // Listen before the next try, so that a release between the two is not missed.
+        if (!subscribed) {
+          const asked = Date.now();
+          subscribed = await this.subscribe(state.channel);
+          // Subscribed, or a retry's time spent waiting for the connection: try again at once.
+          if (subscribed || Date.now() - asked >= this.retryDelayMs / 2) continue;
+        }
+        const jitter = Math.floor(this.retryDelayMs / 4);
+        await this.pause(state, this.retryDelayMs - jitter + Math.floor(Math.random() * (2 * jitter + 1)));
+      }
+    } finally {
+      state.contending = false;
+      if (subscribed) this.unsubscribe(state.channel);
+      this.forgetIfIdle(state);
+    }
+  }
+
+  /** The key is this process's: the first waiter gets it, or, if all of them have gone meanwhile, it is released. */
+  private take(state: KeyState, token: string, sent: number): void {
+    state.held = true;
+    state.token = token;
+    state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
+    state.handoffs = 0;
+    const next = state.waiters.shift();
+    if (next) this.grant(state, next);
+    else void this.releaseToRedis(state);
+  }
+
+  private grant(state: KeyState, waiter: Waiter): void {
+    clearTimeout(waiter.timer);
+    const token = state.token;
+    let released = false;
+    waiter.grant({
+      release: async () => {
+        if (released || state.token !== token || !state.held) return;
+        released = true;
+        await this.passOn(state);
       },
-    };
+    });
+  }
+
+  /** A holder of this process is done: the next waiter here, or Redis. */
+  private async passOn(state: KeyState): Promise<void> {
+    if (state.waiters.length === 0) return this.releaseToRedis(state);
+    if (state.handoffs < this.maxLocalHandoffs) {
+      if (state.leaseUntil - Date.now() < this.ttlMs / 2 && !(await this.extend(state))) return;
+      if (state.waiters.length === 0) return this.releaseToRedis(state);
+      state.handoffs++;
+      this.grant(state, state.waiters.shift()!);
+      return;
+    }
+    // Enough handoffs in a row: a waiter of another process, if there is one, gets its turn. This
+    // process stopped listening when it took the order, so every listener is another's waiter.
+    const sent = Date.now();
+    let outcome: number;
+    try {
+      outcome = Number(await this.redis.eval(YIELD, 2, state.key, state.channel, state.token, this.ttlMs, this.channels.has(state.channel) ? 1 : 0));
+    } catch (error) {
+      this.logger.warn(`could not pass on the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
+      outcome = -1;
+    }
+    if (outcome === 0 && state.waiters.length > 0) {
+      state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
+      state.handoffs = 0;
+      this.grant(state, state.waiters.shift()!);
+      return;
+    }
+    if (outcome === 0) return this.releaseToRedis(state);
+    // Let go (1) or lost (-1): this process's waiters try Redis like anyone else.
+    state.held = false;
+    state.token = '';
+    if (state.waiters.length > 0) void this.contend(state, outcome === 1);
+    else this.forgetIfIdle(state);
+  }
+
+  /** Renews the lease before a handoff. False when it was lost: the next waiter then tries Redis. */
+  private async extend(state: KeyState): Promise<boolean> {
+    const sent = Date.now();
+    try {
+      if (Number(await this.redis.eval(EXTEND, 1, state.key, state.token, this.ttlMs)) === 1) {
+        state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
+        return true;
+      }
+    } catch (error) {
+      this.logger.warn(`could not renew the lock of order ${state.orderId}: ${error}`);
+    }
+    state.held = false;
+    state.token = '';
+    if (state.waiters.length > 0 && !state.contending) void this.contend(state, false);
+    return false;
+  }
+
+  private async releaseToRedis(state: KeyState): Promise<void> {
+    const token = state.token;
+    try {
+      await this.redis.eval(RELEASE, 2, state.key, state.channel, token);
+    } catch (error) {
+      this.logger.warn(`could not release the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
+    } finally {
+      state.held = false;
+      state.token = '';
+      // Callers that came while the release was on its way queued behind it.
+      if (state.waiters.length > 0 && !state.contending) void this.contend(state, false);
+      else this.forgetIfIdle(state);
+    }
+  }
+
+  private forgetIfIdle(state: KeyState): void {
+    if (!state.held && !state.contending && state.waiters.length === 0 && this.keys.get(state.orderId) === state) this.keys.delete(state.orderId);
+  }
+
+  /** Waits `ms`, or less when a release is published or the waiters are gone. */
+  private pause(state: KeyState, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (state.wake === done) state.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      state.wake = done;
+    });
+  }
+
+  /** Listens on a channel; false if it cannot (the waiter then relies on its retries alone). */
+  private subscribe(channel: string): Promise<boolean> {
+    const pending = this.channels.get(channel);
+    if (pending) return pending;
+    const subscriber = this.subscriberConnection();
+    const subscribing = this.ready(subscriber)
+      .then((ready) => (ready ? subscriber.subscribe(channel).then(() => true) : false))
+      .catch(() => false)
+      .then((ok) => {
+        if (!ok && this.channels.get(channel) === subscribing) this.channels.delete(channel);
+        return ok;
+      });
+    this.channels.set(channel, subscribing);
+    return subscribing;
+  }
+
+  /** The wake-up connection ready, waiting for it no longer than one retry would (it is made on first need). */
+  private ready(subscriber: Redis): Promise<boolean> {
+    if (subscriber.status === 'ready') return Promise.resolve(true);
+    if (subscriber.status === 'end' || subscriber.status === 'close') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        subscriber.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), this.retryDelayMs);
+      subscriber.once('ready', onReady);
+    });
+  }
+
+  private unsubscribe(channel: string): void {
+    const pending = this.channels.get(channel);
+    if (!pending) return;
+    this.channels.delete(channel);
+    // Still wanted by another waiter of the same order by then: it subscribes again.
+    void pending.then((ok) => (ok && !this.channels.has(channel) && this.subscriber?.status === 'ready' ? this.subscriber.unsubscribe(channel) : undefined)).catch(() => undefined);
+  }
+
+  /** The second connection, for SUBSCRIBE; made once, closed when the lock's own client ends. */
+  private subscriberConnection(): Redis {
+    if (this.subscriber) return this.subscriber;
+    const subscriber = this.redis.duplicate();
+    // A failing subscriber only costs the wake-ups: waiters still retry. Never an unhandled 'error'.
+    subscriber.on('error', (error: Error) => this.logger.debug?.(`lock wake-up connection: ${error.message}`));
+    subscriber.on('message', (channel: string) => {
+      if (!channel.startsWith(this.keyPrefix)) return;
+      const orderId = channel.slice(this.keyPrefix.length, -':released'.length);
+      this.keys.get(orderId)?.wake?.();
+    });
+    // Resubscribed by ioredis after a reconnection; the channels map is only a cache of intent.
+    this.redis.once('end', () => {
+      subscriber.disconnect();
+      if (this.subscriber === subscriber) {
+        this.subscriber = undefined;
+        this.channels.clear();
+      }
+    });
+    this.subscriber = subscriber;
+    return subscriber;
+  }
+
+  /** Closes the wake-up connection (it also closes by itself when the lock's client ends). */
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+    this.channels.clear();
   }
 }

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { OrderLockHandle } from '@order-fsm/core';
+import { RedlockOrderLock } from '@order-fsm/core/redis';
+
+// The Redis lock against a real Redis, each lock on its own connections as separate processes have them.
+// Redis is shared: every test uses keys of its own under a prefix of this run.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `test-lock:${randomUUID().slice(0, 8)}:`;
+
+const connect = async (url = REDIS_URL): Promise<Redis> => {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  return redis;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const codeOf = (promise: Promise<unknown>) => promise.then(() => 'acquired', (error: { code?: string }) => error.code ?? String(error));
+
+describe('RedlockOrderLock on Redis', () => {
+  const clients: Redis[] = [];
+  /** A lock on a connection of its own, as another process would have it. */
+  const lockOf = async (options: ConstructorParameters<typeof RedlockOrderLock>[1] = {}) => {
+    const redis = await connect();
+    clients.push(redis);
+    return { redis, lock: new RedlockOrderLock(redis, { keyPrefix: PREFIX, ...options }) };
+  };
+  let admin: Redis;
+
+  beforeAll(async () => {
+    admin = await connect();
+  });
+  afterAll(async () => {
+    const keys = await admin.keys(`${PREFIX}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await Promise.all([admin, ...clients].map((client) => client.quit()));
+  });
+
+  it.each([16, 2])('serves the waiters of one process in arrival order (at most %i handoffs in a row)', async (maxLocalHandoffs) => {
+    const order = randomUUID();
+    const { lock: other } = await lockOf();
+    const { lock } = await lockOf({ maxLocalHandoffs, waitMs: 10_000 });
+    // Held by another process first, so that the first waiter here has to wait for Redis too.
+    const first = await other.acquire(order);
+    const served: number[] = [];
+    const waiting = Array.from({ length: 10 }, (_, i) =>
+      lock.acquire(order).then(async (handle) => {
+        served.push(i);
+        await sleep(2);
+        await handle.release();
+      }),
+    );
+    await sleep(50);
+    await first.release();
+    await Promise.all(waiting);
+    expect(served).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(lock.tracked).toBe(0);
+    expect(await admin.exists(PREFIX + order)).toBe(0);
+  });
+
+  it('wakes a waiter of another process when the holder releases, instead of leaving it to its next retry', async () => {
+    const order = randomUUID();
+    const { lock: a } = await lockOf();
+    // A retry every second: only the wake-up can hand it the order much sooner.
+    const { lock: b } = await lockOf({ retryDelayMs: 1_000, waitMs: 10_000 });
+    const held = await a.acquire(order);
+    let acquiredAt = 0;
+    const waiter = b.acquire(order).then((handle) => {
+      acquiredAt = performance.now();
+      return handle;
+    });
+    await sleep(300);
+    expect(acquiredAt).toBe(0);
+    const releasedAt = performance.now();
+    await held.release();
+    const handle = await waiter;
+    // A generous bound on a busy machine, still half the retry interval.
+    expect(acquiredAt - releasedAt).toBeLessThan(500);
+    await handle.release();
+  });
+
+  it('lets a waiter in after the lease of a holder that never released (it died)', async () => {
+    const order = randomUUID();
+    await admin.set(PREFIX + order, 'a-dead-holder', 'PX', 300);
+    const { lock } = await lockOf({ retryDelayMs: 50, waitMs: 5_000 });
+    const started = Date.now();
+    const handle = await lock.acquire(order);
+    // Not before the lease ended: the key was the dead holder's until then.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await admin.get(PREFIX + order)).not.toBe('a-dead-holder');
+    await handle.release();
+    expect(await admin.exists(PREFIX + order)).toBe(0);
+  });
+
+  it('answers ORDER_BUSY after waitMs, to a waiter of another process and to one queued in the same process', async () => {
+    const order = randomUUID();
+    const { lock: a } = await lockOf({ waitMs: 300 });
+    const { lock: b } = await lockOf({ waitMs: 300 });
+    const held = await a.acquire(order);
+    const started = Date.now();
+    const [remote, local] = await Promise.all([codeOf(b.acquire(order)), codeOf(a.acquire(order))]);
+    expect([remote, local]).toEqual(['ORDER_BUSY', 'ORDER_BUSY']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await held.release();
+    expect([a.tracked, b.tracked]).toEqual([0, 0]);
+    expect(await admin.exists(PREFIX + order)).toBe(0);
+    // And the order is free again for anyone.
+    await (await b.acquire(order)).release();
+  });
+
+  it('a holder whose lease ended does not release the lock of the next holder', async () => {
+    const order = randomUUID();
+    const { lock: a } = await lockOf({ ttlMs: 200 });
+    const { lock: b } = await lockOf({ ttlMs: 10_000, retryDelayMs: 20 });
+    const late = await a.acquire(order);
+    const next = await b.acquire(order); // once a's lease has ended
+    await late.release();
+    expect(await admin.exists(PREFIX + order)).toBe(1);
+    expect(await codeOf(a.acquire(order).then((h) => h.release()))).toBe('ORDER_BUSY');
+    await next.release();
+    expect(await admin.exists(PREFIX + order)).toBe(0);
+  }, 20_000);
+
+  it('renews the lease when it hands the order on in the same process: the next holder is never left without one', async () => {
+    const order = randomUUID();
+    const { lock } = await lockOf({ ttlMs: 1_000, waitMs: 5_000 });
+    const { lock: other } = await lockOf({ waitMs: 150, retryDelayMs: 20 });
+    const first = await lock.acquire(order);
+    const second = lock.acquire(order);
+    await sleep(600); // more than half of the lease gone
+    await first.release();
+    const handle = await second;
+    await sleep(600); // past the first lease's end, well inside the renewed one
+    expect(await admin.pttl(PREFIX + order)).toBeGreaterThan(0);
+    expect(await codeOf(other.acquire(order))).toBe('ORDER_BUSY');
+    await handle.release();
+    expect(await admin.exists(PREFIX + order)).toBe(0);
+  });
+
+  it('lets a waiter of another process in while this process keeps its queue full', async () => {
+    const order = randomUUID();
+    const { lock: busy } = await lockOf({ maxLocalHandoffs: 1, waitMs: 10_000 });
+    const { lock: other } = await lockOf({ waitMs: 10_000, retryDelayMs: 5_000 });
+    let stop = false;
+    let localTurns = 0;
+    // Four callers here, each back in the queue as soon as it is served, until the other process got in.
+    const loops = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const handle: OrderLockHandle = await busy.acquire(order);
+        localTurns++;
+        await sleep(5);
+        await handle.release();
+      }
+    });
+    await sleep(100);
+    const turnsBefore = localTurns;
+    const handle = await other.acquire(order);
+    stop = true;
+    await handle.release();
+    await Promise.all(loops);
+    // Served (not ORDER_BUSY) although the queue here never emptied while it waited.
+    expect(turnsBefore).toBeGreaterThan(0);
+    expect(localTurns).toBeGreaterThan(turnsBefore);
+  });
+
+  it('keeps serving when its wake-up connection is cut, and listens again once it is back', async () => {
+    const order = randomUUID();
+    const name = `test-lock-${randomUUID().slice(0, 8)}`;
+    // The wake-up connection is the client's duplicate, so it carries the same name.
+    const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: name });
+    clients.push(redis);
+    if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    const lock = new RedlockOrderLock(redis, { keyPrefix: PREFIX, retryDelayMs: 200, waitMs: 10_000 });
+    const { lock: other } = await lockOf();
+    const subscribers = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${name} `) && /\bflags=\S*P/.test(line))
+        .map((line) => /\bid=(\d+)/.exec(line)![1]);
+
+    let held = await other.acquire(order);
+    let waiter = lock.acquire(order);
+    await sleep(300);
+    const [id] = await subscribers();
+    expect(id).toBeDefined();
+    await admin.client('KILL', 'ID', id);
+    await held.release();
+    await (await waiter).release(); // by its retry, or a wake once resubscribed
+
+    // The connection comes back (ioredis reconnects it): the next waiter listens on it again.
+    held = await other.acquire(order);
+    waiter = lock.acquire(order);
+    await sleep(300);
+    expect(await subscribers()).toHaveLength(1);
+    await held.release();
+    await (await waiter).release();
+    expect(lock.tracked).toBe(0);
+  });
+
+  it('fails fast with DEPENDENCY_UNAVAILABLE while Redis cannot be reached', async () => {
+    const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+    down.on('error', () => undefined);
+    const lock = new RedlockOrderLock(down, { keyPrefix: PREFIX, waitMs: 5_000 });
+    const started = Date.now();
+    expect(await codeOf(lock.acquire(randomUUID()))).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    down.disconnect();
+  });
+});
