@@ -100,6 +100,6 @@ describe('the layers of libs/order-fsm/src', () => {
     expect([...loaded].filter((name) => DRIVERS.includes(name))).toEqual([]);
     expect([...seen].filter((file) => partOf(file) === 'adapters').map((file) => relative(root, file))).toEqual([]);
     // And the check sees a driver where there is one.
-    expect(packagesLoadedBy(join(root, 'adapters/amqp/amqp-messaging.ts'))).toContain('amqp-connection-manager');
+    expect(packagesLoadedBy(join(root, 'adapters/redis/redlock-order-lock.ts'))).toContain('redlock');
   });
 });

@@ -1,6 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+// redlock 4.2 is the current stable release; 5.x has stayed a beta since 2022 with open bugs in
+// lock extension and expiry. It takes, renews and releases the lock (its token-checked scripts);
+// the queue of this process's waiters, the handoffs and the wake-ups are this adapter's.
+import Redlock from 'redlock';
 import { DependencyUnavailableError, OrderBusyError } from '../../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
 
@@ -24,10 +27,6 @@ export interface RedlockOrderLockOptions {
   maxLocalHandoffs?: number;
 }
 
-/** SET NX PX is the acquire. The release deletes the key only if it still holds this holder's token, then wakes the waiters. */
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) redis.call('publish', KEYS[2], '') return 1 end return 0";
-/** Renews the lease of the holder that still has it. */
-const EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 /**
  * After maxLocalHandoffs: lets the order go if a waiter outside this process listens (more
  * subscribers than ARGV[3], this process's own), else renews the lease and keeps it. 1 let go, 0 kept, -1 lost.
@@ -58,9 +57,8 @@ interface KeyState {
   held: boolean;
   /** The head of `waiters` is trying Redis for it. */
   contending: boolean;
-  token: string;
-  /** When the lease ends at the latest, reckoned from before the command that set it was sent. */
-  leaseUntil: number;
+  /** redlock's lock while this process holds the order: its token (`value`) and the lease's end (`expiration`). */
+  lock?: Redlock.Lock;
   /** Handoffs in a row inside this process since the order was taken from Redis. */
   handoffs: number;
   /** Ends the contender's wait at once (a release was published). */
@@ -78,11 +76,12 @@ interface KeyState {
  * release to Redis deletes the key with a token check and publishes on the key's channel, which wakes
  * the waiters of other processes at once (they listen on a second connection, `redis.duplicate()`,
  * made the first time a waiter has to wait); they also try again every `retryDelayMs`, so that a lost
- * wake, or the lease of a holder that died, costs at most that. The name is kept from the time this
- * adapter used the redlock package; the keys and the token-checked release are the same.
+ * wake, or the lease of a holder that died, costs at most that. redlock 4.2 takes, renews and
+ * releases the lock, one attempt per call.
  */
 export class RedlockOrderLock implements OrderLock {
   private readonly logger = new Logger(RedlockOrderLock.name);
+  private readonly redlock: Redlock;
   private readonly ttlMs: number;
   private readonly waitMs: number;
   private readonly retryDelayMs: number;
@@ -102,6 +101,10 @@ export class RedlockOrderLock implements OrderLock {
     this.retryDelayMs = Math.max(1, options.retryDelayMs ?? 100);
     this.keyPrefix = options.keyPrefix ?? 'order-fsm:lock:';
     this.maxLocalHandoffs = Math.max(0, options.maxLocalHandoffs ?? 16);
+    // One attempt per call: the waiting (queue, wake-ups, fallback retries) is this adapter's.
+    this.redlock = new Redlock([redis], { driftFactor: DRIFT_FACTOR, retryCount: 0, retryDelay: 0, retryJitter: 0 });
+    // Connection errors surface as a failed attempt, told apart by the client's status; this only keeps them off the default 'error' path.
+    this.redlock.on('clientError', () => undefined);
   }
 
   acquire(orderId: string): Promise<OrderLockHandle> {
@@ -110,7 +113,7 @@ export class RedlockOrderLock implements OrderLock {
     let state = this.keys.get(orderId);
     if (!state) {
       const key = this.keyPrefix + orderId;
-      state = { orderId, key, channel: `${key}:released`, waiters: [], held: false, contending: false, token: '', leaseUntil: 0, handoffs: 0 };
+      state = { orderId, key, channel: `${key}:released`, waiters: [], held: false, contending: false, handoffs: 0 };
       this.keys.set(orderId, state);
     }
     const started = Date.now();
@@ -151,17 +154,18 @@ export class RedlockOrderLock implements OrderLock {
         await this.pause(state, YIELD_GRACE_MS);
       }
       while (state.waiters.length > 0) {
-        const token = randomBytes(16).toString('hex');
-        const sent = Date.now();
-        let taken: boolean;
+        let lock: Redlock.Lock | undefined;
         try {
-          taken = (await this.redis.set(state.key, token, 'PX', this.ttlMs, 'NX')) === 'OK';
+          lock = await this.redlock.lock(state.key, this.ttlMs);
         } catch (error) {
-          for (const waiter of state.waiters.splice(0)) waiter.fail(new DependencyUnavailableError('redis', error));
-          return;
+          // redlock answers a refused attempt and an unreachable Redis alike: the client's status tells them apart.
+          if (!(error instanceof Redlock.LockError) || this.redis.status !== 'ready') {
+            for (const waiter of state.waiters.splice(0)) waiter.fail(new DependencyUnavailableError('redis', error));
+            return;
+          }
         }
-        if (taken) {
-          this.take(state, token, sent);
+        if (lock) {
+          this.take(state, lock);
           return;
         }
         // Listen before the next try, so that a release between the two is not missed.
@@ -182,10 +186,9 @@ export class RedlockOrderLock implements OrderLock {
   }
 
   /** The key is this process's: the first waiter gets it, or, if all of them have gone meanwhile, it is released. */
-  private take(state: KeyState, token: string, sent: number): void {
+  private take(state: KeyState, lock: Redlock.Lock): void {
     state.held = true;
-    state.token = token;
-    state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
+    state.lock = lock;
     state.handoffs = 0;
     const next = state.waiters.shift();
     if (next) this.grant(state, next);
@@ -194,11 +197,11 @@ export class RedlockOrderLock implements OrderLock {
 
   private grant(state: KeyState, waiter: Waiter): void {
     clearTimeout(waiter.timer);
-    const token = state.token;
+    const lock = state.lock;
     let released = false;
     waiter.grant({
       release: async () => {
-        if (released || state.token !== token || !state.held) return;
+        if (released || state.lock?.value !== lock?.value || !state.held) return;
         released = true;
         await this.passOn(state);
       },
@@ -209,7 +212,7 @@ export class RedlockOrderLock implements OrderLock {
   private async passOn(state: KeyState): Promise<void> {
     if (state.waiters.length === 0) return this.releaseToRedis(state);
     if (state.handoffs < this.maxLocalHandoffs) {
-      if (state.leaseUntil - Date.now() < this.ttlMs / 2 && !(await this.extend(state))) return;
+      if (state.lock!.expiration - Date.now() < this.ttlMs / 2 && !(await this.extend(state))) return;
       if (state.waiters.length === 0) return this.releaseToRedis(state);
       state.handoffs++;
       this.grant(state, state.waiters.shift()!);
@@ -220,13 +223,14 @@ export class RedlockOrderLock implements OrderLock {
     const sent = Date.now();
     let outcome: number;
     try {
-      outcome = Number(await this.redis.eval(YIELD, 2, state.key, state.channel, state.token, this.ttlMs, this.channels.has(state.channel) ? 1 : 0));
+      outcome = Number(await this.redis.eval(YIELD, 2, state.key, state.channel, state.lock!.value, this.ttlMs, this.channels.has(state.channel) ? 1 : 0));
     } catch (error) {
       this.logger.warn(`could not pass on the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
       outcome = -1;
     }
     if (outcome === 0 && state.waiters.length > 0) {
-      state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
+      // Kept, its lease renewed by the script: redlock's lock says until when, as its own extend would.
+      state.lock!.expiration = sent + this.ttlMs - Math.round(DRIFT_FACTOR * this.ttlMs) - 2;
       state.handoffs = 0;
       this.grant(state, state.waiters.shift()!);
       return;
@@ -234,37 +238,36 @@ export class RedlockOrderLock implements OrderLock {
     if (outcome === 0) return this.releaseToRedis(state);
     // Let go (1) or lost (-1): this process's waiters try Redis like anyone else.
     state.held = false;
-    state.token = '';
+    state.lock = undefined;
     if (state.waiters.length > 0) void this.contend(state, outcome === 1);
     else this.forgetIfIdle(state);
   }
 
   /** Renews the lease before a handoff. False when it was lost: the next waiter then tries Redis. */
   private async extend(state: KeyState): Promise<boolean> {
-    const sent = Date.now();
     try {
-      if (Number(await this.redis.eval(EXTEND, 1, state.key, state.token, this.ttlMs)) === 1) {
-        state.leaseUntil = sent + this.ttlMs * (1 - DRIFT_FACTOR) - 2;
-        return true;
-      }
+      state.lock = await state.lock!.extend(this.ttlMs);
+      return true;
     } catch (error) {
       this.logger.warn(`could not renew the lock of order ${state.orderId}: ${error}`);
     }
     state.held = false;
-    state.token = '';
+    state.lock = undefined;
     if (state.waiters.length > 0 && !state.contending) void this.contend(state, false);
     return false;
   }
 
   private async releaseToRedis(state: KeyState): Promise<void> {
-    const token = state.token;
+    const lock = state.lock;
     try {
-      await this.redis.eval(RELEASE, 2, state.key, state.channel, token);
+      // redlock deletes the key only if it still holds this holder's token; then the waiters of other processes are woken.
+      await lock?.unlock();
+      this.redis.publish(state.channel, '').catch(() => undefined);
     } catch (error) {
       this.logger.warn(`could not release the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
     } finally {
       state.held = false;
-      state.token = '';
+      state.lock = undefined;
       // Callers that came while the release was on its way queued behind it.
       if (state.waiters.length > 0 && !state.contending) void this.contend(state, false);
       else this.forgetIfIdle(state);
