@@ -61,7 +61,7 @@ describe('structured JSON logs', () => {
       ['ARRIVE', 'api', 'ArriveProcessor'],
       ['START_TRIP', 'api', 'StartTripProcessor'],
       ['END_TRIP', 'api', 'EndTripProcessor'],
-      ['CONFIRM_FEE', 'api', 'ConfirmFeeProcessor'],
+      ['CONFIRM_FEE', 'api', 'ConfirmFeeWithReviewProcessor'],
       ['AUTO_PAY', 'worker', 'CompanyAutoPayProcessor'],
       ['CLOSE', 'worker', 'CloseProcessor'],
     ]);
