@@ -10,6 +10,7 @@ import * as mysqlAdapter from '../dist/libs/order-fsm/src/adapters/mysql/index.j
 import * as redisAdapter from '../dist/libs/order-fsm/src/adapters/redis/index.js';
 import { Sweeper } from '../dist/libs/order-fsm/src/workers/sweeper.js';
 import { ProcessorRegistry } from '../dist/libs/order-fsm/src/registry/processor-registry.js';
+import { taxiMachine } from '../dist/apps/order-service/src/taxi/taxi.machine.js';
 
 /** The library's main entry point with the adapters and internals these scripts drive, under one name. */
 const fsm = { ...core, ...amqpAdapter, ...mysqlAdapter, ...redisAdapter, Sweeper, ProcessorRegistry };
@@ -31,6 +32,9 @@ export const AUTO_STATES = ['S1', 'S2', 'S3', 'S4', 'S5'];
  */
 export const benchMachineSpec = {
   name: 'bench',
+  // The taxi service's current version: the REST scenarios' orders are created here and driven through
+  // the service (bench/rest-server.mjs), whose processors serve its current version only.
+  version: taxiMachine.version,
   initial: 'INIT',
   states: {
     A: {},
