@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, type Provider, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -10,7 +10,6 @@ import {
   type MachineDefinition,
   type MachineMigration,
   OrderFsmModule,
-  ValidationFailedError,
 } from '@order-fsm/core';
 import { InProcessOrderLock } from '@order-fsm/core/in-process';
 import { OrderFsmOpsModule } from '@order-fsm/core/ops';
@@ -19,7 +18,6 @@ import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
-import type { ValidationError } from 'class-validator';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -31,6 +29,7 @@ import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
+import { ServiceValidationPipe } from './infrastructure/validation.pipe.js';
 import { loggerParams } from './infrastructure/logging.js';
 import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
@@ -53,11 +52,6 @@ export interface AppModuleOverrides {
   migrations?: MachineMigration[];
   /** The taxi module's providers, instead of TAXI_PROVIDERS (the tests boot the service as an earlier release had them). */
   taxiProviders?: readonly Provider[];
-}
-
-function validationError(errors: ValidationError[]): ValidationFailedError {
-  const fields = errors.map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) }));
-  return new ValidationFailedError(fields.flatMap((f) => f.problems).join('; ') || 'invalid request', { fields });
 }
 
 /**
@@ -143,12 +137,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: JsonBodyGuard },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            whitelist: true,
-            forbidNonWhitelisted: true,
-            forbidUnknownValues: true,
-            exceptionFactory: validationError,
-          }),
+          useValue: new ServiceValidationPipe(),
         },
       ],
     };
