@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
+import { ID_PATTERN } from '../ids.js';
 import { CreateOrderDto, SendEventDto } from '../orders/order.dto.js';
 import { ServiceValidationPipe, isPlainSendEvent, validationError } from './validation.pipe.js';
 
@@ -67,6 +69,24 @@ describe('ServiceValidationPipe', () => {
     for (const json of ['{"requestId":"r-1","bizCode":"EXPRESS","sceneId":"APP","payload":{}}', '{"requestId":"r-1","bizCode":"NOPE","sceneId":"APP","payload":{},"x":1}']) {
       expect(await answer(pipe, json, CreateOrderDto)).toEqual(await answer(reference, json, CreateOrderDto));
     }
+  });
+
+  it('knows every rule SendEventDto declares: a rule added there must be written out in isPlainSendEvent too', () => {
+    const rules = getMetadataStorage()
+      .getTargetValidationMetadatas(SendEventDto, '', true, false)
+      .map((m) => `${m.propertyName}: ${m.name ?? m.type}${m.name === 'matches' ? (m.constraints[0] === ID_PATTERN ? ' ID_PATTERN' : ' another pattern') : ''}`)
+      .sort();
+    expect(rules).toEqual([
+      'event: isString',
+      'event: matches ID_PATTERN',
+      'expectedState: isOptional',
+      'expectedState: isString',
+      'expectedState: matches ID_PATTERN',
+      'payload: isObject',
+      'payload: isOptional',
+      'requestId: isString',
+      'requestId: matches ID_PATTERN',
+    ]);
   });
 
   it('says yes only to a plain object', () => {
