@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmMachineVersions1796500000000, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
+import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmLateEventCount1796600000000, OrderFsmMachineVersions1796500000000, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
 import { OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { DataSource } from 'typeorm';
@@ -73,8 +73,8 @@ describe('a database of the release before operations, upgraded', () => {
     const url = new URL(DATABASE_URL);
     url.pathname = `/${name}`;
     const migrations = [...ORDER_FSM_MIGRATIONS];
-    expect(migrations.slice(-3)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000, OrderFsmMachineVersions1796500000000]);
-    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -3), migrationsRun: true });
+    expect(migrations.slice(-4)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000, OrderFsmMachineVersions1796500000000, OrderFsmLateEventCount1796600000000]);
+    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -4), migrationsRun: true });
     try {
       await dataSource.initialize();
       for (const [sql, params] of oldRows(at, false)) await dataSource.query(sql, params);
@@ -83,13 +83,18 @@ describe('a database of the release before operations, upgraded', () => {
         const migration = new OrderFsmOperations1796300000000();
         const attempts = new OrderFsmWorkAttempts1796400000000();
         const versions = new OrderFsmMachineVersions1796500000000();
+        const lateCount = new OrderFsmLateEventCount1796600000000();
         await migration.up(runner);
         await migration.up(runner);
         await attempts.up(runner);
         await attempts.up(runner);
         await versions.up(runner);
         await versions.up(runner);
+        await lateCount.up(runner);
+        await lateCount.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
+        await lateCount.down(runner);
+        expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('late_events');
         await versions.down(runner);
         expect(await runner.hasTable('fsm_late_event')).toBe(false);
         expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('machine_version');
@@ -100,6 +105,7 @@ describe('a database of the release before operations, upgraded', () => {
         await migration.up(runner);
         await attempts.up(runner);
         await versions.up(runner);
+        await lateCount.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
       } finally {
         await runner.release();

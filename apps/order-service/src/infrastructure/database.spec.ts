@@ -42,6 +42,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmOperations1796300000000',
       'OrderFsmWorkAttempts1796400000000',
       'OrderFsmMachineVersions1796500000000',
+      'OrderFsmLateEventCount1796600000000',
       'TaxiSchema1763856000001',
       'TaxiPassengerActiveRide1796256000000',
     ]);
@@ -50,6 +51,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmPostgresOperations1796300000000',
       'OrderFsmPostgresWorkAttempts1796400000000',
       'OrderFsmPostgresMachineVersions1796500000000',
+      'OrderFsmPostgresLateEventCount1796600000000',
       'TaxiSchemaPostgres1796284000001',
       'TaxiPassengerActiveRidePostgres1796284000002',
     ]);

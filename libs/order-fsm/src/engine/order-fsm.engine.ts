@@ -561,9 +561,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     return { ...writer.answer<T>(undefined), order: committed };
   }
 
-  /** A transition moved an order that holds late events: they are looked at now, since its new state may take them. */
+  /** A transition moved an order with late events: those it holds are looked at now, since its new state may take them. */
   private async wakeHeld(order: FsmOrder): Promise<void> {
-    if (!order.heldEvents) return;
+    if (!order.lateEvents) return;
     // After the commit, not in it: a wake lost to a crash here only waits for the next look (at most a minute).
     await this.store.wakeHeldEvents(order.orderId, new Date()).catch((error: unknown) => this.logger.warn(`held events of order ${order.orderId} not woken: ${(error as Error).message}`));
   }

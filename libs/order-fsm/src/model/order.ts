@@ -16,6 +16,9 @@ export interface FsmOrder<D extends object = OrderData> {
   paused?: { at: Date; reason: string };
   /** The version of the machine whose rules the order follows (defineMachine's `version`): the one it was created under, until it is migrated. */
   machineVersion?: number;
-  /** How many late events the order holds until it reaches a state that takes them (the machine's `late: { hold }`). */
-  heldEvents?: number;
+  /**
+   * How many late events were recorded for the order (ignored, held, compensated): its request ids
+   * may be consumed there too, and it may hold events a transition should wake.
+   */
+  lateEvents?: number;
 }

@@ -77,10 +77,34 @@ export class OrderFsmPostgresMachineVersions1796500000000 implements MigrationIn
   }
 }
 
+/**
+ * How many late events were recorded for each order (`fsm_order.late_events`), so that only the
+ * orders with some look for consumed request ids in fsm_late_event; added where missing, and counted
+ * for the orders that already have late events.
+ */
+export class OrderFsmPostgresLateEventCount1796600000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresLateEventCount1796600000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    const [{ present }] = await runner.query(
+      "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'fsm_order' AND column_name = 'late_events') AS present",
+    );
+    for (const statement of createStatements(POSTGRES_SCHEMA, FSM_TABLES, 'ask')) await runner.query(statement);
+    if (!present) {
+      await runner.query('UPDATE fsm_order o SET late_events = l.n FROM (SELECT order_id, COUNT(*) AS n FROM fsm_late_event GROUP BY order_id) l WHERE l.order_id = o.id');
+    }
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('ALTER TABLE fsm_order DROP COLUMN IF EXISTS late_events');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
 export const ORDER_FSM_POSTGRES_MIGRATIONS = [
   OrderFsmPostgresSchema1796284000000,
   OrderFsmPostgresOperations1796300000000,
   OrderFsmPostgresWorkAttempts1796400000000,
   OrderFsmPostgresMachineVersions1796500000000,
+  OrderFsmPostgresLateEventCount1796600000000,
 ] as const;

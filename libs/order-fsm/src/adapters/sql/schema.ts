@@ -66,6 +66,8 @@ export const FSM_TABLES: readonly Table[] = [
       { name: 'pause_reason', kind: 'string', length: 512, nullable: true },
       // The version of the machine whose rules the order follows: the one it was created under, until it is migrated.
       { name: 'machine_version', kind: 'version', default: '1' },
+      // How many late events were recorded for the order: only then do its loads look in fsm_late_event.
+      { name: 'late_events', kind: 'version', default: '0' },
     ],
     primaryKey: ['id'],
     unique: [],

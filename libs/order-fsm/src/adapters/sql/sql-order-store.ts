@@ -45,13 +45,13 @@ import type { SqlDialect, Statement } from './sql-dialect.js';
 // The statements, once for every database: `?` for values (the dialect numbers them where it must),
 // lists expanded to one placeholder per value.
 const ORDER_COLUMNS =
-  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason, o.paused_at, o.pause_reason, o.machine_version';
+  'o.id, o.biz_code, o.scene_id, o.state, o.version, o.data, o.created_at, o.updated_at, o.flagged_at, o.flag_reason, o.paused_at, o.pause_reason, o.machine_version, o.late_events';
 const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM fsm_order o WHERE o.id = ?`;
-// One round trip for all three: the order, what already consumed this request id (a transition, or
-// a late event the machine ignored, held or compensated), and how many late events the order holds.
-const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, COALESCE(t.request_hash, l.request_hash) AS request_hash, COALESCE(t.response, l.response) AS response,
-  (SELECT COUNT(*) FROM fsm_late_event h WHERE h.order_id = o.id AND h.status = 'held') AS held
-  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? AND t.caller = ? LEFT JOIN fsm_late_event l ON l.request_id = ? AND l.caller = ? WHERE o.id = ?`;
+// One round trip for both: the order, and the transition that already consumed this request id, if
+// any. A late event may have consumed it too, but only on an order with late events (late_events > 0):
+// such an order's load looks in fsm_late_event as well, one more round trip that other orders never pay.
+const SELECT_ORDER_AND_REQUEST = `SELECT ${ORDER_COLUMNS}, t.request_hash, t.response
+  FROM fsm_order o LEFT JOIN fsm_transition t ON t.request_id = ? AND t.caller = ? WHERE o.id = ?`;
 const SELECT_REQUEST = `SELECT request_hash, response FROM fsm_transition WHERE request_id = ? AND caller = ?
   UNION ALL SELECT request_hash, response FROM fsm_late_event WHERE request_id = ? AND caller = ?`;
 export const INSERT_ORDER =
@@ -93,7 +93,7 @@ interface OrderRow {
   paused_at: unknown;
   pause_reason: string | null;
   machine_version?: number | string | null;
-  held?: number | string | null;
+  late_events?: number | string | null;
   auto_due_at?: unknown;
 }
 
@@ -157,8 +157,12 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   }
 
   async loadForEvent(orderId: string, requestId: string, caller: string): Promise<{ order: FsmOrder | null; consumed: ConsumedRequest | null }> {
-    const [row] = await this.read<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, caller, requestId, caller, orderId]);
-    if (row) return { order: this.toOrder(row), consumed: toConsumed(row) };
+    const [row] = await this.read<OrderRow & RequestRow>(SELECT_ORDER_AND_REQUEST, [requestId, caller, orderId]);
+    if (row) {
+      const order = this.toOrder(row);
+      const consumed = toConsumed(row) ?? (order.lateEvents ? await this.findConsumedRequest(requestId, caller) : null);
+      return { order, consumed };
+    }
     // No such order: the request id may still be taken (by another order), which is the answer to give.
     return { order: null, consumed: await this.findConsumedRequest(requestId, caller) };
   }
@@ -341,6 +345,8 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
           throw new VersionConflictError(write.order.orderId, write.order.version);
         }
         const time = this.dialect.time(write.at);
+        // Counted on the order: its next loads look for request ids in fsm_late_event too, its transitions wake its held events.
+        await session.changes('UPDATE fsm_order SET late_events = late_events + 1 WHERE id = ?', [write.order.orderId]);
         await session.changes(
           `INSERT INTO fsm_late_event (order_id, version, state, event, request_id, caller, caller_role, source, request_hash, payload, policy, status, response, deadline, next_check_at, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -884,7 +890,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       ...(row.flagged_at != null && { flag: { at: readTime(row.flagged_at), reason: row.flag_reason ?? '' } }),
       ...(row.paused_at != null && { paused: { at: readTime(row.paused_at), reason: row.pause_reason ?? '' } }),
       machineVersion: row.machine_version == null ? 1 : Number(row.machine_version),
-      ...(row.held != null && Number(row.held) > 0 && { heldEvents: Number(row.held) }),
+      ...(row.late_events != null && Number(row.late_events) > 0 && { lateEvents: Number(row.late_events) }),
     };
   }
 }

@@ -4,6 +4,7 @@ import { OrderFsmCallers1764720000000 } from './1764720000000-order-fsm-callers.
 import { OrderFsmOperations1796300000000 } from './1796300000000-order-fsm-operations.js';
 import { OrderFsmWorkAttempts1796400000000 } from './1796400000000-order-fsm-work-attempts.js';
 import { OrderFsmMachineVersions1796500000000 } from './1796500000000-order-fsm-machine-versions.js';
+import { OrderFsmLateEventCount1796600000000 } from './1796600000000-order-fsm-late-event-count.js';
 
 export const ORDER_FSM_MIGRATIONS = [
   OrderFsmSchema1763856000000,
@@ -12,4 +13,5 @@ export const ORDER_FSM_MIGRATIONS = [
   OrderFsmOperations1796300000000,
   OrderFsmWorkAttempts1796400000000,
   OrderFsmMachineVersions1796500000000,
+  OrderFsmLateEventCount1796600000000,
 ] as const;
