@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { OrderStore } from '../../ports/order-store.js';
-import type { OrderFsmMetrics, TransitionLabels } from '../../ports/metrics.js';
+import type { LockOutcome, OrderFsmMetrics, RefusalLabels, TransitionLabels } from '../../ports/metrics.js';
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -8,36 +8,62 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  * order-fsm's metrics on a prom-client registry:
  * - `order_fsm_events_total{event,outcome}`: every sendEvent, `outcome` applied, replayed or the
  *   error code (VERSION_CONFLICT counts the conflicts at the fence, ORDER_BUSY the lock timeouts);
- * - `order_fsm_event_duration_seconds{event}` and `order_fsm_lock_wait_seconds`;
+ * - `order_fsm_event_duration_seconds{event}`;
+ * - `order_fsm_lock_wait_seconds{outcome}`: each wait for an order's lock, by how it ended
+ *   (acquired, handed_off, none, busy, unavailable);
  * - `order_fsm_outbox_backlog` and `order_fsm_outbox_oldest_seconds` (read from the store on each
  *   scrape when it is given), `order_fsm_outbox_published_total`, `order_fsm_outbox_lag_seconds`;
  * - `order_fsm_work_total{event,verdict}`: retries (`retry`, `wait`) and dead letters (`dead`);
  * - `order_fsm_transitions_total{from_state,to_state,event,biz_code,scene_id,source}`: every
  *   committed transition, labels bounded by the machine, the known dimensions and sources;
+ * - `order_fsm_refusals_total{event,code,reason,source}`: every refused event, `reason` the
+ *   checker's or processor's for CHECK_FAILED (declared ones by name, any other `other`), else `none`;
  * - `order_fsm_operator_actions_total{kind,actor}`: operators' acts, actors bounded by the operator API.
+ *
+ * The engine passes labels that are already bounded. Each series' child (prom-client's `labels()`)
+ * is made once and kept, so that an event costs a map lookup per metric rather than a label check.
  */
 export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   private readonly events: Counter<'event' | 'outcome'>;
   private readonly duration: Histogram<'event'>;
-  private readonly lockWait: Histogram;
+  private readonly lockWait: Histogram<'outcome'>;
   private readonly publishedTotal: Counter;
   private readonly lag: Histogram;
   private readonly workTotal: Counter<'event' | 'verdict'>;
   private readonly transitions: Counter<'from_state' | 'to_state' | 'event' | 'biz_code' | 'scene_id' | 'source'>;
+  private readonly refusals: Counter<'event' | 'code' | 'reason' | 'source'>;
   private readonly operatorActions: Counter<'kind' | 'actor'>;
+  /** The children made so far, by their label values joined. */
+  private readonly eventChildren = new Map<string, Counter.Internal>();
+  private readonly durationChildren = new Map<string, Histogram.Internal<'event'>>();
+  private readonly lockChildren = new Map<string, Histogram.Internal<'outcome'>>();
+  private readonly transitionChildren = new Map<string, Counter.Internal>();
+  private readonly refusalChildren = new Map<string, Counter.Internal>();
 
   constructor(registry: Registry, store?: OrderStore) {
     const registers = [registry];
     this.events = new Counter({ name: 'order_fsm_events_total', help: 'sendEvent calls by event and outcome (applied, replayed or the error code)', labelNames: ['event', 'outcome'], registers });
     this.duration = new Histogram({ name: 'order_fsm_event_duration_seconds', help: 'sendEvent latency, lock wait included', labelNames: ['event'], buckets: SECONDS, registers });
-    this.lockWait = new Histogram({ name: 'order_fsm_lock_wait_seconds', help: 'time spent acquiring the order lock', buckets: SECONDS, registers });
+    this.lockWait = new Histogram({
+      name: 'order_fsm_lock_wait_seconds',
+      help: "time spent waiting for an order's lock, by outcome (acquired, handed_off, none, busy, unavailable)",
+      labelNames: ['outcome'],
+      buckets: SECONDS,
+      registers,
+    });
     this.publishedTotal = new Counter({ name: 'order_fsm_outbox_published_total', help: 'outbox messages acknowledged by the broker', registers });
     this.lag = new Histogram({ name: 'order_fsm_outbox_lag_seconds', help: 'from the transition to the broker ack', buckets: SECONDS, registers });
     this.workTotal = new Counter({ name: 'order_fsm_work_total', help: 'deliveries of automatic work by event and verdict (done, retry, wait, dead)', labelNames: ['event', 'verdict'], registers });
     this.transitions = new Counter({
       name: 'order_fsm_transitions_total',
-      help: 'committed transitions by from-state, to-state, event, bizCode, sceneId and source (api, worker, timer, sweeper, operator)',
+      help: 'committed transitions by from-state, to-state, event, bizCode, sceneId and source (api, worker, timer, sweeper, operator, migration, held)',
       labelNames: ['from_state', 'to_state', 'event', 'biz_code', 'scene_id', 'source'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'order_fsm_refusals_total',
+      help: 'refused events by event, error code, reason (the checker\'s for CHECK_FAILED, else none) and source',
+      labelNames: ['event', 'code', 'reason', 'source'],
       registers,
     });
     this.operatorActions = new Counter({
@@ -72,10 +98,13 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
     }
   }
 
-  event(event: string, outcome: string, durationMs: number, lockWaitMs: number): void {
-    this.events.inc({ event, outcome });
-    this.duration.observe({ event }, durationMs / 1000);
-    this.lockWait.observe(lockWaitMs / 1000);
+  event(event: string, outcome: string, durationMs: number): void {
+    child(this.eventChildren, `${event}\u0000${outcome}`, () => this.events.labels(event, outcome)).inc();
+    child(this.durationChildren, event, () => this.duration.labels(event)).observe(durationMs / 1000);
+  }
+
+  lock(outcome: LockOutcome, waitMs: number): void {
+    child(this.lockChildren, outcome, () => this.lockWait.labels(outcome)).observe(waitMs / 1000);
   }
 
   published(lagsMs: readonly number[]): void {
@@ -88,17 +117,27 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   }
 
   transition(labels: TransitionLabels): void {
-    this.transitions.inc({
-      from_state: labels.fromState,
-      to_state: labels.toState,
-      event: labels.event,
-      biz_code: labels.bizCode,
-      scene_id: labels.sceneId,
-      source: labels.source,
-    });
+    const { fromState, toState, event, bizCode, sceneId, source } = labels;
+    const key = `${fromState}\u0000${toState}\u0000${event}\u0000${bizCode}\u0000${sceneId}\u0000${source}`;
+    child(this.transitionChildren, key, () => this.transitions.labels(fromState, toState, event, bizCode, sceneId, source)).inc();
+  }
+
+  refusal(labels: RefusalLabels): void {
+    const { event, code, reason, source } = labels;
+    child(this.refusalChildren, `${event}\u0000${code}\u0000${reason}\u0000${source}`, () => this.refusals.labels(event, code, reason, source)).inc();
   }
 
   operatorAction(kind: string, actor: string): void {
     this.operatorActions.inc({ kind, actor });
   }
+}
+
+/** The child of `key`, made by `make` the first time. */
+function child<C>(children: Map<string, C>, key: string, make: () => C): C {
+  let found = children.get(key);
+  if (found === undefined) {
+    found = make();
+    children.set(key, found);
+  }
+  return found;
 }
