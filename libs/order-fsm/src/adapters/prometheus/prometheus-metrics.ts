@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, type CounterConfiguration, Gauge, Histogram, type LabelValues, type Registry } from 'prom-client';
 import type { OrderStore } from '../../ports/order-store.js';
 import type { LockOutcome, OrderFsmMetrics, RefusalLabels, TransitionLabels } from '../../ports/metrics.js';
 
@@ -20,29 +20,29 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  *   checker's or processor's for CHECK_FAILED (declared ones by name, any other `other`), else `none`;
  * - `order_fsm_operator_actions_total{kind,actor}`: operators' acts, actors bounded by the operator API.
  *
- * The engine passes labels that are already bounded. Each series' child (prom-client's `labels()`)
- * is made once and kept, so that an event costs a map lookup per metric rather than a label check.
+ * The engine passes labels that are already bounded. On the path of every event, the counters are
+ * plain numbers by series, handed to prom-client when the registry is read (a Tally), and each
+ * histogram series' child (prom-client's `labels()`) is made once and kept: prom-client checks and
+ * hashes the labels of each call, a child's too, which costs more than the rest of the recording
+ * (bench/metrics-hot-path.mjs; docs/BENCHMARKS.md).
  */
 export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
-  private readonly events: Counter<'event' | 'outcome'>;
+  private readonly events: Tally<'event' | 'outcome'>;
   private readonly duration: Histogram<'event'>;
   private readonly lockWait: Histogram<'outcome'>;
   private readonly publishedTotal: Counter;
   private readonly lag: Histogram;
   private readonly workTotal: Counter<'event' | 'verdict'>;
-  private readonly transitions: Counter<'from_state' | 'to_state' | 'event' | 'biz_code' | 'scene_id' | 'source'>;
-  private readonly refusals: Counter<'event' | 'code' | 'reason' | 'source'>;
+  private readonly transitions: Tally<'from_state' | 'to_state' | 'event' | 'biz_code' | 'scene_id' | 'source'>;
+  private readonly refusals: Tally<'event' | 'code' | 'reason' | 'source'>;
   private readonly operatorActions: Counter<'kind' | 'actor'>;
-  /** The children made so far, by their label values joined. */
-  private readonly eventChildren = new Map<string, Counter.Internal>();
+  /** The histograms' children made so far, by their label values. */
   private readonly durationChildren = new Map<string, Histogram.Internal<'event'>>();
   private readonly lockChildren = new Map<string, Histogram.Internal<'outcome'>>();
-  private readonly transitionChildren = new Map<string, Counter.Internal>();
-  private readonly refusalChildren = new Map<string, Counter.Internal>();
 
   constructor(registry: Registry, store?: OrderStore) {
     const registers = [registry];
-    this.events = new Counter({ name: 'order_fsm_events_total', help: 'sendEvent calls by event and outcome (applied, replayed or the error code)', labelNames: ['event', 'outcome'], registers });
+    this.events = new Tally({ name: 'order_fsm_events_total', help: 'sendEvent calls by event and outcome (applied, replayed or the error code)', labelNames: ['event', 'outcome'], registers });
     this.duration = new Histogram({ name: 'order_fsm_event_duration_seconds', help: 'sendEvent latency, lock wait included', labelNames: ['event'], buckets: SECONDS, registers });
     this.lockWait = new Histogram({
       name: 'order_fsm_lock_wait_seconds',
@@ -54,13 +54,13 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
     this.publishedTotal = new Counter({ name: 'order_fsm_outbox_published_total', help: 'outbox messages acknowledged by the broker', registers });
     this.lag = new Histogram({ name: 'order_fsm_outbox_lag_seconds', help: 'from the transition to the broker ack', buckets: SECONDS, registers });
     this.workTotal = new Counter({ name: 'order_fsm_work_total', help: 'deliveries of automatic work by event and verdict (done, retry, wait, dead)', labelNames: ['event', 'verdict'], registers });
-    this.transitions = new Counter({
+    this.transitions = new Tally({
       name: 'order_fsm_transitions_total',
       help: 'committed transitions by from-state, to-state, event, bizCode, sceneId and source (api, worker, timer, sweeper, operator, migration, held)',
       labelNames: ['from_state', 'to_state', 'event', 'biz_code', 'scene_id', 'source'],
       registers,
     });
-    this.refusals = new Counter({
+    this.refusals = new Tally({
       name: 'order_fsm_refusals_total',
       help: 'refused events by event, error code, reason (the checker\'s for CHECK_FAILED, else none) and source',
       labelNames: ['event', 'code', 'reason', 'source'],
@@ -99,7 +99,7 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   }
 
   event(event: string, outcome: string, durationMs: number): void {
-    child(this.eventChildren, `${event}\u0000${outcome}`, () => this.events.labels(event, outcome)).inc();
+    this.events.inc(`${event}\u0000${outcome}`, () => ({ event, outcome }));
     child(this.durationChildren, event, () => this.duration.labels(event)).observe(durationMs / 1000);
   }
 
@@ -119,12 +119,12 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   transition(labels: TransitionLabels): void {
     const { fromState, toState, event, bizCode, sceneId, source } = labels;
     const key = `${fromState}\u0000${toState}\u0000${event}\u0000${bizCode}\u0000${sceneId}\u0000${source}`;
-    child(this.transitionChildren, key, () => this.transitions.labels(fromState, toState, event, bizCode, sceneId, source)).inc();
+    this.transitions.inc(key, () => ({ from_state: fromState, to_state: toState, event, biz_code: bizCode, scene_id: sceneId, source }));
   }
 
   refusal(labels: RefusalLabels): void {
     const { event, code, reason, source } = labels;
-    child(this.refusalChildren, `${event}\u0000${code}\u0000${reason}\u0000${source}`, () => this.refusals.labels(event, code, reason, source)).inc();
+    this.refusals.inc(`${event}\u0000${code}\u0000${reason}\u0000${source}`, () => ({ event, code, reason, source }));
   }
 
   operatorAction(kind: string, actor: string): void {
@@ -140,4 +140,30 @@ function child<C>(children: Map<string, C>, key: string, make: () => C): C {
     children.set(key, found);
   }
   return found;
+}
+
+/**
+ * A prom-client counter whose series are counted here, in plain numbers by key, and handed to the
+ * counter each time the registry is read: an increment is a map lookup, with no label check or hash.
+ */
+class Tally<L extends string> {
+  private readonly counts = new Map<string, { readonly labels: LabelValues<L>; value: number }>();
+
+  constructor(configuration: CounterConfiguration<L>) {
+    const counts = this.counts;
+    new Counter<L>({
+      ...configuration,
+      collect() {
+        this.reset();
+        for (const { labels, value } of counts.values()) this.inc(labels, value);
+      },
+    });
+  }
+
+  /** Counts one in the series of `key` (its label values joined), whose labels `labels` makes the first time. */
+  inc(key: string, labels: () => LabelValues<L>): void {
+    const found = this.counts.get(key);
+    if (found) found.value++;
+    else this.counts.set(key, { labels: labels(), value: 1 });
+  }
 }
