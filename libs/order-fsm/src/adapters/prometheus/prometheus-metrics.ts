@@ -20,11 +20,11 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  *   checker's or processor's for CHECK_FAILED (declared ones by name, any other `other`), else `none`;
  * - `order_fsm_operator_actions_total{kind,actor}`: operators' acts, actors bounded by the operator API.
  *
- * The engine passes labels that are already bounded. On the path of every event, the counters are
- * plain numbers by series, handed to prom-client when the registry is read (a Tally), and each
- * histogram series' child (prom-client's `labels()`) is made once and kept: prom-client checks and
- * hashes the labels of each call, a child's too, which costs more than the rest of the recording
- * (bench/metrics-hot-path.mjs; docs/BENCHMARKS.md).
+ * The engine passes labels that are already bounded. On the path of every event the counters are
+ * plain numbers by series, handed to prom-client when the registry is read (a Tally), and the
+ * histograms are given one label object per series, made once. prom-client checks and hashes the
+ * labels of every call; its `labels()` children do too, and measured slower than label objects
+ * (bench/metrics-hot-path.mjs, docs/BENCHMARKS.md), so they are not used.
  */
 export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   private readonly events: Tally<'event' | 'outcome'>;
@@ -36,9 +36,9 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   private readonly transitions: Tally<'from_state' | 'to_state' | 'event' | 'biz_code' | 'scene_id' | 'source'>;
   private readonly refusals: Tally<'event' | 'code' | 'reason' | 'source'>;
   private readonly operatorActions: Counter<'kind' | 'actor'>;
-  /** The histograms' children made so far, by their label values. */
-  private readonly durationChildren = new Map<string, Histogram.Internal<'event'>>();
-  private readonly lockChildren = new Map<string, Histogram.Internal<'outcome'>>();
+  /** The histograms' label objects made so far, by their label value. */
+  private readonly durationLabels = new Map<string, LabelValues<'event'>>();
+  private readonly lockLabels = new Map<string, LabelValues<'outcome'>>();
 
   constructor(registry: Registry, store?: OrderStore) {
     const registers = [registry];
@@ -100,11 +100,11 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
 
   event(event: string, outcome: string, durationMs: number): void {
     this.events.inc(`${event}\u0000${outcome}`, () => ({ event, outcome }));
-    child(this.durationChildren, event, () => this.duration.labels(event)).observe(durationMs / 1000);
+    this.duration.observe(made(this.durationLabels, event, () => ({ event })), durationMs / 1000);
   }
 
   lock(outcome: LockOutcome, waitMs: number): void {
-    child(this.lockChildren, outcome, () => this.lockWait.labels(outcome)).observe(waitMs / 1000);
+    this.lockWait.observe(made(this.lockLabels, outcome, () => ({ outcome })), waitMs / 1000);
   }
 
   published(lagsMs: readonly number[]): void {
@@ -132,12 +132,12 @@ export class PrometheusOrderFsmMetrics implements OrderFsmMetrics {
   }
 }
 
-/** The child of `key`, made by `make` the first time. */
-function child<C>(children: Map<string, C>, key: string, make: () => C): C {
-  let found = children.get(key);
+/** The value of `key`, made by `make` the first time. */
+function made<V>(values: Map<string, V>, key: string, make: () => V): V {
+  let found = values.get(key);
   if (found === undefined) {
     found = make();
-    children.set(key, found);
+    values.set(key, found);
   }
   return found;
 }
@@ -145,6 +145,7 @@ function child<C>(children: Map<string, C>, key: string, make: () => C): C {
 /**
  * A prom-client counter whose series are counted here, in plain numbers by key, and handed to the
  * counter each time the registry is read: an increment is a map lookup, with no label check or hash.
+ * The counts are the tally's own: `registry.resetMetrics()` does not clear them (a counter never goes back).
  */
 class Tally<L extends string> {
   private readonly counts = new Map<string, { readonly labels: LabelValues<L>; value: number }>();
