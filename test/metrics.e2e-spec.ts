@@ -226,6 +226,9 @@ describe('GET /metrics: Prometheus', () => {
   });
 
   it('passes promtool check metrics, every metric of the service included', async () => {
+    // A transition, a refusal and a lock wait of its own, so that every kind of series is in the text.
+    const orderId = await createOrder(t);
+    expect((await sendEvent(t, orderId, 'ACCEPT', { driverId: '' })).body.code).toBe('CHECK_FAILED');
     const text = await scrape();
     for (const name of ['order_fsm_transitions_total', 'order_fsm_refusals_total', 'order_fsm_lock_wait_seconds_bucket', 'http_request_duration_seconds_bucket', 'nodejs_heap_size_used_bytes']) {
       expect(seriesOf(text, name).length).toBeGreaterThan(0);
