@@ -359,9 +359,12 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     }
   }
 
-  /** The bounded metric labels, made once the processors are registered (they name bizCodes and sceneIds). */
+  /** The bounded metric labels, kept once the processors are registered (they name bizCodes and sceneIds). */
   private get labels(): MetricLabels {
-    return (this.metricLabels ??= new MetricLabels(this.options, this.registry.namedDimensions()));
+    if (this.metricLabels) return this.metricLabels;
+    const labels = new MetricLabels(this.options, this.registry.namedDimensions());
+    if (this.registry.isSealed) this.metricLabels = labels;
+    return labels;
   }
 
   /** Counts a committed transition, each label bounded: by the machine, the known dimensions and sources. */
