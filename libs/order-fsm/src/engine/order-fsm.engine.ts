@@ -18,6 +18,8 @@ import {
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
+import type { LockOutcome } from '../ports/metrics.js';
+import { MetricLabels } from './metric-labels.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { ConsumedRequest, OrderStore, TimerWrite, TransitionLogEntry } from '../ports/order-store.js';
@@ -29,7 +31,6 @@ import {
   type Caller,
   FORCE_EVENT,
   HELD_SOURCE,
-  KNOWN_SOURCES,
   MIGRATE_EVENT,
   MIGRATION_SOURCE,
   OPERATOR_SOURCE,
@@ -158,9 +159,7 @@ export function derivedRequestId(prefix: string, ...parts: (string | number)[]):
 export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
-  private declaredEvents?: ReadonlySet<string>;
-  private declaredStates?: ReadonlySet<string>;
-  private knownDimensions?: { bizCodes: ReadonlySet<string>; sceneIds: ReadonlySet<string> };
+  private metricLabels?: MetricLabels;
   private inFlight = 0;
   private closing = false;
   private drained?: () => void;
@@ -274,10 +273,13 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
       // Refusals are answers, not faults: logged at debug, with their code. Faults are logged where they are answered.
-      if (error instanceof OrderFsmError && error.httpStatus < 500) this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
+      if (error instanceof OrderFsmError && error.httpStatus < 500) {
+        this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
+        this.options.metrics.refusal?.(this.labels.refusal(error, event?.eventType, event?.source));
+      }
       throw error;
     } finally {
-      this.options.metrics.event(this.eventLabel(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
+      this.options.metrics.event(this.labels.event(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
       if (--this.inFlight === 0) this.drained?.();
     }
   }
@@ -310,9 +312,12 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     // A new order has no lock of its own: its request id serialises identical creates instead.
     const lockStarted = performance.now();
     let handle: OrderLockHandle;
+    let lockOutcome: LockOutcome = 'unavailable';
     try {
       handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId);
+      lockOutcome = handle.grant === 'handed_off' || handle.grant === 'none' ? handle.grant : 'acquired';
     } catch (error) {
+      if (error instanceof OrderBusyError) lockOutcome = 'busy';
       // A holder that committed this very request and died before answering keeps its lock until it
       // expires: the retry of an applied request is answered its replay rather than ORDER_BUSY.
       if (error instanceof OrderBusyError) {
@@ -322,6 +327,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       throw error;
     } finally {
       timing.lockWaitMs = performance.now() - lockStarted;
+      this.options.metrics.lock?.(lockOutcome, timing.lockWaitMs);
     }
     try {
       let order: FsmOrder | null;
@@ -353,34 +359,17 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     }
   }
 
-  /** Declared events by name, anything else as one label: a client cannot grow the metrics without bound. */
-  private eventLabel(eventType: unknown): string {
-    this.declaredEvents ??= new Set([...this.options.machines.values()].flatMap((m) => [...m.events]));
-    return (typeof eventType === 'string' && this.declaredEvents.has(eventType)) || eventType === FORCE_EVENT ? (eventType as string) : 'undeclared';
+  /** The bounded metric labels, kept once the processors are registered (they name bizCodes and sceneIds). */
+  private get labels(): MetricLabels {
+    if (this.metricLabels) return this.metricLabels;
+    const labels = new MetricLabels(this.options, this.registry.namedDimensions());
+    if (this.registry.isSealed) this.metricLabels = labels;
+    return labels;
   }
 
   /** Counts a committed transition, each label bounded: by the machine, the known dimensions and sources. */
   private countTransition(order: FsmOrder, toState: string, event: OrderStateEvent): void {
-    const { machine, metrics, dimensions } = this.options;
-    if (!metrics.transition) return;
-    if (!this.knownDimensions) {
-      const named = this.registry.namedDimensions();
-      this.knownDimensions = {
-        bizCodes: new Set([...named.bizCodes, ...dimensions.bizCodes]),
-        sceneIds: new Set([...named.sceneIds, ...dimensions.sceneIds]),
-      };
-    }
-    this.declaredStates ??= new Set([...this.options.machines.values()].flatMap((m) => m.stateNames));
-    const state = (name: string) => (machine.hasState(name) || this.declaredStates!.has(name) ? name : 'undeclared');
-    const source = event.source ?? 'api';
-    metrics.transition({
-      fromState: state(order.state),
-      toState: state(toState),
-      event: this.eventLabel(event.eventType),
-      bizCode: this.knownDimensions.bizCodes.has(order.bizCode) ? order.bizCode : 'other',
-      sceneId: this.knownDimensions.sceneIds.has(order.sceneId) ? order.sceneId : 'other',
-      source: KNOWN_SOURCES.has(source) ? source : 'other',
-    });
+    this.options.metrics.transition?.(this.labels.transition(order, toState, event.eventType, event.source));
   }
 
   findOrder(orderId: string): Promise<FsmOrder | null> {

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 // waiters, the handoffs and the wake-ups are this adapter's.
 import Redlock from 'redlock';
 import { DependencyUnavailableError, OrderBusyError } from '../../errors/order-fsm.errors.js';
-import type { OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
+import type { LockGrant, OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
 
 export interface RedlockOrderLockOptions {
   /** How long a lock lives if its holder never releases it (the lease). Default 10 s. */
@@ -202,15 +202,16 @@ export class RedlockOrderLock implements OrderLock {
     state.lock = lock;
     state.handoffs = 0;
     const next = state.waiters.shift();
-    if (next) this.grant(state, next);
+    if (next) this.grant(state, next, 'acquired');
     else void this.releaseToRedis(state);
   }
 
-  private grant(state: KeyState, waiter: Waiter): void {
+  private grant(state: KeyState, waiter: Waiter, grant: LockGrant): void {
     clearTimeout(waiter.timer);
     const lock = state.lock;
     let released = false;
     waiter.grant({
+      grant,
       release: async () => {
         if (released || state.lock?.value !== lock?.value || !state.held) return;
         released = true;
@@ -226,7 +227,7 @@ export class RedlockOrderLock implements OrderLock {
       if (state.lock!.expiration - Date.now() < this.ttlMs / 2 && !(await this.extend(state))) return;
       if (state.waiters.length === 0) return this.releaseToRedis(state);
       state.handoffs++;
-      this.grant(state, state.waiters.shift()!);
+      this.grant(state, state.waiters.shift()!, 'handed_off');
       return;
     }
     // Enough handoffs in a row: a waiter of another process, if there is one, gets its turn. This
@@ -243,7 +244,7 @@ export class RedlockOrderLock implements OrderLock {
       // Kept, its lease renewed by the script: redlock's lock says until when, as its own extend would.
       state.lock!.expiration = sent + this.ttlMs - Math.round(DRIFT_FACTOR * this.ttlMs) - 2;
       state.handoffs = 0;
-      this.grant(state, state.waiters.shift()!);
+      this.grant(state, state.waiters.shift()!, 'handed_off');
       return;
     }
     if (outcome === 0) return this.releaseToRedis(state);
