@@ -69,6 +69,9 @@ function requireId(field: string, value: unknown): void {
   }
 }
 
+/** The longest source an event may name: what the log keeps (a label column). */
+export const MAX_SOURCE_LENGTH = 16;
+
 /** The longest reason an operator may give: what the log and the audit keep. */
 export const MAX_REASON_LENGTH = 512;
 
@@ -387,6 +390,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     requireId('orderId', event.orderId);
     requireId('requestId', event.requestId);
     if (event.orderState !== undefined) requireId('orderState', event.orderState);
+    if (event.source !== undefined && (typeof event.source !== 'string' || event.source.length === 0 || event.source.length > MAX_SOURCE_LENGTH)) {
+      throw new ValidationFailedError(`source must be a string of 1 to ${MAX_SOURCE_LENGTH} characters`, { field: 'source' });
+    }
     if (event.caller !== undefined) {
       // A caller's name scopes its request ids: `@` starts the engine's own namespaces, never a caller's.
       requireId('caller.name', event.caller?.name);
