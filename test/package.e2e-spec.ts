@@ -316,7 +316,7 @@ describe('the library as a package of its own', () => {
   });
 
   it('runs the same on PostgreSQL and Redis', async () => {
-    expect(await ride('postgres', { DATABASE_URL: process.env.POSTGRES_URL, REDIS_URL: process.env.REDIS_URL })).toEqual(expectedRide);
+    expect(await ride('postgres', { DATABASE_URL: process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test', REDIS_URL: process.env.REDIS_URL })).toEqual(expectedRide);
   });
 
   it('runs the same embedded, on sql.js with its schema from ensureSchema()', async () => {
