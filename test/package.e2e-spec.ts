@@ -54,6 +54,7 @@ console.log(JSON.stringify({
   history: history.map((t) => ({ version: t.version, event: t.event, from: t.fromState, to: t.toState, source: t.source, processor: t.processor, payload: t.payload })),
   resolvedBy: history.find((t) => t.event === 'RESOLVE')?.requestId === resolveRequest,
   unknown: { order: await tickets.find(randomUUID()), history: await tickets.history(randomUUID()) },
+  malformedId: await tickets.find('').catch(refusal),
 }));
 // No process.exit: the app's own shutdown must let go of every connection for the process to end.
 await app.close();
@@ -304,6 +305,7 @@ describe('the library as a package of its own', () => {
     ],
     resolvedBy: true,
     unknown: { order: null, history: [] },
+    malformedId: { code: 'VALIDATION_FAILED', details: { field: 'orderId' } },
   };
 
   const ride = async (wiring: string, env: Record<string, string | undefined>) => {
