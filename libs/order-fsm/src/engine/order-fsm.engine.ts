@@ -176,7 +176,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   ) {}
 
   /** Creates an order: the create event applied to a new order in the initial state. */
-  createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
+  async createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
     requireId('bizCode', input.bizCode);
     requireId('sceneId', input.sceneId);
     const orderId = input.orderId ?? randomUUID();
@@ -226,7 +226,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * message, the new state's automatic work, the timers named, and the audit row. It applies to a
    * paused order too, which stays paused. Once per request id, like any event.
    */
-  force<T = unknown>(input: ForceInput): Promise<TransitionOutcome<T>> {
+  async force<T = unknown>(input: ForceInput): Promise<TransitionOutcome<T>> {
     requireId('orderId', input?.orderId);
     requireId('toState', input.toState);
     requireReason('reason', input.reason);
@@ -375,12 +375,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     this.options.metrics.transition?.(this.labels.transition(order, toState, event.eventType, event.source));
   }
 
-  findOrder(orderId: string): Promise<FsmOrder | null> {
+  /** The order as stored now, or null if there is none; no lock taken. A malformed id rejects with VALIDATION_FAILED. */
+  async findOrder(orderId: string): Promise<FsmOrder | null> {
     requireId('orderId', orderId);
     return this.store.load(orderId);
   }
 
-  listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
+  /** The order's history: every committed transition, oldest first ([] for an unknown order). */
+  async listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
     requireId('orderId', orderId);
     return this.store.listTransitions(orderId);
   }
