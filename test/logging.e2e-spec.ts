@@ -185,7 +185,7 @@ describe('a request, followed through its lines (LOG_LEVEL=info)', () => {
     expect((await requestLine(plain.headers['x-request-id'])).req!.url).toBe('/orders/none-such');
   });
 
-  it('answers X-Request-Id on every answer: success, 401, 404 of no route, a malformed URL, a body refused before any controller, a probe', async () => {
+  it('answers X-Request-Id on every answer, and logs each refusal once, at info, with its code: 401, no route, a malformed URL, bodies refused before any controller, the operator API', async () => {
     const answers = [
       await t.http().get('/health'),
       await t.http().get('/orders/x').set('authorization', 'Bearer wrong-token-0123456789'),
@@ -193,8 +193,11 @@ describe('a request, followed through its lines (LOG_LEVEL=info)', () => {
       await t.http().get('/orders/%zz'),
       await t.http().post('/orders').set('content-type', 'text/plain').send('hello'),
       await t.http().post('/orders').set('content-type', 'application/json').send('{"requestId":'),
+      // The operator API answers through an exception filter of its own.
+      await t.http('client').get('/ops/orders/none-such'),
+      await t.http('operator').get('/ops/orders/none-such'),
     ];
-    expect(answers.map((r) => r.status)).toEqual([200, 401, 404, 400, 415, 400]);
+    expect(answers.map((r) => r.status)).toEqual([200, 401, 404, 400, 415, 400, 403, 404]);
     for (const [index, answer] of answers.entries()) expect([index, answer.headers['x-request-id']]).toEqual([index, expect.stringMatching(UUID)]);
     // Each refusal's line says why, once, at info.
     for (const answer of answers.slice(1)) {

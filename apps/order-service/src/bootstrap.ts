@@ -8,6 +8,7 @@ import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
+import { noteRefusals, requestLinesOn } from './infrastructure/logging.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './infrastructure/request-id.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -58,6 +59,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   await app.register(fastifyCookie);
   await useRateLimit(app, config.rateLimit, callers);
   installAuthentication(app, callers);
+  if (requestLinesOn(config)) noteRefusals(app);
   setupOpenApi(app);
 }
 

@@ -4,7 +4,6 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Caller, ForbiddenError, OrderFsmError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
 import { consoleToken, crossSiteProblem, isConsolePage, isConsolePublic, pathOf, signInLocation } from '@order-fsm/core/ops';
 import type { FastifyRequest } from 'fastify';
-import { noteRequest } from '../infrastructure/logging.js';
 import type { CallerDirectory, Role } from './callers.js';
 
 export type AuthenticatedCaller = Caller & { readonly role: Role };
@@ -45,14 +44,12 @@ export function installAuthentication(app: NestFastifyApplication, directory: Ca
           return reply.code(303).header('Location', signInLocation(request.url)).header('Cache-Control', 'no-store').send();
         }
         const body = toErrorBody(new UnauthenticatedError());
-        noteRequest(reply.raw, { code: body.code, reason: body.message });
         return reply.code(body.statusCode).header('WWW-Authenticate', 'Bearer').send(body);
       }
       if (request.credentials === 'cookie') {
         const problem = crossSiteProblem(request);
         if (problem) {
           const body = toErrorBody(new OrderFsmError('FORBIDDEN', problem, { reason: 'CROSS_SITE' }));
-          noteRequest(reply.raw, { code: body.code, reason: body.message });
           return reply.code(body.statusCode).send(body);
         }
       }

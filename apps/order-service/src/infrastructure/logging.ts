@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, RequestMethod } from '@nestjs/common';
 import { transitionLogFields } from '@order-fsm/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
@@ -60,6 +61,28 @@ type Noted = ServerResponse & { [NOTES]?: RequestLogNotes };
 export function noteRequest(response: ServerResponse, notes: RequestLogNotes): void {
   const noted = ((response as Noted)[NOTES] ??= {});
   for (const [key, value] of Object.entries(notes) as [keyof RequestLogNotes, string | undefined][]) if (value !== undefined) noted[key] = value;
+}
+
+/**
+ * While request lines are on, tells each refusal's line why: the code and message of the error body
+ * the request was answered with, whoever answered it (the exception filters, the authentication
+ * hook, the rate limit). Only an answer of 400 or more is read, and only its body.
+ */
+export function noteRefusals(app: NestFastifyApplication): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', (_request, reply, payload, done) => {
+      if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{')) {
+        try {
+          const { code, message } = JSON.parse(payload) as { code?: unknown; message?: unknown };
+          if (typeof code === 'string') noteRequest(reply.raw, { code, reason: typeof message === 'string' ? message : undefined });
+        } catch {
+          // Not an error body: the line has its status.
+        }
+      }
+      done(null, payload);
+    });
 }
 
 /**
