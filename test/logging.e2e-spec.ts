@@ -267,6 +267,27 @@ describe('a request, followed through its lines (LOG_LEVEL=info)', () => {
   });
 });
 
+describe('a request over the rate limit (LOG_LEVEL=info)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ logLevel: 'info', rateLimit: { max: 1, windowMs: 60_000 } }, { logDestination: destination });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is answered 429 with its X-Request-Id, and its line says RATE_LIMITED once, at info', async () => {
+    expect((await t.http().get('/orders/none-such')).status).toBe(404);
+    const limited = await t.http().get('/orders/none-such').set('x-request-id', 'limited-1');
+    expect(limited.status).toBe(429);
+    expect(limited.headers['x-request-id']).toBe('limited-1');
+    const line = await waitFor('the 429 line', async () => lines.find((l) => l.req?.id === 'limited-1' && l.res !== undefined), 5_000);
+    expect(line).toMatchObject({ level: 30, msg: 'request refused', code: 'RATE_LIMITED', reason: limited.body.message, caller: callerName('client'), res: { statusCode: 429 } });
+    expect(lines.filter((l) => l.reqId === 'limited-1')).toEqual([line]);
+  });
+});
+
 describe('a fault, followed through its lines above info (LOG_LEVEL=warn)', () => {
   let t: TestApp;
 
