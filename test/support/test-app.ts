@@ -5,6 +5,8 @@ import { OrderFsmEngine } from '@order-fsm/core';
 import type { MachineDefinition, MachineMigration } from '@order-fsm/core';
 import type { Provider } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../apps/order-service/src/app.module.js';
@@ -37,6 +39,11 @@ export interface TestExtras {
   migrations?: MachineMigration[];
   /** The taxi module's providers, as an earlier release had them (test/support/earlier-release.ts). */
   taxiProviders?: Provider[];
+  /**
+   * Where the service's log lines go (pino's, the engine's and Nest's), instead of Nest's console at
+   * error and warn; set logLevel too, as the lines are otherwise errors only.
+   */
+  logDestination?: DestinationStream;
   /** Replaces providers (a business dependency such as the company account), never storage or messaging. */
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
@@ -45,14 +52,21 @@ export interface TestExtras {
 export async function startTestApp(overrides: ConfigOverrides = {}, extras: TestExtras = {}): Promise<TestApp> {
   const base = loadServiceConfig(process.env);
   // Request lines (4xx at warn) and transitions (info) would bury the test output: errors only, unless asked.
-  const config: ServiceConfig = { ...base, logLevel: 'error', ...overrides, lock: { ...base.lock, ...overrides.lock } };
+  const config: ServiceConfig = { ...base, logLevel: 'error', logFormat: 'json', ...overrides, lock: { ...base.lock, ...overrides.lock } };
   const builder = Test.createTestingModule({
     imports: [
-      AppModule.register(config, { machine: extras.machine, previousMachines: extras.previousMachines, migrations: extras.migrations, taxiProviders: extras.taxiProviders }),       ...((extras.modules ?? []) as never[]),
+      AppModule.register(config, {
+        machine: extras.machine,
+        previousMachines: extras.previousMachines,
+        migrations: extras.migrations,
+        taxiProviders: extras.taxiProviders,
+        logDestination: extras.logDestination,
+      }),       ...((extras.modules ?? []) as never[]),
     ],
   });
   const moduleRef = await (extras.override ? extras.override(builder) : builder).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error', 'warn'] });
+  if (extras.logDestination) app.useLogger(app.get(PinoNestLogger));
   try {
     await configureApp(app, config);
     await app.listen(0, '127.0.0.1');

@@ -1,10 +1,9 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
-  OrderFsmExceptionFilter,
   type OrderLock,
   type OrderStore,
   type MachineDefinition,
@@ -19,6 +18,7 @@ import { RedlockOrderLock } from '@order-fsm/core/redis';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { PostgresOrderStore } from '@order-fsm/core/postgres';
 import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { FastifyRequest } from 'fastify';
@@ -30,7 +30,8 @@ import { HealthController } from './health/health.controller.js';
 import { dataSourceOptions, embeddedDataSourceOptions } from './infrastructure/database.js';
 import { JsonBodyGuard } from './infrastructure/json-body.guard.js';
 import { ServiceValidationPipe } from './infrastructure/validation.pipe.js';
-import { loggerParams } from './infrastructure/logging.js';
+import { ServiceExceptionFilter } from './infrastructure/exception.filter.js';
+import { loggerParams, RequestLogInterceptor, requestLinesOn } from './infrastructure/logging.js';
 import { MESSAGING, type Messaging, MessagingModule } from './infrastructure/messaging.module.js';
 import { REDIS, RedisModule } from './infrastructure/redis.module.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -52,6 +53,8 @@ export interface AppModuleOverrides {
   migrations?: MachineMigration[];
   /** The taxi module's providers, instead of TAXI_PROVIDERS (the tests boot the service as an earlier release had them). */
   taxiProviders?: readonly Provider[];
+  /** Where the log lines go, instead of stdout (the tests read them). */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -81,7 +84,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggerModule.forRoot(loggerParams(config)),
+        LoggerModule.forRoot(loggerParams(config, overrides.logDestination)),
         TypeOrmModule.forRootAsync({
           useFactory: () =>
             embedded ? embeddedDataSourceOptions(config.sqliteFile) : dataSourceOptions(config.databaseUrl, config.runMigrations, config.databasePoolSize),
@@ -134,7 +137,9 @@ export class AppModule {
       ],
       controllers: [OrdersController, PassengersController, HealthController, FsmController],
       providers: [
-        { provide: APP_FILTER, useClass: OrderFsmExceptionFilter },
+        { provide: APP_FILTER, useClass: ServiceExceptionFilter },
+        // Notes the order and the event's requestId for the request's line; only while there is one.
+        ...(requestLinesOn(config) ? [{ provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor }] : []),
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_GUARD, useClass: JsonBodyGuard },
         {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import fastifyCookie from '@fastify/cookie';
@@ -7,6 +8,8 @@ import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
+import { noteRefusals, requestLinesOn } from './infrastructure/logging.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './infrastructure/request-id.js';
 import { useHttpMetrics } from './metrics/http-metrics.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -17,7 +20,7 @@ import { setupOpenApi } from './openapi/openapi.js';
  */
 export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
   const { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs } = config.http;
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     // A client that stops sending (headers that never end, a body shorter than its Content-Length)
     // is answered 408 and its connection closed, rather than held open for good. Node checks for such
@@ -31,7 +34,16 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What the router refuses itself (a malformed percent-escape, a parameter over that length).
     frameworkErrors,
+    // The request's id (request.id, and `req.id`/`reqId` in its log lines): the caller's X-Request-Id, a traceparent's trace id, or a new one.
+    genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
   });
+  // Every answer says which request it answers, refusals and 503s included: onSend runs for each
+  // reply Fastify sends, whoever sends it (a hook, the router's own refusals, a controller, the filter).
+  adapter.getInstance().addHook('onSend', (request, reply, payload, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done(null, payload);
+  });
+  return adapter;
 }
 
 /** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
@@ -50,6 +62,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   await app.register(fastifyCookie);
   await useRateLimit(app, config.rateLimit, callers);
   installAuthentication(app, callers);
+  if (requestLinesOn(config)) noteRefusals(app);
   setupOpenApi(app);
 }
 

@@ -20,6 +20,12 @@ export interface ServiceConfig {
   readonly callersGenerated: boolean;
   /** JSON log lines at this level and above (pino): one per request, one per transition, and faults. */
   readonly logLevel: LogLevel;
+  /**
+   * `pretty`: one coloured, readable line per entry (pino-pretty), for a person at a terminal;
+   * `json`: one JSON object per line, for a log pipeline. `LOG_FORMAT` chooses; unset, it is
+   * `pretty` when stdout is a terminal and NODE_ENV is not `production`, else `json`.
+   */
+  readonly logFormat: LogFormat;
   /** `mysql://` or `mariadb://` (MariaDB 10.6+, MySQL 8), `postgres://` or `postgresql://` (PostgreSQL 12+). */
   readonly databaseUrl: string;
   readonly redisUrl: string;
@@ -153,6 +159,16 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
   return raw as LogLevel;
 }
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+function logFormat(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): LogFormat {
+  const raw = env.LOG_FORMAT;
+  if (raw === undefined || raw === '') return stdoutIsTTY && env.NODE_ENV !== 'production' ? 'pretty' : 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(raw)) throw new Error(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not ${JSON.stringify(raw)}`);
+  return raw as LogFormat;
+}
+
 const EXTERNAL_URLS = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'] as const;
 
 function modeOf(env: NodeJS.ProcessEnv): ServiceConfig['mode'] {
@@ -183,7 +199,8 @@ function httpTimeouts(env: NodeJS.ProcessEnv): ServiceConfig['http'] {
   return { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 90_000, 1_000, 3_600_000) };
 }
 
-export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+/** `stdoutIsTTY` decides the default LOG_FORMAT (pretty on a terminal). */
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = process.stdout.isTTY === true): ServiceConfig {
   const mode = modeOf(env);
   return {
     mode,
@@ -191,6 +208,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     sqliteFile: env.SQLITE_FILE || undefined,
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: logLevel(env),
+    logFormat: logFormat(env, stdoutIsTTY),
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', Object.keys(DATABASE_SCHEMES)),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
     amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),

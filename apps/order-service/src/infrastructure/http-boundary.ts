@@ -1,12 +1,14 @@
 import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { identify } from '../auth/auth.js';
 import type { CallerDirectory } from '../auth/callers.js';
 import type { ServiceConfig } from '../config/service-config.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** Headers every answer carries, those written before any route or hook runs included. */
 const RAW_HEADERS = 'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close';
@@ -39,14 +41,19 @@ export const MAX_PARAM_LENGTH = 16 * 1024;
  * percent-escape, or a path parameter over MAX_PARAM_LENGTH. Both are the service's
  * VALIDATION_FAILED (400), in its own error body, rather than Fastify's FST_ERR_BAD_URL body (or 414).
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const body: ErrorBody =
     error.code === 'FST_ERR_BAD_URL'
       ? { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the URL is not valid: it has a malformed percent-escape' }
       : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? { statusCode: 400, code: 'VALIDATION_FAILED', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }
         : toErrorBody(error);
-  void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').send(body);
+  // Before any hook: the onSend hook that adds X-Request-Id to every other answer does not run.
+  void reply.code(body.statusCode).header('x-content-type-options', 'nosniff').header(REQUEST_ID_HEADER, request.id).send(body);
+  // No middleware, and so no request logger, runs for a request the router refused: its line is written
+  // here (at info, as any refusal's; rare enough not to matter above it, where it is filtered out).
+  const req = { id: request.id, method: request.method, url: request.url };
+  Logger.log({ reqId: request.id, req, res: reply.raw, code: body.code, reason: body.message }, 'request refused', 'HTTP');
 }
 
 /**

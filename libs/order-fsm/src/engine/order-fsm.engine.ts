@@ -48,7 +48,7 @@ import { CommitSignal } from './commit-signal.js';
 import { TransitionWriter } from './transition-writer.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from '../processor/state-context.js';
-import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
+import { nameOrder, nameProcessor, withTransitionLogFields } from './transition-log-context.js';
 import type { CreateOrderInput, LateOutcome, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
@@ -457,7 +457,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
 
   private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {
     if (consumed.requestHash !== hash) throw new IdempotencyKeyReusedError(requestId);
-    return { ...(consumed.response as TransitionOutcome<T>), replayed: true };
+    const response = consumed.response as TransitionOutcome<T>;
+    if (typeof response.orderId === 'string') nameOrder(response.orderId);
+    return { ...response, replayed: true };
   }
 
   private async apply<T>(event: OrderStateEvent, order: FsmOrder, hash: string, callerKey: string): Promise<TransitionOutcome<T>> {

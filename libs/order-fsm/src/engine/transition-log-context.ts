@@ -34,3 +34,12 @@ export function nameProcessor(processor: string): void {
   const fields = storage.getStore();
   if (fields) fields.processor = processor;
 }
+
+/**
+ * @internal a replay answers for the order its request applied to, which a create names only then:
+ * its lines carry that order's id, not the id a new order would have had.
+ */
+export function nameOrder(orderId: string): void {
+  const fields = storage.getStore();
+  if (fields) fields.orderId = orderId;
+}

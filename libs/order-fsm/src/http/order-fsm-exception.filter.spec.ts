@@ -60,4 +60,23 @@ describe('OrderFsmExceptionFilter', () => {
     expect(f.sent.map((s) => s.status)).toEqual([404, 400]);
     expect(f.logged).toEqual([]);
   });
+
+  it("writes a subclass's logFields() as the fields of its lines, and asks for them only when it logs", () => {
+    let asked = 0;
+    class Named extends OrderFsmExceptionFilter {
+      protected override logFields(): Record<string, unknown> {
+        asked++;
+        return { reqId: 'r-1', orderId: 'o-1' };
+      }
+    }
+    const filter = new Named();
+    const logged: unknown[][] = [];
+    (filter as unknown as { logger: object }).logger = { error: (...args: unknown[]) => logged.push(args), warn: () => undefined, debug: () => undefined };
+    const reply = { code: () => ({ send: () => undefined }) };
+    const host = { switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
+    filter.catch(new OrderNotFoundError('o-1'), host);
+    expect(asked).toBe(0);
+    filter.catch(failElsewhere(), host);
+    expect(logged).toEqual([[{ reqId: 'r-1', orderId: 'o-1' }, expect.stringContaining('TypeError: cannot read properties of undefined')]]);
+  });
 });

@@ -107,9 +107,9 @@ export class OrderFsmExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
-    if (clientAborted(error)) this.logger.debug(body.message);
-    else if (body.statusCode === 503) this.logger.warn(`${body.message}: ${(error as Error).cause ?? ''}`);
-    else if (body.statusCode >= 500) this.logger.error(this.stacks.describe(error));
+    if (clientAborted(error)) this.log('debug', body.message, host);
+    else if (body.statusCode === 503) this.log('warn', `${body.message}: ${(error as Error).cause ?? ''}`, host);
+    else if (body.statusCode >= 500) this.log('error', this.stacks.describe(error), host);
     const response = host.switchToHttp().getResponse<unknown>();
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) {
@@ -120,5 +120,19 @@ export class OrderFsmExceptionFilter implements ExceptionFilter {
     const reply = response as { code?(s: number): { send(b: unknown): void }; status(s: number): { json(b: unknown): void } };
     if (typeof reply.code === 'function') reply.code(body.statusCode).send(body);
     else reply.status(body.statusCode).json(body);
+  }
+
+  /**
+   * What the filter's own lines about a request carry besides their message (none here): a service
+   * whose logger takes an object first (nestjs-pino does) names the request, its caller and its order.
+   */
+  protected logFields(_host: ArgumentsHost): Record<string, unknown> | undefined {
+    return undefined;
+  }
+
+  private log(level: 'debug' | 'warn' | 'error', text: string, host: ArgumentsHost): void {
+    const fields = this.logFields(host);
+    if (fields) this.logger[level](fields, text);
+    else this.logger[level](text);
   }
 }
