@@ -337,8 +337,11 @@ export function toDot(d: MachineDiagram): string {
 
 let graphviz: Promise<{ dot(source: string): string }> | undefined;
 
-/** SVG, rendered in process by Graphviz compiled to WebAssembly: nothing is fetched. */
+/**
+ * SVG, rendered in process by Graphviz compiled to WebAssembly: nothing is fetched. It scales to
+ * whatever holds it: the viewBox stays, Graphviz's fixed width and height (in points) go.
+ */
 export async function toSvg(d: MachineDiagram): Promise<string> {
   graphviz ??= import('@hpcc-js/wasm-graphviz').then(({ Graphviz }) => Graphviz.load());
-  return (await graphviz).dot(toDot(d));
+  return (await graphviz).dot(toDot(d)).replace(/<svg width="[^"]*" height="[^"]*"\s*/, '<svg ');
 }
