@@ -128,6 +128,20 @@ describe('OpenAPI at /docs', () => {
     }
   });
 
+  it('documents the body of every operator act as the controller reads it: the same fields, and no other', async () => {
+    const posts = Object.entries(document.paths).filter(([path, methods]) => path.startsWith('/ops/') && methods.post);
+    expect(posts).toHaveLength(12);
+    for (const [path, methods] of posts) {
+      const body = (methods.post as unknown as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean } }> } }).requestBody;
+      const schema = body.content['application/json'].schema;
+      expect([path, schema.additionalProperties, schema.required]).toEqual([path, false, expect.arrayContaining(['reason'])]);
+      // The controller names the fields it takes when it is sent one it does not.
+      const url = path.replace('{orderId}', 'o-1').replace('{id}', '1');
+      const refused = await t.http('operator').post(url).send({ reason: 'r', notAField: 1 });
+      expect([path, refused.status, refused.body.code, [...refused.body.details.allowed].sort()]).toEqual([path, 400, 'VALIDATION_FAILED', Object.keys(schema.properties).sort()]);
+    }
+  });
+
   it('lists the error codes of sendEvent under their statuses, with the error body', () => {
     const responses = document.paths['/orders/{orderId}/events'].post.responses;
     const codesAt = (status: number) => [...responses[String(status)].description.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort();

@@ -102,8 +102,9 @@ function documentOperatorApi(document: OpenAPIObject): void {
     operation.tags = ['ops'];
     operation.summary = endpoint.summary;
     operation.description = 'For the operator role. Bodies and answers: docs/OPERATIONS.md.';
+    if (endpoint.body) operation.requestBody = { required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(endpoint.body)) } } };
     operation.responses = {
-      '200': { description: 'See docs/OPERATIONS.md' },
+      '200': { description: 'See docs/OPERATIONS.md', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } },
       ...errorResponses([...OPS_COMMON_ERRORS, ...endpoint.errors, 'RATE_LIMITED']),
     };
   }
