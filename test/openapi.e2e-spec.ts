@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ERROR_HTTP_STATUS } from '@order-fsm/core';
@@ -8,6 +8,13 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 
 const run = promisify(execFile);
 const bin = (path: string) => join(process.cwd(), 'node_modules', path);
+/** A fresh folder inside the repository's node_modules, so that the client written there resolves openapi-fetch. */
+const scratches: string[] = [];
+const scratch = (prefix: string) => {
+  mkdirSync(bin('.cache'), { recursive: true });
+  scratches.push(mkdtempSync(join(bin('.cache'), prefix)));
+  return scratches.at(-1)!;
+};
 
 /**
  * A client written against the types generated from the served document: it drives a ride with
@@ -69,6 +76,7 @@ describe('OpenAPI at /docs', () => {
   });
   afterAll(async () => {
     await t.close();
+    for (const dir of scratches) rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves the UI', async () => {
@@ -167,7 +175,7 @@ describe('OpenAPI at /docs', () => {
   });
 
   it('passes redocly lint with its recommended rules: no error, no warning', async () => {
-    const dir = mkdtempSync(join(bin('.cache'), 'openapi-lint-'));
+    const dir = scratch('openapi-lint-');
     writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document));
     const lint = await run(process.execPath, [bin('@redocly/cli/bin/cli.js'), 'lint', '--extends=recommended', '--format=json', join(dir, 'openapi.json')], {
       env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
@@ -193,6 +201,9 @@ describe('OpenAPI at /docs', () => {
     expect(schemas.EndTripPayload).toMatchObject({ required: ['distanceKm'], properties: { distanceKm: { type: 'number', minimum: 0, maximum: 2000 } } });
     expect(schemas.SendEventARRIVE.required).toEqual(['event', 'requestId']);
     expect(schemas.NoPayload).toMatchObject({ type: 'object', additionalProperties: false });
+    // An operator may send any declared event, the service's own included.
+    const opsEvent = (document.paths['/ops/orders/{orderId}/events'].post as unknown as { requestBody: { content: Record<string, { schema: { properties: { event: { enum: string[] } } } }> } }).requestBody;
+    expect(opsEvent.content['application/json'].schema.properties.event.enum).toEqual(['ACCEPT', 'ACCEPT_TIMEOUT', 'APPROVE_FEE', 'ARRIVE', 'AUTO_PAY', 'CANCEL', 'CLOSE', 'CONFIRM_FEE', 'CREATE', 'END_TRIP', 'PAY', 'PAYMENT_TIMEOUT', 'REJECT_FEE', 'START_TRIP']);
     // CREATE: the standard processors' payload, or the AIRPORT ones' with serviceType.
     expect((schemas.CreateOrderDto.properties!.payload as { anyOf: { $ref: string }[] }).anyOf.map((r) => r.$ref)).toEqual(['#/components/schemas/CreatePayload', '#/components/schemas/AirportCreatePayload']);
     expect(schemas.AirportCreatePayload).toMatchObject({ required: ['passengerId', 'pickup', 'dropoff', 'serviceType'], properties: { serviceType: { enum: ['PICKUP', 'DROPOFF'] } } });
@@ -223,7 +234,7 @@ describe('OpenAPI at /docs', () => {
   });
 
   it('a client generated from it (openapi-typescript, openapi-fetch) compiles, refuses ACEPT and a wrong payload, and drives a ride', async () => {
-    const dir = mkdtempSync(join(bin('.cache'), 'openapi-client-'));
+    const dir = scratch('openapi-client-');
     writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document));
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     await run(process.execPath, [bin('openapi-typescript/bin/cli.js'), join(dir, 'openapi.json'), '-o', join(dir, 'api.d.ts')]);

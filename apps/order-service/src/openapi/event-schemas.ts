@@ -67,6 +67,9 @@ export function documentEventBodies(document: OpenAPIObject, events: readonly Ev
     oneOf: Object.values(variants).map(($ref) => ({ $ref })),
     discriminator: { propertyName: 'event', mapping: variants },
   };
+  // An operator may send any event the machines declare (their sentBy does not apply to operators).
+  const opsBody = (document.paths['/ops/orders/{orderId}/events']?.post?.requestBody as { content: Record<string, { schema: { properties: Record<string, Schema> } }> } | undefined)?.content['application/json'].schema;
+  if (opsBody) opsBody.properties.event = { type: 'string', enum: events.map((e) => e.event), description: opsBody.properties.event.description };
   const create = events.find((e) => e.creates);
   if (create) {
     const createDto = schemas.CreateOrderDto as { properties: Record<string, Schema> };
