@@ -103,6 +103,7 @@ const Point = Type.Object(
 
 /** CREATE: a passenger id, and pickup and dropoff as {lat, lng}. */
 export const CreatePayload = Type.Object({ passengerId: Id, pickup: Point, dropoff: Point }, { title: 'CreatePayload' });
+/** Every create processor reads this type; only the AIRPORT ones take (and require) serviceType. */
 export type CreatePayload = Static<typeof CreatePayload> & { serviceType?: string };
 
 /** CREATE at the AIRPORT: the same, and whether the ride picks up at the airport or drops off there. */
