@@ -22,7 +22,8 @@ function refTo(document: OpenAPIObject, schema: PayloadSchema, fallbackName: str
 /** What an event's processors take: their one schema, or any of theirs; an object of any shape when one declares none. */
 function payloadOf(document: OpenAPIObject, event: EventDescription): { schema: Schema; required: boolean } {
   if (event.payloads.length === 0 || event.undeclared.length > 0) {
-    return { schema: { type: 'object', additionalProperties: true, description: `${event.undeclared.join(', ')} declare(s) no payload` }, required: false };
+    const why = event.undeclared.length > 0 ? `${event.undeclared.join(', ')} declare(s) no payload schema` : 'no processor takes this event';
+    return { schema: { type: 'object', additionalProperties: true, description: why }, required: false };
   }
   const refs = event.payloads.map((p, i) => refTo(document, p.schema, `${event.event}Payload${i + 1}`));
   const required = event.payloads.some((p) => Array.isArray(p.schema.required) && p.schema.required.length > 0);
