@@ -116,9 +116,9 @@ export {
   type WorkAttempt,
   type Requeue,
 } from './ports/ops-store.js';
-export type { OrderLock, OrderLockHandle } from './ports/order-lock.js';
+export type { LockGrant, OrderLock, OrderLockHandle } from './ports/order-lock.js';
 export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './ports/message-broker.js';
-export { NO_METRICS, type OrderFsmMetrics, type TransitionLabels } from './ports/metrics.js';
+export { LOCK_OUTCOMES, type LockOutcome, NO_METRICS, type OrderFsmMetrics, type RefusalLabels, type TransitionLabels } from './ports/metrics.js';
 
 // Errors: one table of codes, the classes, the HTTP filter, the database errors a save() may meet.
 export * from './errors/order-fsm.errors.js';
