@@ -192,6 +192,7 @@ describe('the diagram viewer: GET /fsm/diagram?format=html in Chromium', () => {
     expect(response!.headers()['content-type']).toBe('text/html; charset=utf-8');
     expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.waitForFunction(`typeof window.Panzoom === 'function'`, undefined, { timeout: 5_000 });
+    expect(await page.title()).toBe('taxi v2 (*@*) - order-fsm');
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -324,7 +324,7 @@ function dotEdge(e: DiagramEdge, diff: boolean): string {
 export function toDot(d: MachineDiagram): string {
   const diff = d.compared !== undefined;
   const lines = [
-    `digraph ${quote(`${d.machine} ${d.scope}`)} {`,
+    `digraph ${quote(titleOf(d))} {`,
     `  label=${diff ? diffLegend(d) : quote(titleOf(d))}; labelloc=t; rankdir=LR; fontname="Helvetica";`,
     '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
