@@ -6,6 +6,9 @@ import { main, validationReport, writeDiagrams } from '../apps/order-service/src
 import { createTaxiMachine, createTaxiMachineV1 } from '../apps/order-service/src/taxi/taxi.machine.js';
 import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
 import { ProcessorRegistry } from '../libs/order-fsm/src/registry/processor-registry.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, pageErrors } from './support/browser.js';
+import { bearer } from './support/callers.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('the machine draws itself: GET /fsm/diagram', () => {
@@ -25,6 +28,16 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     expect(svg).toContain('<svg');
     // INIT and the ten states of v1, and v2's FRAUD_REVIEW.
     expect(svg.match(/<g id="node/g)).toHaveLength(12);
+  });
+
+  it('draws an SVG that scales to its container: a viewBox, no fixed width or height', async () => {
+    for (const query of [{}, { bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' }, { from: '1', to: '2' }]) {
+      const response = await t.http('operator').get('/fsm/diagram').query(query);
+      const svg = response.text ?? response.body.toString();
+      const root = /<svg\b[^>]*>/.exec(svg)![0];
+      expect(root).toMatch(/ viewBox="0\.00 0\.00 [\d.]+ [\d.]+"/);
+      expect(root).not.toMatch(/\b(width|height)=/);
+    }
   });
 
   it('answers Mermaid and DOT, each edge naming its event and processor', async () => {
@@ -54,6 +67,7 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
 
   it.each([
     ['an unknown format', { format: 'png' }],
+    ['the viewer of a diff with a version', { format: 'html', version: '1', from: '1', to: '2' }],
     ['an unknown bizCode', { bizCode: 'BIKE' }],
     ['SQL in the sceneId', { sceneId: "APP' OR 1=1" }],
   ])('refuses %s with VALIDATION_FAILED', async (_name, query) => {
@@ -140,6 +154,117 @@ describe('the machine draws itself: GET /fsm/diagram', () => {
     const response = await t.http('operator').get('/fsm/validation');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ issues: [] });
+  });
+});
+
+describe('the diagram viewer: GET /fsm/diagram?format=html in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let url: string;
+  type View = { scale: number; x: number; y: number };
+  // The page's own code runs as text: the test compiles without the DOM's types.
+  const view = (): Promise<View> =>
+    page.evaluate(`(() => { const d = document.getElementById('diagram').dataset; return { scale: Number(d.scale ?? 1), x: Number(d.x ?? 0), y: Number(d.y ?? 0) }; })()`);
+  /** Polls the page until `test` holds of its view, for at most 5 s. */
+  const viewWhere = async (test: (v: View) => boolean, what: string): Promise<View> => {
+    for (const deadline = Date.now() + 5_000; ; ) {
+      const current = await view();
+      if (test(current)) return current;
+      if (Date.now() > deadline) throw new Error(`the view never became ${what}: ${JSON.stringify(current)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false });
+    const { port } = t.app.getHttpServer().address() as { port: number };
+    url = `http://127.0.0.1:${port}`;
+    browser = await launchChromium();
+    // The operator's token on every request the page makes, its scripts included.
+    const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, extraHTTPHeaders: { Authorization: bearer('operator') } });
+    page = await context.newPage();
+    errors = pageErrors(page);
+    await page.addInitScript(`window.violations = []; document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));`);
+    const response = await page.goto(`${url}/fsm/diagram?format=html`, { waitUntil: 'load' });
+    expect(response!.status()).toBe(200);
+    expect(response!.headers()['content-type']).toBe('text/html; charset=utf-8');
+    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.waitForFunction(`typeof window.Panzoom === 'function'`, undefined, { timeout: 5_000 });
+    expect(await page.title()).toBe('taxi v2 (*@*) - order-fsm');
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t.close();
+  });
+
+  it('fits the whole machine in a 1600x900 window, with no scrollbar', async () => {
+    const fit = await page.evaluate<{ scrolls: boolean; graph: { left: number; top: number; right: number; bottom: number; width: number }; nodes: number; viewport: unknown }>(`(() => {
+      const graph = document.querySelector('#diagram svg g.graph').getBoundingClientRect();
+      const root = document.documentElement;
+      return {
+        scrolls: root.scrollWidth > root.clientWidth || root.scrollHeight > root.clientHeight || document.body.scrollWidth > root.clientWidth,
+        graph: { left: graph.left, top: graph.top, right: graph.right, bottom: graph.bottom, width: graph.width },
+        nodes: document.querySelectorAll('#diagram svg g.node').length,
+        viewport: { width: window.innerWidth, height: window.innerHeight },
+      };
+    })()`);
+    expect(fit.viewport).toEqual({ width: 1600, height: 900 });
+    expect(fit.scrolls).toBe(false);
+    expect(fit.nodes).toBe(12);
+    expect(fit.graph.left).toBeGreaterThanOrEqual(0);
+    expect(fit.graph.top).toBeGreaterThanOrEqual(40); // below the toolbar
+    expect(fit.graph.right).toBeLessThanOrEqual(1600);
+    expect(fit.graph.bottom).toBeLessThanOrEqual(900);
+    // Fitted, not merely small: the wide machine spans nearly the whole width.
+    expect(fit.graph.width).toBeGreaterThan(1500);
+    const png = await page.screenshot({ path: join(mkdtempSync(join(tmpdir(), 'order-fsm-viewer-')), 'viewer.png') });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1600, 900]);
+  });
+
+  it('zooms in on the wheel and out again, with the buttons, and fits again on Fit', async () => {
+    await page.mouse.move(800, 470);
+    await page.mouse.wheel(0, -400);
+    const wheeled = await viewWhere((v) => v.scale > 1, 'zoomed in by the wheel');
+    await page.click('#zoom-in');
+    const zoomed = await viewWhere((v) => v.scale > wheeled.scale, 'zoomed in further by +');
+    expect(await page.textContent('#scale')).toBe(`${Math.round(zoomed.scale * 100)}%`);
+    await page.click('#zoom-out');
+    await viewWhere((v) => v.scale < zoomed.scale, 'zoomed out by -');
+    await page.click('#reset');
+    await viewWhere((v) => v.scale === 1 && v.x === 0 && v.y === 0, 'fitted again');
+  });
+
+  it('pans on a drag', async () => {
+    await page.click('#zoom-in');
+    const before = await viewWhere((v) => v.scale > 1, 'zoomed in');
+    await page.mouse.move(800, 500);
+    await page.mouse.down();
+    await page.mouse.move(900, 550, { steps: 5 });
+    await page.mouse.up();
+    const after = await viewWhere((v) => v.x !== before.x && v.y !== before.y, 'moved by the drag');
+    expect(after.x).toBeGreaterThan(before.x);
+    expect(after.y).toBeGreaterThan(before.y);
+    await page.click('#reset');
+  });
+
+  it('breaks no rule of the Content-Security-Policy, and logs no error', async () => {
+    expect(await page.evaluate('window.violations')).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('serves only its own scripts from diagram/assets', async () => {
+    const viewer = await t.http('operator').get('/fsm/diagram/assets/viewer.js');
+    expect([viewer.status, viewer.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+    const panzoom = await t.http('operator').get('/fsm/diagram/assets/panzoom.min.js');
+    expect(panzoom.text).toContain('Panzoom 4.6.2');
+    for (const name of ['nope.js', '..%2Fpackage.json', 'constructor']) {
+      const response = await t.http('operator').get(`/fsm/diagram/assets/${name}`);
+      expect([name, response.status, response.body.code]).toEqual([name, 404, 'NOT_FOUND']);
+    }
+    expect((await t.http('client').get('/fsm/diagram/assets/viewer.js')).status).toBe(403);
   });
 });
 

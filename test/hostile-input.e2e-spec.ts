@@ -102,7 +102,7 @@ const CASES: Case[] = [
   { name: 'an event for a final order', method: 'post', path: (ids) => `/orders/${ids.cancelled}/events`, body: event('ACCEPT', { payload: { driverId: 'd-1' } }), status: 409, code: 'NOT_FOUND_PROCESSOR' },
   { name: 'an expected state that does not match', method: 'post', path: onCreated, body: event('ACCEPT', { expectedState: 'IN_TRIP', payload: { driverId: 'd-1' } }), status: 409, code: 'ORDER_STATE_NOT_MATCH' },
   { name: 'an order that does not exist', method: 'post', path: () => `/orders/${uid('nope')}/events`, body: event('ACCEPT', { payload: { driverId: 'd-1' } }), status: 404, code: 'ORDER_NOT_FOUND' },
-  { name: 'a method the route does not have', method: 'delete', path: (ids) => `/orders/${ids.created}`, status: 404, code: 'NOT_FOUND' },
+  { name: 'a method the route does not have', method: 'delete', path: (ids) => `/orders/${ids.created}`, status: 405, code: 'METHOD_NOT_ALLOWED' },
 ];
 
 describe('hostile input through REST: the documented status and code, never a 500 or a stack, and the database unchanged', () => {

@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { installAuthentication } from './auth/auth.js';
 import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
-import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useMethodNotAllowed, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { noteRefusals, requestLinesOn } from './infrastructure/logging.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './infrastructure/request-id.js';
@@ -54,7 +54,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   // Before any route is added (the OpenAPI's are, here): they cover the routes added after them. In
   // this order: security headers on every answer, 401s included; the rate limit, which counts a
   // known caller's requests against its own bucket and anything else against its address; then the
-  // 401 for a request with no token the service knows.
+  // 401 for a request with no token the service knows; then 405 for a method a path does not take.
   const callers = new CallerDirectory(config.callers);
   await useSecurityHeaders(app);
   // Cookies are parsed in an onRequest hook of the instance, before the rate limit's (a route's)
@@ -63,6 +63,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   await useRateLimit(app, config.rateLimit, callers);
   installAuthentication(app, callers);
   if (requestLinesOn(config)) noteRefusals(app);
+  useMethodNotAllowed(app);
   setupOpenApi(app);
 }
 

@@ -47,7 +47,7 @@ export { defineMigration, MachineMigration, type MigrationSpec } from './model/m
 export { OrderProcessor } from './processor/order-processor.decorator.js';
 export { ProcessorPlugin, LateEventCompensation } from './processor/processor-plugin.decorator.js';
 export { AbstractLateEventCompensation } from './processor/abstract-late-event-compensation.js';
-export type { RegistrationOptions } from './processor/registration.js';
+export type { PayloadSchema, RegistrationOptions } from './processor/registration.js';
 export { AbstractStateProcessor } from './processor/abstract-state-processor.js';
 export { AbstractProcessorPlugin } from './processor/abstract-processor-plugin.js';
 export type { Checker, CheckerPlan } from './processor/checker.js';
@@ -75,6 +75,7 @@ export {
   type MachineDiagram,
 } from './diagram/machine-diagram.js';
 export { OrderFsmDiagrams, DIAGRAM_FORMATS, servedMachine, type DiagramFormat } from './diagram/order-fsm-diagrams.js';
+export { describeEvents, type EventDescription } from './diagram/event-catalog.js';
 
 // The ports, for writing an adapter of your own (the contract suites in test/ say what each must do).
 export type {

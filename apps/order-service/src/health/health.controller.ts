@@ -6,10 +6,19 @@ import { AmqpMessaging } from '@order-fsm/core/amqp';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Roles } from '../auth/auth.js';
+import { ApiErrors } from '../openapi/openapi.js';
 import { MESSAGING, type Messaging } from '../infrastructure/messaging.module.js';
 import { REDIS } from '../infrastructure/redis.module.js';
 
 const TIMEOUT_MS = 1_500;
+
+const CHECKS = { type: 'object', additionalProperties: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up', 'down'] } }, additionalProperties: true } };
+/** What @nestjs/terminus answers: each check by name (database, redis, rabbitmq, outbox), up or down, with what it found. */
+const READINESS = {
+  type: 'object',
+  required: ['status', 'details'],
+  properties: { status: { type: 'string', enum: ['ok', 'error'] }, info: CHECKS, error: CHECKS, details: CHECKS },
+};
 
 /**
  * `GET /health`: liveness, open to anyone, and says nothing else. `GET /health/ready`: each
@@ -30,7 +39,8 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process serves requests. Open without a token; says nothing of the dependencies' })
-  @ApiResponse({ status: 200, description: '`{ "status": "ok" }`' })
+  @ApiResponse({ status: 200, description: 'Alive', schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
+  @ApiErrors('REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE')
   live() {
     return { status: 'ok' };
   }
@@ -38,8 +48,9 @@ export class HealthController {
   @Get('ready')
   @Roles('operator')
   @ApiOperation({ summary: 'Each dependency, and the outbox backlog; 503 when one is down (operators)' })
-  @ApiResponse({ status: 200, description: 'Every check is up' })
-  @ApiResponse({ status: 503, description: 'A check is down: which one, and why, in `details`' })
+  @ApiResponse({ status: 200, description: 'Every check is up', schema: READINESS })
+  @ApiResponse({ status: 503, description: 'A check is down: which one, and why, in `details`', schema: READINESS })
+  @ApiErrors('FORBIDDEN', 'RATE_LIMITED')
   async check(@Res({ passthrough: true }) response: FastifyReply) {
     try {
       return await this.health.check([

@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type ErrorBody, RateLimitedError, toErrorBody } from '@order-fsm/core';
+import { type ErrorBody, MethodNotAllowedError, RateLimitedError, toErrorBody } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { identify } from '../auth/auth.js';
 import type { CallerDirectory } from '../auth/callers.js';
@@ -115,5 +115,25 @@ export async function useSecurityHeaders(app: NestFastifyApplication): Promise<v
       },
     },
     frameguard: { action: 'deny' },
+  });
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * A request the router found no route for, on a path that has routes for other methods, is
+ * METHOD_NOT_ALLOWED (405) with `Allow` listing them, rather than NOT_FOUND: the client learns that
+ * the path is right and the method wrong. Register it after the authentication hook: a caller
+ * without a token learns nothing of the routes.
+ */
+export function useMethodNotAllowed(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('preParsing', async (request, reply) => {
+    if (!request.is404) return;
+    const path = request.url.split('?')[0];
+    const allow = METHODS.filter((method) => method !== request.method && fastify.findRoute({ method, url: path }) !== null);
+    if (allow.length === 0) return;
+    const body = toErrorBody(new MethodNotAllowedError(request.method, path, allow));
+    return reply.code(body.statusCode).header('Allow', allow.join(', ')).send(body);
   });
 }

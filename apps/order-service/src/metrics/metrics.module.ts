@@ -1,8 +1,9 @@
 import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Roles } from '../auth/auth.js';
+import { ApiErrors } from '../openapi/openapi.js';
 
 export const METRICS_REGISTRY = Symbol('taxi:metrics-registry');
 
@@ -20,8 +21,8 @@ export class MetricsController {
 
   @Get()
   @ApiOperation({ summary: 'Prometheus metrics: events by outcome, transitions, refusals, latency, lock waits by outcome, outbox backlog and lag, worker verdicts, HTTP requests' })
-  @ApiProduces('text/plain; version=0.0.4; charset=utf-8')
-  @ApiOkResponse({ schema: { type: 'string' } })
+  @ApiOkResponse({ description: 'The metrics', content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } } })
+  @ApiErrors('FORBIDDEN')
   async metrics(@Res({ passthrough: true }) response: FastifyReply): Promise<string> {
     response.type(this.registry.contentType);
     return this.registry.metrics();

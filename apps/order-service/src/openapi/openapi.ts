@@ -1,14 +1,18 @@
 import { applyDecorators, type INestApplication } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ERROR_HTTP_STATUS, type OrderFsmErrorCode } from '@order-fsm/core';
+import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, getSchemaPath, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ERROR_HTTP_STATUS, OrderFsmDiagrams, type OrderFsmErrorCode } from '@order-fsm/core';
 import { OPS_COMMON_ERRORS, OPS_ENDPOINTS } from '@order-fsm/core/ops';
+import { documentEventBodies } from './event-schemas.js';
+
+/** The codes a client can be answered: DUPLICATE_REQUEST never leaves the engine (it is answered as a replay). */
+const ANSWERED_CODES = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[]).filter((code) => code !== 'DUPLICATE_REQUEST');
 
 /** What every error answers: the HTTP status, a stable code to branch on, words for people, and details. */
 export class ErrorBodyDto {
   @ApiProperty({ example: 409 })
   statusCode: number;
 
-  @ApiProperty({ enum: Object.keys(ERROR_HTTP_STATUS), example: 'ORDER_STATE_NOT_MATCH' })
+  @ApiProperty({ enum: ANSWERED_CODES, example: 'ORDER_STATE_NOT_MATCH' })
   code: OrderFsmErrorCode;
 
   @ApiProperty({ example: 'order o-1 is ACCEPTED, not CREATED' })
@@ -24,6 +28,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   UNAUTHENTICATED: 'no Authorization: Bearer token, or one the service does not know',
   FORBIDDEN: 'the caller\'s role may not do this: send this event (the machine says who may), or use this endpoint',
   NOT_FOUND: 'no such route or resource',
+  METHOD_NOT_ALLOWED: 'the path exists, but not for this method; the Allow header (and details.allow) lists the methods it takes',
   REQUEST_TIMEOUT: 'the request (its headers, or the body its Content-Length promised) did not arrive in time; the connection is closed',
   ORDER_NOT_FOUND: 'no order has this id',
   ORDER_STATE_NOT_MATCH: 'expectedState is not the order\'s state',
@@ -55,7 +60,12 @@ export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & Clas
   for (const code of codes) byStatus.set(ERROR_HTTP_STATUS[code], [...(byStatus.get(ERROR_HTTP_STATUS[code]) ?? []), code]);
   return applyDecorators(
     ...[...byStatus].map(([status, list]) =>
-      ApiResponse({ status, type: ErrorBodyDto, description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; ') }),
+      // Always JSON, whatever the operation's answer is made of (an SVG, metrics).
+      ApiResponse({
+        status,
+        description: list.map((code) => `\`${code}\`: ${MEANING[code]}`).join('; '),
+        content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } },
+      }),
     ),
   );
 }
@@ -64,9 +74,7 @@ export function ApiErrors(...codes: OrderFsmErrorCode[]): MethodDecorator & Clas
 export const COMMON_ERRORS: OrderFsmErrorCode[] = ['VALIDATION_FAILED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL_ERROR'];
 export const BODY_ERRORS: OrderFsmErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
-const ERROR_TABLE = (Object.keys(ERROR_HTTP_STATUS) as OrderFsmErrorCode[])
-  .filter((code) => code !== 'DUPLICATE_REQUEST')
-  .map((code) => `| \`${code}\` | ${ERROR_HTTP_STATUS[code]} | ${MEANING[code]} |`)
+const ERROR_TABLE = ANSWERED_CODES.map((code) => `| \`${code}\` | ${ERROR_HTTP_STATUS[code]} | ${MEANING[code]} |`)
   .join('\n');
 
 const errorResponses = (codes: readonly OrderFsmErrorCode[]) => {
@@ -94,10 +102,31 @@ function documentOperatorApi(document: OpenAPIObject): void {
     operation.tags = ['ops'];
     operation.summary = endpoint.summary;
     operation.description = 'For the operator role. Bodies and answers: docs/OPERATIONS.md.';
+    if (endpoint.body) operation.requestBody = { required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(endpoint.body)) } } };
     operation.responses = {
-      '200': { description: 'See docs/OPERATIONS.md' },
+      '200': { description: 'See docs/OPERATIONS.md', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } },
       ...errorResponses([...OPS_COMMON_ERRORS, ...endpoint.errors, 'RATE_LIMITED']),
     };
+  }
+}
+
+/** Routes anyone may call: no security requirement. */
+const OPEN_OPERATIONS = new Set(['GET /health']);
+
+/**
+ * Who may call each operation: the bearer token everywhere but on the open routes, and so a 401 on
+ * every other operation (and 403 where a role is needed, as the controllers declare).
+ */
+function documentAccess(document: OpenAPIObject): void {
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(methods) as [string, { security?: unknown[]; responses: Record<string, unknown> }][]) {
+      if (OPEN_OPERATIONS.has(`${method.toUpperCase()} ${path}`)) {
+        operation.security = [];
+        continue;
+      }
+      operation.security = [{ bearer: [] }];
+      operation.responses['401'] ??= errorResponses(['UNAUTHENTICATED'])['401'];
+    }
   }
 }
 
@@ -113,11 +142,21 @@ export function setupOpenApi(app: INestApplication): void {
         ERROR_TABLE,
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A token of API_TOKENS (`name:role:token`); `GET /health` alone needs none' })
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This service, where the document is served from')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'A token of API_TOKENS (`name:role:token`); `GET /health` alone needs none' })
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
   documentOperatorApi(document);
+  documentAccess(document);
+  // The events and their payloads come from the processors, which are found when the application
+  // starts: the document is finished on its first request (and kept).
+  const finished = () => {
+    const diagrams = app.get(OrderFsmDiagrams);
+    documentEventBodies(document, diagrams.events(), diagrams.states());
+    return document;
+  };
   // No validator badge: it would load an image from a third party, which the page's CSP refuses.
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
+  SwaggerModule.setup('docs', app, finished, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }

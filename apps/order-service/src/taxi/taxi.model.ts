@@ -1,3 +1,5 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { ID_PATTERN } from '../ids.js';
 /** The taxi machine's vocabulary. */
 export const BizCode = { EXPRESS: 'EXPRESS', TAXI: 'TAXI', PREMIUM: 'PREMIUM' } as const;
 export type BizCode = (typeof BizCode)[keyof typeof BizCode];
@@ -105,27 +107,40 @@ export interface TaxiOrderData {
   feeReview?: { verdict: 'APPROVED' | 'REJECTED'; by: string; note?: string; at: string };
 }
 
-/** The payloads of the events that carry one, as their param checkers leave them. */
-export interface CreatePayload {
-  passengerId: string;
-  pickup: GeoPoint;
-  dropoff: GeoPoint;
-  serviceType?: string;
-}
+/**
+ * The payloads of the events, as JSON Schemas with their TypeScript types derived from them: a
+ * processor declares its schema (`@OrderProcessor({ payload })`) and reads the payload as its type,
+ * once its param checker has passed; the OpenAPI document describes each event's body from them.
+ */
+const Id = Type.String({ pattern: ID_PATTERN.source, minLength: 1, maxLength: 64 });
+const Point = Type.Object(
+  { lat: Type.Number({ minimum: -90, maximum: 90, example: 31.2304 }), lng: Type.Number({ minimum: -180, maximum: 180, example: 121.4737 }) },
+  { title: 'GeoPoint' },
+);
 
-export interface AcceptPayload {
-  driverId: string;
-}
+/** CREATE: a passenger id, and pickup and dropoff as {lat, lng}. */
+export const CreatePayload = Type.Object({ passengerId: Id, pickup: Point, dropoff: Point }, { title: 'CreatePayload' });
+/** Every create processor reads this type; only the AIRPORT ones take (and require) serviceType. */
+export type CreatePayload = Static<typeof CreatePayload> & { serviceType?: string };
 
-export interface EndTripPayload {
-  distanceKm: number;
-}
+/** CREATE at the AIRPORT: the same, and whether the ride picks up at the airport or drops off there. */
+export const AirportCreatePayload = Type.Object(
+  { passengerId: Id, pickup: Point, dropoff: Point, serviceType: Type.Unsafe<'PICKUP' | 'DROPOFF'>({ type: 'string', enum: Object.values(AirportService) }) },
+  { title: 'AirportCreatePayload' },
+);
 
-export interface PayPayload {
-  paymentId: string;
-}
+export const AcceptPayload = Type.Object({ driverId: Id }, { title: 'AcceptPayload' });
+export type AcceptPayload = Static<typeof AcceptPayload>;
+
+export const EndTripPayload = Type.Object({ distanceKm: Type.Number({ minimum: 0, maximum: 2000, example: 12.5 }) }, { title: 'EndTripPayload' });
+export type EndTripPayload = Static<typeof EndTripPayload>;
+
+export const PayPayload = Type.Object({ paymentId: Id }, { title: 'PayPayload' });
+export type PayPayload = Static<typeof PayPayload>;
 
 /** APPROVE_FEE, REJECT_FEE: the operator's note, if any. */
-export interface FeeReviewPayload {
-  note?: string;
-}
+export const FeeReviewPayload = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { title: 'FeeReviewPayload' });
+export type FeeReviewPayload = Static<typeof FeeReviewPayload>;
+
+/** The events that carry nothing: their processors read no payload. */
+export const NoPayload = Type.Object({}, { title: 'NoPayload', additionalProperties: false });

@@ -110,6 +110,9 @@ describe('rendering', () => {
   it('SVG: rendered in process, a node per state and an edge per transition', async () => {
     const svg = await toSvg(d);
     expect(svg.startsWith('<?xml')).toBe(true);
+    // It scales to its container: a viewBox, and no fixed size.
+    expect(svg).toMatch(/<svg viewBox="[\d. ]+"/);
+    expect(svg).not.toMatch(/<svg[^>]*(width|height)=/);
     expect(svg.match(/<g id="node/g)).toHaveLength(5);
     expect(svg.match(/<g id="edge/g)).toHaveLength(5);
     expect(svg).toContain('stroke-dasharray');

@@ -324,7 +324,7 @@ function dotEdge(e: DiagramEdge, diff: boolean): string {
 export function toDot(d: MachineDiagram): string {
   const diff = d.compared !== undefined;
   const lines = [
-    `digraph ${quote(`${d.machine} ${d.scope}`)} {`,
+    `digraph ${quote(titleOf(d))} {`,
     `  label=${diff ? diffLegend(d) : quote(titleOf(d))}; labelloc=t; rankdir=LR; fontname="Helvetica";`,
     '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
@@ -337,8 +337,11 @@ export function toDot(d: MachineDiagram): string {
 
 let graphviz: Promise<{ dot(source: string): string }> | undefined;
 
-/** SVG, rendered in process by Graphviz compiled to WebAssembly: nothing is fetched. */
+/**
+ * SVG, rendered in process by Graphviz compiled to WebAssembly: nothing is fetched. It scales to
+ * whatever holds it: the viewBox stays, Graphviz's fixed width and height (in points) go.
+ */
 export async function toSvg(d: MachineDiagram): Promise<string> {
   graphviz ??= import('@hpcc-js/wasm-graphviz').then(({ Graphviz }) => Graphviz.load());
-  return (await graphviz).dot(toDot(d));
+  return (await graphviz).dot(toDot(d)).replace(/<svg width="[^"]*" height="[^"]*"\s*/, '<svg ');
 }

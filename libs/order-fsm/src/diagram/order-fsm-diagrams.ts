@@ -6,6 +6,7 @@ import { validateVersions } from '../registry/validate-versions.js';
 import { ORDER_FSM_OPTIONS } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
+import { describeEvents, type EventDescription } from './event-catalog.js';
 import { describeMachine, describeMachineDiff, toDot, toMermaid, toSvg, type DiagramScope, type MachineDiagram } from './machine-diagram.js';
 
 export type DiagramFormat = 'svg' | 'mermaid' | 'dot';
@@ -34,6 +35,17 @@ export class OrderFsmDiagrams {
   /** The versions served, oldest first; the last is the current one. */
   get versions(): number[] {
     return [...this.options.machines.keys()].sort((a, b) => a - b);
+  }
+
+  /** Every event of every served version, with who sends it and the payload schemas its processors declare. */
+  events(): EventDescription[] {
+    return describeEvents(this.options.machines, this.registry);
+  }
+
+  /** The states an order can be in, in any served version (the virtual initial state left out), sorted. */
+  states(): string[] {
+    const machines = [...this.options.machines.values()];
+    return [...new Set(machines.flatMap((m) => m.stateNames.filter((state) => state !== m.initial)))].sort();
   }
 
   /** A version drawn (default: the current one); a version not served is VALIDATION_FAILED naming those served. */

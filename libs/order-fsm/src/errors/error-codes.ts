@@ -24,6 +24,8 @@ export const ERRORS = {
   /** The caller is known, but its role may not do this (send this event, use this endpoint). */
   FORBIDDEN: { status: 403, kind: 'refused' },
   NOT_FOUND: { status: 404, kind: 'refused' },
+  /** The path exists, but not for this method; the `Allow` header lists those it takes. */
+  METHOD_NOT_ALLOWED: { status: 405, kind: 'refused' },
   /** The client did not send its request (headers, or the body its Content-Length promised) in time. */
   REQUEST_TIMEOUT: { status: 408, kind: 'transient' },
   ORDER_NOT_FOUND: { status: 404, kind: 'refused' },

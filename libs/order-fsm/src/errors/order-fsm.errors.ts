@@ -226,6 +226,13 @@ export class RateLimitedError extends OrderFsmError {
   }
 }
 
+/** A method the path does not take: `allow` lists those it does (the answer's `Allow` header). */
+export class MethodNotAllowedError extends OrderFsmError {
+  constructor(method: string, path: string, allow: readonly string[]) {
+    super('METHOD_NOT_ALLOWED', `${path} does not take ${method}; it takes ${allow.join(', ')}`, { allow: [...allow] });
+  }
+}
+
 export class DependencyUnavailableError extends OrderFsmError {
   constructor(dependency: string, cause?: unknown) {
     super('DEPENDENCY_UNAVAILABLE', `${dependency} is unavailable; retry later`, { dependency }, { cause });

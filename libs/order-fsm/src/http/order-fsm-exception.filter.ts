@@ -13,6 +13,7 @@ export interface ErrorBody {
 const CODE_BY_STATUS: Record<number, OrderFsmErrorCode> = {
   400: 'VALIDATION_FAILED',
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
   408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',

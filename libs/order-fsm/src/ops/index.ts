@@ -19,7 +19,7 @@ export {
   type StuckReason,
 } from './ops.service.js';
 export { FleetCountsCache, type FleetCounts } from './fleet-counts.js';
-export { OPS_ENDPOINTS, OPS_COMMON_ERRORS, type OpsEndpoint } from './ops-endpoints.js';
+export { OPS_ENDPOINTS, OPS_COMMON_ERRORS, type OpsEndpoint, type OpsSchema } from './ops-endpoints.js';
 export * from './ops-views.js';
 
 // The operator console at /console (docs/OPERATIONS.md, "The operator console").

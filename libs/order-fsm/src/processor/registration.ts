@@ -1,3 +1,9 @@
+/**
+ * A JSON Schema (draft 2020-12 / OpenAPI 3.1 subset) of the payload a processor takes: its
+ * `AbstractStateProcessor<{ payload }>` type as data, for a service to describe its API with.
+ */
+export type PayloadSchema = Readonly<Record<string, unknown>>;
+
 /** Where a processor or plugin applies. An omitted dimension matches any value. */
 export interface RegistrationOptions {
   state?: string | readonly string[];
@@ -6,6 +12,8 @@ export interface RegistrationOptions {
   sceneId?: string | readonly string[];
   /** The machine versions it serves. Default: the current version only. */
   versions?: number | readonly number[];
+  /** The payload the processor takes, as a JSON Schema (a processor only; a plugin's is its processor's). */
+  payload?: PayloadSchema;
 }
 
 /** The stored form: lists, with `undefined` meaning "any". */
@@ -16,6 +24,7 @@ export interface RegistrationMetadata {
   readonly sceneIds?: readonly string[];
   /** undefined: the current version. */
   readonly versions?: readonly number[];
+  readonly payload?: PayloadSchema;
 }
 
 const toList = (value: string | readonly string[] | undefined): readonly string[] | undefined =>
@@ -28,5 +37,6 @@ export function toRegistrationMetadata(options: RegistrationOptions): Registrati
     bizCodes: toList(options.bizCode),
     sceneIds: toList(options.sceneId),
     versions: options.versions === undefined ? undefined : Object.freeze(typeof options.versions === 'number' ? [options.versions] : [...options.versions]),
+    ...(options.payload && { payload: options.payload }),
   });
 }

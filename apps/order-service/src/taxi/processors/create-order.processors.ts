@@ -6,7 +6,8 @@ import { passengerHasUnfinishedRide, takePassenger } from '../passenger-rides.js
 import {
   AirportService,
   BizCode,
-  type CreatePayload,
+  AirportCreatePayload,
+  CreatePayload,
   OrderEvent,
   OrderState,
   SceneId,
@@ -31,6 +32,7 @@ type Ctx = StateContext<CreateTypes>;
   event: OrderEvent.CREATE,
   bizCode: [BizCode.EXPRESS, BizCode.PREMIUM],
   sceneId: STANDARD_SCENES,
+  payload: CreatePayload,
 })
 export class CreateOrderProcessor extends AbstractStateProcessor<CreateTypes> {
   constructor(
@@ -84,7 +86,7 @@ export class CreateOrderProcessor extends AbstractStateProcessor<CreateTypes> {
 }
 
 /** CREATE for TAXI: the express flow with the taxi red envelope instead of the welcome promotion. */
-@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, bizCode: BizCode.TAXI, sceneId: STANDARD_SCENES })
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, bizCode: BizCode.TAXI, sceneId: STANDARD_SCENES, payload: CreatePayload })
 export class TaxiCreateOrderProcessor extends CreateOrderProcessor {
   protected override promotion(): string {
     return 'TAXI_RED_ENVELOPE';
@@ -125,7 +127,7 @@ abstract class AirportCreateOrderProcessor extends CreateOrderProcessor {
   }
 }
 
-@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT })
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT, payload: AirportCreatePayload })
 export class AirportPickupOrderProcessor extends AirportCreateOrderProcessor {
   protected readonly service = AirportService.PICKUP;
 
@@ -134,7 +136,7 @@ export class AirportPickupOrderProcessor extends AirportCreateOrderProcessor {
   }
 }
 
-@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT })
+@OrderProcessor({ state: OrderState.INIT, event: OrderEvent.CREATE, sceneId: SceneId.AIRPORT, payload: AirportCreatePayload })
 export class AirportDropoffOrderProcessor extends AirportCreateOrderProcessor {
   protected readonly service = AirportService.DROPOFF;
 

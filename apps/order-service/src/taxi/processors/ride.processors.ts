@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { AbstractStateProcessor, type CheckerPlan, OrderProcessor, ServiceResult, type StateContext } from '@order-fsm/core';
 import { DistanceParamChecker, DriverParamChecker } from '../checkers/param-checkers.js';
 import { fareCents } from '../fares.js';
-import { type AcceptPayload, type EndTripPayload, OrderEvent, OrderState } from '../taxi.model.js';
+import { AcceptPayload, EndTripPayload, NoPayload, OrderEvent, OrderState } from '../taxi.model.js';
 import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import { DEFAULT_FRAUD_REVIEW_ABOVE_CENTS, TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
@@ -10,7 +10,7 @@ const now = () => new Date().toISOString();
 
 type AcceptTypes = TaxiTypes & { payload: AcceptPayload };
 
-@OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT, versions: [1, 2], payload: AcceptPayload })
 export class AcceptOrderProcessor extends AbstractStateProcessor<AcceptTypes> {
   constructor(private readonly driver: DriverParamChecker) {
     super();
@@ -31,7 +31,7 @@ export class AcceptOrderProcessor extends AbstractStateProcessor<AcceptTypes> {
   }
 }
 
-@OrderProcessor({ state: OrderState.ACCEPTED, event: OrderEvent.ARRIVE, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.ACCEPTED, event: OrderEvent.ARRIVE, versions: [1, 2], payload: NoPayload })
 export class ArriveProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.ARRIVED;
@@ -43,7 +43,7 @@ export class ArriveProcessor extends AbstractStateProcessor<TaxiTypes> {
   }
 }
 
-@OrderProcessor({ state: OrderState.ARRIVED, event: OrderEvent.START_TRIP, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.ARRIVED, event: OrderEvent.START_TRIP, versions: [1, 2], payload: NoPayload })
 export class StartTripProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.IN_TRIP;
@@ -57,7 +57,7 @@ export class StartTripProcessor extends AbstractStateProcessor<TaxiTypes> {
 
 type EndTripTypes = TaxiTypes & { payload: EndTripPayload };
 
-@OrderProcessor({ state: OrderState.IN_TRIP, event: OrderEvent.END_TRIP, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.IN_TRIP, event: OrderEvent.END_TRIP, versions: [1, 2], payload: EndTripPayload })
 export class EndTripProcessor extends AbstractStateProcessor<EndTripTypes> {
   constructor(private readonly distance: DistanceParamChecker) {
     super();
@@ -88,7 +88,7 @@ function confirmFee(ctx: StateContext<ConfirmFeeTypes>): ServiceResult<{ feeCent
 }
 
 /** v1: the fare is confirmed, whatever it is. */
-@OrderProcessor({ state: OrderState.TRIP_ENDED, event: OrderEvent.CONFIRM_FEE, versions: [1] })
+@OrderProcessor({ state: OrderState.TRIP_ENDED, event: OrderEvent.CONFIRM_FEE, versions: [1], payload: NoPayload })
 export class ConfirmFeeProcessor extends AbstractStateProcessor<ConfirmFeeTypes> {
   getNextState(): TaxiState {
     return OrderState.FEE_CONFIRMED;
@@ -100,7 +100,7 @@ export class ConfirmFeeProcessor extends AbstractStateProcessor<ConfirmFeeTypes>
 }
 
 /** v2: the fare is confirmed, unless it is above the review threshold: then an operator looks at it first (FRAUD_REVIEW). */
-@OrderProcessor({ state: OrderState.TRIP_ENDED, event: OrderEvent.CONFIRM_FEE, versions: [2] })
+@OrderProcessor({ state: OrderState.TRIP_ENDED, event: OrderEvent.CONFIRM_FEE, versions: [2], payload: NoPayload })
 export class ConfirmFeeWithReviewProcessor extends AbstractStateProcessor<ConfirmFeeTypes> {
   private readonly reviewAboveCents: number;
 

@@ -14,7 +14,7 @@ import { FeeReviewParamChecker, PaymentParamChecker } from '../checkers/param-ch
 import { cancellationFeeCents } from '../fares.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { type FeeReviewPayload, OrderEvent, OrderState, type PayPayload } from '../taxi.model.js';
+import { FeeReviewPayload, NoPayload, OrderEvent, OrderState, PayPayload } from '../taxi.model.js';
 import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import { TAXI_SETTINGS, type TaxiSettings } from '../taxi.settings.js';
 
@@ -29,7 +29,7 @@ type PayTypes = TaxiTypes & { payload: PayPayload; result: PaymentResult };
 type PayCtx = StateContext<PayTypes>;
 
 /** PAY settles either the fare (-> PAID) or a cancellation fee (-> CANCELLED). */
-@OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY, versions: [1, 2] })
+@OrderProcessor({ state: [OrderState.FEE_CONFIRMED, OrderState.CANCEL_PENDING_PAYMENT], event: OrderEvent.PAY, versions: [1, 2], payload: PayPayload })
 export class PayProcessor extends AbstractStateProcessor<PayTypes> {
   constructor(private readonly payment: PaymentParamChecker) {
     super();
@@ -100,7 +100,7 @@ export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, R
 }
 
 /** PAID -> CLOSED: the passenger was freed when the ride was paid. */
-@OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.PAID, event: OrderEvent.CLOSE, versions: [1, 2], payload: NoPayload })
 export class CloseProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CLOSED;
@@ -119,7 +119,7 @@ type CancelCtx = StateContext<CancelTypes>;
  * CANCEL before the trip starts. Where it goes depends on the data: once the driver has arrived the
  * passenger owes a cancellation fee (-> CANCEL_PENDING_PAYMENT), before that it is free (-> CANCELLED).
  */
-@OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL, versions: [1, 2] })
+@OrderProcessor({ state: [OrderState.CREATED, OrderState.ACCEPTED, OrderState.ARRIVED], event: OrderEvent.CANCEL, versions: [1, 2], payload: NoPayload })
 export class CancelProcessor extends AbstractStateProcessor<CancelTypes> {
   constructor(@Inject(TAXI_SETTINGS) private readonly settings: TaxiSettings) {
     super();
@@ -159,7 +159,7 @@ const reviewOf = (verdict: 'APPROVED' | 'REJECTED', ctx: FeeReviewCtx) => ({
 });
 
 /** v2: an operator finds the fee under review fair; the passenger is asked to pay it (FEE_CONFIRMED, as without review). */
-@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.APPROVE_FEE, versions: [2] })
+@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.APPROVE_FEE, versions: [2], payload: FeeReviewPayload })
 export class ApproveFeeProcessor extends AbstractStateProcessor<FeeReviewTypes> {
   constructor(private readonly note: FeeReviewParamChecker) {
     super();
@@ -180,7 +180,7 @@ export class ApproveFeeProcessor extends AbstractStateProcessor<FeeReviewTypes> 
 }
 
 /** v2: an operator rejects the fee under review; the order is cancelled, nothing is owed, and the passenger is free to ride again. */
-@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.REJECT_FEE, versions: [2] })
+@OrderProcessor({ state: OrderState.FRAUD_REVIEW, event: OrderEvent.REJECT_FEE, versions: [2], payload: FeeReviewPayload })
 export class RejectFeeProcessor extends AbstractStateProcessor<FeeReviewTypes> {
   constructor(private readonly note: FeeReviewParamChecker) {
     super();

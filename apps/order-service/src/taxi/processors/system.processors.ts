@@ -3,7 +3,7 @@ import { AbstractStateProcessor, OrderProcessor, ServiceResult, type StateContex
 import { CompanyAccounts } from '../company-accounts.js';
 import { freePassengerIfFinished } from '../passenger-rides.js';
 import { PaymentEntity } from '../taxi.entities.js';
-import { OrderEvent, OrderState, SceneId } from '../taxi.model.js';
+import { NoPayload, OrderEvent, OrderState, SceneId } from '../taxi.model.js';
 import type { TaxiState, TaxiTypes } from '../taxi.machine.js';
 import type { PaymentResult } from './settle.processors.js';
 
@@ -14,7 +14,7 @@ type AutoPayTypes = TaxiTypes & { result: PaymentResult };
  * FEE_CONFIRMED -> PAID for ENTERPRISE, with nobody calling: the worker sends AUTO_PAY when the order
  * enters FEE_CONFIRMED, and the company account pays (the article's password-free payment).
  */
-@OrderProcessor({ state: OrderState.FEE_CONFIRMED, event: OrderEvent.AUTO_PAY, sceneId: SceneId.ENTERPRISE, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.FEE_CONFIRMED, event: OrderEvent.AUTO_PAY, sceneId: SceneId.ENTERPRISE, versions: [1, 2], payload: NoPayload })
 export class CompanyAutoPayProcessor extends AbstractStateProcessor<AutoPayTypes> {
   constructor(@Inject(CompanyAccounts) private readonly accounts: CompanyAccounts) {
     super();
@@ -50,7 +50,7 @@ export class CompanyAutoPayProcessor extends AbstractStateProcessor<AutoPayTypes
 }
 
 /** Timer: nobody accepted the order in time, so the system cancels it. */
-@OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT_TIMEOUT, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.CREATED, event: OrderEvent.ACCEPT_TIMEOUT, versions: [1, 2], payload: NoPayload })
 export class AcceptTimeoutProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CANCELLED;
@@ -72,7 +72,7 @@ export class AcceptTimeoutProcessor extends AbstractStateProcessor<TaxiTypes> {
 }
 
 /** Timer: the cancellation fee was not paid in time; the order is closed unpaid. */
-@OrderProcessor({ state: OrderState.CANCEL_PENDING_PAYMENT, event: OrderEvent.PAYMENT_TIMEOUT, versions: [1, 2] })
+@OrderProcessor({ state: OrderState.CANCEL_PENDING_PAYMENT, event: OrderEvent.PAYMENT_TIMEOUT, versions: [1, 2], payload: NoPayload })
 export class PaymentTimeoutProcessor extends AbstractStateProcessor<TaxiTypes> {
   getNextState(): TaxiState {
     return OrderState.CLOSED;
