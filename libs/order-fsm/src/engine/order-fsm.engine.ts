@@ -18,9 +18,10 @@ import {
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
+import type { OrderFsmTracing, TraceSpan } from '../ports/tracing.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { ConsumedRequest, OrderStore, TimerWrite, TransitionLogEntry } from '../ports/order-store.js';
+import type { CommittedTransition, ConsumedRequest, OrderStore, SaveOutcome, TimerWrite, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { CheckerExecutor } from '../processor/checker-executor.js';
@@ -47,7 +48,7 @@ import { CommitSignal } from './commit-signal.js';
 import { TransitionWriter } from './transition-writer.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from '../processor/state-context.js';
-import { nameProcessor, withTransitionLogFields } from './transition-log-context.js';
+import { nameProcessor, type TransitionLogFields, withTransitionLogFields } from './transition-log-context.js';
 import type { CreateOrderInput, LateOutcome, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
@@ -141,6 +142,10 @@ export interface MigrationOutcome {
   readonly order: FsmOrder;
 }
 
+/** The engine's span names (docs/OPERATIONS.md, Tracing). */
+export const SPANS = { sendEvent: 'order-fsm.send_event', lockWait: 'order-fsm.lock_wait', commit: 'order-fsm.commit' } as const;
+const NO_ATTRIBUTES = Object.freeze({});
+
 /** Failures after which a request may nevertheless have been applied by a concurrent twin of it. */
 const RECHECK_AFTER = new Set(['DUPLICATE_REQUEST', 'VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH', 'CHECK_FAILED']);
 
@@ -164,6 +169,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private inFlight = 0;
   private closing = false;
   private drained?: () => void;
+  /** Checked once: without it, no span is made and no trace context is stored. */
+  private readonly tracing: OrderFsmTracing | undefined;
 
   constructor(
     private readonly registry: ProcessorRegistry,
@@ -171,7 +178,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     @Inject(ORDER_LOCK) private readonly lock: OrderLock,
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
     private readonly signal: CommitSignal,
-  ) {}
+  ) {
+    this.tracing = options.tracing;
+  }
 
   /** Creates an order: the create event applied to a new order in the initial state. */
   createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
@@ -214,7 +223,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       source: event?.source ?? 'api',
       ...(event?.caller && { caller: event.caller.name }),
     };
-    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, fsmOrder));
+    return withTransitionLogFields(fields, () => this.handleTraced<T>(fields, event, fsmOrder));
   }
 
   /**
@@ -255,10 +264,34 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       operator: { name: input.operator?.name, reason: input.reason, act: 'force' },
     };
     const fields = { orderId: input.orderId, event: FORCE_EVENT, requestId: event.requestId, source: OPERATOR_SOURCE, caller: input.operator?.name };
-    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, undefined, { toState: input.toState, timers }));
+    return withTransitionLogFields(fields, () => this.handleTraced<T>(fields, event, undefined, { toState: input.toState, timers }));
   }
 
-  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
+  /** In a span of its own when tracing is on: the caller's span (an HTTP request's, a delivery's) its parent. */
+  private handleTraced<T>(fields: TransitionLogFields, event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
+    if (!this.tracing) return this.handleMeasured<T>(event, fsmOrder, forced);
+    const attributes = {
+      'order_fsm.order_id': fields.orderId,
+      'order_fsm.event': fields.event,
+      'order_fsm.request_id': fields.requestId,
+      'order_fsm.source': fields.source,
+      'order_fsm.caller': fields.caller,
+    };
+    return this.tracing.inSpan(SPANS.sendEvent, 'internal', attributes, async (span) => {
+      try {
+        return await this.handleMeasured<T>(event, fsmOrder, forced, span);
+      } finally {
+        if (fields.processor) span.setAttribute('order_fsm.processor', fields.processor);
+      }
+    });
+  }
+
+  /** A store's commit, in a span of its own when tracing is on. */
+  private commit<O extends SaveOutcome>(write: TransitionWrite<O>): Promise<CommittedTransition<O>> {
+    return this.tracing ? this.tracing.inSpan(SPANS.commit, 'internal', NO_ATTRIBUTES, () => this.store.commit(write)) : this.store.commit(write);
+  }
+
+  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove, span?: TraceSpan): Promise<TransitionOutcome<T>> {
     const started = performance.now();
     const timing = { lockWaitMs: 0 };
     let outcome = 'INTERNAL_ERROR';
@@ -267,12 +300,19 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
       const result = await this.handle<T>(event, fsmOrder, timing, forced);
       outcome = result.replayed ? 'replayed' : (result.late?.status ?? 'applied');
+      if (span) {
+        span.setAttribute('order_fsm.outcome', outcome);
+        span.setAttribute('order_fsm.from_state', result.fromState);
+        span.setAttribute('order_fsm.to_state', result.toState);
+        span.setAttribute('order_fsm.version', result.version);
+      }
       const durationMs = Math.round(performance.now() - started);
       if (result.late && !result.replayed) this.logger.log(`${outcome} late ${result.event} in ${result.fromState} v${result.version} (${result.late.policy}, ${durationMs} ms)`);
       else this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
       return result;
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
+      span?.setAttribute('order_fsm.outcome', outcome);
       // Refusals are answers, not faults: logged at debug, with their code. Faults are logged where they are answered.
       if (error instanceof OrderFsmError && error.httpStatus < 500) this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
       throw error;
@@ -311,7 +351,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const lockStarted = performance.now();
     let handle: OrderLockHandle;
     try {
-      handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId);
+      const lockKey = creating ? `request#${callerKey}#${event.requestId}` : event.orderId;
+      handle = await (this.tracing ? this.tracing.inSpan(SPANS.lockWait, 'internal', NO_ATTRIBUTES, () => this.lock.acquire(lockKey)) : this.lock.acquire(lockKey));
     } catch (error) {
       // A holder that committed this very request and died before answering keeps its lock until it
       // expires: the retry of an applied request is answered its replay rather than ORDER_BUSY.
@@ -495,7 +536,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const processor = this.selectProcessor(ctx, machine.version) as AbstractStateProcessor<{ result: T }>;
     nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId, machine.version);
-    const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger);
+    const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger, this.tracing);
     let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'the template did not finish');
     try {
       const decision = await run.decide((toState) => {
@@ -513,13 +554,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         outbox: this.options.outbox,
         processorName: processor.constructor.name,
         processor: processor.constructor.name,
+        traceContext: this.tracing?.activeCarrier(),
       });
       const write = writer.write(
         () => ctx.scheduledEvents,
         decision.result,
         run.saves ? (manager) => run.save(decision, manager as EntityManager) : undefined,
       );
-      const { order: committed, outcome } = await this.store.commit(write);
+      const { order: committed, outcome } = await this.commit(write);
       this.signal.committed();
       this.countTransition(order, decision.nextState, event);
       await this.wakeHeld(order);
@@ -552,9 +594,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       machine,
       outbox: this.options.outbox,
       processorName: 'the operator',
+      traceContext: this.tracing?.activeCarrier(),
     });
     const write = { ...writer.write<T>(() => forced.timers, ServiceResult.ok<T>(undefined as T)), overridesPause: true };
-    const { order: committed } = await this.store.commit(write);
+    const { order: committed } = await this.commit(write);
     this.signal.committed();
     this.countTransition(order, forced.toState, event);
     await this.wakeHeld(order);
@@ -604,6 +647,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       ...(late.status === 'ignored' && { ignored: true }),
     };
     const source = event.source ?? 'api';
+    const traceContext = this.tracing?.activeCarrier();
     await this.store.recordLateEvent({
       order,
       event: event.eventType,
@@ -618,7 +662,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       response: JSON.stringify({ ...answer, result: result ?? null }),
       deadline: late.deadline ? new Date(late.deadline) : null,
       at,
-      messages: this.options.outbox ? [lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result })] : [],
+      messages: this.options.outbox
+        ? [{ ...lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result }), ...(traceContext && { traceContext }) }]
+        : [],
     });
     if (this.options.outbox) this.signal.committed();
     return answer;
@@ -704,8 +750,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       machine: migration.to,
       outbox: this.options.outbox,
       processorName: `migration ${migration.name}`,
+      traceContext: this.tracing?.activeCarrier(),
     });
-    const { order: committed } = await this.store.commit(writer.write(() => timers, ServiceResult.ok(undefined)));
+    const { order: committed } = await this.commit(writer.write(() => timers, ServiceResult.ok(undefined)));
     this.signal.committed();
     this.countTransition(order, toState, event);
     this.logger.log(`migrated order ${order.orderId} ${migration.name}: ${order.state} -> ${toState}`);
