@@ -35,6 +35,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 
 /** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
 export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
+  // Each request's span named by its route, for every route (a hook of the root instance).
+  if (config.tracing) (await import('./tracing/tracing-sdk.js')).nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   useJsonBodyParser(app, config.bodyLimitBytes);
   // Before any route is added (the OpenAPI's are, here): they cover the routes added after them. In
   // this order: security headers on every answer, 401s included; the rate limit, which counts a

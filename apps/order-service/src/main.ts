@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { pino } from 'pino';
-import { AppModule } from './app.module.js';
-import { createServiceApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
 
 /** A URL without its password, for the log. */
@@ -39,7 +37,13 @@ async function main(): Promise<void> {
     }
     tokens.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
   }
-  const app = await createServiceApp(AppModule.register(config), config, { bufferLogs: true });
+  // Tracing starts before the application is loaded: the HTTP instrumentation patches `http` as
+  // Fastify requires it. Without OTEL_* variables that ask for it, no part of OpenTelemetry is loaded.
+  const tracing = config.tracing ? await import('./tracing/tracing-sdk.js') : undefined;
+  const started = tracing?.startTracing(config.tracing!);
+  const [{ AppModule }, { createServiceApp }] = await Promise.all([import('./app.module.js'), import('./bootstrap.js')]);
+  const module = AppModule.register(config);
+  const app = await createServiceApp(started ? tracing!.withTracingShutdown(module, started) : module, config, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
   app.enableShutdownHooks();
   // Graceful, but bounded: events in flight get SHUTDOWN_TIMEOUT_MS, then closing gets 5 s more.
