@@ -18,7 +18,7 @@ import {
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
-import type { OrderFsmTracing, TraceSpan } from '../ports/tracing.js';
+import type { OrderFsmTracing, TraceCarrier, TraceSpan } from '../ports/tracing.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { CommittedTransition, ConsumedRequest, OrderStore, SaveOutcome, TimerWrite, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
@@ -40,7 +40,7 @@ import {
 } from '../model/event.js';
 import type { MachineDefinition, ResolvedLatePolicy } from '../model/machine.js';
 import type { MachineMigration } from '../model/migration.js';
-import { lateOutboxMessage } from '../model/messages.js';
+import { lateOutboxMessage, type OutboxMessage } from '../model/messages.js';
 import { failureOf, ProcessorRun } from '../processor/processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import type { EntityManager } from 'typeorm';
@@ -284,6 +284,11 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         if (fields.processor) span.setAttribute('order_fsm.processor', fields.processor);
       }
     });
+  }
+
+  /** The message with the trace of the transaction that writes it, when there is one. */
+  private traced(message: OutboxMessage, traceContext: TraceCarrier | undefined): OutboxMessage {
+    return traceContext ? { ...message, traceContext } : message;
   }
 
   /** A store's commit, in a span of its own when tracing is on. */
@@ -662,9 +667,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       response: JSON.stringify({ ...answer, result: result ?? null }),
       deadline: late.deadline ? new Date(late.deadline) : null,
       at,
-      messages: this.options.outbox
-        ? [{ ...lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result }), ...(traceContext && { traceContext }) }]
-        : [],
+      messages: this.options.outbox ? [this.traced(lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result }), traceContext)] : [],
     });
     if (this.options.outbox) this.signal.committed();
     return answer;
