@@ -210,14 +210,14 @@ describe('the service process with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     });
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     const { port } = collector.address() as AddressInfo;
-    service = await startServiceProcess({ AMQP_PREFIX: prefix, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'taxi-orders-test' });
+    service = await startServiceProcess({ AMQP_PREFIX: prefix, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'taxi-orders-test', LOG_LEVEL: 'info' });
   });
   afterAll(async () => {
     await service?.stop();
     await new Promise((resolve) => collector?.close(resolve));
   });
 
-  it('the HTTP server span, named by its route, holds the sendEvent span; what is batched is exported when the service stops', async () => {
+  it('the HTTP server span, named by its route, holds the sendEvent span; the log names the trace; what is batched is exported when the service stops', async () => {
     const passengerId = `p-${prefix}`;
     await service.http().put(`/passengers/${passengerId}`).send({ name: 'Traced' }).expect(200);
     const created = await service
@@ -241,6 +241,16 @@ describe('the service process with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     expect(children).toEqual(expect.arrayContaining(['order-fsm.lock_wait', 'order-fsm.action', 'order-fsm.commit']));
     // The status message of ACCEPT was published in the same trace.
     expect(exported.find((s) => s.name === 'order-fsm.publish' && s.attributes['messaging.message.id'] === `${orderId}:2`)).toMatchObject({ traceId: accept!.traceId, parentSpanId: accept!.spanId });
+    // The log line of the transition names its trace and its sendEvent span.
+    const lines = service
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.orderId === orderId && line.event === 'ACCEPT' && String(line.msg).startsWith('applied'))).toMatchObject({
+      trace_id: accept!.traceId,
+      span_id: accept!.spanId,
+    });
     // The probes are not traced.
     expect(exported.filter((s) => String(s.attributes['url.path']).startsWith('/health'))).toEqual([]);
   });

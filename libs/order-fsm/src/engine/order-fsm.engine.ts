@@ -278,6 +278,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       'order_fsm.caller': fields.caller,
     };
     return this.tracing.inSpan(SPANS.sendEvent, 'internal', attributes, async (span) => {
+      // Every log line about the event names its trace.
+      fields.trace_id = span.traceId;
+      fields.span_id = span.spanId;
       try {
         return await this.handleMeasured<T>(event, fsmOrder, forced, span);
       } finally {

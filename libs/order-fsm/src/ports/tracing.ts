@@ -7,6 +7,9 @@ export type SpanAttributes = Readonly<Record<string, string | number | boolean |
 
 /** The span in progress, as the engine and the workers see it. */
 export interface TraceSpan {
+  /** Ids as hex, for log lines about the span's work. */
+  readonly traceId: string;
+  readonly spanId: string;
   setAttribute(key: string, value: string | number | boolean): void;
   /** Marks the span failed, with the error's code (`order_fsm.error_code`) and message. */
   fail(error: unknown): void;

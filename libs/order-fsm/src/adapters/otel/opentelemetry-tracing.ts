@@ -24,6 +24,14 @@ class OtelSpan implements TraceSpan {
     readonly context: Context,
   ) {}
 
+  get traceId(): string {
+    return this.span.spanContext().traceId;
+  }
+
+  get spanId(): string {
+    return this.span.spanContext().spanId;
+  }
+
   setAttribute(key: string, value: string | number | boolean): void {
     this.span.setAttribute(key, value);
   }
