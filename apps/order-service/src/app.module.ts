@@ -105,7 +105,7 @@ export class AppModule {
               migrations: overrides.migrations ?? versions.migrations,
               store,
               metrics: new PrometheusOrderFsmMetrics(registry, store),
-              // Loaded only when tracing is on: otherwise no part of OpenTelemetry is.
+              // Loaded only when tracing is on: otherwise nothing of the SDK is.
               ...(config.tracing && { tracing: (await import('./tracing/tracing-sdk.js')).engineTracing() }),
               lock: lockOf(client),
               messaging: { publisher: messagingAdapter, consumer: messagingAdapter },

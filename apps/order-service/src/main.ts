@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     tokens.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
   }
   // Tracing starts before the application is loaded: the HTTP instrumentation patches `http` as
-  // Fastify requires it. Without OTEL_* variables that ask for it, no part of OpenTelemetry is loaded.
+  // Fastify requires it. Without OTEL_* variables that ask for it, no part of the SDK is loaded.
   const tracing = config.tracing ? await import('./tracing/tracing-sdk.js') : undefined;
   const started = tracing?.startTracing(config.tracing!);
   const [{ AppModule }, { createServiceApp }] = await Promise.all([import('./app.module.js'), import('./bootstrap.js')]);

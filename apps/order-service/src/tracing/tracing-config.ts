@@ -1,6 +1,6 @@
 /**
  * Whether the service traces, from the standard OpenTelemetry variables. Read before anything else
- * is loaded: this file imports nothing, so a service that does not trace loads no part of OpenTelemetry.
+ * is loaded: this file imports nothing, so a service that does not trace loads no part of the OpenTelemetry SDK.
  */
 
 export type TraceExporterName = 'otlp' | 'console';
