@@ -21,7 +21,8 @@ const common = {
 
 /**
  * The end-to-end specs in which the database makes no difference, left out of e2e-postgres: the docs,
- * the OpenAPI document, the diagram and the package (no orders stored), the embedded mode, its logs
+ * the OpenAPI document and the diagram (no orders stored), the package (its app runs on MariaDB,
+ * PostgreSQL and SQLite already), the embedded mode, its logs
  * and its operator API (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), the store
  * contract and the schema upgrades (they run every store, PostgreSQL's included, already).
  */

@@ -4,15 +4,10 @@
 // the WAL writer, checkpointer and background writer) and of Redis, read from /proc; the WAL written
 // (pg_current_wal_lsn: the whole cluster's); and the wall time inside the store's calls and pg's queries.
 //
-// Two more sides are experiments on the store, not floors and not the shipped engine: the same engine
-// whose commit() is replaced, here only, by
-// - `engine, commit on pg directly`: the store's statements, in the store's round trips (BEGIN, the
-//   fenced UPDATE, the log, the outbox, COMMIT), on the pool's pg client without a TypeORM query runner;
-// - `engine, commit in one statement`: the fenced UPDATE, the log row and the outbox rows as one
-//   data-modifying CTE in autocommit, so two round trips with the lookup, as the MariaDB store has.
-// They take over only transitions that PostgresOrderStore could send that way (an existing order, a
-// processor with no save() of its own, no timers, no fired timer): the outcome is known before the
-// transaction, as the store kit's commitInOneBatch() has it; anything else goes to the store's own commit().
+// One more side is an experiment, not a floor and not the shipped engine: the same engine on a
+// PostgresOrderStore with `prepareStatements: false`, which sends its reads and its one-statement
+// transitions unnamed, so that PostgreSQL parses and plans each of them every time (the store's
+// default prepares each text once per connection).
 // Linux only. Other work on the machine shows in the wall times and in Redis more than in the backends' CPU.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -56,81 +51,12 @@ const timed = (store, name) => {
 const redis = await openRedis();
 const { dataSource, store } = await openPostgres();
 const { PostgresOrderStore } = await import('../dist/libs/order-fsm/src/adapters/postgres/index.js');
-const pool = dataSource.driver.master; // TypeORM's pg.Pool, POOL_SIZE clients: the experiments share it with the engine
 
-// The store's statements (postgres-order-store.ts), copied for the experiments.
-const UPDATE_ORDER =
-  'UPDATE fsm_order SET state = $1, version = $2, data = $3::jsonb, updated_at = $4, auto_due_at = $5, flagged_at = NULL, flag_reason = NULL WHERE id = $6 AND version = $7 AND state = $8';
-const INSERT_TRANSITION =
-  'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
-const outboxInsert = (orderId, version, messages, at) => [
-  `INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at) VALUES ${messages.map((_, i) => `(${Array.from({ length: 7 }, (_, c) => `$${i * 7 + c + 1}`).join(', ')})`).join(', ')}`,
-  messages.flatMap((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, at]),
-];
-/** The fence, the log and the outbox in one statement: the INSERTs read the UPDATE's RETURNING, so a lost fence writes nothing and answers 0. */
-const oneStatement = (write, version, response) => {
-  const { order, toState, at } = write;
-  const params = [
-    toState, version, JSON.stringify(order.data ?? {}), at, write.autoDueAt, order.orderId, order.version, order.state,
-    write.event, write.requestId, write.caller, write.source, write.requestHash, response,
-  ];
-  const rows = write.messages.map((m) => {
-    params.push(m.messageId, m.kind, m.routingKey, m.payload);
-    const n = params.length;
-    return `($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-  });
-  const outbox = rows.length
-    ? `, o AS (INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)
-         SELECT m.message_id, u.id, $2, m.kind, m.routing_key, m.payload, $4 FROM u CROSS JOIN (VALUES ${rows.join(', ')}) AS m (message_id, kind, routing_key, payload))`
-    : '';
-  return [
-    `WITH u AS (${UPDATE_ORDER} RETURNING id),
-       t AS (INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response)
-         SELECT id, $2, $9, $8, $1, $10, $11, $12, $4, $13, $14 FROM u)${outbox}
-     SELECT count(*)::int AS n FROM u`,
-    params,
-  ];
-};
-/** A PostgresOrderStore whose commit() is `experiment` when the transition allows it. */
-const NO_OUTCOME = { response: 'null', timers: [] };
-function experimentalStore(experiment) {
-  const experimental = new PostgresOrderStore(dataSource);
-  const commit = experimental.commit.bind(experimental);
-  experimental.commit = async (write) => {
-    const outcome = write.outcome ?? NO_OUTCOME;
-    if (write.order.version === 0 || write.save || write.firesTimer !== undefined || outcome.timers.length > 0) return commit(write);
-    const version = write.order.version + 1;
-    await experiment(write, version, outcome.response);
-    return { order: { ...write.order, state: write.toState, version, updatedAt: write.at }, outcome };
-  };
-  return experimental;
-}
-const onPg = experimentalStore(async (write, version, response) => {
-  const { order, toState, at } = write;
-  const client = await pool.connect();
-  try {
-    await client.query('START TRANSACTION');
-    const fenced = await client.query(UPDATE_ORDER, [toState, version, JSON.stringify(order.data ?? {}), at, write.autoDueAt, order.orderId, order.version, order.state]);
-    if (fenced.rowCount !== 1) throw new fsm.VersionConflictError(order.orderId, order.version);
-    await client.query(INSERT_TRANSITION, [order.orderId, version, write.event, order.state, toState, write.requestId, write.caller, write.source, at, write.requestHash, response]);
-    if (write.messages.length > 0) await client.query(...outboxInsert(order.orderId, version, write.messages, at));
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-});
-const inOneStatement = experimentalStore(async (write, version, response) => {
-  const {
-    rows: [{ n }],
-  } = await pool.query(...oneStatement(write, version, response));
-  if (n !== 1) throw new fsm.VersionConflictError(write.order.orderId, write.order.version);
-});
+// The experiment: the same store sending every statement unnamed, parsed and planned each time.
+const unprepared = new PostgresOrderStore(dataSource, { prepareStatements: false });
 
 const engines = {};
-for (const [name, s] of [['engine', store], ['onPg', onPg], ['inOneStatement', inOneStatement]]) {
+for (const [name, s] of [['engine', store], ['unprepared', unprepared]]) {
   timed(s, 'loadForEvent');
   timed(s, 'commit');
   engines[name] = await startEngine(dataSource, redis, { store: s });
@@ -170,8 +96,7 @@ const requestId = () => `${run}-${randomUUID()}`.slice(0, 64);
 const flip = (name) => (c, k) => engines[name].engine.sendEvent({ eventType: 'FLIP', orderId: orders[name][c * KEYS + k], requestId: requestId() });
 const sides = {
   engine: flip('engine'),
-  'engine, commit on pg directly (experiment)': flip('onPg'),
-  'engine, commit in one statement (experiment)': flip('inOneStatement'),
+  'engine, statements unprepared (experiment)': flip('unprepared'),
   floor: (c, k) => baseline.transition(orders.floor[c * KEYS + k], requestId()),
   "floor writing the engine's rows": (c, k) => baseline.transitionWithEngineRows(orders.engineRows[c * KEYS + k], requestId()),
 };

@@ -1,7 +1,8 @@
 // node bench/roundtrips.mjs [--db=postgres] (after npm run build): the statements and Redis commands one
-// event costs, engine against the floor. On MariaDB counted by the servers themselves (SHOW GLOBAL STATUS,
-// INFO commandstats); on PostgreSQL, which keeps no statement counters without pg_stat_statements, the
-// statements are counted as pg sends them (each is one round trip), by their first words.
+// event costs, engine against the floor. On MariaDB the statements are counted by the server itself (SHOW
+// GLOBAL STATUS); on PostgreSQL, which keeps no statement counters without pg_stat_statements, as pg sends
+// them (each is one round trip), by their first words. Redis commands are counted as ioredis sends them.
+import { Redis } from 'ioredis';
 import mysql from 'mysql2';
 import pg from 'pg';
 import { openBaseline } from './baseline.mjs';
@@ -40,12 +41,15 @@ await baseline.seed([`${run}-b`, `${run}-f`]);
 const COUNTERS = ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit'];
 const mysqlStatus = async () =>
   postgres ? {} : Object.fromEntries((await dataSource.query('SHOW GLOBAL STATUS WHERE Variable_name IN (?)', [COUNTERS])).map((r) => [r.Variable_name, Number(r.Value)]));
-const redisCalls = async () => {
-  const stats = await redis.info('commandstats');
-  const calls = {};
-  for (const [, name, n] of stats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) calls[name] = Number(n);
-  return calls;
+// Redis commands as this process sends them (every connection, the lock's subscriber too): the server's
+// INFO commandstats would count every other client of a shared Redis as well.
+const redisSent = new Map();
+const sendCommand = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function countedCommand(command, ...rest) {
+  redisSent.set(command.name, (redisSent.get(command.name) ?? 0) + 1);
+  return sendCommand.call(this, command, ...rest);
 };
+const redisCalls = async () => Object.fromEntries(redisSent);
 
 async function count(name, step) {
   const [m0, r0] = [await mysqlStatus(), await redisCalls()];
@@ -56,12 +60,12 @@ async function count(name, step) {
   const statements = Object.fromEntries([...kinds].map(([k, v]) => [k, Math.round((v / EVENTS) * 100) / 100]));
   const [m1, r1] = [await mysqlStatus(), await redisCalls()];
   const commands = Object.entries(r1)
-    .map(([k, v]) => [k, Math.round(((v - (r0[k] ?? 0) - (k === 'info' ? 1 : 0)) / EVENTS) * 100) / 100])
+    .map(([k, v]) => [k, Math.round(((v - (r0[k] ?? 0)) / EVENTS) * 100) / 100])
     .filter(([, v]) => v > 0);
   if (postgres) {
     console.log(`${name.padEnd(6)} statements per event, as pg sends them: ${JSON.stringify(statements)}; database round trips: ${roundTrips}`);
   } else {
-    // The two SHOW STATUS and INFO calls of the measurement itself are not the event's.
+    // The SHOW STATUS call of the measurement itself is not the event's.
     const sql = Object.fromEntries(COUNTERS.map((k) => [k, Math.round(((m1[k] - m0[k] - (k === 'Questions' ? 1 : 0)) / EVENTS) * 100) / 100]));
     console.log(`${name.padEnd(6)} SQL per event: ${JSON.stringify(sql)}; database round trips: ${roundTrips}`);
   }

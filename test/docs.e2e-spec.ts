@@ -1,42 +1,29 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { samplesOf } from './support/doc-samples.js';
 
 const ROOT = process.cwd();
 /** Every document a reader follows: the README, the guide, the package's README. */
 const DOCUMENTS = ['README.md', 'libs/order-fsm/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
-interface Sample {
-  readonly document: string;
-  readonly line: number;
-  readonly path: string;
-  readonly code: string;
-}
-
-/** The ```ts blocks of a document, each one a module of its own. */
-function samplesOf(document: string): Sample[] {
-  const text = readFileSync(join(ROOT, document), 'utf8');
-  const samples: Sample[] = [];
-  const fence = /^```ts\n([\s\S]*?)^```$/gm;
-  for (const match of text.matchAll(fence)) {
-    const line = text.slice(0, match.index).split('\n').length + 1;
-    // A virtual file next to the document: packages and the @order-fsm/core alias resolve, and a
-    // sample in docs/ imports the guide's machine as './examples/parcel.js'.
-    const slash = document.lastIndexOf('/');
-    const path = join(ROOT, document.slice(0, slash + 1), `.sample-${document.slice(slash + 1).replace(/\W/g, '_')}-${line}.ts`);
-    samples.push({ document, line, path, code: match[1] });
-  }
-  return samples;
-}
-
 describe('every code sample in the docs compiles', () => {
-  const samples = DOCUMENTS.flatMap(samplesOf);
+  const samples = DOCUMENTS.flatMap((document) => samplesOf(ROOT, document));
 
   it('finds the samples of the guide', () => {
     const documents = new Set(samples.map((s) => s.document));
-    for (const guide of ['README.md', 'docs/writing-a-processor.md', 'docs/checkers-and-plugins.md', 'docs/dimensions.md', 'docs/configuration.md', 'docs/testing.md']) {
+    for (const guide of ['README.md', 'docs/writing-a-processor.md', 'docs/checkers-and-plugins.md', 'docs/dimensions.md', 'docs/configuration.md', 'docs/testing.md', 'libs/order-fsm/README.md']) {
       expect(documents).toContain(guide);
     }
+  });
+
+  it('gives each named sample a file of its own, which no real file shadows', () => {
+    const named = samples.filter((s) => s.name);
+    // The package's guide is files that import each other: its app modules, its processors.
+    expect(named.filter((s) => s.document === 'libs/order-fsm/README.md').length).toBeGreaterThan(0);
+    const paths = named.map((s) => s.path);
+    expect(paths.filter((path, i) => paths.indexOf(path) !== i)).toEqual([]);
+    expect(paths.filter((path) => existsSync(path))).toEqual([]);
   });
 
   it('type-checks each one against the library, as a module of its own', () => {

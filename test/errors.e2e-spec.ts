@@ -236,6 +236,33 @@ describe('VERSION_CONFLICT (409): the version fences a writer that read a stale 
   });
 });
 
+describe('VALIDATION_FAILED in process: what the engine takes from code, not only from REST', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses a source longer than the log keeps, on sendEvent and createOrder, and writes nothing', async () => {
+    const orderId = await createOrder(t);
+    const source = 'a-source-of-17-ch';
+    await expect(t.engine.sendEvent({ eventType: 'CANCEL', orderId, requestId: uid('r'), source, caller: asCaller('client') })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      httpStatus: 400,
+      details: { field: 'source' },
+    });
+    const newId = uid('o');
+    await expect(t.engine.createOrder({ orderId: newId, requestId: uid('r'), bizCode: 'EXPRESS', sceneId: 'CITY', source, caller: asCaller('client') })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { field: 'source' },
+    });
+    expect(await t.engine.findOrder(newId)).toBeNull();
+    expect((await transitionsOf(t, orderId)).map((e) => e.event)).toEqual(['CREATE']);
+  });
+});
+
 describe('DEPENDENCY_UNAVAILABLE (503)', () => {
   let healthy: TestApp;
   let noRedis: TestApp;

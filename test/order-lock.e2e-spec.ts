@@ -42,9 +42,11 @@ describe('RedlockOrderLock on Redis', () => {
     // Held by another process first, so that the first waiter here has to wait for Redis too.
     const first = await other.acquire(order);
     const served: number[] = [];
+    const grants: Array<string | undefined> = [];
     const waiting = Array.from({ length: 10 }, (_, i) =>
       lock.acquire(order).then(async (handle) => {
         served.push(i);
+        grants.push(handle.grant);
         await sleep(2);
         await handle.release();
       }),
@@ -53,6 +55,10 @@ describe('RedlockOrderLock on Redis', () => {
     await first.release();
     await Promise.all(waiting);
     expect(served).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The first took it from Redis; the rest got it handed on here, but for the one after each run of maxLocalHandoffs,
+    // when no other process waits: the lease renewed and kept, which is a handoff too.
+    expect(grants[0]).toBe('acquired');
+    expect(grants.slice(1)).toEqual(Array(9).fill('handed_off'));
     expect(lock.tracked).toBe(0);
     expect(await admin.exists(PREFIX + order)).toBe(0);
   });

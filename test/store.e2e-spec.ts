@@ -292,3 +292,57 @@ describe('PostgresOrderStore.commit in one statement (no save() of its own)', ()
     expect(await count('fsm_timer', order.orderId)).toBe(0);
   });
 });
+
+/**
+ * PostgreSQL: the store's reads and one-statement transitions are named prepared statements, parsed
+ * and planned once per connection, unless the store is told not to (a pooler that drops them).
+ */
+describe('PostgresOrderStore prepared statements', () => {
+  const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+  // One connection, so that pg_prepared_statements (a session's own) shows what the store's queries left there.
+  const open = async () => {
+    const dataSource = new DataSource({ type: 'postgres', url: POSTGRES_URL, poolSize: 1 });
+    await dataSource.initialize();
+    return dataSource;
+  };
+  const preparedHere = async (dataSource: DataSource): Promise<string[]> =>
+    (await dataSource.query("SELECT name FROM pg_prepared_statements WHERE name LIKE 'order_fsm_%' ORDER BY name")).map((r: { name: string }) => r.name);
+  const ride = async (store: PostgresOrderStore) => {
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    let current = await commitPure(store, write(order, 'A'), async () => ({ response: '{}', timers: [] }));
+    for (const to of ['B', 'A', 'B']) {
+      const loaded = (await store.load(order.orderId))!;
+      current = await commitPure(store, write(loaded, to), async () => ({ response: '{}', timers: [] }));
+    }
+    return current;
+  };
+
+  it('prepares each text once on a connection, and two stores on one pool share the names', async () => {
+    const dataSource = await open();
+    try {
+      const [first, second] = [new PostgresOrderStore(dataSource), new PostgresOrderStore(dataSource)];
+      await first.ensureSchema();
+      expect(await ride(first)).toMatchObject({ state: 'B', version: 4 });
+      const prepared = await preparedHere(dataSource);
+      // The load, the create and the move: each its own text, each prepared once however often it ran.
+      expect(prepared.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(prepared).size).toBe(prepared.length);
+      expect(await ride(second)).toMatchObject({ state: 'B', version: 4 });
+      expect(await preparedHere(dataSource)).toEqual(prepared);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+
+  it('prepares nothing with prepareStatements: false, and moves orders all the same', async () => {
+    const dataSource = await open();
+    try {
+      const store = new PostgresOrderStore(dataSource, { prepareStatements: false });
+      await store.ensureSchema();
+      expect(await ride(store)).toMatchObject({ state: 'B', version: 4 });
+      expect(await preparedHere(dataSource)).toEqual([]);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { sql } from './support/database.js';
 import { taxiProvidersServing } from './support/earlier-release.js';
 import { advance, createOrder, newPassenger, sendEvent, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { total } from './support/prometheus.js';
 
 /**
  * Machine versions through the taxi service, on MariaDB (or PostgreSQL), Redis and RabbitMQ: orders
@@ -201,7 +202,12 @@ describe('machine versions: the taxi machine v1 -> v2', () => {
       const dry = (await ops().post(`/ops/orders/${orderId}/migrate`).send({ reason: 'one by one', dryRun: true }).expect(200)).body;
       expect(dry).toMatchObject({ orderId, dryRun: true, steps: [{ fromVersion: 1, toVersion: 2, fromState: 'TRIP_ENDED', toState: 'TRIP_ENDED' }], order: { machineVersion: 1, version: 5 } });
       expect((await detail(orderId)).order).toMatchObject({ machineVersion: 1, version: 5 });
+      const migrations = async () =>
+        total((await ops().get('/metrics').expect(200)).text, 'order_fsm_transitions_total', { from_state: 'TRIP_ENDED', to_state: 'TRIP_ENDED', event: '@migrate', source: 'migration' });
+      const counted = await migrations();
       const run = (await ops().post(`/ops/orders/${orderId}/migrate`).send({ reason: 'one by one' }).expect(200)).body;
+      // Counted by its own event, not as an undeclared one.
+      expect((await migrations()) - counted).toBe(1);
       expect(run).toMatchObject({ orderId, dryRun: false, steps: dry.steps, order: { state: 'TRIP_ENDED', machineVersion: 2, version: 6 } });
       const { transitions, actions } = await detail(orderId);
       expect(transitions.at(-1)).toMatchObject({ event: '@migrate', source: 'migration', actor: OPERATOR, reason: 'one by one', machineVersion: 2 });

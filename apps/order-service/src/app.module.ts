@@ -37,7 +37,7 @@ import { OrdersController } from './orders/orders.controller.js';
 import { METRICS_REGISTRY, MetricsModule } from './metrics/metrics.module.js';
 import { PassengersController } from './passengers/passengers.controller.js';
 import { createTaxiMachine, taxiMachines } from './taxi/taxi.machine.js';
-import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
+import { BIZ_CODES, REFUSAL_REASONS, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
 export interface AppModuleOverrides {
@@ -116,6 +116,8 @@ export class AppModule {
               shutdownTimeoutMs: config.shutdownTimeoutMs,
               // Metrics label transitions with these by name, any other bizCode or sceneId as `other`.
               dimensions: { bizCodes: BIZ_CODES, sceneIds: SCENE_IDS },
+              // Refusals by these reasons by name, any other as `other`.
+              refusalReasons: REFUSAL_REASONS,
             };
           },
         }),

@@ -7,6 +7,7 @@ import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
+import { useHttpMetrics } from './metrics/http-metrics.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
 /**
@@ -35,6 +36,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 
 /** What main.ts, the demo and the end-to-end tests all apply to the application, before it is initialised. */
 export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
+  // First: every answer is counted, the refusals of the hooks below included.
+  useHttpMetrics(app);
   // Each request's span named by its route, for every route (a hook of the root instance).
   if (config.tracing) (await import('./tracing/tracing-sdk.js')).nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   useJsonBodyParser(app, config.bodyLimitBytes);

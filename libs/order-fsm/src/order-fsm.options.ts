@@ -80,6 +80,13 @@ export interface OrderFsmModuleOptions {
    * besides those the registrations name.
    */
   dimensions?: { bizCodes?: readonly string[]; sceneIds?: readonly string[] };
+  /**
+   * The reasons the service's checkers and processors fail with (the codes of their
+   * `ServiceResult.fail`). Metrics label a CHECK_FAILED refusal with its reason when it is among
+   * these or an order-fsm error code, and `other` otherwise, so that a reason made of input (or a
+   * bug) cannot grow the series. Default: none besides the error codes.
+   */
+  refusalReasons?: readonly string[];
   /** On shutdown, how long events in flight may take to finish before the engine stops waiting. Default 10 s. */
   shutdownTimeoutMs?: number;
 }
@@ -105,6 +112,7 @@ export interface ResolvedOrderFsmOptions {
   readonly metrics: OrderFsmMetrics;
   readonly tracing: OrderFsmTracing | undefined;
   readonly dimensions: { readonly bizCodes: readonly string[]; readonly sceneIds: readonly string[] };
+  readonly refusalReasons: readonly string[];
   readonly shutdownTimeoutMs: number;
 }
 
@@ -182,6 +190,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
     metrics: options.metrics ?? NO_METRICS,
     tracing: options.tracing,
     dimensions: { bizCodes: [...(options.dimensions?.bizCodes ?? [])], sceneIds: [...(options.dimensions?.sceneIds ?? [])] },
+    refusalReasons: [...(options.refusalReasons ?? [])],
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000),
     sweeper: {
       enabled: options.sweeper?.enabled ?? (options.outbox ?? true),

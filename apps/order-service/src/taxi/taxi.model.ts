@@ -6,6 +6,23 @@ export const BIZ_CODES = Object.values(BizCode);
 export const SceneId = { APP: 'APP', H5: 'H5', AIRPORT: 'AIRPORT', ENTERPRISE: 'ENTERPRISE' } as const;
 export type SceneId = (typeof SceneId)[keyof typeof SceneId];
 export const SCENE_IDS = Object.values(SceneId);
+/**
+ * The reasons the taxi checkers and processors refuse with (their ServiceResult.fail codes): metrics
+ * name these, any other reason `other`.
+ */
+export const REFUSAL_REASONS = [
+  'INVALID_PASSENGER_ID',
+  'INVALID_PICKUP',
+  'INVALID_DROPOFF',
+  'INVALID_SERVICE_TYPE',
+  'INVALID_DRIVER_ID',
+  'INVALID_DISTANCE',
+  'INVALID_PAYMENT_ID',
+  'INVALID_NOTE',
+  'PASSENGER_NOT_FOUND',
+  'PASSENGER_HAS_UNFINISHED_ORDER',
+  'PAYMENT_ALREADY_RECORDED',
+] as const;
 /** Scenes served by the standard create processors; AIRPORT has its own. */
 export const STANDARD_SCENES = [SceneId.APP, SceneId.H5, SceneId.ENTERPRISE] as const;
 

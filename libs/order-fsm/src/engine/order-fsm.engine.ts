@@ -19,6 +19,8 @@ import {
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
 import type { OrderFsmTracing, TraceCarrier, TraceSpan } from '../ports/tracing.js';
+import type { LockOutcome } from '../ports/metrics.js';
+import { MetricLabels } from './metric-labels.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { CommittedTransition, ConsumedRequest, OrderStore, SaveOutcome, TimerWrite, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
@@ -30,7 +32,6 @@ import {
   type Caller,
   FORCE_EVENT,
   HELD_SOURCE,
-  KNOWN_SOURCES,
   MIGRATE_EVENT,
   MIGRATION_SOURCE,
   OPERATOR_SOURCE,
@@ -68,6 +69,9 @@ function requireId(field: string, value: unknown): void {
     throw new ValidationFailedError(`${field} must be a string of 1 to ${MAX_ID_LENGTH} characters`, { field });
   }
 }
+
+/** The longest source an event may name: what the log keeps (a label column). */
+export const MAX_SOURCE_LENGTH = 16;
 
 /** The longest reason an operator may give: what the log and the audit keep. */
 export const MAX_REASON_LENGTH = 512;
@@ -163,9 +167,7 @@ export function derivedRequestId(prefix: string, ...parts: (string | number)[]):
 export class OrderFsmEngine implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderFsmEngine.name);
   private readonly checkers = new CheckerExecutor(this.logger);
-  private declaredEvents?: ReadonlySet<string>;
-  private declaredStates?: ReadonlySet<string>;
-  private knownDimensions?: { bizCodes: ReadonlySet<string>; sceneIds: ReadonlySet<string> };
+  private metricLabels?: MetricLabels;
   private inFlight = 0;
   private closing = false;
   private drained?: () => void;
@@ -183,7 +185,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   }
 
   /** Creates an order: the create event applied to a new order in the initial state. */
-  createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
+  async createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
     requireId('bizCode', input.bizCode);
     requireId('sceneId', input.sceneId);
     const orderId = input.orderId ?? randomUUID();
@@ -233,7 +235,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * message, the new state's automatic work, the timers named, and the audit row. It applies to a
    * paused order too, which stays paused. Once per request id, like any event.
    */
-  force<T = unknown>(input: ForceInput): Promise<TransitionOutcome<T>> {
+  async force<T = unknown>(input: ForceInput): Promise<TransitionOutcome<T>> {
     requireId('orderId', input?.orderId);
     requireId('toState', input.toState);
     requireReason('reason', input.reason);
@@ -322,10 +324,13 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       if (error instanceof OrderFsmError) outcome = error.code;
       span?.setAttribute('order_fsm.outcome', outcome);
       // Refusals are answers, not faults: logged at debug, with their code. Faults are logged where they are answered.
-      if (error instanceof OrderFsmError && error.httpStatus < 500) this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
+      if (error instanceof OrderFsmError && error.httpStatus < 500) {
+        this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
+        this.options.metrics.refusal?.(this.labels.refusal(error, event?.eventType, event?.source));
+      }
       throw error;
     } finally {
-      this.options.metrics.event(this.eventLabel(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
+      this.options.metrics.event(this.labels.event(event?.eventType), outcome, performance.now() - started, timing.lockWaitMs);
       if (--this.inFlight === 0) this.drained?.();
     }
   }
@@ -358,10 +363,13 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     // A new order has no lock of its own: its request id serialises identical creates instead.
     const lockStarted = performance.now();
     let handle: OrderLockHandle;
+    let lockOutcome: LockOutcome = 'unavailable';
     try {
       const lockKey = creating ? `request#${callerKey}#${event.requestId}` : event.orderId;
       handle = await (this.tracing ? this.tracing.inSpan(SPANS.lockWait, 'internal', NO_ATTRIBUTES, () => this.lock.acquire(lockKey)) : this.lock.acquire(lockKey));
+      lockOutcome = handle.grant === 'handed_off' || handle.grant === 'none' ? handle.grant : 'acquired';
     } catch (error) {
+      if (error instanceof OrderBusyError) lockOutcome = 'busy';
       // A holder that committed this very request and died before answering keeps its lock until it
       // expires: the retry of an applied request is answered its replay rather than ORDER_BUSY.
       if (error instanceof OrderBusyError) {
@@ -371,6 +379,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       throw error;
     } finally {
       timing.lockWaitMs = performance.now() - lockStarted;
+      this.options.metrics.lock?.(lockOutcome, timing.lockWaitMs);
     }
     try {
       let order: FsmOrder | null;
@@ -402,42 +411,27 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     }
   }
 
-  /** Declared events by name, anything else as one label: a client cannot grow the metrics without bound. */
-  private eventLabel(eventType: unknown): string {
-    this.declaredEvents ??= new Set([...this.options.machines.values()].flatMap((m) => [...m.events]));
-    return (typeof eventType === 'string' && this.declaredEvents.has(eventType)) || eventType === FORCE_EVENT ? (eventType as string) : 'undeclared';
+  /** The bounded metric labels, kept once the processors are registered (they name bizCodes and sceneIds). */
+  private get labels(): MetricLabels {
+    if (this.metricLabels) return this.metricLabels;
+    const labels = new MetricLabels(this.options, this.registry.namedDimensions());
+    if (this.registry.isSealed) this.metricLabels = labels;
+    return labels;
   }
 
   /** Counts a committed transition, each label bounded: by the machine, the known dimensions and sources. */
   private countTransition(order: FsmOrder, toState: string, event: OrderStateEvent): void {
-    const { machine, metrics, dimensions } = this.options;
-    if (!metrics.transition) return;
-    if (!this.knownDimensions) {
-      const named = this.registry.namedDimensions();
-      this.knownDimensions = {
-        bizCodes: new Set([...named.bizCodes, ...dimensions.bizCodes]),
-        sceneIds: new Set([...named.sceneIds, ...dimensions.sceneIds]),
-      };
-    }
-    this.declaredStates ??= new Set([...this.options.machines.values()].flatMap((m) => m.stateNames));
-    const state = (name: string) => (machine.hasState(name) || this.declaredStates!.has(name) ? name : 'undeclared');
-    const source = event.source ?? 'api';
-    metrics.transition({
-      fromState: state(order.state),
-      toState: state(toState),
-      event: this.eventLabel(event.eventType),
-      bizCode: this.knownDimensions.bizCodes.has(order.bizCode) ? order.bizCode : 'other',
-      sceneId: this.knownDimensions.sceneIds.has(order.sceneId) ? order.sceneId : 'other',
-      source: KNOWN_SOURCES.has(source) ? source : 'other',
-    });
+    this.options.metrics.transition?.(this.labels.transition(order, toState, event.eventType, event.source));
   }
 
-  findOrder(orderId: string): Promise<FsmOrder | null> {
+  /** The order as stored now, or null if there is none; no lock taken. A malformed id rejects with VALIDATION_FAILED. */
+  async findOrder(orderId: string): Promise<FsmOrder | null> {
     requireId('orderId', orderId);
     return this.store.load(orderId);
   }
 
-  listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
+  /** The order's history: every committed transition, oldest first ([] for an unknown order). */
+  async listTransitions(orderId: string): Promise<TransitionLogEntry[]> {
     requireId('orderId', orderId);
     return this.store.listTransitions(orderId);
   }
@@ -447,6 +441,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     requireId('orderId', event.orderId);
     requireId('requestId', event.requestId);
     if (event.orderState !== undefined) requireId('orderState', event.orderState);
+    if (event.source !== undefined && (typeof event.source !== 'string' || event.source.length === 0 || event.source.length > MAX_SOURCE_LENGTH)) {
+      throw new ValidationFailedError(`source must be a string of 1 to ${MAX_SOURCE_LENGTH} characters`, { field: 'source' });
+    }
     if (event.caller !== undefined) {
       // A caller's name scopes its request ids: `@` starts the engine's own namespaces, never a caller's.
       requireId('caller.name', event.caller?.name);

@@ -5,7 +5,7 @@ import { SqliteOrderStore } from '../adapters/sqlite/sqlite-order-store.js';
 import { defineMachine } from '../model/machine.js';
 import { ServiceResult } from '../model/service-result.js';
 import { OrderFsmModule } from '../order-fsm.module.js';
-import type { OrderFsmMetrics, TransitionLabels } from '../ports/metrics.js';
+import type { LockOutcome, OrderFsmMetrics, RefusalLabels, TransitionLabels } from '../ports/metrics.js';
 import { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { OrderProcessor } from '../processor/order-processor.decorator.js';
 import { OrderFsmEngine } from './order-fsm.engine.js';
@@ -46,7 +46,16 @@ class TicketModule {}
 
 describe('the transition counter', () => {
   const seen: TransitionLabels[] = [];
-  const metrics: OrderFsmMetrics = { event: () => undefined, published: () => undefined, work: () => undefined, transition: (labels) => void seen.push(labels) };
+  const refused: RefusalLabels[] = [];
+  const locks: LockOutcome[] = [];
+  const metrics: OrderFsmMetrics = {
+    event: () => undefined,
+    published: () => undefined,
+    work: () => undefined,
+    transition: (labels) => void seen.push(labels),
+    refusal: (labels) => void refused.push(labels),
+    lock: (outcome) => void locks.push(outcome),
+  };
   let engine: OrderFsmEngine;
   let close: () => Promise<void>;
 
@@ -79,6 +88,9 @@ describe('the transition counter', () => {
     // A replay commits nothing and counts nothing; a refusal neither.
     await engine.sendEvent({ eventType: 'RESOLVE', orderId: known.orderId, requestId: 'r-2' });
     await expect(engine.sendEvent({ eventType: 'RESOLVE', orderId: stranger.orderId, requestId: 'r-4' })).rejects.toMatchObject({ code: 'NOT_FOUND_PROCESSOR' });
+    expect(refused).toEqual([{ event: 'RESOLVE', code: 'NOT_FOUND_PROCESSOR', reason: 'none', source: 'api' }]);
+    // No lock configured: every wait ends at once, on nothing.
+    expect(locks).toEqual(Array(6).fill('none'));
     expect(seen).toEqual([
       { fromState: 'NEW', toState: 'OPEN', event: 'CREATE', bizCode: 'SUPPORT', sceneId: 'WEB', source: 'api' },
       { fromState: 'OPEN', toState: 'DONE', event: 'RESOLVE', bizCode: 'SUPPORT', sceneId: 'WEB', source: 'api' },

@@ -29,6 +29,8 @@ describe('InProcessOrderLock', () => {
     await (await third).release();
     expect(order).toEqual(['second', 'third']);
     expect(lock.held).toBe(0);
+    // Taken by the first, passed on to the next: what the metrics count lock waits by.
+    expect([first.grant, other.grant, (await second).grant, (await third).grant]).toEqual(['acquired', 'acquired', 'handed_off', 'handed_off']);
   });
 
   it('answers ORDER_BUSY after the wait, and a release twice frees nothing more', async () => {

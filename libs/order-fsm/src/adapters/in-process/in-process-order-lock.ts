@@ -1,5 +1,5 @@
 import { OrderBusyError } from '../../errors/order-fsm.errors.js';
-import type { OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
+import type { LockGrant, OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
 
 export interface InProcessOrderLockOptions {
   /** How long a caller waits for a busy order before ORDER_BUSY. Default 2 s. */
@@ -33,7 +33,7 @@ export class InProcessOrderLock implements OrderLock {
     const queue = this.queues.get(orderId);
     if (!queue) {
       this.queues.set(orderId, []);
-      return Promise.resolve(this.handle(orderId));
+      return Promise.resolve(this.handle(orderId, 'acquired'));
     }
     const started = Date.now();
     return new Promise((resolve, reject) => {
@@ -48,9 +48,10 @@ export class InProcessOrderLock implements OrderLock {
     });
   }
 
-  private handle(orderId: string): OrderLockHandle {
+  private handle(orderId: string, grant: LockGrant): OrderLockHandle {
     let released = false;
     return {
+      grant,
       release: async () => {
         if (released) return;
         released = true;
@@ -60,7 +61,7 @@ export class InProcessOrderLock implements OrderLock {
           return;
         }
         clearTimeout(next.timer);
-        next.grant(this.handle(orderId));
+        next.grant(this.handle(orderId, 'handed_off'));
       },
     };
   }

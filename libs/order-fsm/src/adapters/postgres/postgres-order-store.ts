@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { VersionConflictError } from '../../errors/order-fsm.errors.js';
 import type { SaveOutcome, TransitionWrite } from '../../ports/order-store.js';
@@ -42,7 +43,24 @@ export const POSTGRES_SCHEMA: SchemaDialect = {
 
 /** pg's pool, as TypeORM's PostgresDriver holds it (`driver.master`). */
 interface PgPool {
-  query(text: string, values: readonly unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  query(query: { name?: string; text: string; values: readonly unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/**
+ * How many statement texts a store prepares (by name, once per pooled connection). The hot ones (the
+ * lookup of an order, the transition of each shape: with one status message, with a timer...) are
+ * few; texts past this bound are sent unnamed, parsed and planned each time as before.
+ */
+const PREPARED_TEXTS = 128;
+
+export interface PostgresOrderStoreOptions {
+  /**
+   * Sends the store's reads and one-statement transitions as named prepared statements: each
+   * connection parses and plans a text once, then sends only its parameters. Default true. Turn
+   * it off behind a pooler that does not keep prepared statements across transactions (PgBouncer
+   * in transaction mode before 1.21, or with max_prepared_statements 0).
+   */
+  prepareStatements?: boolean;
 }
 
 const row = (values: readonly string[]): string => `(${values.join(', ')})`;
@@ -138,11 +156,16 @@ const SCHEMA_LOCK = 7_305_118_001;
 export class PostgresOrderStore extends SqlOrderStore {
   private schemaReady?: Promise<void>;
 
-  constructor(dataSource: DataSource) {
+  private readonly prepareStatements: boolean;
+  /** Statement text (with PostgreSQL's placeholders) -> the name it is prepared under (a connection prepares it on first use). */
+  private readonly prepared = new Map<string, string>();
+
+  constructor(dataSource: DataSource, options: PostgresOrderStoreOptions = {}) {
     if (dataSource.options.type !== 'postgres') {
       throw new Error(`PostgresOrderStore speaks PostgreSQL (pg); this DataSource is ${dataSource.options.type}`);
     }
     super(dataSource, POSTGRES_DIALECT);
+    this.prepareStatements = options.prepareStatements ?? true;
   }
 
   /**
@@ -154,16 +177,29 @@ export class PostgresOrderStore extends SqlOrderStore {
   protected override async read<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
     const pool = this.pool();
     if (!pool) return super.read<R>(sql, params);
-    return this.guard(async () => (await pool.query(this.dialect.placeholders(sql), params)).rows as R[]);
+    return this.guard(async () => (await pool.query(this.statement(sql, params))).rows as R[]);
   }
 
   protected override async commitInOneBatch(write: TransitionWrite, outcome: SaveOutcome): Promise<boolean> {
     const pool = this.pool();
     if (!pool) return false;
     const [sql, params] = transitionStatement(write, outcome);
-    const { rows } = await pool.query(this.dialect.placeholders(sql), params);
+    const { rows } = await pool.query(this.statement(sql, params));
     if (Number(rows[0]?.n) !== 1) throw new VersionConflictError(write.order.orderId, write.order.version);
     return true;
+  }
+
+  /** A query for pg's pool: named (prepared once per connection) while the store prepares statements and has room. */
+  private statement(sql: string, values: readonly unknown[]): { name?: string; text: string; values: readonly unknown[] } {
+    const text = this.dialect.placeholders(sql);
+    if (!this.prepareStatements) return { text, values };
+    let name = this.prepared.get(text);
+    if (name === undefined && this.prepared.size < PREPARED_TEXTS) {
+      // Named by its text, so that two stores on one pool (one connection's names are shared) agree.
+      name = `order_fsm_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+      this.prepared.set(text, name);
+    }
+    return name === undefined ? { text, values } : { name, text, values };
   }
 
   /** pg's pool, a public property of TypeORM's PostgresDriver (absent with replication). */

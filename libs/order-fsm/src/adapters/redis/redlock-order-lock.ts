@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 // redlock 4.2 is the current stable release; 5.x has stayed a beta since 2022 with open bugs in
-// lock extension and expiry. It takes, renews and releases the lock (its token-checked scripts);
-// the queue of this process's waiters, the handoffs and the wake-ups are this adapter's.
+// lock extension and expiry. It takes and renews the lock (its token-checked scripts); the release
+// (the same token check, with the wake-up in the same command), the queue of this process's
+// waiters, the handoffs and the wake-ups are this adapter's.
 import Redlock from 'redlock';
 import { DependencyUnavailableError, OrderBusyError } from '../../errors/order-fsm.errors.js';
-import type { OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
+import type { LockGrant, OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
 
 export interface RedlockOrderLockOptions {
   /** How long a lock lives if its holder never releases it (the lease). Default 10 s. */
@@ -35,6 +36,15 @@ const YIELD =
   "if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end " +
   "if redis.call('publish', KEYS[2], '') > tonumber(ARGV[3]) then redis.call('del', KEYS[1]) return 1 end " +
   "redis.call('pexpire', KEYS[1], ARGV[2]) return 0";
+
+/**
+ * Releases the order to Redis in one command: deletes the key if it still holds this holder's token
+ * (as redlock's own unlock script does) and wakes the waiters of other processes. 1 released, 0 no
+ * longer held (the lease ran out and the key is gone or another's).
+ */
+const RELEASE =
+  "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end " +
+  "redis.call('del', KEYS[1]) redis.call('publish', KEYS[2], '') return 1";
 
 /** Clock drift and the round trip allowed for when a lease's end is reckoned locally. */
 const DRIFT_FACTOR = 0.01;
@@ -73,11 +83,12 @@ interface KeyState {
  * Redis. A release hands the order to the next waiter here directly, without a Redis round trip
  * (the key stays held by this process, its lease renewed when less than half of it is left), at most
  * `maxLocalHandoffs` times in a row; then the order is let go if another process waits for it. A
- * release to Redis deletes the key with a token check and publishes on the key's channel, which wakes
+ * release to Redis deletes the key with a token check and publishes on the key's channel in one
+ * script (one Redis command, as the lock's take is), which wakes
  * the waiters of other processes at once (they listen on a second connection, `redis.duplicate()`,
  * made the first time a waiter has to wait); they also try again every `retryDelayMs`, so that a lost
- * wake, or the lease of a holder that died, costs at most that. redlock 4.2 takes, renews and
- * releases the lock, one attempt per call.
+ * wake, or the lease of a holder that died, costs at most that. redlock 4.2 takes and renews the
+ * lock, one attempt per call.
  */
 export class RedlockOrderLock implements OrderLock {
   private readonly logger = new Logger(RedlockOrderLock.name);
@@ -191,15 +202,16 @@ export class RedlockOrderLock implements OrderLock {
     state.lock = lock;
     state.handoffs = 0;
     const next = state.waiters.shift();
-    if (next) this.grant(state, next);
+    if (next) this.grant(state, next, 'acquired');
     else void this.releaseToRedis(state);
   }
 
-  private grant(state: KeyState, waiter: Waiter): void {
+  private grant(state: KeyState, waiter: Waiter, grant: LockGrant): void {
     clearTimeout(waiter.timer);
     const lock = state.lock;
     let released = false;
     waiter.grant({
+      grant,
       release: async () => {
         if (released || state.lock?.value !== lock?.value || !state.held) return;
         released = true;
@@ -215,7 +227,7 @@ export class RedlockOrderLock implements OrderLock {
       if (state.lock!.expiration - Date.now() < this.ttlMs / 2 && !(await this.extend(state))) return;
       if (state.waiters.length === 0) return this.releaseToRedis(state);
       state.handoffs++;
-      this.grant(state, state.waiters.shift()!);
+      this.grant(state, state.waiters.shift()!, 'handed_off');
       return;
     }
     // Enough handoffs in a row: a waiter of another process, if there is one, gets its turn. This
@@ -232,7 +244,7 @@ export class RedlockOrderLock implements OrderLock {
       // Kept, its lease renewed by the script: redlock's lock says until when, as its own extend would.
       state.lock!.expiration = sent + this.ttlMs - Math.round(DRIFT_FACTOR * this.ttlMs) - 2;
       state.handoffs = 0;
-      this.grant(state, state.waiters.shift()!);
+      this.grant(state, state.waiters.shift()!, 'handed_off');
       return;
     }
     if (outcome === 0) return this.releaseToRedis(state);
@@ -260,9 +272,10 @@ export class RedlockOrderLock implements OrderLock {
   private async releaseToRedis(state: KeyState): Promise<void> {
     const lock = state.lock;
     try {
-      // redlock deletes the key only if it still holds this holder's token; then the waiters of other processes are woken.
-      await lock?.unlock();
-      this.redis.publish(state.channel, '').catch(() => undefined);
+      // The key goes only if it still holds this holder's token, and the waiters of other processes are woken.
+      if (lock && Number(await this.redis.eval(RELEASE, 2, state.key, state.channel, lock.value)) !== 1) {
+        this.logger.warn(`the lock of order ${state.orderId} had expired before its release (its lease is ${this.ttlMs} ms)`);
+      }
     } catch (error) {
       this.logger.warn(`could not release the lock of order ${state.orderId}; it expires within ${this.ttlMs} ms: ${error}`);
     } finally {
