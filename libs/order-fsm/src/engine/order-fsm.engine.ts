@@ -277,7 +277,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       'order_fsm.event': fields.event,
       'order_fsm.request_id': fields.requestId,
       'order_fsm.source': fields.source,
-      'order_fsm.caller': fields.caller,
+      ...(fields.caller !== undefined && { 'order_fsm.caller': fields.caller }),
     };
     return this.tracing.inSpan(SPANS.sendEvent, 'internal', attributes, async (span) => {
       // Every log line about the event names its trace.
