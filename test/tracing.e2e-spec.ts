@@ -17,7 +17,7 @@ import type { TestApp } from './support/test-app.js';
  * by the worker), so one REST event is followed by the relay's publishes and the worker's transitions.
  */
 
-const ON: TracingConfig = { exporters: [], sampler: 'parentbased_always_on', samplerRatio: 1 };
+const ON: TracingConfig = { exporters: [], sampler: 'parentbased_always_on', samplerRatio: 1, propagators: ['tracecontext', 'baggage'] };
 
 const traceparentOf = (traceId: string, spanId: string) => new RegExp(`^00-${traceId}-${spanId}-0[01]$`);
 

@@ -8,7 +8,12 @@ describe('tracingConfigOf', () => {
   });
 
   it('is on with an OTLP endpoint, or with an exporter named', () => {
-    expect(tracingConfigOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({ exporters: ['otlp'], sampler: 'parentbased_always_on', samplerRatio: 1 });
+    expect(tracingConfigOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({
+      exporters: ['otlp'],
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+      propagators: ['tracecontext', 'baggage'],
+    });
     expect(tracingConfigOf({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })?.exporters).toEqual(['otlp']);
     expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'console, otlp,console' })?.exporters).toEqual(['console', 'otlp']);
   });
@@ -23,6 +28,12 @@ describe('tracingConfigOf', () => {
       sampler: 'parentbased_traceidratio',
       samplerRatio: 0.25,
     });
+  });
+
+  it('reads the propagators: W3C trace context and baggage unless told, none at all when told so', () => {
+    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'tracecontext' })?.propagators).toEqual(['tracecontext']);
+    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'none' })?.propagators).toEqual([]);
+    expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'b3' })).toThrow('OTEL_PROPAGATORS: b3');
   });
 
   it('stops on a value it does not know, naming the variable', () => {

@@ -61,7 +61,7 @@ function exporterOf(name: TracingConfig['exporters'][number]): SpanExporter {
 
 /**
  * Starts the OpenTelemetry SDK: a tracer provider with the service's resource (OTEL_SERVICE_NAME,
- * OTEL_RESOURCE_ATTRIBUTES), the context manager, the W3C propagators and the HTTP server's
+ * OTEL_RESOURCE_ATTRIBUTES), the context manager, the W3C propagators (OTEL_PROPAGATORS) and the HTTP server's
  * instrumentation. It must run before Fastify is loaded: the instrumentation patches `http` as
  * Fastify (CommonJS) requires it.
  */
@@ -71,7 +71,8 @@ export function startTracing(config: TracingConfig, overrides: TracingOverrides 
   const provider = new TracerProvider({ resource, sampler: samplerOf(config), spanProcessors: [...spanProcessors] });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  const propagators = config.propagators.map((name) => (name === 'baggage' ? new W3CBaggagePropagator() : new W3CTraceContextPropagator()));
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators }));
   trace.setGlobalTracerProvider(provider);
   const unregister = registerInstrumentations({
     tracerProvider: provider,
