@@ -12,6 +12,7 @@ const common = {
     '^@order-fsm/core/amqp$': '<rootDir>/libs/order-fsm/src/adapters/amqp/index.ts',
     '^@order-fsm/core/in-process$': '<rootDir>/libs/order-fsm/src/adapters/in-process/index.ts',
     '^@order-fsm/core/prometheus$': '<rootDir>/libs/order-fsm/src/adapters/prometheus/index.ts',
+    '^@order-fsm/core/otel$': '<rootDir>/libs/order-fsm/src/adapters/otel/index.ts',
     '^@order-fsm/core/ops$': '<rootDir>/libs/order-fsm/src/ops/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

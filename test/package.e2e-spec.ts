@@ -96,6 +96,7 @@ import { RedlockOrderLock, type RedlockOrderLockOptions } from '@order-fsm/core/
 import { AmqpMessaging, type AmqpMessagingOptions } from '@order-fsm/core/amqp';
 import { InProcessMessaging, InProcessOrderLock } from '@order-fsm/core/in-process';
 import { PrometheusOrderFsmMetrics } from '@order-fsm/core/prometheus';
+import { OpenTelemetryTracing, type OpenTelemetryTracingOptions } from '@order-fsm/core/otel';
 import { OrderFsmOpsModule, type OrderFsmOpsOptions } from '@order-fsm/core/ops';
 
 /** Never where T is \`any\`: a module the compiler could not find, or typed without its declarations, fails here. */
@@ -106,13 +107,13 @@ export const values: [
   Typed<typeof MysqlOrderStore>, Typed<typeof ORDER_FSM_MIGRATIONS>, Typed<typeof PostgresOrderStore>,
   Typed<typeof ORDER_FSM_POSTGRES_MIGRATIONS>, Typed<typeof SqliteOrderStore>, Typed<typeof RedlockOrderLock>,
   Typed<typeof AmqpMessaging>, Typed<typeof InProcessMessaging>, Typed<typeof InProcessOrderLock>,
-  Typed<typeof PrometheusOrderFsmMetrics>, Typed<typeof OrderFsmOpsModule>,
+  Typed<typeof PrometheusOrderFsmMetrics>, Typed<typeof OrderFsmOpsModule>, Typed<typeof OpenTelemetryTracing>,
 ] = [
   OrderFsmEngine, OrderFsmModule, defineMachine, OrderFsmTestbed, MysqlOrderStore, ORDER_FSM_MIGRATIONS, PostgresOrderStore,
   ORDER_FSM_POSTGRES_MIGRATIONS, SqliteOrderStore, RedlockOrderLock, AmqpMessaging, InProcessMessaging, InProcessOrderLock,
-  PrometheusOrderFsmMetrics, OrderFsmOpsModule,
+  PrometheusOrderFsmMetrics, OrderFsmOpsModule, OpenTelemetryTracing,
 ];
-export type Types = [Typed<OrderFsmTestbedOptions>, Typed<RedlockOrderLockOptions>, Typed<AmqpMessagingOptions>, Typed<OrderFsmOpsOptions>];
+export type Types = [Typed<OrderFsmTestbedOptions>, Typed<RedlockOrderLockOptions>, Typed<AmqpMessagingOptions>, Typed<OrderFsmOpsOptions>, Typed<OpenTelemetryTracingOptions>];
 
 /** The engine's read API, as the package's declarations type it. */
 export async function read(engine: OrderFsmEngine, orderId: string): Promise<[string | undefined, string[]]> {
@@ -165,6 +166,7 @@ describe('the library as a package of its own', () => {
       'amqp-connection-manager',
       'amqplib',
       'prom-client',
+      '@opentelemetry/api',
       'sql.js',
       '@types/node',
     ]);
@@ -271,7 +273,7 @@ describe('the library as a package of its own', () => {
     const stdout = readFileSync(reportFile, 'utf8');
     const report = JSON.parse(stdout) as { analysis: { entrypoints: Record<string, unknown> }; problems?: Record<string, Array<{ kind: string; entrypoint: string; resolutionKind: string }>> };
     expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(
-      ['.', './amqp', './in-process', './mysql', './ops', './package.json', './postgres', './prometheus', './redis', './sqlite', './testing'].sort(),
+      ['.', './amqp', './in-process', './mysql', './ops', './otel', './package.json', './postgres', './prometheus', './redis', './sqlite', './testing'].sort(),
     );
     // A CommonJS consumer under node16 may only import() it: Nest 12 is ES modules only, and so is the engine.
     const problems = Object.values(report.problems ?? {}).flat();

@@ -1,6 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { MysqlOrderStore, ORDER_FSM_MIGRATIONS, OrderFsmLateEventCount1796600000000, OrderFsmMachineVersions1796500000000, OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000 } from '@order-fsm/core/mysql';
-import { OrderFsmPostgresOperations1796300000000, OrderFsmPostgresWorkAttempts1796400000000, PostgresOrderStore } from '@order-fsm/core/postgres';
+import {
+  MysqlOrderStore,
+  ORDER_FSM_MIGRATIONS,
+  OrderFsmLateEventCount1796600000000,
+  OrderFsmMachineVersions1796500000000,
+  OrderFsmOperations1796300000000,
+  OrderFsmTraceContext1796700000000,
+  OrderFsmWorkAttempts1796400000000,
+} from '@order-fsm/core/mysql';
+import { OrderFsmPostgresOperations1796300000000, OrderFsmPostgresTraceContext1796700000000, OrderFsmPostgresWorkAttempts1796400000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import { SqliteOrderStore } from '@order-fsm/core/sqlite';
 import { DataSource } from 'typeorm';
 import { POSTGRES_SCHEMA } from '../libs/order-fsm/src/adapters/postgres/postgres-order-store.js';
@@ -73,8 +81,14 @@ describe('a database of the release before operations, upgraded', () => {
     const url = new URL(DATABASE_URL);
     url.pathname = `/${name}`;
     const migrations = [...ORDER_FSM_MIGRATIONS];
-    expect(migrations.slice(-4)).toEqual([OrderFsmOperations1796300000000, OrderFsmWorkAttempts1796400000000, OrderFsmMachineVersions1796500000000, OrderFsmLateEventCount1796600000000]);
-    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -4), migrationsRun: true });
+    expect(migrations.slice(-5)).toEqual([
+      OrderFsmOperations1796300000000,
+      OrderFsmWorkAttempts1796400000000,
+      OrderFsmMachineVersions1796500000000,
+      OrderFsmLateEventCount1796600000000,
+      OrderFsmTraceContext1796700000000,
+    ]);
+    const dataSource = new DataSource({ type: 'mysql', url: url.toString(), timezone: 'Z', migrations: migrations.slice(0, -5), migrationsRun: true });
     try {
       await dataSource.initialize();
       for (const [sql, params] of oldRows(at, false)) await dataSource.query(sql, params);
@@ -84,6 +98,7 @@ describe('a database of the release before operations, upgraded', () => {
         const attempts = new OrderFsmWorkAttempts1796400000000();
         const versions = new OrderFsmMachineVersions1796500000000();
         const lateCount = new OrderFsmLateEventCount1796600000000();
+        const traceContext = new OrderFsmTraceContext1796700000000();
         await migration.up(runner);
         await migration.up(runner);
         await attempts.up(runner);
@@ -92,7 +107,11 @@ describe('a database of the release before operations, upgraded', () => {
         await versions.up(runner);
         await lateCount.up(runner);
         await lateCount.up(runner);
+        await traceContext.up(runner);
+        await traceContext.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
+        await traceContext.down(runner);
+        expect((await mysqlShape(dataSource, 'fsm_outbox')).columns).not.toHaveProperty('trace_context');
         await lateCount.down(runner);
         expect((await mysqlShape(dataSource, 'fsm_order')).columns).not.toHaveProperty('late_events');
         await versions.down(runner);
@@ -106,6 +125,7 @@ describe('a database of the release before operations, upgraded', () => {
         await attempts.up(runner);
         await versions.up(runner);
         await lateCount.up(runner);
+        await traceContext.up(runner);
         await expectDescribed((table) => mysqlShape(dataSource, table));
       } finally {
         await runner.release();
@@ -149,10 +169,16 @@ describe('a database of the release before operations, upgraded', () => {
         try {
           const migration = new OrderFsmPostgresOperations1796300000000();
           const attempts = new OrderFsmPostgresWorkAttempts1796400000000();
+          const traceContext = new OrderFsmPostgresTraceContext1796700000000();
           await migration.up(runner);
           await migration.up(runner);
           await attempts.up(runner);
           await attempts.up(runner);
+          await expectDescribed((table) => postgresShape(dataSource, table));
+          await traceContext.down(runner);
+          expect((await postgresShape(dataSource, 'fsm_outbox')).columns).not.toHaveProperty('trace_context');
+          await traceContext.up(runner);
+          await traceContext.up(runner);
           await expectDescribed((table) => postgresShape(dataSource, table));
           await attempts.down(runner);
           expect(await runner.hasTable('fsm_work_attempt')).toBe(false);

@@ -360,6 +360,20 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect((await relayAll(() => false)).filter(ours([order.orderId]))).toEqual([]);
     });
 
+    it('keeps the trace context of the transaction that wrote each message, and hands it out with the message', async () => {
+      const order = newOrder();
+      const traced = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=t61rcWkgMzE,other=1' };
+      const traced2 = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+      // The one-batch road (no save()) and the transaction's own road (a save()), each with a traced and an untraced message.
+      const v1 = await create(order, { messages: [{ ...message(order.orderId, 1), traceContext: traced }, message(order.orderId, 2)] });
+      await commitWith(store, step(v1, 'B', { messages: [message(order.orderId, 3), { ...message(order.orderId, 4), traceContext: traced2 }] }), async () => NOTHING);
+      const seen = (await relayAll((s) => s.filter(ours([order.orderId])).length >= 4)).filter(ours([order.orderId]));
+      expect(seen.map((m) => m.messageId)).toEqual([1, 2, 3, 4].map((n) => `${order.orderId}:${n}`));
+      expect(seen.map((m) => m.traceContext)).toEqual([traced, undefined, undefined, traced2]);
+      // An untraced message stores nothing at all.
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND trace_context IS NULL', [order.orderId])).toBe(2);
+    });
+
     it('marks only an acknowledged prefix per order: a message after an unacknowledged one waits', async () => {
       const order = newOrder();
       await create(order, { messages: [1, 2, 3].map((n) => message(order.orderId, n)) });
@@ -536,6 +550,14 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       await expect(store.recordLateEvent(late(v1))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
       expect(await store.listLateEvents(v1.orderId)).toMatchObject([{ orderId: v1.orderId, version: 1, state: 'A', event: 'LATE', policy: 'ignore', status: 'ignored', caller: 'alice' }]);
       expect(moved.version).toBe(2);
+    });
+
+    it('keeps the trace context of a late event\'s message', async () => {
+      const v1 = await create();
+      const traced = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+      await store.recordLateEvent(late(v1, { policy: 'ignore', status: 'ignored', deadline: null, messages: [{ ...message(v1.orderId, 1), traceContext: traced }] }));
+      const seen = (await relayAll((s) => s.some(ours([v1.orderId])))).filter(ours([v1.orderId]));
+      expect(seen).toMatchObject([{ messageId: `${v1.orderId}:1`, traceContext: traced }]);
     });
 
     it('counts the late events on the order it loads for an event, claims held ones by lease, and settles each once', async () => {

@@ -108,6 +108,8 @@ export class AppModule {
               migrations: overrides.migrations ?? versions.migrations,
               store,
               metrics: new PrometheusOrderFsmMetrics(registry, store),
+              // Loaded only when tracing is on: otherwise nothing of the SDK is.
+              ...(config.tracing && { tracing: (await import('./tracing/tracing-sdk.js')).engineTracing() }),
               lock: lockOf(client),
               messaging: { publisher: messagingAdapter, consumer: messagingAdapter },
               relay: { enabled: config.relayEnabled, retentionMs: config.outboxRetentionMs, purgeIntervalMs: Math.min(60_000, config.outboxRetentionMs) },

@@ -50,6 +50,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
 export async function configureApp(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
   // First: every answer is counted, the refusals of the hooks below included.
   useHttpMetrics(app);
+  // Each request's span named by its route, for every route (a hook of the root instance).
+  if (config.tracing) (await import('./tracing/tracing-sdk.js')).nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   useJsonBodyParser(app, config.bodyLimitBytes);
   // Before any route is added (the OpenAPI's are, here): they cover the routes added after them. In
   // this order: security headers on every answer, 401s included; the rate limit, which counts a

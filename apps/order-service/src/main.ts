@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { pino } from 'pino';
-import { AppModule } from './app.module.js';
-import { createServiceApp } from './bootstrap.js';
 import { loadServiceConfig } from './config/service-config.js';
 import { logDestination } from './infrastructure/logging.js';
 
@@ -43,7 +41,13 @@ async function main(): Promise<void> {
     }
     tokens.info({ context: 'Bootstrap' }, 'set API_TOKENS (name:role:token,...) to choose the callers and keep their tokens across restarts');
   }
-  const app = await createServiceApp(AppModule.register(config), config, { bufferLogs: true });
+  // Tracing starts before the application is loaded: the HTTP instrumentation patches `http` as
+  // Fastify requires it. Without OTEL_* variables that ask for it, no part of the SDK is loaded.
+  const tracing = config.tracing ? await import('./tracing/tracing-sdk.js') : undefined;
+  const started = tracing?.startTracing(config.tracing!);
+  const [{ AppModule }, { createServiceApp }] = await Promise.all([import('./app.module.js'), import('./bootstrap.js')]);
+  const module = AppModule.register(config);
+  const app = await createServiceApp(started ? tracing!.withTracingShutdown(module, started) : module, config, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
   // Fastify closes once the engine has let the events in flight finish (its beforeApplicationShutdown)
   // and every request has been answered; the database and the broker close after it.

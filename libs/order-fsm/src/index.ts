@@ -119,6 +119,7 @@ export {
 export type { LockGrant, OrderLock, OrderLockHandle } from './ports/order-lock.js';
 export type { MessagePublisher, WorkConsumer, WorkHandler, WorkVerdict } from './ports/message-broker.js';
 export { LOCK_OUTCOMES, type LockOutcome, NO_METRICS, type OrderFsmMetrics, type RefusalLabels, type TransitionLabels } from './ports/metrics.js';
+export type { OrderFsmTracing, SpanAttributes, SpanRole, TraceCarrier, TraceSpan } from './ports/tracing.js';
 
 // Errors: one table of codes, the classes, the HTTP filter, the database errors a save() may meet.
 export * from './errors/order-fsm.errors.js';

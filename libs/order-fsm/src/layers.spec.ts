@@ -49,7 +49,7 @@ function importsOf(file: string): string[] {
 }
 
 /** Modules that are drivers or clients of a service: only an adapter's subpath may load one. */
-const DRIVERS = ['mysql2', 'pg', 'sql.js', 'typeorm', 'ioredis', 'redlock', 'amqp-connection-manager', 'amqplib', 'prom-client', '@hpcc-js/wasm-graphviz'];
+const DRIVERS = ['mysql2', 'pg', 'sql.js', 'typeorm', 'ioredis', 'redlock', 'amqp-connection-manager', 'amqplib', 'prom-client', '@hpcc-js/wasm-graphviz', '@opentelemetry/api'];
 
 /** The packages a file loads when it is imported: value imports only (`import type` is erased, `import()` is lazy). */
 function packagesLoadedBy(file: string): string[] {

@@ -7,6 +7,7 @@ import { MachineMigration } from './model/migration.js';
 import type { MessagePublisher, WorkConsumer } from './ports/message-broker.js';
 import type { OrderStore } from './ports/order-store.js';
 import { NO_METRICS, type OrderFsmMetrics } from './ports/metrics.js';
+import type { OrderFsmTracing } from './ports/tracing.js';
 
 export interface RelayOptions {
   /** Default: on when a publisher is configured. */
@@ -67,6 +68,12 @@ export interface OrderFsmModuleOptions {
   /** Where to report events, publishes and work (`PrometheusOrderFsmMetrics`); default: nowhere. */
   metrics?: OrderFsmMetrics;
   /**
+   * Where to report spans (`OpenTelemetryTracing` from `@order-fsm/core/otel`): sendEvent and its
+   * steps, the relay's publishes, the worker's deliveries; and the trace context that outbox rows
+   * store and messages carry. Default: none, and nothing is traced or stored.
+   */
+  tracing?: OrderFsmTracing;
+  /**
    * The bizCodes and sceneIds the service serves. Metrics label a transition with its order's
    * bizCode and sceneId when they are among these or named by a processor or plugin, and `other`
    * otherwise, so that orders of unforeseen dimensions cannot grow the series. Default: none
@@ -103,6 +110,7 @@ export interface ResolvedOrderFsmOptions {
   readonly timers: Required<PollerOptions>;
   readonly sweeper: Required<PollerOptions>;
   readonly metrics: OrderFsmMetrics;
+  readonly tracing: OrderFsmTracing | undefined;
   readonly dimensions: { readonly bizCodes: readonly string[]; readonly sceneIds: readonly string[] };
   readonly refusalReasons: readonly string[];
   readonly shutdownTimeoutMs: number;
@@ -180,6 +188,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
       batchSize: positive('timers.batchSize', options.timers?.batchSize ?? 20),
     },
     metrics: options.metrics ?? NO_METRICS,
+    tracing: options.tracing,
     dimensions: { bizCodes: [...(options.dimensions?.bizCodes ?? [])], sceneIds: [...(options.dimensions?.sceneIds ?? [])] },
     refusalReasons: [...(options.refusalReasons ?? [])],
     shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000),

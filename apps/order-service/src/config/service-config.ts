@@ -1,6 +1,8 @@
 import { type CallerEntry, generateCallers, parseApiTokens } from '../auth/callers.js';
 
 /** The service's configuration, read once from the environment. */
+import { type TracingConfig, tracingConfigOf } from '../tracing/tracing-config.js';
+
 export interface ServiceConfig {
   /**
    * `embedded` when none of DATABASE_URL, REDIS_URL and AMQP_URL is set: SQLite through TypeORM, an
@@ -26,6 +28,8 @@ export interface ServiceConfig {
    * `pretty` when stdout is a terminal and NODE_ENV is not `production`, else `json`.
    */
   readonly logFormat: LogFormat;
+  /** OpenTelemetry tracing, from the OTEL_* variables; none unless they ask for it (docs/OPERATIONS.md, Tracing). */
+  readonly tracing?: TracingConfig;
   /** `mysql://` or `mariadb://` (MariaDB 10.6+, MySQL 8), `postgres://` or `postgresql://` (PostgreSQL 12+). */
   readonly databaseUrl: string;
   readonly redisUrl: string;
@@ -209,6 +213,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, stdoutIs
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: logLevel(env),
     logFormat: logFormat(env, stdoutIsTTY),
+    tracing: tracingConfigOf(env),
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/test', Object.keys(DATABASE_SCHEMES)),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']),
     amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),

@@ -43,6 +43,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmWorkAttempts1796400000000',
       'OrderFsmMachineVersions1796500000000',
       'OrderFsmLateEventCount1796600000000',
+      'OrderFsmTraceContext1796700000000',
       'TaxiSchema1763856000001',
       'TaxiPassengerActiveRide1796256000000',
     ]);
@@ -52,6 +53,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmPostgresWorkAttempts1796400000000',
       'OrderFsmPostgresMachineVersions1796500000000',
       'OrderFsmPostgresLateEventCount1796600000000',
+      'OrderFsmPostgresTraceContext1796700000000',
       'TaxiSchemaPostgres1796284000001',
       'TaxiPassengerActiveRidePostgres1796284000002',
     ]);

@@ -18,11 +18,12 @@ import {
   ValidationFailedError,
 } from '../errors/order-fsm.errors.js';
 import type { OrderLock, OrderLockHandle } from '../ports/order-lock.js';
+import type { OrderFsmTracing, TraceCarrier, TraceSpan } from '../ports/tracing.js';
 import type { LockOutcome } from '../ports/metrics.js';
 import { MetricLabels } from './metric-labels.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
-import type { ConsumedRequest, OrderStore, TimerWrite, TransitionLogEntry } from '../ports/order-store.js';
+import type { CommittedTransition, ConsumedRequest, OrderStore, SaveOutcome, TimerWrite, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
 import { CheckerExecutor } from '../processor/checker-executor.js';
@@ -40,7 +41,7 @@ import {
 } from '../model/event.js';
 import type { MachineDefinition, ResolvedLatePolicy } from '../model/machine.js';
 import type { MachineMigration } from '../model/migration.js';
-import { lateOutboxMessage } from '../model/messages.js';
+import { lateOutboxMessage, type OutboxMessage } from '../model/messages.js';
 import { failureOf, ProcessorRun } from '../processor/processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import type { EntityManager } from 'typeorm';
@@ -48,7 +49,7 @@ import { CommitSignal } from './commit-signal.js';
 import { TransitionWriter } from './transition-writer.js';
 import { requestHash } from './request-hash.js';
 import { StateContext } from '../processor/state-context.js';
-import { nameOrder, nameProcessor, withTransitionLogFields } from './transition-log-context.js';
+import { nameOrder, nameProcessor, type TransitionLogFields, withTransitionLogFields } from './transition-log-context.js';
 import type { CreateOrderInput, LateOutcome, TransitionOutcome } from '../model/outcome.js';
 
 /** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
@@ -145,6 +146,10 @@ export interface MigrationOutcome {
   readonly order: FsmOrder;
 }
 
+/** The engine's span names (docs/OPERATIONS.md, Tracing). */
+export const SPANS = { sendEvent: 'order-fsm.send_event', lockWait: 'order-fsm.lock_wait', commit: 'order-fsm.commit' } as const;
+const NO_ATTRIBUTES = Object.freeze({});
+
 /** Failures after which a request may nevertheless have been applied by a concurrent twin of it. */
 const RECHECK_AFTER = new Set(['DUPLICATE_REQUEST', 'VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH', 'CHECK_FAILED']);
 
@@ -166,6 +171,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private inFlight = 0;
   private closing = false;
   private drained?: () => void;
+  /** Checked once: without it, no span is made and no trace context is stored. */
+  private readonly tracing: OrderFsmTracing | undefined;
 
   constructor(
     private readonly registry: ProcessorRegistry,
@@ -173,7 +180,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     @Inject(ORDER_LOCK) private readonly lock: OrderLock,
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
     private readonly signal: CommitSignal,
-  ) {}
+  ) {
+    this.tracing = options.tracing;
+  }
 
   /** Creates an order: the create event applied to a new order in the initial state. */
   async createOrder<T = unknown, P = unknown>(input: CreateOrderInput<P>): Promise<TransitionOutcome<T>> {
@@ -216,7 +225,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       source: event?.source ?? 'api',
       ...(event?.caller && { caller: event.caller.name }),
     };
-    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, fsmOrder));
+    return withTransitionLogFields(fields, () => this.handleTraced<T>(fields, event, fsmOrder));
   }
 
   /**
@@ -257,10 +266,42 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       operator: { name: input.operator?.name, reason: input.reason, act: 'force' },
     };
     const fields = { orderId: input.orderId, event: FORCE_EVENT, requestId: event.requestId, source: OPERATOR_SOURCE, caller: input.operator?.name };
-    return withTransitionLogFields(fields, () => this.handleMeasured<T>(event, undefined, { toState: input.toState, timers }));
+    return withTransitionLogFields(fields, () => this.handleTraced<T>(fields, event, undefined, { toState: input.toState, timers }));
   }
 
-  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
+  /** In a span of its own when tracing is on: the caller's span (an HTTP request's, a delivery's) its parent. */
+  private handleTraced<T>(fields: TransitionLogFields, event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
+    if (!this.tracing) return this.handleMeasured<T>(event, fsmOrder, forced);
+    const attributes = {
+      'order_fsm.order_id': fields.orderId,
+      'order_fsm.event': fields.event,
+      'order_fsm.request_id': fields.requestId,
+      'order_fsm.source': fields.source,
+      ...(fields.caller !== undefined && { 'order_fsm.caller': fields.caller }),
+    };
+    return this.tracing.inSpan(SPANS.sendEvent, 'internal', attributes, async (span) => {
+      // Every log line about the event names its trace.
+      fields.trace_id = span.traceId;
+      fields.span_id = span.spanId;
+      try {
+        return await this.handleMeasured<T>(event, fsmOrder, forced, span);
+      } finally {
+        if (fields.processor) span.setAttribute('order_fsm.processor', fields.processor);
+      }
+    });
+  }
+
+  /** The message with the trace of the transaction that writes it, when there is one. */
+  private traced(message: OutboxMessage, traceContext: TraceCarrier | undefined): OutboxMessage {
+    return traceContext ? { ...message, traceContext } : message;
+  }
+
+  /** A store's commit, in a span of its own when tracing is on. */
+  private commit<O extends SaveOutcome>(write: TransitionWrite<O>): Promise<CommittedTransition<O>> {
+    return this.tracing ? this.tracing.inSpan(SPANS.commit, 'internal', NO_ATTRIBUTES, () => this.store.commit(write)) : this.store.commit(write);
+  }
+
+  private async handleMeasured<T>(event: OrderStateEvent, fsmOrder?: FsmOrder, forced?: ForcedMove, span?: TraceSpan): Promise<TransitionOutcome<T>> {
     const started = performance.now();
     const timing = { lockWaitMs: 0 };
     let outcome = 'INTERNAL_ERROR';
@@ -269,12 +310,19 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
       const result = await this.handle<T>(event, fsmOrder, timing, forced);
       outcome = result.replayed ? 'replayed' : (result.late?.status ?? 'applied');
+      if (span) {
+        span.setAttribute('order_fsm.outcome', outcome);
+        span.setAttribute('order_fsm.from_state', result.fromState);
+        span.setAttribute('order_fsm.to_state', result.toState);
+        span.setAttribute('order_fsm.version', result.version);
+      }
       const durationMs = Math.round(performance.now() - started);
       if (result.late && !result.replayed) this.logger.log(`${outcome} late ${result.event} in ${result.fromState} v${result.version} (${result.late.policy}, ${durationMs} ms)`);
       else this.logger.log(`${outcome} ${result.event} ${result.fromState} -> ${result.toState} v${result.version} (${durationMs} ms)`);
       return result;
     } catch (error) {
       if (error instanceof OrderFsmError) outcome = error.code;
+      span?.setAttribute('order_fsm.outcome', outcome);
       // Refusals are answers, not faults: logged at debug, with their code. Faults are logged where they are answered.
       if (error instanceof OrderFsmError && error.httpStatus < 500) {
         this.logger.debug(`refused ${String(event?.eventType)}: ${error.code} ${error.message}`);
@@ -317,7 +365,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     let handle: OrderLockHandle;
     let lockOutcome: LockOutcome = 'unavailable';
     try {
-      handle = await this.lock.acquire(creating ? `request#${callerKey}#${event.requestId}` : event.orderId);
+      const lockKey = creating ? `request#${callerKey}#${event.requestId}` : event.orderId;
+      handle = await (this.tracing ? this.tracing.inSpan(SPANS.lockWait, 'internal', NO_ATTRIBUTES, () => this.lock.acquire(lockKey)) : this.lock.acquire(lockKey));
       lockOutcome = handle.grant === 'handed_off' || handle.grant === 'none' ? handle.grant : 'acquired';
     } catch (error) {
       if (error instanceof OrderBusyError) lockOutcome = 'busy';
@@ -494,7 +543,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     const processor = this.selectProcessor(ctx, machine.version) as AbstractStateProcessor<{ result: T }>;
     nameProcessor(processor.constructor.name);
     const plugins = this.registry.resolvePlugins(order.state, event.eventType, order.bizCode, order.sceneId, machine.version);
-    const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger);
+    const run = new ProcessorRun<T>(processor, ctx, plugins, this.checkers, this.logger, this.tracing);
     let ended: ServiceResult = ServiceResult.fail('INTERNAL_ERROR', 'the template did not finish');
     try {
       const decision = await run.decide((toState) => {
@@ -512,13 +561,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
         outbox: this.options.outbox,
         processorName: processor.constructor.name,
         processor: processor.constructor.name,
+        traceContext: this.tracing?.activeCarrier(),
       });
       const write = writer.write(
         () => ctx.scheduledEvents,
         decision.result,
         run.saves ? (manager) => run.save(decision, manager as EntityManager) : undefined,
       );
-      const { order: committed, outcome } = await this.store.commit(write);
+      const { order: committed, outcome } = await this.commit(write);
       this.signal.committed();
       this.countTransition(order, decision.nextState, event);
       await this.wakeHeld(order);
@@ -551,9 +601,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       machine,
       outbox: this.options.outbox,
       processorName: 'the operator',
+      traceContext: this.tracing?.activeCarrier(),
     });
     const write = { ...writer.write<T>(() => forced.timers, ServiceResult.ok<T>(undefined as T)), overridesPause: true };
-    const { order: committed } = await this.store.commit(write);
+    const { order: committed } = await this.commit(write);
     this.signal.committed();
     this.countTransition(order, forced.toState, event);
     await this.wakeHeld(order);
@@ -603,6 +654,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       ...(late.status === 'ignored' && { ignored: true }),
     };
     const source = event.source ?? 'api';
+    const traceContext = this.tracing?.activeCarrier();
     await this.store.recordLateEvent({
       order,
       event: event.eventType,
@@ -617,7 +669,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       response: JSON.stringify({ ...answer, result: result ?? null }),
       deadline: late.deadline ? new Date(late.deadline) : null,
       at,
-      messages: this.options.outbox ? [lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result })] : [],
+      messages: this.options.outbox ? [this.traced(lateOutboxMessage(order, { event: event.eventType, requestId: event.requestId, caller: callerKey, source, at, late, result }), traceContext)] : [],
     });
     if (this.options.outbox) this.signal.committed();
     return answer;
@@ -703,8 +755,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       machine: migration.to,
       outbox: this.options.outbox,
       processorName: `migration ${migration.name}`,
+      traceContext: this.tracing?.activeCarrier(),
     });
-    const { order: committed } = await this.store.commit(writer.write(() => timers, ServiceResult.ok(undefined)));
+    const { order: committed } = await this.commit(writer.write(() => timers, ServiceResult.ok(undefined)));
     this.signal.committed();
     this.countTransition(order, toState, event);
     this.logger.log(`migrated order ${order.orderId} ${migration.name}: ${order.state} -> ${toState}`);

@@ -10,6 +10,9 @@ export interface TransitionLogFields {
   caller?: string;
   /** The class of the processor, once one is chosen. */
   processor?: string;
+  /** With tracing on: the event's trace and its sendEvent span, named as OpenTelemetry names them in logs. */
+  trace_id?: string;
+  span_id?: string;
 }
 
 const storage = new AsyncLocalStorage<TransitionLogFields>();

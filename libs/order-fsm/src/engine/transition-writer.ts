@@ -1,5 +1,5 @@
 import type { OrderStateEvent } from '../model/event.js';
-import { statusOutboxMessage, workOutboxMessage, type OutboxMessage } from '../model/messages.js';
+import { statusOutboxMessage, type TraceCarrier, workOutboxMessage, type OutboxMessage } from '../model/messages.js';
 import type { MachineDefinition } from '../model/machine.js';
 import type { FsmOrder } from '../model/order.js';
 import type { TransitionOutcome } from '../model/outcome.js';
@@ -27,6 +27,8 @@ export interface DecidedTransition {
   readonly processorName: string;
   /** The processor's class, kept on the log row; none for a forced move or a migration. */
   readonly processor?: string;
+  /** The trace the transition happened in, when tracing is on: stored with its outbox rows. */
+  readonly traceContext?: TraceCarrier;
 }
 
 /**
@@ -113,9 +115,9 @@ export class TransitionWriter {
 
   private messages(automaticEvent: string | undefined): OutboxMessage[] {
     if (!this.decided.outbox) return [];
-    const { event, order, callerKey } = this.decided;
+    const { event, order, callerKey, traceContext } = this.decided;
     const next = this.next;
-    const messages = [
+    const messages: OutboxMessage[] = [
       statusOutboxMessage(next, {
         event: event.eventType,
         fromState: order.state,
@@ -127,7 +129,7 @@ export class TransitionWriter {
       }),
     ];
     if (automaticEvent) messages.push(workOutboxMessage(next, automaticEvent, 'transition'));
-    return messages;
+    return traceContext ? messages.map((message) => ({ ...message, traceContext })) : messages;
   }
 
   private timersOf(scheduled: readonly ScheduledEvent[]): TimerWrite[] {

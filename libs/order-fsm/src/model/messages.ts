@@ -3,6 +3,13 @@ import { createHash } from 'node:crypto';
 import type { TransitionSource } from './event.js';
 import type { LateOutcome } from './outcome.js';
 
+/**
+ * A span's context as message headers: W3C `traceparent` and, when there is one, `tracestate`
+ * (and whatever else the tracer's propagators write, `baggage` say). Stored with an outbox row and
+ * carried in the message's headers, so that whoever handles the message continues the trace.
+ */
+export type TraceCarrier = Readonly<Record<string, string>>;
+
 /** A message that leaves through the outbox once its transition has committed. */
 export interface OutboxMessage {
   /** Stable: consumers drop duplicates by it. `{orderId}:{version}` for status messages. */
@@ -11,6 +18,8 @@ export interface OutboxMessage {
   readonly routingKey: string;
   /** The message body, JSON. */
   readonly payload: string;
+  /** The trace of the transaction that wrote it, when tracing is on: the message's headers carry it on. */
+  readonly traceContext?: TraceCarrier;
 }
 
 /** The body of a status message: the transition, and a snapshot of the order after it. */

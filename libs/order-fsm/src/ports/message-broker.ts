@@ -1,4 +1,4 @@
-import type { WorkMessage } from '../model/messages.js';
+import type { TraceCarrier, WorkMessage } from '../model/messages.js';
 import type { ClaimedMessage } from './order-store.js';
 
 /** The publishing port the outbox relay uses. */
@@ -7,7 +7,8 @@ export interface MessagePublisher {
   isConnected(): boolean;
   /**
    * Publishes persistently, in the order given, and answers the ids of the messages the broker
-   * acknowledged. It never throws for a message that was not acknowledged: it leaves it out.
+   * acknowledged. It never throws for a message that was not acknowledged: it leaves it out. A
+   * message's `traceContext`, when it has one, goes in its headers.
    */
   publish(messages: readonly ClaimedMessage[]): Promise<readonly number[]>;
 }
@@ -20,8 +21,12 @@ export type WorkVerdict =
   | { readonly outcome: 'wait'; readonly reason: string }
   | { readonly outcome: 'dead'; readonly reason: string };
 
-/** `attempt` counts deliveries of this work, from 1. */
-export type WorkHandler = (work: WorkMessage, attempt: number) => Promise<WorkVerdict>;
+/**
+ * `attempt` counts deliveries of this work, from 1. `traceContext` is what the message's headers
+ * carried (a message published with one carries it in every delivery, retries too): the worker
+ * continues that trace.
+ */
+export type WorkHandler = (work: WorkMessage, attempt: number, traceContext?: TraceCarrier) => Promise<WorkVerdict>;
 
 /**
  * The consuming port the worker uses. The adapter redelivers `retry` work after growing delays and

@@ -8,8 +8,20 @@ import type { Checker } from './checker.js';
 import type { CheckerExecutor } from './checker-executor.js';
 import { runPlugins } from './plugin-executor.js';
 import type { StateContext } from './state-context.js';
+import type { OrderFsmTracing } from '../ports/tracing.js';
 
 export type TemplateStep = 'param-check' | 'sync-check' | 'parallel-check' | 'action' | 'plugin' | 'save';
+
+/** The spans of the template's steps, children of sendEvent's, when tracing is on. */
+export const TEMPLATE_SPANS = {
+  paramCheck: 'order-fsm.param_check',
+  prepare: 'order-fsm.prepare',
+  syncCheck: 'order-fsm.sync_check',
+  parallelCheck: 'order-fsm.parallel_check',
+  action: 'order-fsm.action',
+  plugins: 'order-fsm.plugins',
+} as const;
+const NO_ATTRIBUTES = Object.freeze({});
 
 /** What the processor decided, before anything is written: where the order goes and what action() answered. */
 export interface Decision<T> {
@@ -50,16 +62,29 @@ export class ProcessorRun<T> {
     private readonly plugins: readonly AbstractProcessorPlugin[],
     private readonly checkers: CheckerExecutor,
     private readonly logger: Logger,
+    private readonly tracing?: OrderFsmTracing,
   ) {}
 
-  /** Runs the template up to the write. `assertTransition` throws when the next state is not a declared target: checked before action(). */
+  /**
+   * Runs the template up to the write. `assertTransition` throws when the next state is not a declared target: checked before action().
+   * With tracing on, each step is a span (a step with nothing to run makes none); off, the steps are called as they are.
+   */
   async decide(assertTransition: (nextState: string) => void): Promise<Decision<T>> {
-    const { processor, ctx, checkers, invoked } = this;
+    const { processor, ctx, checkers, invoked, tracing } = this;
     const plan = processor.checkers(ctx);
-    failIf(await checkers.serial(plan.param, ctx, invoked), 'param-check');
-    await processor.prepare(ctx);
-    failIf(await checkers.serial(plan.sync, ctx, invoked), 'sync-check');
-    failIf(await checkers.parallel(plan.parallel, ctx, invoked), 'parallel-check');
+    if (tracing) {
+      if (plan.param?.length) await tracing.inSpan(TEMPLATE_SPANS.paramCheck, 'internal', NO_ATTRIBUTES, async () => failIf(await checkers.serial(plan.param, ctx, invoked), 'param-check'));
+      await tracing.inSpan(TEMPLATE_SPANS.prepare, 'internal', NO_ATTRIBUTES, async () => processor.prepare(ctx));
+      if (plan.sync?.length) await tracing.inSpan(TEMPLATE_SPANS.syncCheck, 'internal', NO_ATTRIBUTES, async () => failIf(await checkers.serial(plan.sync, ctx, invoked), 'sync-check'));
+      if (plan.parallel?.length) {
+        await tracing.inSpan(TEMPLATE_SPANS.parallelCheck, 'internal', NO_ATTRIBUTES, async () => failIf(await checkers.parallel(plan.parallel, ctx, invoked), 'parallel-check'));
+      }
+    } else {
+      failIf(await checkers.serial(plan.param, ctx, invoked), 'param-check');
+      await processor.prepare(ctx);
+      failIf(await checkers.serial(plan.sync, ctx, invoked), 'sync-check');
+      failIf(await checkers.parallel(plan.parallel, ctx, invoked), 'parallel-check');
+    }
 
     const nextState = await processor.getNextState(ctx);
     if (typeof nextState !== 'string' || nextState.length === 0) {
@@ -68,6 +93,15 @@ export class ProcessorRun<T> {
     assertTransition(nextState);
     ctx.nextState = nextState;
 
+    if (tracing) {
+      const result = await tracing.inSpan(TEMPLATE_SPANS.action, 'internal', NO_ATTRIBUTES, async () => {
+        const answered = await processor.action(nextState, ctx);
+        failIf(answered, 'action');
+        return answered;
+      });
+      if (this.plugins.length > 0) await tracing.inSpan(TEMPLATE_SPANS.plugins, 'internal', NO_ATTRIBUTES, async () => failIf(await runPlugins(this.plugins, ctx), 'plugin'));
+      return { nextState, result };
+    }
     const result = await processor.action(nextState, ctx);
     failIf(result, 'action');
     failIf(await runPlugins(this.plugins, ctx), 'plugin');

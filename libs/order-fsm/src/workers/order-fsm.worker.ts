@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
-import type { WorkMessage } from '../model/messages.js';
+import type { TraceCarrier, WorkMessage } from '../model/messages.js';
+import type { OrderFsmTracing } from '../ports/tracing.js';
 import { type ErrorKind, errorKindOf } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import type { WorkVerdict } from '../ports/message-broker.js';
@@ -8,6 +9,9 @@ import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
 import type { OrderStore, WorkAttemptOutcome } from '../ports/order-store.js';
 import { redeliveryOf } from '../ports/redelivery.js';
+
+/** The span of one delivery of automatic work: the sendEvent it makes is its child. */
+export const WORK_SPAN = 'order-fsm.work';
 
 /**
  * The verdict on a failure, from the one error table (ERRORS): the order moved on, nothing left to
@@ -39,9 +43,10 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.worker.enabled) return;
+    const { tracing } = this.options;
     await this.options.consumer!.start(
-      async (work, attempt) => {
-        const verdict = await this.handle(work, attempt);
+      async (work, attempt, traceContext) => {
+        const verdict = tracing ? await this.handleTraced(work, attempt, tracing, traceContext) : await this.handle(work, attempt);
         this.options.metrics.work(work.event, verdict.outcome);
         return verdict;
       },
@@ -52,6 +57,30 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     if (this.options.worker.enabled) await this.options.consumer!.stop();
+  }
+
+  /** One delivery in a span that continues the trace its message carried: the transition that queued the work. */
+  private handleTraced(work: WorkMessage, attempt: number, tracing: OrderFsmTracing, traceContext?: TraceCarrier): Promise<WorkVerdict> {
+    const attributes = {
+      'messaging.operation.type': 'process',
+      'messaging.message.id': work.messageId,
+      'order_fsm.order_id': work.orderId,
+      'order_fsm.event': work.event,
+      'order_fsm.version': work.version,
+      'order_fsm.attempt': attempt,
+    };
+    return tracing.inSpan(
+      WORK_SPAN,
+      'consumer',
+      attributes,
+      async (span) => {
+        const verdict = await this.handle(work, attempt);
+        span.setAttribute('order_fsm.verdict', verdict.outcome);
+        if (verdict.outcome === 'retry' || verdict.outcome === 'dead') span.fail(new Error(verdict.reason));
+        return verdict;
+      },
+      traceContext,
+    );
   }
 
   async handle(work: WorkMessage, attempt: number): Promise<WorkVerdict> {

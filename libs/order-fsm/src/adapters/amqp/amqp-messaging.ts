@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { WorkMessage } from '../../model/messages.js';
+import type { TraceCarrier, WorkMessage } from '../../model/messages.js';
 import type { ClaimedMessage } from '../../ports/order-store.js';
 import type { MessagePublisher, WorkConsumer, WorkHandler } from '../../ports/message-broker.js';
 import { redeliveryOf } from '../../ports/redelivery.js';
@@ -20,6 +20,15 @@ export interface AmqpMessagingOptions {
 }
 
 const ATTEMPT_HEADER = 'x-order-fsm-attempt';
+
+/** The trace context a delivery's headers carry (traceparent, tracestate, ...): its string headers but the adapter's own. */
+function traceContextOf(headers: Record<string, unknown> | undefined): TraceCarrier | undefined {
+  let carrier: Record<string, string> | undefined;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === 'string' && !name.startsWith('x-order-fsm-')) (carrier ??= {})[name] = value;
+  }
+  return carrier;
+}
 
 export interface AmqpTopology {
   readonly eventsExchange: string;
@@ -98,7 +107,14 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
           m.kind === 'work' ? this.topology.workExchange : this.topology.eventsExchange,
           m.routingKey,
           Buffer.from(m.payload),
-          { persistent: true, messageId: m.messageId, contentType: 'application/json', type: m.kind, timestamp: Math.floor(Date.now() / 1000) },
+          {
+            persistent: true,
+            messageId: m.messageId,
+            contentType: 'application/json',
+            type: m.kind,
+            timestamp: Math.floor(Date.now() / 1000),
+            ...(m.traceContext && { headers: { ...m.traceContext } }),
+          },
         ),
       ),
     );
@@ -175,7 +191,8 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
       if (!isWorkMessage(work)) {
         await this.deadLetter(channel, message, 'malformed work message', attempt);
       } else {
-        const verdict = await handler(work, attempt);
+        const traceContext = traceContextOf(message.properties.headers);
+        const verdict = await handler(work, attempt, traceContext);
         const next = redeliveryOf(verdict, attempt, this.retryDelaysMs);
         if (next.action === 'again') {
           const queue = this.topology.retryQueues[next.delay];
@@ -189,7 +206,7 @@ export class AmqpMessaging implements MessagePublisher, WorkConsumer {
             persistent: true,
             messageId: message.properties.messageId,
             contentType: 'application/json',
-            headers: { [ATTEMPT_HEADER]: next.attempt, 'x-order-fsm-last-error': verdict.outcome === 'done' ? '' : verdict.reason.slice(0, 512) },
+            headers: { ...traceContext, [ATTEMPT_HEADER]: next.attempt, 'x-order-fsm-last-error': verdict.outcome === 'done' ? '' : verdict.reason.slice(0, 512) },
           });
         } else if (next.action === 'dead') {
           const reason = next.reason;

@@ -76,6 +76,23 @@ describe('InProcessMessaging', () => {
     expect(messaging.deadLetters()).toEqual([]);
   });
 
+  it('hands the trace context a message carries to every delivery of its work, retries too', async () => {
+    const messaging = new InProcessMessaging({ retryDelaysMs: [5] });
+    const traceContext = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const seen: Array<[number, unknown]> = [];
+    await messaging.start(
+      async (_work, attempt, carried) => {
+        seen.push([attempt, carried]);
+        return attempt === 1 ? { outcome: 'retry', reason: 'again' } : { outcome: 'done', detail: 'ok' };
+      },
+      async () => undefined,
+    );
+    await messaging.publish([{ ...work(1), traceContext }, work(2)]);
+    await until(() => seen.length === 4);
+    expect(seen).toEqual(expect.arrayContaining([[1, traceContext], [2, traceContext], [1, undefined], [2, undefined]]));
+    await messaging.stop();
+  });
+
   it('gives status messages to listeners in the order published', async () => {
     const messaging = new InProcessMessaging();
     const seen: number[] = [];

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { StatusMessage, WorkMessage } from '../../model/messages.js';
+import type { StatusMessage, TraceCarrier, WorkMessage } from '../../model/messages.js';
 import type { MessagePublisher, WorkConsumer, WorkHandler } from '../../ports/message-broker.js';
 import { redeliveryOf } from '../../ports/redelivery.js';
 import type { ClaimedMessage } from '../../ports/order-store.js';
@@ -34,7 +34,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
   private readonly listeners = new Set<StatusListener>();
   private readonly statuses: StatusMessage[] = [];
   private readonly dead: DeadLetter[] = [];
-  private readonly pending: Array<{ work: WorkMessage; attempt: number }> = [];
+  private readonly pending: Array<{ work: WorkMessage; attempt: number; traceContext?: TraceCarrier }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private handler?: WorkHandler;
   private onDeadLetter?: (work: WorkMessage, reason: string, attempts: number) => Promise<void>;
@@ -53,7 +53,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
   async publish(messages: readonly ClaimedMessage[]): Promise<readonly number[]> {
     for (const message of messages) {
       if (message.kind === 'work') {
-        this.enqueue(JSON.parse(message.payload) as WorkMessage, 1);
+        this.enqueue(JSON.parse(message.payload) as WorkMessage, 1, 0, message.traceContext);
         continue;
       }
       const status = JSON.parse(message.payload) as StatusMessage;
@@ -93,7 +93,7 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
   async start(handler: WorkHandler, onDeadLetter: (work: WorkMessage, reason: string, attempts: number) => Promise<void>): Promise<void> {
     this.handler = handler;
     this.onDeadLetter = onDeadLetter;
-    for (const { work, attempt } of this.pending.splice(0)) this.enqueue(work, attempt);
+    for (const { work, attempt, traceContext } of this.pending.splice(0)) this.enqueue(work, attempt, 0, traceContext);
   }
 
   async stop(): Promise<void> {
@@ -102,31 +102,31 @@ export class InProcessMessaging implements MessagePublisher, WorkConsumer {
     this.timers.clear();
   }
 
-  private enqueue(work: WorkMessage, attempt: number, delayMs = 0): void {
+  private enqueue(work: WorkMessage, attempt: number, delayMs = 0, traceContext?: TraceCarrier): void {
     if (!this.handler) {
-      this.pending.push({ work, attempt });
+      this.pending.push({ work, attempt, traceContext });
       return;
     }
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      void this.deliver(work, attempt);
+      void this.deliver(work, attempt, traceContext);
     }, delayMs);
     this.timers.add(timer);
   }
 
-  private async deliver(work: WorkMessage, attempt: number): Promise<void> {
+  private async deliver(work: WorkMessage, attempt: number, traceContext?: TraceCarrier): Promise<void> {
     const handler = this.handler;
     if (!handler) {
-      this.pending.push({ work, attempt });
+      this.pending.push({ work, attempt, traceContext });
       return;
     }
     this.running++;
     try {
-      const verdict = await handler(work, attempt).catch((error: unknown) => ({ outcome: 'retry' as const, reason: String(error) }));
+      const verdict = await handler(work, attempt, traceContext).catch((error: unknown) => ({ outcome: 'retry' as const, reason: String(error) }));
       const next = redeliveryOf(verdict, attempt, this.retryDelaysMs);
       if (next.action === 'ack') return;
       // With no retry delays configured, a wait holds the work a second before it goes again.
-      if (next.action === 'again') return this.enqueue(work, next.attempt, this.retryDelaysMs[next.delay] ?? 1_000);
+      if (next.action === 'again') return this.enqueue(work, next.attempt, this.retryDelaysMs[next.delay] ?? 1_000, traceContext);
       this.dead.push({ work, reason: next.reason });
       await this.onDeadLetter?.(work, next.reason, attempt).catch((error: unknown) => this.logger.warn(`dead letter of ${work.messageId}: ${error}`));
     } finally {

@@ -8,5 +8,6 @@ export { OrderFsmOperations1796300000000 } from './migrations/1796300000000-orde
 export { OrderFsmWorkAttempts1796400000000 } from './migrations/1796400000000-order-fsm-work-attempts.js';
 export { OrderFsmMachineVersions1796500000000 } from './migrations/1796500000000-order-fsm-machine-versions.js';
 export { OrderFsmLateEventCount1796600000000 } from './migrations/1796600000000-order-fsm-late-event-count.js';
+export { OrderFsmTraceContext1796700000000 } from './migrations/1796700000000-order-fsm-trace-context.js';
 /** Every migration of the engine's tables, oldest first: list them in your DataSource. */
 export { ORDER_FSM_MIGRATIONS } from './migrations/index.js';

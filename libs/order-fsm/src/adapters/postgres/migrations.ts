@@ -100,6 +100,22 @@ export class OrderFsmPostgresLateEventCount1796600000000 implements MigrationInt
   }
 }
 
+/**
+ * The trace context of each outbox row (`fsm_outbox.trace_context`), which the relay carries on in
+ * the message's headers; added where missing (ADD COLUMN IF NOT EXISTS).
+ */
+export class OrderFsmPostgresTraceContext1796700000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresTraceContext1796700000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const statement of createStatements(POSTGRES_SCHEMA, FSM_TABLES.filter((t) => t.name === 'fsm_outbox'), 'ask')) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('ALTER TABLE fsm_outbox DROP COLUMN IF EXISTS trace_context');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
 export const ORDER_FSM_POSTGRES_MIGRATIONS = [
   OrderFsmPostgresSchema1796284000000,
@@ -107,4 +123,5 @@ export const ORDER_FSM_POSTGRES_MIGRATIONS = [
   OrderFsmPostgresWorkAttempts1796400000000,
   OrderFsmPostgresMachineVersions1796500000000,
   OrderFsmPostgresLateEventCount1796600000000,
+  OrderFsmPostgresTraceContext1796700000000,
 ] as const;

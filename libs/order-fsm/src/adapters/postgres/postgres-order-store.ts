@@ -4,7 +4,7 @@ import { VersionConflictError } from '../../errors/order-fsm.errors.js';
 import type { SaveOutcome, TransitionWrite } from '../../ports/order-store.js';
 import { createStatements, FSM_TABLES, type Column, type SchemaDialect } from '../sql/schema.js';
 import { numberedPlaceholders, type SqlDialect, type Statement } from '../sql/sql-dialect.js';
-import { INSERT_ORDER, REASON_LENGTH, SqlOrderStore, UPDATE_ORDER, UPDATE_ORDER_OVERRIDING_PAUSE } from '../sql/sql-order-store.js';
+import { INSERT_ORDER, REASON_LENGTH, SqlOrderStore, traceContextColumn, UPDATE_ORDER, UPDATE_ORDER_OVERRIDING_PAUSE } from '../sql/sql-order-store.js';
 
 /** PostgreSQL 12+: numbered placeholders, `timestamptz(3)` times read back as Dates, SKIP LOCKED claims. */
 export const POSTGRES_DIALECT: SqlDialect = {
@@ -114,9 +114,9 @@ export function transitionStatement(write: TransitionWrite, { response, timers }
   ];
   if (write.messages.length > 0) {
     const head = [p(version, 'integer'), p(at, 'timestamptz')];
-    const values = write.messages.map((m) => row([p(m.messageId, 'text'), p(m.kind, 'text'), p(m.routingKey, 'text'), p(m.payload, 'text')]));
-    parts.push(`o AS (INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)
-      SELECT m.message_id, f.id, ${head[0]}, m.kind, m.routing_key, m.payload, ${head[1]} FROM f CROSS JOIN (VALUES ${values.join(', ')}) AS m (message_id, kind, routing_key, payload))`);
+    const values = write.messages.map((m) => row([p(m.messageId, 'text'), p(m.kind, 'text'), p(m.routingKey, 'text'), p(m.payload, 'text'), p(traceContextColumn(m), 'text')]));
+    parts.push(`o AS (INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at, trace_context)
+      SELECT m.message_id, f.id, ${head[0]}, m.kind, m.routing_key, m.payload, ${head[1]}, m.trace_context FROM f CROSS JOIN (VALUES ${values.join(', ')}) AS m (message_id, kind, routing_key, payload, trace_context))`);
   }
   if (timers.length > 0) {
     const head = [p(version, 'integer'), p(toState, 'text'), p(at, 'timestamptz')];

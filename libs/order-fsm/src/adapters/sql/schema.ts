@@ -124,6 +124,8 @@ export const FSM_TABLES: readonly Table[] = [
       { name: 'payload', kind: 'text' },
       time('created_at'),
       time('published_at', true),
+      // The trace of the transaction that wrote the row (JSON headers: traceparent, tracestate), when it was traced.
+      { name: 'trace_context', kind: 'text', nullable: true },
     ],
     primaryKey: ['id'],
     unique: [['uq_fsm_outbox_message', ['message_id']]],

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel.js';
 import { translateDbError } from '../../errors/db-errors.js';
 import { VersionConflictError } from '../../errors/order-fsm.errors.js';
-import type { OutboxMessage } from '../../model/messages.js';
+import type { OutboxMessage, TraceCarrier } from '../../model/messages.js';
 import type { FsmOrder } from '../../model/order.js';
 import type {
   DeadLetter,
@@ -66,7 +66,9 @@ export const UPDATE_ORDER_OVERRIDING_PAUSE = `${UPDATE_ORDER_SET} WHERE id = ? A
 export const INSERT_TRANSITION =
   'INSERT INTO fsm_transition (order_id, version, event, from_state, to_state, request_id, caller, source, created_at, request_hash, response, actor, reason, machine_version, payload, processor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_ACTION = 'INSERT INTO fsm_operator_action (order_id, kind, actor, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)';
-const OUTBOX_HEAD = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at)';
+const OUTBOX_HEAD = 'INSERT INTO fsm_outbox (message_id, order_id, version, kind, routing_key, payload, created_at, trace_context)';
+/** A message's trace context as its row keeps it: JSON, or NULL when the transition was not traced. */
+export const traceContextColumn = (message: OutboxMessage): string | null => (message.traceContext ? JSON.stringify(message.traceContext) : null);
 const TIMER_HEAD = 'INSERT INTO fsm_timer (order_id, version, state, event, fire_at, created_at)';
 const MARK_TIMER_FIRED = "UPDATE fsm_timer SET fired_at = ?, outcome = 'fired' WHERE id = ?";
 const SELECT_TRANSITIONS_OF_ORDER =
@@ -76,6 +78,17 @@ const SELECT_LATE_EVENTS =
   'SELECT id, order_id, version, state, event, request_id, caller, source, policy, status, deadline, settled_at, outcome, created_at FROM fsm_late_event WHERE order_id = ?';
 const DEAD_LETTER_COLUMNS =
   'id, message_id, order_id, version, state, event, reason, attempts, created_at, status, settled_at, settled_by, settle_reason, outcome';
+/** A stored trace context; one that does not read as headers is left out (the message goes, untraced). */
+function readTraceContext(stored: unknown): TraceCarrier | undefined {
+  try {
+    const parsed: unknown = JSON.parse(String(stored));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+    return Object.values(parsed).every((value) => typeof value === 'string') ? (parsed as TraceCarrier) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The longest text a reason, an outcome or a flag may have in its column. */
 export const REASON_LENGTH = 512;
 
@@ -321,8 +334,8 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   private outboxInsert(orderId: string, version: number, messages: readonly OutboxMessage[], at: Date, ignoreDuplicates = false): Statement {
     const time = this.dialect.time(at);
     return [
-      `${OUTBOX_HEAD} VALUES ${valuesOf(messages.length, 7)}${ignoreDuplicates ? this.dialect.ignoreDuplicateMessage : ''}`,
-      messages.flatMap((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, time]),
+      `${OUTBOX_HEAD} VALUES ${valuesOf(messages.length, 8)}${ignoreDuplicates ? this.dialect.ignoreDuplicateMessage : ''}`,
+      messages.flatMap((m) => [m.messageId, orderId, version, m.kind, m.routingKey, m.payload, time, traceContextColumn(m)]),
     ];
   }
 
@@ -476,7 +489,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     return this.guard(() =>
       this.transaction(this.dialect.claimIsolation, async (session) => {
         const claimed = await session.rows<Record<string, unknown>>(
-          `SELECT id, message_id, order_id, kind, routing_key, payload, created_at FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ?${this.dialect.skipLocked}`,
+          `SELECT id, message_id, order_id, kind, routing_key, payload, created_at, trace_context FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ?${this.dialect.skipLocked}`,
           [limit],
         );
         if (claimed.length === 0) return 0;
@@ -496,6 +509,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
             routingKey: String(row.routing_key),
             payload: String(row.payload),
             createdAt: this.dialect.readTime(row.created_at),
+            ...(row.trace_context != null && { traceContext: readTraceContext(row.trace_context) }),
           })),
           pending.map((p) => ({ orderId: String(p.order_id), id: Number(p.id) })),
         );

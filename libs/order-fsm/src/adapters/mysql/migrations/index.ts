@@ -5,6 +5,7 @@ import { OrderFsmOperations1796300000000 } from './1796300000000-order-fsm-opera
 import { OrderFsmWorkAttempts1796400000000 } from './1796400000000-order-fsm-work-attempts.js';
 import { OrderFsmMachineVersions1796500000000 } from './1796500000000-order-fsm-machine-versions.js';
 import { OrderFsmLateEventCount1796600000000 } from './1796600000000-order-fsm-late-event-count.js';
+import { OrderFsmTraceContext1796700000000 } from './1796700000000-order-fsm-trace-context.js';
 
 export const ORDER_FSM_MIGRATIONS = [
   OrderFsmSchema1763856000000,
@@ -14,4 +15,5 @@ export const ORDER_FSM_MIGRATIONS = [
   OrderFsmWorkAttempts1796400000000,
   OrderFsmMachineVersions1796500000000,
   OrderFsmLateEventCount1796600000000,
+  OrderFsmTraceContext1796700000000,
 ] as const;
