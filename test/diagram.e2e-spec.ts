@@ -182,9 +182,16 @@ describe('the diagram viewer: GET /fsm/diagram?format=html in Chromium', () => {
     const { port } = t.app.getHttpServer().address() as { port: number };
     url = `http://127.0.0.1:${port}`;
     browser = await launchChromium();
-    // The operator's token on every request the page makes, its scripts included.
-    const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, extraHTTPHeaders: { Authorization: bearer('operator') } });
+    // As an operator opens it: signed in through the console, whose cookie the browser then sends
+    // with the viewer's page and its scripts; no header is added to the browser's requests.
+    const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
     page = await context.newPage();
+    const anonymous = await page.goto(`${url}/fsm/diagram?format=html`);
+    expect(anonymous!.status()).toBe(401);
+    await page.goto(`${url}/console/sign-in`);
+    await page.fill('#token', bearer('operator').slice('Bearer '.length));
+    await page.click('#sign-in button');
+    await page.waitForURL(`${url}/console`);
     errors = pageErrors(page);
     await page.addInitScript(`window.violations = []; document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));`);
     const response = await page.goto(`${url}/fsm/diagram?format=html`, { waitUntil: 'load' });

@@ -2,7 +2,7 @@ import { type CanActivate, createParamDecorator, type ExecutionContext, Injectab
 import { Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Caller, ForbiddenError, OrderFsmError, toErrorBody, UnauthenticatedError } from '@order-fsm/core';
-import { consoleToken, crossSiteProblem, isConsolePage, isConsolePublic, pathOf, signInLocation } from '@order-fsm/core/ops';
+import { CONSOLE_COOKIE, consoleToken, crossSiteProblem, isConsolePage, isConsolePublic, pathOf, signInLocation } from '@order-fsm/core/ops';
 import type { FastifyRequest } from 'fastify';
 import type { CallerDirectory, Role } from './callers.js';
 
@@ -58,9 +58,26 @@ export function installAuthentication(app: NestFastifyApplication, directory: Ca
 
 const IDENTIFIED = Symbol('order-service:identified');
 
+/** The machine's diagram: its HTML viewer (and the viewer's scripts) is a page an operator opens in a browser. */
+const DIAGRAM_PATH = '/fsm/diagram';
+
 /**
- * The request's caller, from its Authorization header (or, under /console and /ops and without
- * one, from the console's cookie), looked up once per request (the rate limit asks before the
+ * The console's cookie, where it stands for the operator's token: under /console and /ops (the
+ * library's rule), and for reads of the diagram and its viewer's scripts, so that a signed-in
+ * operator's browser can open `GET /fsm/diagram?format=html`. Reads only: nothing else under /fsm.
+ */
+function cookieToken(request: FastifyRequest): string | undefined {
+  const path = pathOf(request.url);
+  const token = consoleToken(path, request.cookies);
+  if (token !== undefined) return token;
+  const read = request.method === 'GET' || request.method === 'HEAD';
+  if (!read || (path !== DIAGRAM_PATH && !path.startsWith(`${DIAGRAM_PATH}/assets/`))) return undefined;
+  return request.cookies?.[CONSOLE_COOKIE] || undefined;
+}
+
+/**
+ * The request's caller, from its Authorization header (or, without one, from the console's cookie
+ * where it applies: cookieToken), looked up once per request (the rate limit asks before the
  * authentication hook does) and kept on the request, and on the raw request for the request log line.
  */
 export function identify(request: FastifyRequest, directory: CallerDirectory): AuthenticatedCaller | undefined {
@@ -68,7 +85,7 @@ export function identify(request: FastifyRequest, directory: CallerDirectory): A
   if (marked[IDENTIFIED]) return request.caller;
   marked[IDENTIFIED] = true;
   const { authorization } = request.headers;
-  const cookie = authorization === undefined ? consoleToken(pathOf(request.url), request.cookies) : undefined;
+  const cookie = authorization === undefined ? cookieToken(request) : undefined;
   const caller = cookie === undefined ? directory.authenticate(authorization) : directory.authenticateToken(cookie);
   if (caller) {
     request.caller = caller;

@@ -12,7 +12,7 @@ describe('tracingConfigOf', () => {
       exporters: ['otlp'],
       sampler: 'parentbased_always_on',
       samplerRatio: 1,
-      propagators: ['tracecontext', 'baggage'],
+      propagators: ['tracecontext'],
     });
     expect(tracingConfigOf({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })?.exporters).toEqual(['otlp']);
     expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'console, otlp,console' })?.exporters).toEqual(['console', 'otlp']);
@@ -30,8 +30,9 @@ describe('tracingConfigOf', () => {
     });
   });
 
-  it('reads the propagators: W3C trace context and baggage unless told, none at all when told so', () => {
-    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'tracecontext' })?.propagators).toEqual(['tracecontext']);
+  it('reads the propagators: W3C trace context alone unless told, baggage when asked, none at all when told so', () => {
+    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp' })?.propagators).toEqual(['tracecontext']);
+    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'tracecontext,baggage' })?.propagators).toEqual(['tracecontext', 'baggage']);
     expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'none' })?.propagators).toEqual([]);
     expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_PROPAGATORS: 'b3' })).toThrow('OTEL_PROPAGATORS: b3');
   });
@@ -40,5 +41,8 @@ describe('tracingConfigOf', () => {
     expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow('OTEL_TRACES_EXPORTER: zipkin');
     expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow('OTEL_TRACES_SAMPLER: sometimes');
     expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow('OTEL_TRACES_SAMPLER_ARG');
+    expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })).toThrow('OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf');
+    expect(() => tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })).toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: grpc');
+    expect(tracingConfigOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })?.exporters).toEqual(['otlp']);
   });
 });

@@ -53,6 +53,11 @@ export function tracingConfigOf(env: NodeJS.ProcessEnv): TracingConfig | undefin
   const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const samplerRatio = arg ? Number(arg) : 1;
   if (!(samplerRatio >= 0 && samplerRatio <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, not ${arg}`);
+  // The exporter sends OTLP over HTTP as JSON: a collector set up for another protocol is told at start, not by lost spans.
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    const protocol = env[name]?.trim().toLowerCase();
+    if (protocol && protocol !== 'http/json') throw new Error(`${name}: ${protocol} is not a protocol this service sends (http/json)`);
+  }
   const propagators = listOf(env.OTEL_PROPAGATORS);
   for (const name of propagators) {
     if (!PROPAGATORS.includes(name)) throw new Error(`OTEL_PROPAGATORS: ${name} is not one this service has (tracecontext, baggage or none)`);
@@ -61,6 +66,8 @@ export function tracingConfigOf(env: NodeJS.ProcessEnv): TracingConfig | undefin
     exporters,
     sampler,
     samplerRatio,
-    propagators: propagators.length === 0 ? ['tracecontext', 'baggage'] : (propagators.filter((name) => name !== 'none') as PropagatorName[]),
+    // W3C trace context alone unless told: a caller's baggage would otherwise be kept with every
+    // outbox row and sent on with every message it leads to (docs/OPERATIONS.md, "Tracing").
+    propagators: propagators.length === 0 ? ['tracecontext'] : (propagators.filter((name) => name !== 'none') as PropagatorName[]),
   };
 }

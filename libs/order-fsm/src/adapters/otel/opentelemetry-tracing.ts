@@ -17,6 +17,25 @@ const carrierGetter = {
   get: (carrier: TraceCarrier, key: string) => carrier[key],
 };
 
+/**
+ * The most of a trace context an outbox row keeps and a message carries: W3C's own bounds
+ * (`tracestate` at most 32 members, about 512 characters; `baggage` at most 8,192 bytes, here 1,024).
+ * Whatever the propagators wrote beyond them (a caller's oversized baggage, another propagator's
+ * headers) is left out, so that no caller decides how much every message downstream carries.
+ */
+const CARRIED: Readonly<Record<string, number>> = { traceparent: 128, tracestate: 512, baggage: 1_024 };
+
+function injected(from: Context): TraceCarrier {
+  const headers: Record<string, string> = {};
+  propagation.inject(from, headers);
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const limit = CARRIED[name];
+    if (limit !== undefined && value.length <= limit) kept[name] = value;
+  }
+  return kept;
+}
+
 /** One OpenTelemetry span as the engine uses it. */
 class OtelSpan implements TraceSpan {
   constructor(
@@ -47,9 +66,7 @@ class OtelSpan implements TraceSpan {
   }
 
   carrier(): TraceCarrier {
-    const headers: Record<string, string> = {};
-    propagation.inject(this.context, headers);
-    return headers;
+    return injected(this.context);
   }
 }
 
@@ -57,7 +74,7 @@ class OtelSpan implements TraceSpan {
  * The engine's spans through the OpenTelemetry API: a no-op until an SDK registers a tracer
  * provider, and the API alone is what it loads (`@opentelemetry/api`, an optional peer dependency).
  * The trace context that outbox rows store and messages carry is written and read by the global
- * propagator (W3C trace context and baggage, unless the SDK was told otherwise).
+ * propagator, bounded to `traceparent`, `tracestate` and `baggage` of W3C's sizes (CARRIED).
  */
 export class OpenTelemetryTracing implements OrderFsmTracing {
   private readonly tracer: Tracer;
@@ -91,8 +108,7 @@ export class OpenTelemetryTracing implements OrderFsmTracing {
   activeCarrier(): TraceCarrier | undefined {
     const active = context.active();
     if (!trace.getSpan(active)?.spanContext().traceId) return undefined;
-    const headers: Record<string, string> = {};
-    propagation.inject(active, headers);
+    const headers = injected(active);
     return Object.keys(headers).length > 0 ? headers : undefined;
   }
 }
