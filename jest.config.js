@@ -26,7 +26,7 @@ const common = {
  * and its operator API (SQLite), RabbitMQ alone, MysqlOrderStore's own round trips (MySQL's), the store
  * contract and the schema upgrades (they run every store, PostgreSQL's included, already).
  */
-const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'ops-embedded', 'logging', 'messaging', 'store', 'store-contract', 'schema-upgrade'].map(
+const SAME_ON_ANY_DATABASE = ['docs', 'openapi', 'diagram', 'package', 'embedded', 'ops-embedded', 'logging', 'logging-warn', 'messaging', 'store', 'store-contract', 'schema-upgrade'].map(
   (name) => `<rootDir>/test/${name}\\.e2e-spec\\.ts$`,
 );
 /** The specs of one database's own migrations: each runs in its database's project only. */

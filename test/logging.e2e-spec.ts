@@ -7,7 +7,6 @@ import { callerName } from './support/callers.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { advance, createOrder, newPassenger, postOrder, sendEvent, TO_FEE_CONFIRMED, type TestAppLike, uid } from './support/taxi-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
-import { testMachine, TestProcessorsModule } from './support/test-processors.js';
 
 interface LogLine {
   level: number;
@@ -285,41 +284,6 @@ describe('a request over the rate limit (LOG_LEVEL=info)', () => {
     const line = await waitFor('the 429 line', async () => lines.find((l) => l.req?.id === 'limited-1' && l.res !== undefined), 5_000);
     expect(line).toMatchObject({ level: 30, msg: 'request refused', code: 'RATE_LIMITED', reason: limited.body.message, caller: callerName('client'), res: { statusCode: 429 } });
     expect(lines.filter((l) => l.reqId === 'limited-1')).toEqual([line]);
-  });
-});
-
-describe('a fault, followed through its lines above info (LOG_LEVEL=warn)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({ logLevel: 'warn', workerEnabled: false, relayEnabled: false, timersEnabled: false, sweeperEnabled: false }, {
-      modules: [TestProcessorsModule],
-      machine: testMachine,
-      logDestination: destination,
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('binds no request logger and writes no request lines, still answers X-Request-Id, and logs a 500 at error with its stack, request id, caller, order and requestId', async () => {
-    const orderId = await createOrder(t);
-    const requestId = uid('throws');
-    const failed = await t.http().post(`/orders/${orderId}/events`).set('x-request-id', 'fault-1').send({ event: 'TEST_THROWS', requestId, payload: {} });
-    expect(failed.status).toBe(500);
-    expect(failed.headers['x-request-id']).toBe('fault-1');
-    const fault = await waitFor('the fault line', async () => lines.find((l) => l.level === 50 && l.msg.includes('secret internal detail')), 5_000).catch((e) => {
-      throw new Error(`${e}\n${JSON.stringify(lines, null, 1)}`);
-    });
-    expect(fault).toMatchObject({ context: 'OrderFsmExceptionFilter', reqId: 'fault-1', caller: callerName('client'), orderId, requestId });
-    expect(fault.msg).toContain('\n    at ');
-    // No request logger: the fault line names the request itself, and there is no request line.
-    expect(lines.filter((l) => l.req?.id === 'fault-1')).toEqual([]);
-    // A refusal is an answer, logged (at info) on the request line only, which is off here.
-    const unknown = await t.http().post(`/orders/${orderId}/events`).send({ event: 'ARRIVE', requestId: uid('req'), payload: {} });
-    expect(unknown.status).toBe(409);
-    expect(unknown.headers['x-request-id']).toMatch(UUID);
-    expect(lines.filter((l) => l.reqId === unknown.headers['x-request-id'] || l.req?.id === unknown.headers['x-request-id'])).toEqual([]);
   });
 });
 

@@ -179,11 +179,16 @@ describe('GET /metrics: Prometheus', () => {
     let before = await scrape();
     // Eight events at once: the first takes the lock from Redis, the seven queued behind it in this process get it handed on.
     const sent = Array.from({ length: 8 }, () => t.engine.sendEvent({ eventType: 'ARRIVE', orderId, requestId: uid('r'), caller: asCaller('client') }).then(() => 'ok', (e: { code?: string }) => e.code));
-    expect((await Promise.all(sent)).filter((outcome) => outcome === 'ok').length).toBeGreaterThanOrEqual(1);
+    const outcomes = await Promise.all(sent);
+    expect(outcomes.filter((outcome) => outcome === 'ok').length).toBeGreaterThanOrEqual(1);
     let after = await scrape();
     let delta = deltaOf(before, after);
     expect(delta('order_fsm_lock_wait_seconds_count', { outcome: 'acquired' })).toBe(1);
-    expect(delta('order_fsm_lock_wait_seconds_count', { outcome: 'handed_off' })).toBe(7);
+    // On a machine loaded enough, the last of the queue can outwait LOCK_WAIT_MS: counted busy, answered ORDER_BUSY.
+    const busy = outcomes.filter((outcome) => outcome === 'ORDER_BUSY').length;
+    expect(busy).toBeLessThan(7);
+    expect(delta('order_fsm_lock_wait_seconds_count', { outcome: 'handed_off' })).toBe(7 - busy);
+    expect(delta('order_fsm_lock_wait_seconds_count', { outcome: 'busy' })).toBe(busy);
 
     // Held elsewhere (another instance's token) past the wait: ORDER_BUSY.
     const redis = testRedis();
