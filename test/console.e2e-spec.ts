@@ -309,14 +309,18 @@ describe("the console's sign-in and its guard against other sites, over HTTP", (
     expect(client.headers.get('set-cookie')).toBeNull();
   });
 
-  it('takes the cookie for a token under /console and /ops, nowhere else', async () => {
+  it('takes the cookie for a token under /console and /ops, and for reads of the diagram, nowhere else', async () => {
     const orderId = await createOrder(t);
     expect((await raw('/console/machine', { headers: { cookie } })).status).toBe(200);
     expect((await raw(`/ops/orders/${orderId}`, { headers: { cookie } })).status).toBe(200);
     expect((await raw(`/orders/${orderId}`, { headers: { cookie } })).status).toBe(401);
     expect((await raw(`/orders/${orderId}/transitions`, { headers: { cookie } })).status).toBe(401);
     expect((await raw('/metrics', { headers: { cookie } })).status).toBe(401);
-    expect((await raw('/fsm/diagram', { headers: { cookie } })).status).toBe(401);
+    // The diagram and its HTML viewer open in the signed-in operator's browser; nothing else under /fsm does.
+    expect((await raw('/fsm/diagram', { headers: { cookie } })).status).toBe(200);
+    expect((await raw('/fsm/diagram?format=html', { headers: { cookie } })).status).toBe(200);
+    expect((await raw('/fsm/validation', { headers: { cookie } })).status).toBe(401);
+    expect((await raw('/fsm/diagram', { method: 'POST', headers: { cookie } })).status).not.toBe(200);
     const event = { event: 'CANCEL', requestId: uid('csrf'), payload: {} };
     const post = await raw(`/orders/${orderId}/events`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-order-fsm-console': '1' }, body: JSON.stringify(event) });
     expect(post.status).toBe(401);

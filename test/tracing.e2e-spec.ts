@@ -229,7 +229,7 @@ describe('the service process with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     await service.http().post(`/orders/${orderId}/events`).send({ event: 'ACCEPT', requestId: `accept-${prefix}`, payload: { driverId: 'd-1' } }).expect(200);
     // Probes, which are not to be traced.
     await service.http().get('/health').expect(200);
-    await service.http().get('/health/ready').expect(200);
+    await service.http().get('/health?probe=1').expect(200);
     // The relay has published ACCEPT's status message (its publish span has ended) before the service is stopped.
     const db = await openDatabase({ engineSchema: false, poolSize: 1 });
     try {
