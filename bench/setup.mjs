@@ -101,13 +101,14 @@ export async function openPostgres() {
   // What autovacuum does on a PostgreSQL with its defaults, done here because a server may run with it
   // off (this machine's does): without it every published message and every transition leaves a dead
   // row version behind, and the relay's claim wades through them (docs/BENCHMARKS.md, "The relay on PostgreSQL").
-  if (!(await autovacuumOn(dataSource))) await dataSource.query('VACUUM ANALYZE fsm_outbox, fsm_order, fsm_transition');
+  await vacuumUnlessAutovacuum(dataSource);
   return { dataSource, store };
 }
 
-async function autovacuumOn(dataSource) {
+/** On a PostgreSQL running without autovacuum, what autovacuum would have done by now to order-fsm's tables. */
+export async function vacuumUnlessAutovacuum(dataSource) {
   const [{ setting }] = await dataSource.query("SELECT setting FROM pg_settings WHERE name = 'autovacuum'");
-  return setting === 'on';
+  if (setting !== 'on') await dataSource.query('VACUUM ANALYZE fsm_outbox, fsm_order, fsm_transition');
 }
 
 export async function openRedis() {

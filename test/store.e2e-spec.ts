@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { VersionConflictError, type FsmOrder, type OrderStore, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
 import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
-import { PostgresOrderStore } from '@order-fsm/core/postgres';
+import { OrderFsmPostgresOutboxUnpublished1796800000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import pg from 'pg';
 import { DataSource, EventSubscriber, type EntityManager, type EntitySubscriberInterface } from 'typeorm';
 
@@ -329,6 +329,29 @@ describe('PostgresOrderStore prepared statements', () => {
       expect(new Set(prepared).size).toBe(prepared.length);
       expect(await ride(second)).toMatchObject({ state: 'B', version: 4 });
       expect(await preparedHere(dataSource)).toEqual(prepared);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+
+  it('gives the relay an index of the unpublished messages alone, by id, from the migration as from ensureSchema()', async () => {
+    const dataSource = await open();
+    const indexDef = async () =>
+      (await dataSource.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'fsm_outbox' AND indexname = 'idx_fsm_outbox_unpublished'"))[0]?.indexdef as string | undefined;
+    const partial = /ON (public\.)?fsm_outbox USING btree \(id\) WHERE \(published_at IS NULL\)$/;
+    try {
+      await new PostgresOrderStore(dataSource).ensureSchema();
+      await dataSource.query('DROP INDEX IF EXISTS idx_fsm_outbox_unpublished');
+      const runner = dataSource.createQueryRunner();
+      try {
+        await new OrderFsmPostgresOutboxUnpublished1796800000000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await indexDef()).toMatch(partial);
+      await dataSource.query('DROP INDEX IF EXISTS idx_fsm_outbox_unpublished');
+      await new PostgresOrderStore(dataSource).ensureSchema();
+      expect(await indexDef()).toMatch(partial);
     } finally {
       await dataSource.destroy();
     }

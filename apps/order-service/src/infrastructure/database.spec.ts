@@ -54,6 +54,7 @@ describe('DATABASE_URL chooses the database by its scheme', () => {
       'OrderFsmPostgresMachineVersions1796500000000',
       'OrderFsmPostgresLateEventCount1796600000000',
       'OrderFsmPostgresTraceContext1796700000000',
+      'OrderFsmPostgresOutboxUnpublished1796800000000',
       'TaxiSchemaPostgres1796284000001',
       'TaxiPassengerActiveRidePostgres1796284000002',
     ]);

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { createStatements, FSM_TABLES } from '../sql/schema.js';
-import { POSTGRES_SCHEMA } from './postgres-order-store.js';
+import { POSTGRES_INDEXES, POSTGRES_SCHEMA } from './postgres-order-store.js';
 
 /**
  * The engine's tables on PostgreSQL as a TypeORM migration, for a service that runs its schema
@@ -20,7 +20,7 @@ export class OrderFsmPostgresSchema1796284000000 implements MigrationInterface {
 }
 
 /**
- * What operators need (issue 15): orders can be paused, the log says who acted and why, operators'
+ * What operators need: orders can be paused, the log says who acted and why, operators'
  * acts are audited and dead-lettered work is kept to redrive or discard; and the indexes behind the
  * operator's list and the fleet's counts. On a database the first migration created in an earlier
  * release it adds what is missing (ADD COLUMN IF NOT EXISTS); on a new one it finds nothing to do.
@@ -116,6 +116,23 @@ export class OrderFsmPostgresTraceContext1796700000000 implements MigrationInter
   }
 }
 
+/**
+ * The relay's claim on an index of the unpublished messages alone (POSTGRES_INDEXES): under a
+ * steady load, every published message leaves a dead row version behind until a vacuum, and the
+ * claim read through all of them on the (published_at, id) index.
+ */
+export class OrderFsmPostgresOutboxUnpublished1796800000000 implements MigrationInterface {
+  name = 'OrderFsmPostgresOutboxUnpublished1796800000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    for (const statement of POSTGRES_INDEXES) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP INDEX IF EXISTS idx_fsm_outbox_unpublished');
+  }
+}
+
 /** Every migration of the engine's tables on PostgreSQL, oldest first: list them in your DataSource. */
 export const ORDER_FSM_POSTGRES_MIGRATIONS = [
   OrderFsmPostgresSchema1796284000000,
@@ -124,4 +141,5 @@ export const ORDER_FSM_POSTGRES_MIGRATIONS = [
   OrderFsmPostgresMachineVersions1796500000000,
   OrderFsmPostgresLateEventCount1796600000000,
   OrderFsmPostgresTraceContext1796700000000,
+  OrderFsmPostgresOutboxUnpublished1796800000000,
 ] as const;

@@ -47,7 +47,7 @@ export async function api(path, { method = 'GET', body, query, text = false } = 
 
 export const signOut = () => api('/console/sign-out', { method: 'POST' });
 
-// The operator API (issue 15's contract, under /ops): each view goes through these, so the paths live in one place.
+// The operator API (under /ops): each view goes through these, so the paths live in one place.
 const id = (value) => encodeURIComponent(value);
 export const ops = {
   order: (orderId) => api(`/ops/orders/${id(orderId)}`),
