@@ -185,13 +185,16 @@ describe('the diagram viewer: GET /fsm/diagram?format=html in Chromium', () => {
     // As an operator opens it: signed in through the console, whose cookie the browser then sends
     // with the viewer's page and its scripts; no header is added to the browser's requests.
     const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
-    page = await context.newPage();
-    const anonymous = await page.goto(`${url}/fsm/diagram?format=html`);
+    const signIn = await context.newPage();
+    const anonymous = await signIn.goto(`${url}/fsm/diagram?format=html`);
     expect(anonymous!.status()).toBe(401);
-    await page.goto(`${url}/console/sign-in`);
-    await page.fill('#token', bearer('operator').slice('Bearer '.length));
-    await page.click('#sign-in button');
-    await page.waitForURL(`${url}/console`);
+    await signIn.goto(`${url}/console/sign-in`);
+    await signIn.fill('#token', bearer('operator').slice('Bearer '.length));
+    await signIn.click('#sign-in button');
+    await signIn.waitForURL(`${url}/console`);
+    await signIn.close();
+    // The viewer in a page of its own, whose errors are the viewer's alone (the sign-in page's 401 above is not).
+    page = await context.newPage();
     errors = pageErrors(page);
     await page.addInitScript(`window.violations = []; document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));`);
     const response = await page.goto(`${url}/fsm/diagram?format=html`, { waitUntil: 'load' });

@@ -107,6 +107,9 @@ describe('RedlockOrderLock on Redis', () => {
     expect([remote, local]).toEqual(['ORDER_BUSY', 'ORDER_BUSY']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     await held.release();
+    // Both forget the order once its waiters are gone: at once when they were waiting, or when an
+    // attempt that was on its way to Redis as they left comes back.
+    for (const deadline = Date.now() + 2_000; a.tracked + b.tracked > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     expect([a.tracked, b.tracked]).toEqual([0, 0]);
     expect(await admin.exists(PREFIX + order)).toBe(0);
     // And the order is free again for anyone.

@@ -186,6 +186,8 @@ export class RedlockOrderLock implements OrderLock {
           // Subscribed, or a retry's time spent waiting for the connection: try again at once.
           if (subscribed || Date.now() - asked >= this.retryDelayMs / 2) continue;
         }
+        // Every waiter may have gone (its waitMs) while the attempt was on its way: then there is nothing to wait for.
+        if (state.waiters.length === 0) break;
         const jitter = Math.floor(this.retryDelayMs / 4);
         await this.pause(state, this.retryDelayMs - jitter + Math.floor(Math.random() * (2 * jitter + 1)));
       }
