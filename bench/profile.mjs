@@ -20,6 +20,25 @@ if (process.argv[2]?.endsWith('.cpuprofile')) {
   });
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 30);
   for (const [key, t] of top) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
+  // Self time by package (node_modules' package, the project's dist/ tree, Node's own, or V8's).
+  const packageOf = (url) => {
+    if (!url) return '(native or V8)';
+    const module = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    if (module) return module[1];
+    if (url.startsWith('node:')) return 'node: internals';
+    const dist = /\/dist\/(apps|libs)\/([^/]+)/.exec(url);
+    return dist ? `${dist[1]}/${dist[2]}` : url.replace(/.*\//, '');
+  };
+  const byPackage = new Map();
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id).callFrame;
+    if (functionName === '(idle)') return;
+    const key = packageOf(url);
+    byPackage.set(key, (byPackage.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const busy = [...byPackage.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nself time by package, of the busy time (${(busy / 1e6).toFixed(1)} s):`);
+  for (const [key, t] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${((t / busy) * 100).toFixed(1).padStart(5)}%  ${key}`);
   process.exit(0);
 }
 
