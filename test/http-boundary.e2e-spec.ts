@@ -1,5 +1,6 @@
 import { MAX_PAYLOAD_DEPTH } from '@order-fsm/core';
 import { connect } from 'node:net';
+import { SECURITY_HEADER_OPTIONS, securityHeadersOf } from '../apps/order-service/src/infrastructure/http-boundary.js';
 import { uniquePrefix } from './support/broker.js';
 import { bearer } from './support/callers.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
@@ -198,6 +199,26 @@ describe('the boundary answers in the service\'s own words', () => {
     ];
     expect(answers.map((r) => r.status)).toEqual([200, 404, 400, 400, 404, 200]);
     for (const answer of answers) expect(answer.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it("sends helmet's whole set on every answer that reaches the hooks: JSON, errors, 401s and 404s", async () => {
+    const orderId = await createOrder(t);
+    const expected = securityHeadersOf(SECURITY_HEADER_OPTIONS);
+    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(10);
+    const answers = [
+      await t.http().get(`/orders/${orderId}`),
+      await t.http().post(`/orders/${orderId}/events`).send({ event: 'ACCEPT', requestId: uid('hdr'), payload: { driverId: 'd-1' } }),
+      await t.http().post('/orders').set('content-type', 'application/json').send('{"requestId": '),
+      await t.http().get('/orders/nope'),
+      await t.http().get('/no-such-route'),
+      await t.http().get(`/orders/${orderId}`).set('Authorization', 'Bearer not-a-token'),
+      await t.http().delete('/health'),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 404, 404, 401, 405]);
+    for (const answer of answers) {
+      const { status } = answer;
+      expect({ status, headers: answer.headers }).toEqual({ status, headers: expect.objectContaining(expected) });
+    }
   });
 
   it('serves the Swagger UI with a CSP and frame options, under which everything the page loads is allowed', async () => {

@@ -58,7 +58,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   // known caller's requests against its own bucket and anything else against its address; then the
   // 401 for a request with no token the service knows; then 405 for a method a path does not take.
   const callers = new CallerDirectory(config.callers);
-  await useSecurityHeaders(app);
+  useSecurityHeaders(app);
   // Cookies are parsed in an onRequest hook of the instance, before the rate limit's (a route's)
   // asks who the caller is: the operator console signs in with one.
   await app.register(fastifyCookie);

@@ -1,0 +1,57 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import helmet from 'helmet';
+import { SECURITY_HEADER_OPTIONS, securityHeadersOf } from './http-boundary.js';
+
+/** What helmet's own middleware sets on a real answer of a node:http server, by lowercased name. */
+async function helmetOnARealAnswer(options: Parameters<typeof helmet>[0]): Promise<Record<string, string>> {
+  const middleware = helmet(options);
+  const server = createServer((req, res) => middleware(req, res, () => res.end('{}')));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await response.text();
+    const headers: Record<string, string> = {};
+    // Node's own headers, not helmet's.
+    for (const [name, value] of response.headers) if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) headers[name] = value;
+    return headers;
+  } finally {
+    server.close();
+  }
+}
+
+describe('securityHeadersOf', () => {
+  it("works out exactly the headers helmet's middleware sets on a real answer, for the service's options", async () => {
+    const worked = securityHeadersOf(SECURITY_HEADER_OPTIONS);
+    expect(worked).toEqual(await helmetOnARealAnswer(SECURITY_HEADER_OPTIONS));
+    expect(worked).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'content-security-policy': expect.stringContaining("script-src 'self'"),
+    });
+    expect(worked['content-security-policy']).not.toContain('upgrade-insecure-requests');
+  });
+
+  it("follows helmet's defaults and switches too", async () => {
+    for (const options of [{}, { hsts: false, xFrameOptions: { action: 'sameorigin' as const } }, { contentSecurityPolicy: false }]) {
+      expect(securityHeadersOf(options)).toEqual(await helmetOnARealAnswer(options));
+    }
+    expect(securityHeadersOf({ hsts: false })['strict-transport-security']).toBeUndefined();
+  });
+
+  it('refuses a policy that depends on the request, which cannot be worked out once', () => {
+    const nonce = () => "'nonce-abc'";
+    expect(() => securityHeadersOf({ contentSecurityPolicy: { directives: { scriptSrc: ["'self'", nonce] } } })).toThrow(/depends on the request/);
+    expect(() => securityHeadersOf({ contentSecurityPolicy: { directives: { scriptSrc: nonce } } })).toThrow(/depends on the request/);
+  });
+
+  it('passes on what helmet refuses in its options', () => {
+    expect(() => securityHeadersOf({ contentSecurityPolicy: { directives: { 'default-src': ['self'] } } })).toThrow();
+  });
+
+  it('gives a frozen set, which no answer can change for the next', () => {
+    expect(Object.isFrozen(securityHeadersOf(SECURITY_HEADER_OPTIONS))).toBe(true);
+  });
+});
