@@ -35,6 +35,21 @@ describe('RedlockOrderLock on Redis', () => {
     await Promise.all([admin, ...clients].map((client) => client.quit()));
   });
 
+  it('holds each order under a token of its own: 16 random bytes in hex, never one twice, past a refill of the pool they come from', async () => {
+    const { lock } = await lockOf();
+    const tokens = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const order = randomUUID();
+      const handle = await lock.acquire(order);
+      const token = await admin.get(PREFIX + order);
+      expect(token).toMatch(/^[0-9a-f]{32}$/);
+      tokens.add(token!);
+      await handle.release();
+      expect(await admin.get(PREFIX + order)).toBeNull();
+    }
+    expect(tokens.size).toBe(300);
+  });
+
   it.each([16, 2])('serves the waiters of one process in arrival order (at most %i handoffs in a row)', async (maxLocalHandoffs) => {
     const order = randomUUID();
     const { lock: other } = await lockOf();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 // redlock 4.2 is the current stable release; 5.x has stayed a beta since 2022 with open bugs in
@@ -45,6 +46,27 @@ const YIELD =
 const RELEASE =
   "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end " +
   "redis.call('del', KEYS[1]) redis.call('publish', KEYS[2], '') return 1";
+
+/** Tokens drawn from the system's random source at a time (16 bytes each). */
+const TOKENS_PER_DRAW = 256;
+
+/**
+ * Lock tokens as redlock makes them (16 random bytes, in hex), from a pool refilled TOKENS_PER_DRAW
+ * at a time: redlock asks the system's random source once per lock, which cost about 2% of the
+ * service's CPU on the REST path. A token is used once, and never leaves this process but to Redis.
+ */
+export function lockTokenSource(): () => string {
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  return () => {
+    if (at === pool.length) {
+      pool = randomBytes(16 * TOKENS_PER_DRAW);
+      at = 0;
+    }
+    at += 16;
+    return pool.toString('hex', at - 16, at);
+  };
+}
 
 /** Clock drift and the round trip allowed for when a lease's end is reckoned locally. */
 const DRIFT_FACTOR = 0.01;
@@ -114,6 +136,7 @@ export class RedlockOrderLock implements OrderLock {
     this.maxLocalHandoffs = Math.max(0, options.maxLocalHandoffs ?? 16);
     // One attempt per call: the waiting (queue, wake-ups, fallback retries) is this adapter's.
     this.redlock = new Redlock([redis], { driftFactor: DRIFT_FACTOR, retryCount: 0, retryDelay: 0, retryJitter: 0 });
+    this.redlock._random = lockTokenSource();
     // Connection errors surface as a failed attempt, told apart by the client's status; this only keeps them off the default 'error' path.
     this.redlock.on('clientError', () => undefined);
   }

@@ -26,6 +26,8 @@ declare module 'redlock' {
     static readonly LockError: typeof Redlock.LockError;
     constructor(clients: readonly unknown[], options?: Redlock.Options);
     lock(resource: string | string[], ttl: number): Promise<Redlock.Lock>;
+    /** Draws a new lock's token (16 random bytes in hex); an instance may be given its own. */
+    _random(): string;
   }
 
   export = Redlock;
