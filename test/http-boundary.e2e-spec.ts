@@ -1,6 +1,6 @@
 import { MAX_PAYLOAD_DEPTH } from '@order-fsm/core';
 import { connect } from 'node:net';
-import { SECURITY_HEADER_OPTIONS, securityHeadersOf } from '../apps/order-service/src/infrastructure/http-boundary.js';
+import { API_SECURITY_HEADER_OPTIONS, SECURITY_HEADER_OPTIONS, securityHeadersOf } from '../apps/order-service/src/infrastructure/http-boundary.js';
 import { uniquePrefix } from './support/broker.js';
 import { bearer } from './support/callers.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
@@ -201,10 +201,10 @@ describe('the boundary answers in the service\'s own words', () => {
     for (const answer of answers) expect(answer.headers['x-content-type-options']).toBe('nosniff');
   });
 
-  it("sends helmet's whole set on every answer that reaches the hooks: JSON, errors, 401s and 404s", async () => {
+  it("sends OWASP's REST set and Cache-Control: no-store on every JSON answer that reaches the hooks: orders, errors, 401s, 404s and 405s", async () => {
     const orderId = await createOrder(t);
-    const expected = securityHeadersOf(SECURITY_HEADER_OPTIONS);
-    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(10);
+    const expected: Record<string, string> = { ...securityHeadersOf(API_SECURITY_HEADER_OPTIONS), 'cache-control': 'no-store' };
+    expect(expected['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
     const answers = [
       await t.http().get(`/orders/${orderId}`),
       await t.http().post(`/orders/${orderId}/events`).send({ event: 'ACCEPT', requestId: uid('hdr'), payload: { driverId: 'd-1' } }),
@@ -213,12 +213,35 @@ describe('the boundary answers in the service\'s own words', () => {
       await t.http().get('/no-such-route'),
       await t.http().get(`/orders/${orderId}`).set('Authorization', 'Bearer not-a-token'),
       await t.http().delete('/health'),
+      await t.http().get('/health'),
     ];
-    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 404, 404, 401, 405]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 404, 404, 401, 405, 200]);
     for (const answer of answers) {
       const { status } = answer;
+      expect(answer.headers['content-type']).toMatch(/^application\/json/);
       expect({ status, headers: answer.headers }).toEqual({ status, headers: expect.objectContaining(expected) });
+      // Nothing that only an HTML document heeds.
+      expect(answer.headers['x-dns-prefetch-control']).toBeUndefined();
     }
+  });
+
+  it("sends helmet's whole page set on what is not JSON: the docs, the diagram, the metrics", async () => {
+    const page = securityHeadersOf(SECURITY_HEADER_OPTIONS);
+    const answers = [
+      await t.http().get('/docs').redirects(1),
+      await t.http('operator').get('/fsm/diagram'),
+      await t.http('operator').get('/fsm/diagram?format=html'),
+      await t.http('operator').get('/metrics'),
+    ];
+    expect(answers.map((r) => [r.status, String(r.headers['content-type']).split(';')[0]])).toEqual([
+      [200, 'text/html'],
+      [200, 'image/svg+xml'],
+      [200, 'text/html'],
+      [200, 'text/plain'],
+    ]);
+    for (const answer of answers) expect(answer.headers).toEqual(expect.objectContaining(page));
+    // The diagram's own Cache-Control stays.
+    expect(answers[1].headers['cache-control']).toBe('no-cache');
   });
 
   it('serves the Swagger UI with a CSP and frame options, under which everything the page loads is allowed', async () => {

@@ -89,13 +89,13 @@ export async function useRateLimit(app: NestFastifyApplication, { max, windowMs 
 }
 
 /**
- * helmet's options for the service: `X-Content-Type-Options: nosniff` on all answers, and a
- * Content-Security-Policy and frame options that matter to the HTML the service serves (the Swagger
- * UI at /docs, the console, the diagram's viewer) and to the SVG of /fsm/diagram. Those pages load
- * their scripts, styles and images from this origin only; inline styles (in the pages and in the
- * SVG) are the one thing allowed inline. No page of the service is meant to be framed.
- * `upgrade-insecure-requests` is left out: the service answers plain HTTP, and a browser told to
- * upgrade would fetch the pages' assets over HTTPS, from nobody.
+ * helmet's options for the pages the service serves (the Swagger UI at /docs, the console, the
+ * diagram's viewer), the SVG of /fsm/diagram, their scripts and styles, and any other answer that is
+ * not JSON: `X-Content-Type-Options: nosniff`, and a Content-Security-Policy and frame options under
+ * which those pages load their scripts, styles and images from this origin only; inline styles (in
+ * the pages and in the SVG) are the one thing allowed inline. No page of the service is meant to be
+ * framed. `upgrade-insecure-requests` is left out: the service answers plain HTTP, and a browser
+ * told to upgrade would fetch the pages' assets over HTTPS, from nobody.
  */
 export const SECURITY_HEADER_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
@@ -116,6 +116,30 @@ export const SECURITY_HEADER_OPTIONS: HelmetOptions = {
   },
   frameguard: { action: 'deny' },
 };
+
+/**
+ * helmet's options for JSON answers (the API and every error body), after OWASP's REST Security
+ * Cheat Sheet: nothing may load or frame them (`default-src 'none'; frame-ancestors 'none'`,
+ * `X-Frame-Options: DENY`), nosniff, HSTS, no referrer, same-origin resources only. The headers
+ * that only an HTML document heeds (opener policy, agent clusters, DNS prefetch, IE's download
+ * options, Flash's cross-domain policies, the XSS auditor) are left out. API_CACHE_CONTROL is added.
+ */
+export const API_SECURITY_HEADER_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  frameguard: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  dnsPrefetchControl: false,
+  ieNoOpen: false,
+  permittedCrossDomainPolicies: false,
+  xssFilter: false,
+};
+
+/** A JSON answer (an order, a log, an error) is stored by no cache, a browser's or a proxy's, unless its route says otherwise. */
+export const API_CACHE_CONTROL = 'no-store';
+
+/** What the service answers as JSON: `application/json`, or a `+json` type. */
+const JSON_MEDIA = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
 /**
  * The headers helmet's middleware sets with `options`, worked out once by running it against a
@@ -146,20 +170,29 @@ export function securityHeadersOf(options: HelmetOptions): Readonly<Record<strin
 }
 
 /**
- * Security headers on every answer (SECURITY_HEADER_OPTIONS), from the first hook on: 401s, 404s
- * and 429s carry them too. helmet works the set out once at start (securityHeadersOf); each answer
- * is given it in one step. (@fastify/helmet builds helmet's middleware anew for every request,
- * parsing the policy each time, and its headers go out one `setHeader` at a time: on the REST path
- * that was a sixth of the service's CPU; see docs/BENCHMARKS.md.)
+ * Security headers on every answer that reaches Fastify's hooks (401s, 404s, 405s and 429s
+ * included): API_SECURITY_HEADER_OPTIONS' and `Cache-Control: no-store` on a JSON answer (a route's
+ * own Cache-Control stays), SECURITY_HEADER_OPTIONS' on anything else. helmet works both sets out
+ * once at start (securityHeadersOf), and each answer is given its set in one step. (@fastify/helmet
+ * builds helmet's middleware anew for every request, parsing the policy each time, and sets the
+ * headers one `setHeader` at a time: on the REST path that was a sixth of the service's CPU; see
+ * docs/BENCHMARKS.md.)
  */
-export function useSecurityHeaders(app: NestFastifyApplication, options: HelmetOptions = SECURITY_HEADER_OPTIONS): void {
-  const headers = securityHeadersOf(options);
+export function useSecurityHeaders(app: NestFastifyApplication): void {
+  const page = securityHeadersOf(SECURITY_HEADER_OPTIONS);
+  const api = securityHeadersOf(API_SECURITY_HEADER_OPTIONS);
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers);
-      done();
+    .addHook('onSend', (_request, reply, payload, done) => {
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && JSON_MEDIA.test(type)) {
+        reply.headers(api);
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_CACHE_CONTROL);
+      } else {
+        reply.headers(page);
+      }
+      done(null, payload);
     });
 }
 
