@@ -214,8 +214,10 @@ describe('the boundary answers in the service\'s own words', () => {
       await t.http().get(`/orders/${orderId}`).set('Authorization', 'Bearer not-a-token'),
       await t.http().delete('/health'),
       await t.http().get('/health'),
+      // A route that sets its own Cache-Control (no-cache) on its answers: its errors are never stored.
+      await t.http('operator').get('/fsm/diagram?format=jpeg'),
     ];
-    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 404, 404, 401, 405, 200]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 404, 404, 401, 405, 200, 400]);
     for (const answer of answers) {
       const { status } = answer;
       expect(answer.headers['content-type']).toMatch(/^application\/json/);
@@ -318,6 +320,7 @@ describe('a rate limit per caller', () => {
     }
     const limited = await t.http('client').post(`/orders/${orderId}/events`).send({ event: 'ACCEPT', requestId: uid('r'), payload: { driverId: 'd-1' } });
     expect(limited.status).toBe(429);
+    expect(limited.headers).toEqual(expect.objectContaining({ ...securityHeadersOf(API_SECURITY_HEADER_OPTIONS), 'cache-control': 'no-store' }));
     expect(limited.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String), details: { retryAfterSeconds: expect.any(Number), limit: LIMIT, windowMs: 60_000 } });
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);

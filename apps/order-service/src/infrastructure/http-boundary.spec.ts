@@ -47,6 +47,11 @@ describe('securityHeadersOf', () => {
     });
   });
 
+  it("lets a page's set replace every header of the API set, which every request gets first", () => {
+    const page = securityHeadersOf(SECURITY_HEADER_OPTIONS);
+    for (const name of Object.keys(securityHeadersOf(API_SECURITY_HEADER_OPTIONS))) expect(page).toHaveProperty(name);
+  });
+
   it("follows helmet's defaults and switches too", async () => {
     for (const options of [{}, { hsts: false, xFrameOptions: { action: 'sameorigin' as const } }, { contentSecurityPolicy: false }]) {
       expect(securityHeadersOf(options)).toEqual(await helmetOnARealAnswer(options));
@@ -60,6 +65,9 @@ describe('securityHeadersOf', () => {
     // As a caller without the types could write it.
     const bare = { contentSecurityPolicy: { directives: { scriptSrc: nonce } } } as unknown as Parameters<typeof securityHeadersOf>[0];
     expect(() => securityHeadersOf(bare)).toThrow(/depends on the request/);
+    // helmet takes any iterable of sources.
+    const inASet = { contentSecurityPolicy: { directives: { scriptSrc: new Set(["'self'", nonce]) } } } as unknown as Parameters<typeof securityHeadersOf>[0];
+    expect(() => securityHeadersOf(inASet)).toThrow(/depends on the request/);
   });
 
   it('passes on what helmet refuses in its options', () => {

@@ -141,15 +141,20 @@ export const API_CACHE_CONTROL = 'no-store';
 /** What the service answers as JSON: `application/json`, or a `+json` type. */
 const JSON_MEDIA = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
+/** A directive's sources: helmet takes any iterable of them, or one function. */
+const sourcesOf = (value: unknown): unknown[] =>
+  typeof value === 'object' && value !== null && Symbol.iterator in value ? [...(value as Iterable<unknown>)] : [value];
+
 /**
  * The headers helmet's middleware sets with `options`, worked out once by running it against a
  * recording response. They depend on the options alone, so long as no CSP directive is a function
- * of the request (a nonce, say): such options are refused here.
+ * of the request (a nonce, say): such options are refused here. (helmet also removes
+ * `X-Powered-By`, which Fastify never sets.)
  */
 export function securityHeadersOf(options: HelmetOptions): Readonly<Record<string, string>> {
   const csp = options.contentSecurityPolicy;
   const directives = typeof csp === 'object' && csp !== null ? Object.values(csp.directives ?? {}) : [];
-  if (directives.some((value) => typeof value === 'function' || (Array.isArray(value) && value.some((source) => typeof source === 'function')))) {
+  if (directives.some((value) => sourcesOf(value).some((source) => typeof source === 'function'))) {
     throw new Error('security headers: a Content-Security-Policy directive that depends on the request cannot be worked out once');
   }
   const headers: Record<string, string> = {};
@@ -170,30 +175,37 @@ export function securityHeadersOf(options: HelmetOptions): Readonly<Record<strin
 }
 
 /**
- * Security headers on every answer that reaches Fastify's hooks (401s, 404s, 405s and 429s
- * included): API_SECURITY_HEADER_OPTIONS' and `Cache-Control: no-store` on a JSON answer (a route's
- * own Cache-Control stays), SECURITY_HEADER_OPTIONS' on anything else. helmet works both sets out
- * once at start (securityHeadersOf), and each answer is given its set in one step. (@fastify/helmet
- * builds helmet's middleware anew for every request, parsing the policy each time, and sets the
- * headers one `setHeader` at a time: on the REST path that was a sixth of the service's CPU; see
- * docs/BENCHMARKS.md.)
+ * Security headers on every answer. helmet works both sets out once at start (securityHeadersOf),
+ * and an answer is given a set in one step:
+ *
+ * - the first onRequest hook gives every request API_SECURITY_HEADER_OPTIONS' set, the strictest,
+ *   so that even an answer written without the onSend hooks (Fastify's last-resort error answer)
+ *   carries it;
+ * - at onSend, a JSON answer gets `Cache-Control: no-store` (a route's own Cache-Control stays on a
+ *   success; an error is never stored), and anything else SECURITY_HEADER_OPTIONS' set, which
+ *   replaces the API set's policy with the pages' and adds what only HTML documents heed.
+ *
+ * (@fastify/helmet builds helmet's middleware anew for every request, parsing the policy each time,
+ * and sets the headers one `setHeader` at a time: on the REST path that was a fifth of the
+ * service's CPU per request; see docs/BENCHMARKS.md.)
  */
 export function useSecurityHeaders(app: NestFastifyApplication): void {
   const page = securityHeadersOf(SECURITY_HEADER_OPTIONS);
   const api = securityHeadersOf(API_SECURITY_HEADER_OPTIONS);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onSend', (_request, reply, payload, done) => {
-      const type = reply.getHeader('content-type');
-      if (typeof type === 'string' && JSON_MEDIA.test(type)) {
-        reply.headers(api);
-        if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_CACHE_CONTROL);
-      } else {
-        reply.headers(page);
-      }
-      done(null, payload);
-    });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(api);
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && JSON_MEDIA.test(type)) {
+      if (reply.statusCode >= 400 || !reply.hasHeader('cache-control')) reply.header('cache-control', API_CACHE_CONTROL);
+    } else {
+      reply.headers(page);
+    }
+    done(null, payload);
+  });
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
