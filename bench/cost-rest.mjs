@@ -35,8 +35,16 @@ const pidsOf = (name) => {
     return [];
   }
 };
-// The database server's processes: mariadbd (one process), or every postgres process (a backend each).
-const databasePids = () => (postgres ? pidsOf('postgres') : pidsOf('mariadbd'));
+// The database server's processes: mariadbd (one process), or this database's PostgreSQL backends
+// (the service's and the floor's pools) and the WAL writer, checkpointer and background writer.
+const databasePids = async () =>
+  postgres
+    ? (
+        await dataSource.query(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+        )
+      ).map((row) => row.pid)
+    : pidsOf('mariadbd');
 
 const redis = await openRedis();
 const { dataSource, store } = postgres ? await openPostgres() : { dataSource: await openDataSource() };
@@ -73,7 +81,7 @@ const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))[1]);
 const slice = async (name, durationS, count) => {
   const { child, port, orders } = sides[name];
   const load = fork('bench/rest-load.mjs', [JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: C, durationS, orders, token: BENCH_TOKEN })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const db = databasePids();
+  const db = await databasePids();
   const [server0, load0, db0, redis0] = [ticks(child.pid), ticks(load.pid), db.map(ticks), ticks(redisPid)];
   let out = '';
   load.stdout.on('data', (chunk) => (out += chunk));
@@ -114,8 +122,10 @@ for (const [name, t] of Object.entries(totals)) {
   console.log(`| ${name} | ${(t.requests / t.seconds).toFixed(0)} | ${t.non2xx} | ${per(t.server)} | ${per(t.load)} | ${per(t.database)} | ${per(t.redis)} | ${per(t.server + t.load + t.database + t.redis)} |`);
 }
 
+// Its rows go, in slices on MariaDB (one DELETE of every row would outgrow InnoDB's lock table).
 for (const [table, column] of [['fsm_outbox', 'order_id'], ['fsm_timer', 'order_id'], ['fsm_transition', 'order_id'], ['fsm_order', 'id']]) {
-  await dataSource.query(`DELETE FROM ${table} WHERE ${column} LIKE ${postgres ? '$1' : '?'}`, [`${run}-%`]);
+  if (postgres) await dataSource.query(`DELETE FROM ${table} WHERE ${column} LIKE $1`, [`${run}-%`]);
+  else while ((await dataSource.query(`DELETE FROM ${table} WHERE ${column} LIKE ? LIMIT 10000`, [`${run}-%`])).affectedRows > 0);
 }
 await baseline.close();
 await app.close();

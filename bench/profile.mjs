@@ -23,7 +23,8 @@ if (process.argv[2]?.endsWith('.cpuprofile')) {
   // Self time by package (node_modules' package, the project's dist/ tree, Node's own, or V8's).
   const packageOf = (url) => {
     if (!url) return '(native or V8)';
-    const module = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    // The innermost node_modules: a nested copy counts as its own package.
+    const module = [...url.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].pop();
     if (module) return module[1];
     if (url.startsWith('node:')) return 'node: internals';
     const dist = /\/dist\/(apps|libs)\/([^/]+)/.exec(url);

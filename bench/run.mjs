@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { openBaseline } from './baseline.mjs';
 import { openPostgresBaseline } from './baseline-postgres.mjs';
-import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, POSTGRES_URL, REDIS_URL, fsm, openDataSource, openPostgres, openRedis, startEngine, vacuumUnlessAutovacuum } from './setup.mjs';
+import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL, POOL_SIZE, POSTGRES_URL, REDIS_URL, fsm, openDataSource, openPostgres, openRedis, startEngine, vacuumUnlessAutovacuum, autovacuumOn, standInForAutovacuum } from './setup.mjs';
 import { hotSlice, overtaken } from './hot-slice.mjs';
 import { percentile, sideBySide, summarize, drive } from './stats.mjs';
 
@@ -43,6 +43,8 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 const redis = await openRedis();
 const { dataSource, store } = postgres ? await openPostgres() : { dataSource: await openDataSource() };
+// What autovacuum would do while the scenarios run, on a server where it is off (this machine's is).
+if (postgres && !(await autovacuumOn(dataSource))) standInForAutovacuum();
 const { app, engine } = await startEngine(dataSource, redis, { store });
 const baseline = postgres ? await openPostgresBaseline(POSTGRES_URL, POOL_SIZE, redis) : await openBaseline(DATABASE_URL, POOL_SIZE, redis);
 const results = {

@@ -103,11 +103,10 @@ export async function openPostgres() {
   // off (this machine's does): without it every published message and every transition leaves a dead
   // row version behind, and the relay's claim wades through them (docs/BENCHMARKS.md, "The relay on PostgreSQL").
   await vacuumUnlessAutovacuum(dataSource);
-  if (!(await autovacuumOn(dataSource))) standInForAutovacuum();
   return { dataSource, store };
 }
 
-const autovacuumOn = async (dataSource) => (await dataSource.query("SELECT setting FROM pg_settings WHERE name = 'autovacuum'"))[0].setting === 'on';
+export const autovacuumOn = async (dataSource) => (await dataSource.query("SELECT setting FROM pg_settings WHERE name = 'autovacuum'"))[0].setting === 'on';
 
 let standIn;
 /**
@@ -116,9 +115,11 @@ let standIn;
  * statistics of the start (an empty outbox, say) sorts the whole outbox for every claim of the
  * relay (docs/BENCHMARKS.md, "The relay on PostgreSQL"). Every 5 s it analyzes order-fsm's tables,
  * and every 30 s it vacuums the two that are updated, throttled as autovacuum is by default (2 ms
- * per 200 cost units), on a connection of its own opened for each round. Once per process.
+ * per 200 cost units), on a connection of its own opened for each round. Once per process; only
+ * the suite's own process (bench/run.mjs) starts it, so that the tools that count statements or
+ * time them (roundtrips.mjs, cost-postgres.mjs) and the suite's forked peers do not.
  */
-function standInForAutovacuum() {
+export function standInForAutovacuum() {
   if (standIn) return;
   let round = 0;
   let busy = false;
