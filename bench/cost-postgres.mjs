@@ -10,15 +10,13 @@
 // default prepares each text once per connection).
 // Linux only. Other work on the machine shows in the wall times and in Redis more than in the backends' CPU.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { openPostgresBaseline } from './baseline-postgres.mjs';
-import { POOL_SIZE, POSTGRES_URL, fsm, openPostgres, openRedis, startEngine } from './setup.mjs';
-import { drive, summarize } from './stats.mjs';
+import { POOL_SIZE, POSTGRES_URL, autovacuumOn, fsm, openPostgres, openRedis, startEngine } from './setup.mjs';
+import { TICK_MS, drive, summarize, ticks } from './stats.mjs';
 
 const [C = 16, SLICE_MS = 3_000, ROUNDS = 4] = process.argv.slice(2).map(Number);
 const KEYS = 4;
-const TICK_MS = 1000 / 100; // USER_HZ
 
 // Wall time inside pg's query() (send to answer), and inside the store's calls.
 const wall = new Map();
@@ -75,14 +73,6 @@ orders.engineRows = Array.from({ length: C * KEYS }, (_, i) => `${run}-f-${i}`);
 await baseline.seed([...orders.floor, ...orders.engineRows]);
 const redisPid = async () => Number(/process_id:(\d+)/.exec(await redis.info('server'))[1]);
 
-const ticks = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0; // gone
-  }
-};
 const pgPids = async () =>
   (
     await dataSource.query(
@@ -103,6 +93,9 @@ const sides = {
 const totals = Object.fromEntries(Object.keys(sides).map((name) => [name, { runs: [], node: 0, pg: 0, redis: 0, wal: 0, wall: new Map() }]));
 // A slice of each first, not counted: the JIT, the pools and the backends warm up.
 for (const step of Object.values(sides)) await drive({ concurrency: C, durationMs: 1_000, keysPerClient: KEYS, step });
+// On a PostgreSQL without autovacuum, statistics analyzed at the size the warm-up left, as autovacuum
+// would have them (analyzed on empty tables, the planner scans fsm_transition for every replay lookup).
+if (!(await autovacuumOn(dataSource))) await dataSource.query('ANALYZE fsm_outbox, fsm_order, fsm_transition');
 const names = Object.keys(sides);
 for (let r = 0; r < ROUNDS; r++) {
   for (let i = 0; i < names.length; i++) {

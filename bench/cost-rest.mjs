@@ -8,26 +8,17 @@
 // `--db=postgres`: on PostgreSQL (POSTGRES_URL), counting every postgres process's CPU.
 import { fork, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { AMQP_URL, BENCH_API_TOKENS, BENCH_TOKEN, DATABASE_URL as MARIADB_URL, POOL_SIZE, POSTGRES_URL, REDIS_URL, autovacuumOn, openDataSource, openPostgres, openRedis, startEngine } from './setup.mjs';
 import { openBaseline } from './baseline.mjs';
 import { openPostgresBaseline } from './baseline-postgres.mjs';
+import { TICK_MS, ticks } from './stats.mjs';
 
 const postgres = process.argv.includes('--db=postgres');
 const [SLICE_S = 4, ROUNDS = 4] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
 const C = 16;
-const TICK_MS = 1000 / 100; // USER_HZ
 const DATABASE_URL = postgres ? POSTGRES_URL : MARIADB_URL;
 
-const ticks = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0; // gone
-  }
-};
 const pidsOf = (name) => {
   try {
     return execFileSync('pgrep', ['-x', name], { encoding: 'utf8' }).trim().split('\n').map(Number);

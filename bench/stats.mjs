@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -59,4 +61,17 @@ export async function sideBySide({ rounds, sliceMs, concurrency, keysPerClient, 
     throughputRatio: summaries.engine.perSecond / summaries.baseline.perSecond,
     p99Ratio: summaries.engine.p99 / summaries.baseline.p99,
   };
+}
+
+/** How long a clock tick of /proc/PID/stat is (USER_HZ = 100). */
+export const TICK_MS = 1000 / 100;
+
+/** The CPU a process has used so far, user and system, in clock ticks (0 once it is gone). Linux only. */
+export function ticks(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0; // gone
+  }
 }
