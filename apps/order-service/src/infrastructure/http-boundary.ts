@@ -178,9 +178,9 @@ export function securityHeadersOf(options: HelmetOptions): Readonly<Record<strin
  * Security headers on every answer. helmet works both sets out once at start (securityHeadersOf),
  * and an answer is given a set in one step:
  *
- * - the first onRequest hook gives every request API_SECURITY_HEADER_OPTIONS' set, the strictest,
- *   so that even an answer written without the onSend hooks (Fastify's last-resort error answer)
- *   carries it;
+ * - an onRequest hook, ahead of the rate limit's and the authentication's (configureApp adds it
+ *   before them), gives every request API_SECURITY_HEADER_OPTIONS' set, the strictest, so that even
+ *   an answer written without the onSend hooks (Fastify's last-resort error answer) carries it;
  * - at onSend, a JSON answer gets `Cache-Control: no-store` (a route's own Cache-Control stays on a
  *   success; an error is never stored), and anything else SECURITY_HEADER_OPTIONS' set, which
  *   replaces the API set's policy with the pages' and adds what only HTML documents heed.
