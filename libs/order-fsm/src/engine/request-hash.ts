@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FsmOrder } from '../model/order.js';
 import type { OrderStateEvent } from '../model/event.js';
 
@@ -28,5 +28,6 @@ export function requestHash(event: OrderStateEvent, newOrder?: FsmOrder): string
         expectedVersion: event.expectedVersion,
         payload: event.payload,
       };
-  return createHash('sha256').update(canonicalJson(identity)).digest('hex');
+  // crypto.hash: one call for one short text, without a Hash object (it runs for every event).
+  return hash('sha256', canonicalJson(identity), 'hex');
 }
