@@ -609,12 +609,13 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       await store.flagOrder(flagged.orderId, 'dead-lettered', new Date());
       expect((await store.load(flagged.orderId))!.flag).toMatchObject({ reason: 'dead-lettered' });
       const overdue = newOrder();
-      await create(overdue, { autoDueAt: new Date(Date.UTC(1999, 0, 1, 0, 0, 1)) });
+      // It follows machine version 2: the sweeper queues that version's work for it.
+      await create(overdue, { autoDueAt: new Date(Date.UTC(1999, 0, 1, 0, 0, 1)), machineVersion: 2 });
 
       // A clock of its own, just after them: nothing else in the table is due by then.
       const now = new Date(Date.UTC(1999, 0, 1, 0, 0, 2));
       const stuck = (await store.findStuck(now, 10)).filter((o) => [flagged.orderId, overdue.orderId].includes(o.orderId));
-      expect(stuck).toEqual([{ orderId: overdue.orderId, state: 'A', version: 1, bizCode: 'TAXI', sceneId: 'CITY' }]);
+      expect(stuck).toEqual([{ orderId: overdue.orderId, state: 'A', version: 1, bizCode: 'TAXI', sceneId: 'CITY', machineVersion: 2 }]);
       const work = { messageId: `${overdue.orderId}:work:1`, kind: 'work' as const, routingKey: 'order.work', payload: '{}' };
       const nextDueAt = new Date(now.getTime() + LEASE);
       expect(await store.requeue(stuck[0]!, [work], nextDueAt, now)).toBe(true);

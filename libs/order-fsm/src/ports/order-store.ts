@@ -231,6 +231,8 @@ export interface StuckOrder {
   readonly version: number;
   readonly bizCode: string;
   readonly sceneId: string;
+  /** The machine version the order follows (as `FsmOrder.machineVersion`); when absent, the current one. */
+  readonly machineVersion?: number;
 }
 
 /**

@@ -221,7 +221,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     // A flagged order's work was dead-lettered: a person looks at it; it is not requeued forever. A
     // paused one is left alone until it is resumed, which queues its work again.
     const rows = await this.read<Record<string, unknown>>(
-      'SELECT id, state, version, biz_code, scene_id FROM fsm_order WHERE auto_due_at <= ? AND flagged_at IS NULL AND paused_at IS NULL ORDER BY auto_due_at LIMIT ?',
+      'SELECT id, state, version, biz_code, scene_id, machine_version FROM fsm_order WHERE auto_due_at <= ? AND flagged_at IS NULL AND paused_at IS NULL ORDER BY auto_due_at LIMIT ?',
       [this.dialect.time(now), limit],
     );
     return rows.map((row) => ({
@@ -230,6 +230,8 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
       version: Number(row.version),
       bizCode: String(row.biz_code),
       sceneId: String(row.scene_id),
+      // As load() reads it: an order stored before machines had versions follows version 1.
+      machineVersion: row.machine_version == null ? 1 : Number(row.machine_version),
     }));
   }
 
