@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { defineMachine, type FsmOrder, type MachineDefinition, type OrderStore } from '@order-fsm/core';
+import { defineMachine, type FsmOrder, type MachineDefinition, ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { OrderFsmOps, OrderFsmOpsModule } from '@order-fsm/core/ops';
+import { OrderFsmTestbed } from '@order-fsm/core/testing';
 import type { DataSource } from 'typeorm';
 import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
 import { Sweeper, UNSERVED_VERSION_RECHECK_MS } from '../libs/order-fsm/src/workers/sweeper.js';
@@ -112,5 +114,66 @@ describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine ver
     const later = new Date(NOW.getTime() + UNSERVED_VERSION_RECHECK_MS);
     // Due one, two and sixty seconds after the sweep: found in that order.
     expect((await store.findStuck(later, 100)).filter((o) => made.includes(o.orderId)).map((o) => o.orderId)).toEqual([ofV1, ofV2, ofV3]);
+  });
+});
+
+/**
+ * The operator's side of the same rule, in a testbed (SQLite on sql.js) with the operator API: an
+ * order's automatic work is shown, and queued again by a resume, from the version the order follows.
+ */
+describe("operator API: an order's automatic work is its own machine version's", () => {
+  const OPERATOR = { name: 'olga', role: 'operator' };
+  let testbed: OrderFsmTestbed;
+  let ops: OrderFsmOps;
+  let store: OrderStore;
+
+  const pausedOrder = async (machineVersion: number): Promise<string> => {
+    const order: FsmOrder = { orderId: `resume-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data: {} };
+    const at = new Date();
+    await store.commit({
+      order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
+      at, machineVersion, messages: [], autoDueAt: new Date(at.getTime() + 60_000), outcome: { response: '{}', timers: [] },
+    });
+    await ops.pause(OPERATOR, order.orderId, { reason: 'looking into it' });
+    return order.orderId;
+  };
+  const workOf = async (orderId: string) =>
+    (await testbed.dataSource.query("SELECT payload FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId])).map(
+      (row: { payload: string }) => (JSON.parse(row.payload) as { event: string }).event,
+    );
+
+  beforeAll(async () => {
+    testbed = await OrderFsmTestbed.create({
+      machine: v2,
+      previousMachines: [v1],
+      automatic: false,
+      imports: [OrderFsmOpsModule.forRoot({ callerOf: () => OPERATOR, roles: ['operator'] })],
+    });
+    ops = testbed.app.get(OrderFsmOps);
+    store = testbed.app.get(ORDER_STORE);
+  });
+  afterAll(async () => {
+    await testbed?.close();
+  });
+
+  it("shows and queues v1's work for a v1 order, and refuses to resume an order of an unserved version", async () => {
+    const ofV1 = await pausedOrder(1);
+    expect((await ops.orderDetail(ofV1)).automaticWork).toMatchObject({ event: 'GO' });
+    await ops.resume(OPERATOR, ofV1, { reason: 'done looking' });
+    expect(await workOf(ofV1)).toEqual(['GO']);
+
+    const ofV2 = await pausedOrder(2);
+    expect((await ops.orderDetail(ofV2)).automaticWork).toMatchObject({ event: 'ADVANCE' });
+    await ops.resume(OPERATOR, ofV2, { reason: 'done looking' });
+    expect(await workOf(ofV2)).toEqual(['ADVANCE']);
+
+    // v3 is not served: no work is shown, and a resume is refused with nothing written: it stays paused, still due.
+    const ofV3 = await pausedOrder(3);
+    expect((await ops.orderDetail(ofV3)).automaticWork).toBeNull();
+    await expect(ops.resume(OPERATOR, ofV3, { reason: 'done looking' })).rejects.toMatchObject({ code: 'MACHINE_VERSION_NOT_SERVED' });
+    const detail = await ops.orderDetail(ofV3);
+    expect(detail.order.paused).toBeTruthy();
+    expect(detail.order.autoDueAt).toBeInstanceOf(Date);
+    expect(await workOf(ofV3)).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import {
   VersionConflictError,
 } from '../errors/order-fsm.errors.js';
 import type { Caller } from '../model/event.js';
+import type { MachineDefinition } from '../model/machine.js';
 import { workOutboxMessage } from '../model/messages.js';
 import type { TransitionOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
@@ -168,7 +169,7 @@ export class OrderFsmOps {
 
   async orderDetail(orderId: string): Promise<OrderDetail> {
     const [order, history] = await Promise.all([this.load(orderId), this.store.orderHistory(orderId, HISTORY_LIMIT)]);
-    const auto = this.fsm.machine.automaticWork(order.state, order.bizCode, order.sceneId);
+    const auto = this.servedMachineOf(order)?.automaticWork(order.state, order.bizCode, order.sceneId);
     return { order, history, automaticWork: auto ? { event: auto.event, dueAt: order.autoDueAt } : null };
   }
 
@@ -201,7 +202,7 @@ export class OrderFsmOps {
     const byId = new Map<string, { order: ListedOrder; reasons: StuckReason[] }>();
     for (const order of overdue) {
       const reasons: StuckReason[] = [];
-      const event = this.fsm.machine.automaticWork(order.state, order.bizCode, order.sceneId)?.event ?? 'its automatic work';
+      const event = this.servedMachineOf(order)?.automaticWork(order.state, order.bizCode, order.sceneId)?.event ?? 'its automatic work';
       if (order.flag) reasons.push({ kind: 'dead-lettered', since: order.flag.at, detail: order.flag.reason });
       if (order.paused) reasons.push({ kind: 'paused', since: order.paused.at, detail: `paused by an operator: ${order.paused.reason}` });
       reasons.push({
@@ -245,8 +246,11 @@ export class OrderFsmOps {
     orderId: string,
     input: { event: string; reason: string; payload?: Record<string, unknown>; requestId?: string; expectedState?: string; expectedVersion?: number },
   ): Promise<TransitionOutcome> {
-    if (!this.fsm.machine.events.has(input.event)) {
-      throw new ValidationFailedError(`the machine declares no event ${input.event}`, { field: 'event', events: [...this.fsm.machine.events] });
+    // Any version served: the engine checks the event against the order's own version.
+    const machines = [...this.fsm.machines.values()];
+    if (!machines.some((machine) => machine.events.has(input.event))) {
+      const events = [...new Set(machines.flatMap((machine) => [...machine.events]))];
+      throw new ValidationFailedError(`the machine declares no event ${input.event}`, { field: 'event', events });
     }
     const outcome = await this.engine.sendEvent({
       eventType: input.event,
@@ -300,7 +304,9 @@ export class OrderFsmOps {
       if (!order.paused) throw new OrderNotPausedError(orderId);
       this.expectVersion(order, input.expectedVersion);
       const now = new Date();
-      const auto = this.fsm.machine.automaticWork(order.state, order.bizCode, order.sceneId);
+      // The work of the order's own version; an order of a version not served is refused
+      // (MACHINE_VERSION_NOT_SERVED) and stays paused, rather than resumed without its work.
+      const auto = this.engine.machineOf(order).automaticWork(order.state, order.bizCode, order.sceneId);
       const requeue = {
         // A fresh message id: the work's request id, derived from the order and version, still applies it once.
         messages: auto && this.fsm.outbox ? [workOutboxMessage(order, auto.event, 'resume', `resume-${now.getTime().toString(36)}`)] : [],
@@ -425,7 +431,9 @@ export class OrderFsmOps {
           return order.paused ? { ...base, change: null, skip: 'already paused' } : { ...base, change: 'pause' };
         case 'resume': {
           if (!order.paused) return { ...base, change: null, skip: 'not paused' };
-          const auto = this.fsm.machine.automaticWork(order.state, order.bizCode, order.sceneId);
+          const machine = this.servedMachineOf(order);
+          if (!machine) return { ...base, change: null, skip: `follows machine version ${order.machineVersion}, which this service does not serve` };
+          const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
           return { ...base, change: auto ? `resume and queue ${auto.event} again` : 'resume' };
         }
       }
@@ -570,6 +578,11 @@ export class OrderFsmOps {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
+
+  /** The machine of the order's own version, or undefined when this service does not serve it. */
+  private servedMachineOf(order: { machineVersion?: number }): MachineDefinition | undefined {
+    return this.fsm.machines.get(order.machineVersion ?? this.fsm.machine.version);
+  }
 
   private async load(orderId: string): Promise<ListedOrder> {
     const [order] = await this.store.listOrders({ orderIds: [orderId], order: 'asc', limit: 1 });
