@@ -91,6 +91,14 @@ export interface OrderFsmModuleOptions {
   shutdownTimeoutMs?: number;
 }
 
+/**
+ * The machine an order follows: its own version's (the current one for an order that names none),
+ * or undefined when this service does not serve that version.
+ */
+export function servedMachineOf(options: Pick<ResolvedOrderFsmOptions, 'machine' | 'machines'>, order: { readonly machineVersion?: number }): MachineDefinition | undefined {
+  return options.machines.get(order.machineVersion ?? options.machine.version);
+}
+
 export interface ResolvedOrderFsmOptions {
   /** The current version: new orders follow it. */
   readonly machine: MachineDefinition;

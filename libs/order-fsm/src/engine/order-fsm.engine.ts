@@ -22,7 +22,7 @@ import type { OrderFsmTracing, TraceCarrier, TraceSpan } from '../ports/tracing.
 import type { LockOutcome } from '../ports/metrics.js';
 import { MetricLabels } from './metric-labels.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH, ORDER_FSM_OPTIONS, ORDER_LOCK, ORDER_STORE } from '../order-fsm.constants.js';
-import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { CommittedTransition, ConsumedRequest, OrderStore, SaveOutcome, TimerWrite, TransitionLogEntry, TransitionWrite } from '../ports/order-store.js';
 import { ProcessorRegistry } from '../registry/processor-registry.js';
 import type { AbstractStateProcessor } from '../processor/abstract-state-processor.js';
@@ -498,10 +498,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
 
   /** The machine an order follows: its own version's, if this service serves it. */
   machineOf(order: FsmOrder): MachineDefinition {
+    const machine = servedMachineOf(this.options, order);
+    if (machine) return machine;
     const version = order.machineVersion ?? this.options.machine.version;
-    const machine = this.options.machines.get(version);
-    if (!machine) throw new MachineVersionNotServedError(order.orderId, this.options.machine.name, version, [...this.options.machines.keys()].sort((a, b) => a - b));
-    return machine;
+    throw new MachineVersionNotServedError(order.orderId, this.options.machine.name, version, [...this.options.machines.keys()].sort((a, b) => a - b));
   }
 
   private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {

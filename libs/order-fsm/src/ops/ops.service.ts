@@ -15,11 +15,10 @@ import {
   VersionConflictError,
 } from '../errors/order-fsm.errors.js';
 import type { Caller } from '../model/event.js';
-import type { MachineDefinition } from '../model/machine.js';
 import { workOutboxMessage } from '../model/messages.js';
 import type { TransitionOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
-import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import { type DeadLetter, type DeadLetterStatus, isOpsStore, type ListedOrder, type OpsStore, type OrderHistory } from '../ports/ops-store.js';
 import type { OrderStore, TimerWrite } from '../ports/order-store.js';
 import { type FleetCounts, FleetCountsCache } from './fleet-counts.js';
@@ -169,7 +168,7 @@ export class OrderFsmOps {
 
   async orderDetail(orderId: string): Promise<OrderDetail> {
     const [order, history] = await Promise.all([this.load(orderId), this.store.orderHistory(orderId, HISTORY_LIMIT)]);
-    const auto = this.servedMachineOf(order)?.automaticWork(order.state, order.bizCode, order.sceneId);
+    const auto = servedMachineOf(this.fsm, order)?.automaticWork(order.state, order.bizCode, order.sceneId);
     return { order, history, automaticWork: auto ? { event: auto.event, dueAt: order.autoDueAt } : null };
   }
 
@@ -202,7 +201,7 @@ export class OrderFsmOps {
     const byId = new Map<string, { order: ListedOrder; reasons: StuckReason[] }>();
     for (const order of overdue) {
       const reasons: StuckReason[] = [];
-      const event = this.servedMachineOf(order)?.automaticWork(order.state, order.bizCode, order.sceneId)?.event ?? 'its automatic work';
+      const event = servedMachineOf(this.fsm, order)?.automaticWork(order.state, order.bizCode, order.sceneId)?.event ?? 'its automatic work';
       if (order.flag) reasons.push({ kind: 'dead-lettered', since: order.flag.at, detail: order.flag.reason });
       if (order.paused) reasons.push({ kind: 'paused', since: order.paused.at, detail: `paused by an operator: ${order.paused.reason}` });
       reasons.push({
@@ -431,7 +430,7 @@ export class OrderFsmOps {
           return order.paused ? { ...base, change: null, skip: 'already paused' } : { ...base, change: 'pause' };
         case 'resume': {
           if (!order.paused) return { ...base, change: null, skip: 'not paused' };
-          const machine = this.servedMachineOf(order);
+          const machine = servedMachineOf(this.fsm, order);
           if (!machine) return { ...base, change: null, skip: `follows machine version ${order.machineVersion}, which this service does not serve` };
           const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
           return { ...base, change: auto ? `resume and queue ${auto.event} again` : 'resume' };
@@ -578,11 +577,6 @@ export class OrderFsmOps {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
-
-  /** The machine of the order's own version, or undefined when this service does not serve it. */
-  private servedMachineOf(order: { machineVersion?: number }): MachineDefinition | undefined {
-    return this.fsm.machines.get(order.machineVersion ?? this.fsm.machine.version);
-  }
 
   private async load(orderId: string): Promise<ListedOrder> {
     const [order] = await this.store.listOrders({ orderIds: [orderId], order: 'asc', limit: 1 });

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { workOutboxMessage } from '../model/messages.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
-import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { OrderStore } from '../ports/order-store.js';
 import { BackgroundLoop } from './background-loop.js';
 
@@ -45,9 +45,9 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     let requeued = 0;
     const unserved = new Map<number, number>();
     for (const order of await this.store.findStuck(now, this.options.sweeper.batchSize)) {
-      const version = order.machineVersion ?? current.version;
-      const machine = machines.get(version);
+      const machine = servedMachineOf(this.options, order);
       if (!machine) {
+        const version = order.machineVersion ?? current.version;
         if (await this.store.requeue(order, [], new Date(now.getTime() + UNSERVED_VERSION_RECHECK_MS), now)) unserved.set(version, (unserved.get(version) ?? 0) + 1);
         continue;
       }
