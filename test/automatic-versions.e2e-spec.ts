@@ -1,71 +1,68 @@
 import { randomUUID } from 'node:crypto';
-import { defineMachine, type FsmOrder, type MachineDefinition, ORDER_STORE, type OrderStore } from '@order-fsm/core';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { defineMachine, defineMigration, type FsmOrder, ORDER_STORE, OrderFsmModule, type OrderStore } from '@order-fsm/core';
 import { OrderFsmOps, OrderFsmOpsModule } from '@order-fsm/core/ops';
 import { OrderFsmTestbed } from '@order-fsm/core/testing';
 import type { DataSource } from 'typeorm';
-import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
 import { Sweeper, UNSERVED_VERSION_RECHECK_MS } from '../libs/order-fsm/src/workers/sweeper.js';
 import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/database.js';
 
 /**
- * The sweeper on the suite's database (MariaDB, or PostgreSQL in the e2e-postgres project), with a
- * machine whose two versions give state A different automatic work: v1 sends GO, v2 sends ADVANCE.
- * An order stuck in A gets the work of the version it follows, not the current one's; an order of a
- * version the service does not serve is left alone, due again later, rather than given another
- * version's work or dropped from the sweeps for good.
+ * A machine whose versions give state A different automatic work: v1 and v2 send GO, v3 (the
+ * current one) sends ADVANCE. A service serves v3 and v2; v1 is retired, with a migration to v2
+ * declared; no v7 exists here. An order's automatic work is the version's it follows, whoever
+ * queues it.
  */
-
-const v1 = defineMachine({
-  name: 'sweep-test',
-  version: 1,
-  initial: 'INIT',
-  states: { A: { automatic: { event: 'GO', stuckAfterMs: 1_000 } }, B: { final: true } },
-  transitions: [
-    { from: 'INIT', event: 'CREATE', to: 'A' },
-    { from: 'A', event: 'GO', to: 'B' },
-  ],
-});
-const v2 = defineMachine({
-  name: 'sweep-test',
-  version: 2,
-  initial: 'INIT',
-  states: { A: { automatic: { event: 'ADVANCE', stuckAfterMs: 2_000 } }, C: { final: true } },
-  transitions: [
-    { from: 'INIT', event: 'CREATE', to: 'A' },
-    { from: 'A', event: 'ADVANCE', to: 'C' },
-  ],
-});
+const machineOf = (version: number, event: 'GO' | 'ADVANCE') =>
+  defineMachine({
+    name: 'sweep-test',
+    version,
+    initial: 'INIT',
+    states: { A: { automatic: { event, stuckAfterMs: version * 1_000 } }, B: { final: true } },
+    transitions: [
+      { from: 'INIT', event: 'CREATE', to: 'A' },
+      { from: 'A', event, to: 'B' },
+    ],
+  });
+const v1 = machineOf(1, 'GO');
+const v2 = machineOf(2, 'GO');
+const v3 = machineOf(3, 'ADVANCE');
+const v1ToV2 = defineMigration({ from: v1, to: v2, states: { A: 'A' } });
 
 // Due long before anything another suite leaves in the tables, with a clock of the spec's own just
 // after: the sweeps below find these orders only.
 const DUE = new Date(Date.UTC(1998, 0, 1));
 const NOW = new Date(DUE.getTime() + 10_000);
 
+/** An order in A following machine version `machineVersion`, committed straight to the store. */
+async function orderInA(store: OrderStore, prefix: string, machineVersion: number, at: Date, autoDueAt: Date): Promise<string> {
+  const order: FsmOrder = { orderId: `${prefix}-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data: {} };
+  await store.commit({
+    order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
+    at, machineVersion, messages: [], autoDueAt, outcome: { response: '{}', timers: [] },
+  });
+  return order.orderId;
+}
+
+/**
+ * The sweeper in a service on the suite's database (MariaDB, or PostgreSQL in the e2e-postgres
+ * project): each stuck order gets its own version's work; an order of the retired v1 is migrated to
+ * v2 and gets v2's work with it; an order of a version neither served nor migrated is left alone, due
+ * again later, rather than given another version's work or dropped from the sweeps for good.
+ */
 describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine version's work`, () => {
   let dataSource: DataSource;
+  let app: INestApplicationContext;
   let store: OrderStore;
   let sweeper: Sweeper;
   const made: string[] = [];
 
-  /** An order in A, following machine version `machineVersion`, whose automatic work is overdue. */
-  const stuckOrder = async (machineVersion: number): Promise<string> => {
-    const order: FsmOrder = { orderId: `sweep-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data: {} };
-    made.push(order.orderId);
-    await store.commit({
-      order,
-      toState: 'A',
-      event: 'CREATE',
-      requestId: `req-${randomUUID()}`,
-      requestHash: 'h'.repeat(64),
-      caller: 'sweeper-spec',
-      source: 'api',
-      at: DUE,
-      machineVersion,
-      messages: [],
-      autoDueAt: DUE,
-      outcome: { response: '{}', timers: [] },
-    });
-    return order.orderId;
+  const stuckOrder = async (machineVersion: number) => {
+    const orderId = await orderInA(store, 'sweep', machineVersion, DUE, DUE);
+    made.push(orderId);
+    return orderId;
   };
   const workOf = async (orderId: string) =>
     (await sql(dataSource, "SELECT payload FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId])).map(
@@ -78,42 +75,58 @@ describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine ver
 
   beforeAll(async () => {
     dataSource = await openDatabase({ engineSchema: true });
-    store = orderStoreFor(dataSource);
-    // The service serves v2 (current) and v1, not v3.
-    const options = { machine: v2, machines: new Map<number, MachineDefinition>([[1, v1], [2, v2]]), sweeper: { enabled: false, intervalMs: 60_000, batchSize: 100 } } as unknown as ResolvedOrderFsmOptions;
-    sweeper = new Sweeper(options, store);
+    class SweepTestModule {}
+    Module({
+      imports: [
+        OrderFsmModule.forRoot({
+          machine: v3, previousMachines: [v2], migrations: [v1ToV2], store: orderStoreFor(dataSource), lock: false,
+          timers: { enabled: false }, sweeper: { enabled: false }, worker: { enabled: false },
+        }),
+      ],
+    })(SweepTestModule);
+    app = await NestFactory.createApplicationContext(SweepTestModule, { logger: ['error'] });
+    store = app.get(ORDER_STORE);
+    sweeper = app.get(Sweeper);
   });
   afterAll(async () => {
-    for (const table of ['fsm_outbox', 'fsm_transition']) await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]);
-    await sql(dataSource, 'DELETE FROM fsm_order WHERE id IN (?)', [made]);
-    await dataSource.destroy();
+    await app?.close();
+    if (made.length > 0) {
+      for (const table of ['fsm_outbox', 'fsm_transition']) await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]);
+      await sql(dataSource, 'DELETE FROM fsm_order WHERE id IN (?)', [made]);
+    }
+    await dataSource?.destroy();
   });
 
-  it("queues v1's work for a v1 order, v2's for a v2 order, and leaves an order of an unserved version for later", async () => {
-    const [ofV1, ofV2, ofV3] = [await stuckOrder(1), await stuckOrder(2), await stuckOrder(3)];
-    // All three are due at the same instant: found in no particular order.
+  it("queues v2's work for a v2 order and v3's for a v3 order, migrates a v1 order, and leaves a v7 order for later", async () => {
+    const [ofV1, ofV2, ofV3, ofV7] = [await stuckOrder(1), await stuckOrder(2), await stuckOrder(3), await stuckOrder(7)];
+    // All four are due at the same instant: found in no particular order.
     const found = (await store.findStuck(NOW, 100)).filter((o) => made.includes(o.orderId));
     expect(found.map((o) => [o.orderId, o.machineVersion]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
       [ofV1, 1],
       [ofV2, 2],
       [ofV3, 3],
+      [ofV7, 7],
     ]);
 
-    expect(await sweeper.sweep(NOW)).toBe(2);
-    expect(await workOf(ofV1)).toEqual([expect.objectContaining({ event: 'GO', version: 1, origin: 'sweeper' })]);
-    expect(await workOf(ofV2)).toEqual([expect.objectContaining({ event: 'ADVANCE', version: 1, origin: 'sweeper' })]);
+    expect(await sweeper.sweep(NOW)).toBe(3);
+    expect(await workOf(ofV2)).toEqual([expect.objectContaining({ event: 'GO', version: 1, origin: 'sweeper' })]);
+    expect(await workOf(ofV3)).toEqual([expect.objectContaining({ event: 'ADVANCE', version: 1, origin: 'sweeper' })]);
     // Each is due again after its own version's stuck limit.
-    expect(await dueAt(ofV1)).toBe(NOW.getTime() + 1_000);
     expect(await dueAt(ofV2)).toBe(NOW.getTime() + 2_000);
-    // v3's order: no work, and still due (later), so that an instance serving v3 sweeps it.
-    expect(await workOf(ofV3)).toEqual([]);
-    expect(await dueAt(ofV3)).toBe(NOW.getTime() + UNSERVED_VERSION_RECHECK_MS);
+    expect(await dueAt(ofV3)).toBe(NOW.getTime() + 3_000);
+    // v1's order: migrated to v2 in a transition of its own, which queued v2's work for A.
+    const [migration] = await sql(dataSource, 'SELECT version, event, source, machine_version FROM fsm_transition WHERE order_id = ? AND version = 2', [ofV1]);
+    expect({ ...migration, machine_version: Number(migration!.machine_version) }).toMatchObject({ event: '@migrate', source: 'migration', machine_version: 2 });
+    expect(await workOf(ofV1)).toEqual([expect.objectContaining({ event: 'GO', version: 2, origin: 'transition' })]);
+    // v7's order: no work, and still due (later), so that an instance serving v7 sweeps it.
+    expect(await workOf(ofV7)).toEqual([]);
+    expect(await dueAt(ofV7)).toBe(NOW.getTime() + UNSERVED_VERSION_RECHECK_MS);
 
-    // Not found again before its new due time; found again once it has passed.
+    // Not found again before their new due times; v2's, v3's and v7's once those have passed, in
+    // that order (v1's migrated order is due two seconds after the migration, in the present).
     expect((await store.findStuck(NOW, 100)).filter((o) => made.includes(o.orderId))).toEqual([]);
     const later = new Date(NOW.getTime() + UNSERVED_VERSION_RECHECK_MS);
-    // Due one, two and sixty seconds after the sweep: found in that order.
-    expect((await store.findStuck(later, 100)).filter((o) => made.includes(o.orderId)).map((o) => o.orderId)).toEqual([ofV1, ofV2, ofV3]);
+    expect((await store.findStuck(later, 100)).filter((o) => made.includes(o.orderId)).map((o) => o.orderId)).toEqual([ofV2, ofV3, ofV7]);
   });
 });
 
@@ -128,14 +141,10 @@ describe("operator API: an order's automatic work is its own machine version's",
   let store: OrderStore;
 
   const pausedOrder = async (machineVersion: number): Promise<string> => {
-    const order: FsmOrder = { orderId: `resume-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data: {} };
     const at = new Date();
-    await store.commit({
-      order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
-      at, machineVersion, messages: [], autoDueAt: new Date(at.getTime() + 60_000), outcome: { response: '{}', timers: [] },
-    });
-    await ops.pause(OPERATOR, order.orderId, { reason: 'looking into it' });
-    return order.orderId;
+    const orderId = await orderInA(store, 'resume', machineVersion, at, new Date(at.getTime() + 60_000));
+    await ops.pause(OPERATOR, orderId, { reason: 'looking into it' });
+    return orderId;
   };
   const workOf = async (orderId: string) =>
     (await testbed.dataSource.query("SELECT payload FROM fsm_outbox WHERE order_id = ? AND kind = 'work'", [orderId])).map(
@@ -144,8 +153,8 @@ describe("operator API: an order's automatic work is its own machine version's",
 
   beforeAll(async () => {
     testbed = await OrderFsmTestbed.create({
-      machine: v2,
-      previousMachines: [v1],
+      machine: v3,
+      previousMachines: [v2],
       automatic: false,
       imports: [OrderFsmOpsModule.forRoot({ callerOf: () => OPERATOR, roles: ['operator'] })],
     });
@@ -156,24 +165,24 @@ describe("operator API: an order's automatic work is its own machine version's",
     await testbed?.close();
   });
 
-  it("shows and queues v1's work for a v1 order, and refuses to resume an order of an unserved version", async () => {
-    const ofV1 = await pausedOrder(1);
-    expect((await ops.orderDetail(ofV1)).automaticWork).toMatchObject({ event: 'GO' });
-    await ops.resume(OPERATOR, ofV1, { reason: 'done looking' });
-    expect(await workOf(ofV1)).toEqual(['GO']);
-
+  it("shows and queues v2's work for a v2 order, and refuses to resume an order of an unserved version", async () => {
     const ofV2 = await pausedOrder(2);
-    expect((await ops.orderDetail(ofV2)).automaticWork).toMatchObject({ event: 'ADVANCE' });
+    expect((await ops.orderDetail(ofV2)).automaticWork).toMatchObject({ event: 'GO' });
     await ops.resume(OPERATOR, ofV2, { reason: 'done looking' });
-    expect(await workOf(ofV2)).toEqual(['ADVANCE']);
+    expect(await workOf(ofV2)).toEqual(['GO']);
 
-    // v3 is not served: no work is shown, and a resume is refused with nothing written: it stays paused, still due.
     const ofV3 = await pausedOrder(3);
-    expect((await ops.orderDetail(ofV3)).automaticWork).toBeNull();
-    await expect(ops.resume(OPERATOR, ofV3, { reason: 'done looking' })).rejects.toMatchObject({ code: 'MACHINE_VERSION_NOT_SERVED' });
-    const detail = await ops.orderDetail(ofV3);
+    expect((await ops.orderDetail(ofV3)).automaticWork).toMatchObject({ event: 'ADVANCE' });
+    await ops.resume(OPERATOR, ofV3, { reason: 'done looking' });
+    expect(await workOf(ofV3)).toEqual(['ADVANCE']);
+
+    // v7 is not served: no work is shown, and a resume is refused with nothing written: it stays paused, still due.
+    const ofV7 = await pausedOrder(7);
+    expect((await ops.orderDetail(ofV7)).automaticWork).toBeNull();
+    await expect(ops.resume(OPERATOR, ofV7, { reason: 'done looking' })).rejects.toMatchObject({ code: 'MACHINE_VERSION_NOT_SERVED' });
+    const detail = await ops.orderDetail(ofV7);
     expect(detail.order.paused).toBeTruthy();
     expect(detail.order.autoDueAt).toBeInstanceOf(Date);
-    expect(await workOf(ofV3)).toEqual([]);
+    expect(await workOf(ofV7)).toEqual([]);
   });
 });

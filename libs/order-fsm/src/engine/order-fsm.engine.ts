@@ -675,6 +675,27 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     return answer;
   }
 
+  /**
+   * Moves an order that follows a version this service does not serve on through its declared
+   * migrations, under its lock, as its next event would: each step a transition with source
+   * `migration`, which brings the new state's automatic work and the timers it still takes. What the
+   * sweeper does for such an order stuck in an automatic state, which no event would reach. Answers
+   * the order as it is after; an order of a served version, a paused one, or one whose version has no
+   * migration declared, is answered as it is; undefined when there is no such order.
+   */
+  async migrateUnserved(orderId: string): Promise<FsmOrder | undefined> {
+    requireId('orderId', orderId);
+    const handle = await this.lock.acquire(orderId);
+    try {
+      const order = await this.store.load(orderId);
+      if (!order) return undefined;
+      if (order.paused || servedMachineOf(this.options, order)) return order;
+      return await this.migrateOnEvent(order);
+    } finally {
+      await handle.release();
+    }
+  }
+
   /** Lazy migrations, one version at a time, before an event applies. */
   private async migrateOnEvent(order: FsmOrder): Promise<FsmOrder> {
     for (;;) {

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { OrderFsmEngine } from '../engine/order-fsm.engine.js';
 import { workOutboxMessage } from '../model/messages.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
@@ -14,9 +15,10 @@ export const UNSERVED_VERSION_RECHECK_MS = 60_000;
  * message harmless: the work comes back until the order moves on.
  *
  * Each order's work is its own machine version's (an order keeps the rules of the version it
- * follows until it is migrated). An order of a version this service does not serve is left as it
- * is, due again UNSERVED_VERSION_RECHECK_MS later: an instance that serves it (during a rolling
- * deploy) takes it then, and it does not hold back the orders behind it in the meantime.
+ * follows until it is migrated). An order of a version this service does not serve is migrated,
+ * where a migration from that version is declared, as its next event would migrate it; otherwise it
+ * is left as it is, due again UNSERVED_VERSION_RECHECK_MS later: an instance that serves it (during
+ * a rolling deploy) takes it then, and it does not hold back the orders behind it in the meantime.
  */
 @Injectable()
 export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -26,6 +28,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
   constructor(
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
     @Inject(ORDER_STORE) private readonly store: OrderStore,
+    private readonly engine: OrderFsmEngine,
   ) {
     const { intervalMs, batchSize } = options.sweeper;
     this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.sweep().then((n) => n === batchSize));
@@ -39,15 +42,22 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     await this.loop.stop();
   }
 
-  /** One pass; answers how many orders had their work queued again. */
+  /** One pass; answers how many orders had their work queued again (or were migrated, with their work). */
   async sweep(now = new Date()): Promise<number> {
     const { machine: current, machines } = this.options;
     let requeued = 0;
+    let migrated = 0;
     const unserved = new Map<number, number>();
     for (const order of await this.store.findStuck(now, this.options.sweeper.batchSize)) {
       const machine = servedMachineOf(this.options, order);
       if (!machine) {
         const version = order.machineVersion ?? current.version;
+        // A migration declared from its version moves it on (as its next event would), with the
+        // automatic work of the state it lands in; otherwise it waits for an instance that serves it.
+        if (this.options.migrations.has(version) && (await this.migrate(order.orderId))) {
+          migrated++;
+          continue;
+        }
         if (await this.store.requeue(order, [], new Date(now.getTime() + UNSERVED_VERSION_RECHECK_MS), now)) unserved.set(version, (unserved.get(version) ?? 0) + 1);
         continue;
       }
@@ -57,11 +67,23 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       if (await this.store.requeue(order, messages, nextDueAt, now)) requeued++;
     }
     if (requeued > 0) this.logger.warn(`queued the automatic work of ${requeued} stuck order(s) again`);
+    if (migrated > 0) this.logger.warn(`migrated ${migrated} stuck order(s) of a version this service does not serve, with their automatic work`);
     for (const [version, count] of unserved) {
       this.logger.warn(
         `${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${[...machines.keys()].sort((a, b) => a - b).join(', ')}): left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s; serve the version or migrate them`,
       );
     }
-    return requeued;
+    return requeued + migrated;
+  }
+
+  /** True when the order now follows a served version; a failure leaves it for the next sweep. */
+  private async migrate(orderId: string): Promise<boolean> {
+    try {
+      const order = await this.engine.migrateUnserved(orderId);
+      return order !== undefined && servedMachineOf(this.options, order) !== undefined;
+    } catch (error) {
+      this.logger.warn(`could not migrate stuck order ${orderId}: ${(error as Error).message}`);
+      return false;
+    }
   }
 }
