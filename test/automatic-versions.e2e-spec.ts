@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -31,16 +31,16 @@ const v2 = machineOf(2, 'GO');
 const v3 = machineOf(3, 'ADVANCE');
 const v1ToV2 = defineMigration({ from: v1, to: v2, states: { A: 'A' } });
 
-// Due long before anything another suite leaves in the tables, with a clock of the spec's own just
-// after: the sweeps below find these orders only.
-const DUE = new Date(Date.UTC(1998, 0, 1));
+// Due at a past instant of this run's own (in 2001 to 2009: after the store contract's orders of
+// 1999, long before anything due in the present), with a clock just after it.
+const DUE = new Date(Date.UTC(2001, 0, 1) + randomInt(8 * 365 * 24 * 3_600) * 1_000);
 const NOW = new Date(DUE.getTime() + 10_000);
 
-/** An order in A following machine version `machineVersion`, committed straight to the store. */
-async function orderInA(store: OrderStore, prefix: string, machineVersion: number, at: Date, autoDueAt: Date): Promise<string> {
+/** An order in `state` (A unless said) following machine version `machineVersion`, committed straight to the store. */
+async function orderInA(store: OrderStore, prefix: string, machineVersion: number, at: Date, autoDueAt: Date, state = 'A'): Promise<string> {
   const order: FsmOrder = { orderId: `${prefix}-${randomUUID()}`, bizCode: 'TAXI', sceneId: 'CITY', state: 'INIT', version: 0, data: {} };
   await store.commit({
-    order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
+    order, toState: state, event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
     at, machineVersion, messages: [], autoDueAt, outcome: { response: '{}', timers: [] },
   });
   return order.orderId;
@@ -59,8 +59,8 @@ describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine ver
   let sweeper: Sweeper;
   const made: string[] = [];
 
-  const stuckOrder = async (machineVersion: number) => {
-    const orderId = await orderInA(store, 'sweep', machineVersion, DUE, DUE);
+  const stuckOrder = async (machineVersion: number, state = 'A') => {
+    const orderId = await orderInA(store, 'sweep', machineVersion, DUE, DUE, state);
     made.push(orderId);
     return orderId;
   };
@@ -99,16 +99,20 @@ describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine ver
 
   it("queues v2's work for a v2 order and v3's for a v3 order, migrates a v1 order, and leaves a v7 order for later", async () => {
     const [ofV1, ofV2, ofV3, ofV7] = [await stuckOrder(1), await stuckOrder(2), await stuckOrder(3), await stuckOrder(7)];
-    // All four are due at the same instant: found in no particular order.
+    // A v1 order in B, final, with a due time left over: the migration leaves it on v1, and nothing is due.
+    const doneV1 = await stuckOrder(1, 'B');
+    // All five are due at the same instant: found in no particular order.
     const found = (await store.findStuck(NOW, 100)).filter((o) => made.includes(o.orderId));
-    expect(found.map((o) => [o.orderId, o.machineVersion]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
+    expect(found.map((o) => [o.orderId, o.machineVersion]).sort((a, b) => Number(a[1]) - Number(b[1]) || (a[0] === ofV1 ? -1 : 1))).toEqual([
       [ofV1, 1],
+      [doneV1, 1],
       [ofV2, 2],
       [ofV3, 3],
       [ofV7, 7],
     ]);
 
-    expect(await sweeper.sweep(NOW)).toBe(3);
+    // Three queued (v2's, v3's, and v1's migrated); other rows due by then, if any run left some, count too.
+    expect(await sweeper.sweep(NOW)).toBeGreaterThanOrEqual(3);
     expect(await workOf(ofV2)).toEqual([expect.objectContaining({ event: 'GO', version: 1, origin: 'sweeper' })]);
     expect(await workOf(ofV3)).toEqual([expect.objectContaining({ event: 'ADVANCE', version: 1, origin: 'sweeper' })]);
     // Each is due again after its own version's stuck limit.
@@ -121,6 +125,9 @@ describe(`Sweeper on ${DATABASE_NAME}: each stuck order gets its own machine ver
     // v7's order: no work, and still due (later), so that an instance serving v7 sweeps it.
     expect(await workOf(ofV7)).toEqual([]);
     expect(await dueAt(ofV7)).toBe(NOW.getTime() + UNSERVED_VERSION_RECHECK_MS);
+    // The final v1 order: no work, no migration, and no longer due.
+    expect(await workOf(doneV1)).toEqual([]);
+    expect(await dueAt(doneV1)).toBeNull();
 
     // Not found again before their new due times; v2's, v3's and v7's once those have passed, in
     // that order (v1's migrated order is due two seconds after the migration, in the present).
@@ -155,6 +162,7 @@ describe("operator API: an order's automatic work is its own machine version's",
     testbed = await OrderFsmTestbed.create({
       machine: v3,
       previousMachines: [v2],
+      migrations: [v1ToV2],
       automatic: false,
       imports: [OrderFsmOpsModule.forRoot({ callerOf: () => OPERATOR, roles: ['operator'] })],
     });
@@ -165,7 +173,7 @@ describe("operator API: an order's automatic work is its own machine version's",
     await testbed?.close();
   });
 
-  it("shows and queues v2's work for a v2 order, and refuses to resume an order of an unserved version", async () => {
+  it("shows and queues v2's work for a v2 order, refuses to resume an order of an unserved version, and migrates a retired one it resumes", async () => {
     const ofV2 = await pausedOrder(2);
     expect((await ops.orderDetail(ofV2)).automaticWork).toMatchObject({ event: 'GO' });
     await ops.resume(OPERATOR, ofV2, { reason: 'done looking' });
@@ -184,5 +192,14 @@ describe("operator API: an order's automatic work is its own machine version's",
     expect(detail.order.paused).toBeTruthy();
     expect(detail.order.autoDueAt).toBeInstanceOf(Date);
     expect(await workOf(ofV7)).toEqual([]);
+
+    // v1 is retired, with a migration to v2: a resume resumes it, and it is migrated at once, with v2's work for A.
+    const ofV1 = await pausedOrder(1);
+    expect((await ops.orderDetail(ofV1)).automaticWork).toBeNull();
+    const resumed = await ops.resume(OPERATOR, ofV1, { reason: 'done looking' });
+    expect(resumed).toMatchObject({ state: 'A', machineVersion: 2, version: 2 });
+    expect(resumed.paused).toBeFalsy();
+    expect(await workOf(ofV1)).toEqual(['GO']);
+    expect((await ops.orderDetail(ofV1)).automaticWork).toMatchObject({ event: 'GO' });
   });
 });

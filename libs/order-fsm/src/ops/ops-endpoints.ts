@@ -47,8 +47,8 @@ const ROUTES: readonly OpsEndpoint[] = [
   {
     method: 'POST',
     path: '/ops/orders/{orderId}/resume',
-    summary: '{ reason, expectedVersion? }: the order takes events again; its automatic work is queued again and its held timers fire; audited',
-    errors: [...ACT_ERRORS, 'ORDER_NOT_PAUSED'],
+    summary: "{ reason, expectedVersion? }: the order takes events again; its automatic work (its own machine version's) is queued again and its held timers fire; an order of a retired version is migrated where a migration is declared; audited",
+    errors: [...ACT_ERRORS, 'ORDER_NOT_PAUSED', 'MACHINE_VERSION_NOT_SERVED'],
   },
   {
     method: 'POST',

@@ -303,13 +303,18 @@ export class OrderFsmOps {
       if (!order.paused) throw new OrderNotPausedError(orderId);
       this.expectVersion(order, input.expectedVersion);
       const now = new Date();
-      // The work of the order's own version; an order of a version not served is refused
-      // (MACHINE_VERSION_NOT_SERVED) and stays paused, rather than resumed without its work.
-      const auto = this.engine.machineOf(order).automaticWork(order.state, order.bizCode, order.sceneId);
+      // The work of the order's own version. An order of a version not served that a declared
+      // migration moves on is resumed and then migrated, which brings the work of the state it lands
+      // in; any other is refused (MACHINE_VERSION_NOT_SERVED) and stays paused, rather than resumed
+      // without its work.
+      const machine = servedMachineOf(this.fsm, order);
+      const migrates = !machine && this.migratesOnward(order);
+      const auto = (machine ?? (migrates ? undefined : this.engine.machineOf(order)))?.automaticWork(order.state, order.bizCode, order.sceneId);
       const requeue = {
         // A fresh message id: the work's request id, derived from the order and version, still applies it once.
         messages: auto && this.fsm.outbox ? [workOutboxMessage(order, auto.event, 'resume', `resume-${now.getTime().toString(36)}`)] : [],
-        autoDueAt: auto ? new Date(now.getTime() + auto.stuckAfterMs) : null,
+        // Due at once when it is to be migrated: should the migration below fail, the sweeper does it.
+        autoDueAt: auto ? new Date(now.getTime() + auto.stuckAfterMs) : migrates ? now : null,
       };
       const action = {
         orderId,
@@ -323,6 +328,7 @@ export class OrderFsmOps {
         this.acted('resume', operator);
         // New outbox rows: the relay need not wait for its next round.
         if (requeue.messages.length > 0) this.signal.committed();
+        if (migrates) await this.engine.migrateUnserved(orderId).catch((error: unknown) => this.logger.warn(`resumed order ${orderId} is left to the sweeper to migrate: ${(error as Error).message}`));
         return this.load(orderId);
       }
       if (attempt >= ATTEMPTS || input.expectedVersion !== undefined) throw new VersionConflictError(orderId, order.version);
@@ -431,6 +437,7 @@ export class OrderFsmOps {
         case 'resume': {
           if (!order.paused) return { ...base, change: null, skip: 'not paused' };
           const machine = servedMachineOf(this.fsm, order);
+          if (!machine && this.migratesOnward(order)) return { ...base, change: `resume and migrate from v${order.machineVersion}` };
           if (!machine) return { ...base, change: null, skip: `follows machine version ${order.machineVersion}, which this service does not serve` };
           const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
           return { ...base, change: auto ? `resume and queue ${auto.event} again` : 'resume' };
@@ -577,6 +584,11 @@ export class OrderFsmOps {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
+
+  /** True when a declared migration moves an order of its version, in its state, on to another version. */
+  private migratesOnward(order: ListedOrder): boolean {
+    return this.fsm.migrations.get(order.machineVersion ?? this.fsm.machine.version)?.stateFor(order.state) !== undefined;
+  }
 
   private async load(orderId: string): Promise<ListedOrder> {
     const [order] = await this.store.listOrders({ orderIds: [orderId], order: 'asc', limit: 1 });

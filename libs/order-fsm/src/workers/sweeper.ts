@@ -31,7 +31,8 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     private readonly engine: OrderFsmEngine,
   ) {
     const { intervalMs, batchSize } = options.sweeper;
-    this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.sweep().then((n) => n === batchSize));
+    // A full batch found means more may be due: the next pass runs at once.
+    this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.pass(new Date()).then(({ found }) => found === batchSize));
   }
 
   onApplicationBootstrap(): void {
@@ -44,21 +45,31 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   /** One pass; answers how many orders had their work queued again (or were migrated, with their work). */
   async sweep(now = new Date()): Promise<number> {
+    return (await this.pass(now)).queued;
+  }
+
+  private async pass(now: Date): Promise<{ found: number; queued: number }> {
     const { machine: current, machines } = this.options;
     let requeued = 0;
     let migrated = 0;
     const unserved = new Map<number, number>();
-    for (const order of await this.store.findStuck(now, this.options.sweeper.batchSize)) {
+    const stuck = await this.store.findStuck(now, this.options.sweeper.batchSize);
+    for (const order of stuck) {
       const machine = servedMachineOf(this.options, order);
       if (!machine) {
         const version = order.machineVersion ?? current.version;
+        const migration = this.options.migrations.get(version);
         // A migration declared from its version moves it on (as its next event would), with the
-        // automatic work of the state it lands in; otherwise it waits for an instance that serves it.
-        if (this.options.migrations.has(version) && (await this.migrate(order.orderId))) {
+        // automatic work of the state it lands in.
+        if (migration && (await this.migrate(order.orderId))) {
           migrated++;
           continue;
         }
-        if (await this.store.requeue(order, [], new Date(now.getTime() + UNSERVED_VERSION_RECHECK_MS), now)) unserved.set(version, (unserved.get(version) ?? 0) + 1);
+        // A state the migration leaves where it is (a final one) has no work to wait for: its due
+        // time goes. Otherwise the order waits for an instance that serves its version.
+        const settled = migration !== undefined && migration.stateFor(order.state) === undefined;
+        const nextDueAt = settled ? null : new Date(now.getTime() + UNSERVED_VERSION_RECHECK_MS);
+        if ((await this.store.requeue(order, [], nextDueAt, now)) && !settled) unserved.set(version, (unserved.get(version) ?? 0) + 1);
         continue;
       }
       const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
@@ -70,10 +81,10 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     if (migrated > 0) this.logger.warn(`migrated ${migrated} stuck order(s) of a version this service does not serve, with their automatic work`);
     for (const [version, count] of unserved) {
       this.logger.warn(
-        `${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${[...machines.keys()].sort((a, b) => a - b).join(', ')}): left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s; serve the version or migrate them`,
+        `${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${[...machines.keys()].sort((a, b) => a - b).join(', ')}): left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s; serve the version again, or declare a migration from it`,
       );
     }
-    return requeued + migrated;
+    return { found: stuck.length, queued: requeued + migrated };
   }
 
   /** True when the order now follows a served version; a failure leaves it for the next sweep. */
