@@ -24,6 +24,8 @@ export const UNSERVED_VERSION_RECHECK_MS = 60_000;
 export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(Sweeper.name);
   private readonly loop: BackgroundLoop;
+  /** How many stuck orders the last pass found. */
+  private lastFound = 0;
 
   constructor(
     @Inject(ORDER_FSM_OPTIONS) private readonly options: ResolvedOrderFsmOptions,
@@ -32,7 +34,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
   ) {
     const { intervalMs, batchSize } = options.sweeper;
     // A full batch found means more may be due: the next pass runs at once.
-    this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.pass(new Date()).then(({ found }) => found === batchSize));
+    this.loop = new BackgroundLoop('sweeper', this.logger, intervalMs, () => this.sweep().then(() => this.lastFound === batchSize));
   }
 
   onApplicationBootstrap(): void {
@@ -45,15 +47,12 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   /** One pass; answers how many orders had their work queued again (or were migrated, with their work). */
   async sweep(now = new Date()): Promise<number> {
-    return (await this.pass(now)).queued;
-  }
-
-  private async pass(now: Date): Promise<{ found: number; queued: number }> {
     const { machine: current, machines } = this.options;
     let requeued = 0;
     let migrated = 0;
     const unserved = new Map<number, number>();
     const stuck = await this.store.findStuck(now, this.options.sweeper.batchSize);
+    this.lastFound = stuck.length;
     for (const order of stuck) {
       const machine = servedMachineOf(this.options, order);
       if (!machine) {
@@ -84,7 +83,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
         `${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${[...machines.keys()].sort((a, b) => a - b).join(', ')}): left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s; serve the version again, or declare a migration from it`,
       );
     }
-    return { found: stuck.length, queued: requeued + migrated };
+    return requeued + migrated;
   }
 
   /** True when the order now follows a served version; a failure leaves it for the next sweep. */
