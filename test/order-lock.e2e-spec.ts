@@ -50,6 +50,47 @@ describe('RedlockOrderLock on Redis', () => {
     expect(tokens.size).toBe(300);
   });
 
+  it('takes an order in one command, and a refused try costs that one command alone, the holder untouched', async () => {
+    const order = randomUUID();
+    const key = PREFIX + order;
+    const { lock: holder } = await lockOf({ ttlMs: 5_000 });
+    const { lock: waiter } = await lockOf({ waitMs: 450, retryDelayMs: 100 });
+    const monitor = await admin.monitor();
+    const sent: string[][] = [];
+    // Every command that names this order's key, as Redis received it from the two locks (not the
+    // test's own reads, nor the commands a script runs inside Redis).
+    const mine = `:${admin.stream.localPort}`;
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.includes(key) && source !== 'lua' && !source.endsWith(mine)) sent.push(args.map((arg) => arg.toLowerCase()));
+    });
+    try {
+      const held = await holder.acquire(order);
+      const token = await admin.get(key);
+      const ttl = await admin.pttl(key);
+      // The lease is the one asked for, set with the token, in the same command.
+      expect(ttl).toBeGreaterThan(4_000);
+      expect(ttl).toBeLessThanOrEqual(5_000);
+      expect(await codeOf(waiter.acquire(order))).toBe('ORDER_BUSY');
+      await held.release();
+      await sleep(50); // the monitor's last lines
+      const takes = sent.filter(([command]) => command === 'set');
+      // The holder's take and the waiter's first try and its retries: each a SET NX PX with a token of its own.
+      expect(takes.length).toBeGreaterThanOrEqual(4);
+      for (const take of takes) expect(take).toEqual(['set', key.toLowerCase(), expect.stringMatching(/^[0-9a-f]{32}$/), 'px', expect.stringMatching(/^\d+$/), 'nx']);
+      expect(takes[0][2]).toBe(token);
+      expect(new Set(takes.map((take) => take[2])).size).toBe(takes.length);
+      // Nothing else touched the key while it was held: no script ran for a refused try (redlock's
+      // own lock sends an unlock after each), and the holder's token was there until its release.
+      const others = sent.filter(([command]) => command !== 'set');
+      expect(others).toHaveLength(1);
+      expect(others[0][0]).toBe('eval'); // the release: token check, delete and wake-up in one script
+      expect(others[0]).toContain(token);
+      expect(await admin.exists(key)).toBe(0);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it.each([16, 2])('serves the waiters of one process in arrival order (at most %i handoffs in a row)', async (maxLocalHandoffs) => {
     const order = randomUUID();
     const { lock: other } = await lockOf();

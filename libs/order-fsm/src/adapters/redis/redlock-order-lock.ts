@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 // redlock 4.2 is the current stable release; 5.x has stayed a beta since 2022 with open bugs in
-// lock extension and expiry. It takes and renews the lock (its token-checked scripts); the release
-// (the same token check, with the wake-up in the same command), the queue of this process's
-// waiters, the handoffs and the wake-ups are this adapter's.
+// lock extension and expiry. It renews the lock (its token-checked script) and reckons the lease's
+// end. The take (a `SET NX PX`, what redlock's lock script does for one key on one server, without
+// the script, and without the unlock round trip redlock sends after a refused attempt), the release
+// (the same token check as redlock's, with the wake-up in the same command), the queue of this
+// process's waiters, the handoffs and the wake-ups are this adapter's.
 import Redlock from 'redlock';
 import { DependencyUnavailableError, OrderBusyError } from '../../errors/order-fsm.errors.js';
 import type { LockGrant, OrderLock, OrderLockHandle } from '../../ports/order-lock.js';
@@ -109,12 +111,13 @@ interface KeyState {
  * script (one Redis command, as the lock's take is), which wakes
  * the waiters of other processes at once (they listen on a second connection, `redis.duplicate()`,
  * made the first time a waiter has to wait); they also try again every `retryDelayMs`, so that a lost
- * wake, or the lease of a holder that died, costs at most that. redlock 4.2 takes and renews the
- * lock, one attempt per call.
+ * wake, or the lease of a holder that died, costs at most that. A try is one `SET key token PX ttl
+ * NX`; redlock 4.2 renews the lease of a lock so taken.
  */
 export class RedlockOrderLock implements OrderLock {
   private readonly logger = new Logger(RedlockOrderLock.name);
   private readonly redlock: Redlock;
+  private readonly token: () => string;
   private readonly ttlMs: number;
   private readonly waitMs: number;
   private readonly retryDelayMs: number;
@@ -136,7 +139,7 @@ export class RedlockOrderLock implements OrderLock {
     this.maxLocalHandoffs = Math.max(0, options.maxLocalHandoffs ?? 16);
     // One attempt per call: the waiting (queue, wake-ups, fallback retries) is this adapter's.
     this.redlock = new Redlock([redis], { driftFactor: DRIFT_FACTOR, retryCount: 0, retryDelay: 0, retryJitter: 0 });
-    this.redlock._random = lockTokenSource();
+    this.token = lockTokenSource();
     // Connection errors surface as a failed attempt, told apart by the client's status; this only keeps them off the default 'error' path.
     this.redlock.on('clientError', () => undefined);
   }
@@ -188,15 +191,12 @@ export class RedlockOrderLock implements OrderLock {
         await this.pause(state, YIELD_GRACE_MS);
       }
       while (state.waiters.length > 0) {
-        let lock: Redlock.Lock | undefined;
+        let lock: Redlock.Lock | null;
         try {
-          lock = await this.redlock.lock(state.key, this.ttlMs);
+          lock = await this.attempt(state);
         } catch (error) {
-          // redlock answers a refused attempt and an unreachable Redis alike: the client's status tells them apart.
-          if (!(error instanceof Redlock.LockError) || this.redis.status !== 'ready') {
-            for (const waiter of state.waiters.splice(0)) waiter.fail(new DependencyUnavailableError('redis', error));
-            return;
-          }
+          for (const waiter of state.waiters.splice(0)) waiter.fail(new DependencyUnavailableError('redis', error));
+          return;
         }
         if (lock) {
           this.take(state, lock);
@@ -219,6 +219,26 @@ export class RedlockOrderLock implements OrderLock {
       if (subscribed) this.unsubscribe(state.channel);
       this.forgetIfIdle(state);
     }
+  }
+
+  /**
+   * One try at the key: `SET key token PX ttl NX`. The lock when taken (its lease's end reckoned
+   * from the moment the command was sent, less the drift, as redlock reckons it); null when another
+   * holds it. Throws what Redis answered when it could not be asked.
+   */
+  private async attempt(state: KeyState): Promise<Redlock.Lock | null> {
+    const value = this.token();
+    const sent = Date.now();
+    if ((await this.redis.set(state.key, value, 'PX', this.ttlMs, 'NX')) !== 'OK') return null;
+    const expiration = sent + this.ttlMs - Math.round(DRIFT_FACTOR * this.ttlMs) - 2;
+    if (expiration <= Date.now()) {
+      // The answer came after the lease could have ended: the key may already be another's. Given
+      // back (only if still this token's), and tried again, as redlock does.
+      await this.redis.eval(RELEASE, 2, state.key, state.channel, value);
+      return null;
+    }
+    // redlock's own lock object, so that redlock renews it (extend) as one it had taken.
+    return new Redlock.Lock(this.redlock, [state.key], value, expiration, 1, 0);
   }
 
   /** The key is this process's: the first waiter gets it, or, if all of them have gone meanwhile, it is released. */

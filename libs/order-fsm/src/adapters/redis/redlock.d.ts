@@ -11,23 +11,17 @@ declare module 'redlock' {
       retryJitter?: number;
     }
     class Lock {
+      constructor(redlock: Redlock, resource: string[], value: string, expiration: number, attempts: number, attemptsRemaining: number);
       readonly resource: string | string[];
       readonly value: string;
       expiration: number;
       unlock(): Promise<void>;
       extend(ttl: number): Promise<Lock>;
     }
-    class LockError extends Error {
-      readonly attempts: number;
-    }
   }
 
   class Redlock extends EventEmitter {
-    static readonly LockError: typeof Redlock.LockError;
     constructor(clients: readonly unknown[], options?: Redlock.Options);
-    lock(resource: string | string[], ttl: number): Promise<Redlock.Lock>;
-    /** Draws a new lock's token (16 random bytes in hex); an instance may be given its own. */
-    _random(): string;
   }
 
   export = Redlock;
