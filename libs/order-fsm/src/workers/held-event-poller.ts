@@ -6,7 +6,7 @@ import { HELD_SOURCE } from '../model/event.js';
 import { lateOutboxMessage } from '../model/messages.js';
 import type { LateOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
-import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
+import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { HeldEvent, HeldEventSettlement, OrderStore } from '../ports/order-store.js';
 import { BackgroundLoop } from './background-loop.js';
 
@@ -28,6 +28,11 @@ const RECHECK_MS = 60_000;
  * transition's answer, which a retry of the first request then gets. Past its deadline (or where the
  * order can no longer reach a state that takes it) it is settled `expired`; an event its processor
  * refuses on release is settled `refused`. Each ending sends a late-event message.
+ *
+ * An order of a machine version this service does not serve is migrated first, where a migration
+ * from its version is declared, as an event sent to it would migrate it (and as the sweeper migrates
+ * a stuck one); the held event is then looked at against the order as migrated. Without such a
+ * migration the held event is settled `refused` (MACHINE_VERSION_NOT_SERVED's message).
  */
 @Injectable()
 export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -62,7 +67,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private async lookAt(held: HeldEvent, now: Date): Promise<void> {
-    const order = await this.engine.findOrder(held.orderId);
+    let order = await this.engine.findOrder(held.orderId);
     const end = (status: 'released' | 'expired' | 'refused', outcome: string, response: unknown, version = held.version): HeldEventSettlement => {
       const late: LateOutcome = { policy: 'hold', status, deadline: held.deadline.toISOString() };
       const at = new Date();
@@ -89,6 +94,16 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       result: null,
       order: order ?? { orderId: held.orderId, state: held.state, version: held.version, bizCode: '', sceneId: '', data: {} },
     });
+    if (order && !order.paused && !servedMachineOf(this.options, order)) {
+      // A version not served here: the migration declared from it moves the order on first, as an
+      // event sent to it would, and the event is looked at against the order as it is after.
+      try {
+        order = (await this.engine.migrateUnserved(order.orderId)) ?? null;
+      } catch (error) {
+        await this.store.settleHeldEvent(held.id, this.afterFailure(held, error, 'on migrating its order', end, stillHeld));
+        return;
+      }
+    }
     let settlement: HeldEventSettlement;
     if (!order) {
       settlement = end('expired', 'the order is gone', stillHeld());
@@ -99,6 +114,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       try {
         machine = this.engine.machineOf(order);
       } catch (error) {
+        // Still a version not served here: no migration moves it on.
         settlement = end('refused', (error as Error).message, stillHeld());
         await this.store.settleHeldEvent(held.id, settlement);
         return;
@@ -138,13 +154,24 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       const { replayed: _replayed, ...answer } = outcome;
       return end('released', `applied v${outcome.version}`, answer, outcome.version);
     } catch (error) {
-      const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
-      const kind = errorKindOf(code);
-      // Busy, a dependency down, a concurrent writer: look again shortly. Moved on meanwhile: look again now.
-      if (kind === 'transient' || kind === 'held') return { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) };
-      if (kind === 'moved-on') return { nextCheckAt: new Date() };
-      this.logger.warn(`held ${held.event} for order ${held.orderId} refused on release: ${code} ${(error as Error).message}`);
-      return end('refused', `${code}: ${(error as Error).message}`, stillHeld());
+      return this.afterFailure(held, error, 'on release', end, stillHeld);
     }
+  }
+
+  /** What a failure of the release (or of the migration before it) makes of the held event. */
+  private afterFailure(
+    held: HeldEvent,
+    error: unknown,
+    when: string,
+    end: (status: 'refused', outcome: string, response: unknown) => HeldEventSettlement,
+    stillHeld: () => object,
+  ): HeldEventSettlement {
+    const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
+    const kind = errorKindOf(code);
+    // Busy, a dependency down, a concurrent writer: look again shortly. Moved on meanwhile: look again now.
+    if (kind === 'transient' || kind === 'held') return { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) };
+    if (kind === 'moved-on') return { nextCheckAt: new Date() };
+    this.logger.warn(`held ${held.event} for order ${held.orderId} refused ${when}: ${code} ${(error as Error).message}`);
+    return end('refused', `${code}: ${(error as Error).message}`, stillHeld());
   }
 }
