@@ -2,10 +2,21 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { defineMachine, defineMigration, type FsmOrder, ORDER_STORE, OrderFsmModule, type OrderStore } from '@order-fsm/core';
+import {
+  AbstractStateProcessor,
+  defineMachine,
+  defineMigration,
+  type FsmOrder,
+  ORDER_STORE,
+  OrderFsmModule,
+  OrderProcessor,
+  type OrderStore,
+  ServiceResult,
+} from '@order-fsm/core';
 import { OrderFsmOps, OrderFsmOpsModule } from '@order-fsm/core/ops';
 import { OrderFsmTestbed } from '@order-fsm/core/testing';
 import type { DataSource } from 'typeorm';
+import { HeldEventPoller } from '../libs/order-fsm/src/workers/held-event-poller.js';
 import { Sweeper, UNSERVED_VERSION_RECHECK_MS } from '../libs/order-fsm/src/workers/sweeper.js';
 import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/database.js';
 
@@ -201,5 +212,128 @@ describe("operator API: an order's automatic work is its own machine version's",
     expect(resumed.paused).toBeFalsy();
     expect(await workOf(ofV1)).toEqual(['GO']);
     expect((await ops.orderDetail(ofV1)).automaticWork).toMatchObject({ event: 'GO' });
+  });
+});
+
+/**
+ * A machine whose PAY, arriving before CONFIRM, is held. A service serves v3 alone: v2 is retired
+ * with a migration to v3 declared, v1 is retired with none.
+ */
+const heldMachineOf = (version: number) =>
+  defineMachine({
+    name: 'held-test',
+    version,
+    initial: 'INIT',
+    states: { WAITING: {}, CONFIRMED: {}, PAID: { final: true } },
+    transitions: [
+      { from: 'INIT', event: 'CREATE', to: 'WAITING' },
+      { from: 'WAITING', event: 'CONFIRM', to: 'CONFIRMED' },
+      { from: 'CONFIRMED', event: 'PAY', to: 'PAID' },
+    ],
+    events: { PAY: { late: { WAITING: { hold: { forMs: 600_000 } } } } },
+  });
+const held2 = heldMachineOf(2);
+const held3 = heldMachineOf(3);
+const held2ToHeld3 = defineMigration({ from: held2, to: held3, states: { WAITING: 'WAITING', CONFIRMED: 'CONFIRMED' } });
+
+@OrderProcessor({ state: 'CONFIRMED', event: 'PAY' })
+class PayProcessor extends AbstractStateProcessor {
+  getNextState(): string {
+    return 'PAID';
+  }
+  action(): ServiceResult {
+    return ServiceResult.ok();
+  }
+}
+
+/**
+ * The held event poller in a service on the suite's database: a PAY held while its order waited
+ * under a version that was retired since is released once the order is migrated, as an event sent
+ * to it would migrate it; where no migration is declared from the order's version, it is refused.
+ */
+describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a retired machine version`, () => {
+  let dataSource: DataSource;
+  let app: INestApplicationContext;
+  let store: OrderStore;
+  let poller: HeldEventPoller;
+  const made: string[] = [];
+
+  /**
+   * An order of `machineVersion` that got PAY in WAITING (held), then CONFIRM, whose transition woke
+   * the held PAY: written straight to the store, at DUE, as the release that served that version did.
+   */
+  const confirmedWithHeldPay = async (machineVersion: number): Promise<string> => {
+    const orderId = await orderInA(store, 'held', machineVersion, DUE, DUE, 'WAITING');
+    made.push(orderId);
+    const waiting = (await store.load(orderId))!;
+    await store.recordLateEvent({
+      order: waiting, event: 'PAY', requestId: `pay-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'payments', callerRole: 'payment', source: 'api',
+      payload: JSON.stringify({ paymentId: 'p-1' }), policy: 'hold', status: 'held', response: '{}', deadline: new Date(NOW.getTime() + 600_000), at: DUE, messages: [],
+    });
+    await store.commit({
+      order: waiting, toState: 'CONFIRMED', event: 'CONFIRM', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
+      at: DUE, messages: [], autoDueAt: null, outcome: { response: '{}', timers: [] },
+    });
+    await store.wakeHeldEvents(orderId, DUE);
+    return orderId;
+  };
+  const logOf = async (orderId: string) =>
+    (await store.listTransitions(orderId)).map((row) => [row.event, row.fromState, row.toState, row.source, row.machineVersion]);
+
+  beforeAll(async () => {
+    dataSource = await openDatabase({ engineSchema: true });
+    class HeldTestModule {}
+    Module({
+      imports: [
+        OrderFsmModule.forRoot({
+          machine: held3, migrations: [held2ToHeld3], store: orderStoreFor(dataSource), lock: false,
+          timers: { enabled: false }, sweeper: { enabled: false }, worker: { enabled: false },
+        }),
+      ],
+      providers: [PayProcessor],
+    })(HeldTestModule);
+    app = await NestFactory.createApplicationContext(HeldTestModule, { logger: ['error'] });
+    store = app.get(ORDER_STORE);
+    poller = app.get(HeldEventPoller);
+  });
+  afterAll(async () => {
+    await app?.close();
+    if (made.length > 0) {
+      for (const table of ['fsm_outbox', 'fsm_late_event', 'fsm_timer', 'fsm_transition']) await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]);
+      await sql(dataSource, 'DELETE FROM fsm_order WHERE id IN (?)', [made]);
+    }
+    await dataSource?.destroy();
+  });
+
+  it('migrates an order of the retired v2 first, then releases its held PAY under v3', async () => {
+    const orderId = await confirmedWithHeldPay(2);
+    expect(await poller.releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', policy: 'hold', status: 'released', outcome: 'applied v4' })]);
+    expect(await logOf(orderId)).toEqual([
+      ['CREATE', 'INIT', 'WAITING', 'api', 2],
+      ['CONFIRM', 'WAITING', 'CONFIRMED', 'api', 2],
+      ['@migrate', 'CONFIRMED', 'CONFIRMED', 'migration', 3],
+      ['PAY', 'CONFIRMED', 'PAID', 'held', 3],
+    ]);
+    expect(await store.load(orderId)).toMatchObject({ state: 'PAID', version: 4, machineVersion: 3 });
+  });
+
+  it('refuses the held PAY of an order of the retired v1, from which no migration is declared, and leaves the order as it is', async () => {
+    const orderId = await confirmedWithHeldPay(1);
+    expect(await poller.releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+
+    expect(await store.listLateEvents(orderId)).toEqual([
+      expect.objectContaining({
+        event: 'PAY',
+        status: 'refused',
+        outcome: `order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
+      }),
+    ]);
+    expect(await logOf(orderId)).toEqual([
+      ['CREATE', 'INIT', 'WAITING', 'api', 1],
+      ['CONFIRM', 'WAITING', 'CONFIRMED', 'api', 1],
+    ]);
+    expect(await store.load(orderId)).toMatchObject({ state: 'CONFIRMED', version: 2, machineVersion: 1 });
   });
 });
