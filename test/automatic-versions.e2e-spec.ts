@@ -319,15 +319,21 @@ describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a ret
     expect(await store.load(orderId)).toMatchObject({ state: 'PAID', version: 4, machineVersion: 3 });
   });
 
-  it('refuses the held PAY of an order of the retired v1, from which no migration is declared, and leaves the order as it is', async () => {
+  it('keeps the held PAY of an order of the retired v1, from which no migration is declared, until its deadline, and leaves the order as it is', async () => {
     const orderId = await confirmedWithHeldPay(1);
     expect(await poller.releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    // Not this service's to release (one that serves v1 would): still held, looked at again shortly.
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
+    expect(await poller.releaseDue(new Date(NOW.getTime() + 1_000), 100)).toBeGreaterThanOrEqual(1);
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
 
+    // Its deadline passed: it expires, saying why, as any held event does.
+    expect(await poller.releaseDue(new Date(NOW.getTime() + 600_000), 100)).toBeGreaterThanOrEqual(1);
     expect(await store.listLateEvents(orderId)).toEqual([
       expect.objectContaining({
         event: 'PAY',
-        status: 'refused',
-        outcome: `order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
+        status: 'expired',
+        outcome: `its deadline passed with the order on a machine version not served: order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
       }),
     ]);
     expect(await logOf(orderId)).toEqual([

@@ -32,7 +32,8 @@ const RECHECK_MS = 60_000;
  * An order of a machine version this service does not serve is migrated first, where a migration
  * from its version is declared, as an event sent to it would migrate it (and as the sweeper migrates
  * a stuck one); the held event is then looked at against the order as migrated. Without such a
- * migration the held event is settled `refused` (MACHINE_VERSION_NOT_SERVED's message).
+ * migration it stays held, looked at again shortly (an instance that serves the version, during a
+ * rolling deploy, releases it), and expires at its deadline.
  */
 @Injectable()
 export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -114,8 +115,13 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       try {
         machine = this.engine.machineOf(order);
       } catch (error) {
-        // Still a version not served here: no migration moves it on.
-        settlement = end('refused', (error as Error).message, stillHeld());
+        // Still a version not served here, and no migration moves it on: not this instance's to
+        // release. During a rolling deploy one that serves the version does; the event stays held,
+        // looked at again shortly, until its deadline, when it expires as any held event does.
+        settlement =
+          now >= held.deadline
+            ? end('expired', `its deadline passed with the order on a machine version not served: ${(error as Error).message}`, stillHeld())
+            : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RETRY_AFTER_MS)) };
         await this.store.settleHeldEvent(held.id, settlement);
         return;
       }

@@ -1,0 +1,158 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { Injectable, Module } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  AbstractStateProcessor,
+  defineMachine,
+  errorKindOf,
+  type FsmOrder,
+  ORDER_STORE,
+  OrderFsmEngine,
+  OrderFsmModule,
+  OrderProcessor,
+  type OrderStore,
+  ServiceResult,
+} from '@order-fsm/core';
+import type { DataSource } from 'typeorm';
+import { OrderFsmWorker } from '../libs/order-fsm/src/workers/order-fsm.worker.js';
+import { TimerPoller } from '../libs/order-fsm/src/workers/timer-poller.js';
+import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/database.js';
+
+/**
+ * A rolling deploy that brings machine v2: for a while, instances of the release before (serving v1
+ * alone) run beside instances of the new one (serving v2 and v1), on one database and one broker. A
+ * v2 order's automatic work or timer that reaches an old instance is not its to apply, and not a
+ * fault of the work either: it must wait for an instance that serves v2, never be dead-lettered (its
+ * order flagged for a person) or spent.
+ */
+const machineOf = (version: number) =>
+  defineMachine({
+    name: 'rolling-test',
+    version,
+    initial: 'INIT',
+    states: { A: { automatic: { event: 'GO' } }, B: { final: true } },
+    transitions: [
+      { from: 'INIT', event: 'CREATE', to: 'A' },
+      { from: 'A', event: 'GO', to: 'B' },
+    ],
+  });
+const v1 = machineOf(1);
+const v2 = machineOf(2);
+
+/** GO, for the current version of whichever instance registers it. */
+@Injectable()
+@OrderProcessor({ state: 'A', event: 'GO', bizCode: 'ROLL' })
+class Go extends AbstractStateProcessor {
+  getNextState() {
+    return 'B';
+  }
+  action() {
+    return ServiceResult.ok();
+  }
+}
+
+// A timer due at a past instant of this run's own (in 2011 to 2019: long before anything due in the
+// present, apart from the other specs' own past instants), and a clock just after it.
+const DUE = new Date(Date.UTC(2011, 0, 1) + randomInt(8 * 365 * 24 * 3_600) * 1_000);
+const NOW = new Date(DUE.getTime() + 10_000);
+
+describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an instance does not serve wait for one that does`, () => {
+  let dataSource: DataSource;
+  let old: INestApplicationContext;
+  let current: INestApplicationContext;
+  let store: OrderStore;
+  const made: string[] = [];
+
+  const instance = async (machine: ReturnType<typeof machineOf>, previousMachines: ReturnType<typeof machineOf>[]) => {
+    class RollingInstanceModule {}
+    Module({
+      imports: [
+        OrderFsmModule.forRoot({
+          machine, previousMachines, store: orderStoreFor(dataSource), lock: false,
+          timers: { enabled: false }, sweeper: { enabled: false }, worker: { enabled: false }, relay: { enabled: false },
+        }),
+      ],
+      providers: [Go],
+    })(RollingInstanceModule);
+    return NestFactory.createApplicationContext(RollingInstanceModule, { logger: ['error'] });
+  };
+
+  /** A v2 order in A, as an instance of the new release made it, with a timer for GO due at DUE. */
+  const v2OrderInA = async (): Promise<string> => {
+    const order: FsmOrder = { orderId: `roll-${randomUUID()}`, bizCode: 'ROLL', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    made.push(order.orderId);
+    await store.commit({
+      order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
+      at: DUE, machineVersion: 2, messages: [], autoDueAt: new Date(DUE.getTime() + 3_600_000),
+      outcome: { response: '{}', timers: [{ event: 'GO', fireAt: DUE }] },
+    });
+    return order.orderId;
+  };
+  const orderRow = async (orderId: string) => (await sql(dataSource, 'SELECT state, version, flagged_at FROM fsm_order WHERE id = ?', [orderId]))[0]!;
+  const timerRow = async (orderId: string) => (await sql(dataSource, 'SELECT fire_at, fired_at, outcome FROM fsm_timer WHERE order_id = ?', [orderId]))[0]!;
+
+  beforeAll(async () => {
+    dataSource = await openDatabase({ engineSchema: true });
+    old = await instance(v1, []);
+    current = await instance(v2, [v1]);
+    store = current.get(ORDER_STORE);
+  });
+  afterAll(async () => {
+    await old?.close();
+    await current?.close();
+    if (made.length > 0) {
+      for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_work_attempt', 'fsm_dead_letter']) {
+        await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]).catch(() => undefined);
+      }
+      await sql(dataSource, 'DELETE FROM fsm_order WHERE id IN (?)', [made]);
+    }
+    await dataSource?.destroy();
+  });
+
+  it('an old instance answers MACHINE_VERSION_NOT_SERVED to a v2 order, an answer that says to try again', async () => {
+    const orderId = await v2OrderInA();
+    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId: `r-${randomUUID()}` })).rejects.toMatchObject({
+      code: 'MACHINE_VERSION_NOT_SERVED',
+      httpStatus: 409,
+    });
+    expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
+    // What the worker, the timers, the held events and the brokers read: try again, nothing spent.
+    expect(errorKindOf('MACHINE_VERSION_NOT_SERVED')).toBe('transient');
+  });
+
+  it("a v2 order's automatic work waits on an old instance, without a dead letter or a flag, and applies on a new one", async () => {
+    const orderId = await v2OrderInA();
+    const work = { messageId: `${orderId}:1:work`, orderId, version: 1, state: 'A', event: 'GO', origin: 'transition' as const };
+
+    const onOld = await old.get(OrderFsmWorker).handle(work, 1);
+    // Waiting: the broker brings it back as the same attempt, however long the deploy takes.
+    expect(onOld).toMatchObject({ outcome: 'wait', reason: expect.stringContaining('MACHINE_VERSION_NOT_SERVED') });
+    const row = await orderRow(orderId);
+    expect(row).toMatchObject({ state: 'A', version: 1 });
+    expect(row.flagged_at).toBeNull();
+
+    const onNew = await current.get(OrderFsmWorker).handle(work, 1);
+    expect(onNew).toMatchObject({ outcome: 'done', detail: 'applied A -> B' });
+    expect(await orderRow(orderId)).toMatchObject({ state: 'B', version: 2 });
+  });
+
+  it("a v2 order's timer is not spent on an old instance: it comes due again, and fires on a new one", async () => {
+    const orderId = await v2OrderInA();
+    const before = Date.now();
+    expect(await old.get(TimerPoller).fireDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    const held = await timerRow(orderId);
+    // Still pending, with no outcome, and due again shortly (in the present, the time of the retry).
+    expect(held.fired_at).toBeNull();
+    expect(held.outcome).toBeNull();
+    expect(new Date(held.fire_at).getTime()).toBeGreaterThanOrEqual(before);
+    expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
+
+    // Back to its own past instant, where only this run's timers are due, for a new instance's poller.
+    await sql(dataSource, 'UPDATE fsm_timer SET fire_at = ? WHERE order_id = ?', [DUE, orderId]);
+    expect(await current.get(TimerPoller).fireDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    expect(await orderRow(orderId)).toMatchObject({ state: 'B', version: 2 });
+    const fired = await timerRow(orderId);
+    expect(fired.fired_at).not.toBeNull();
+  });
+});
