@@ -195,10 +195,11 @@ describe("operator API: an order's automatic work is its own machine version's",
     await ops.resume(OPERATOR, ofV3, { reason: 'done looking' });
     expect(await workOf(ofV3)).toEqual(['ADVANCE']);
 
-    // v7 is not served: no work is shown, and a resume is refused with nothing written: it stays paused, still due.
+    // v7 is newer than this instance serves (an instance of a newer release made it): no work is
+    // shown, and a resume is answered "not yet" with nothing written: it stays paused, still due.
     const ofV7 = await pausedOrder(7);
     expect((await ops.orderDetail(ofV7)).automaticWork).toBeNull();
-    await expect(ops.resume(OPERATOR, ofV7, { reason: 'done looking' })).rejects.toMatchObject({ code: 'MACHINE_VERSION_NOT_SERVED' });
+    await expect(ops.resume(OPERATOR, ofV7, { reason: 'done looking' })).rejects.toMatchObject({ code: 'MACHINE_VERSION_NOT_YET_SERVED', httpStatus: 503 });
     const detail = await ops.orderDetail(ofV7);
     expect(detail.order.paused).toBeTruthy();
     expect(detail.order.autoDueAt).toBeInstanceOf(Date);
@@ -249,7 +250,8 @@ class PayProcessor extends AbstractStateProcessor {
 /**
  * The held event poller in a service on the suite's database: a PAY held while its order waited
  * under a version that was retired since is released once the order is migrated, as an event sent
- * to it would migrate it; where no migration is declared from the order's version, it is refused.
+ * to it would migrate it; where no migration is declared from the order's version, it is refused. A
+ * held event of an order of a version newer than the instance serves waits for an instance that does.
  */
 describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a retired machine version`, () => {
   let dataSource: DataSource;
@@ -319,21 +321,15 @@ describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a ret
     expect(await store.load(orderId)).toMatchObject({ state: 'PAID', version: 4, machineVersion: 3 });
   });
 
-  it('keeps the held PAY of an order of the retired v1, from which no migration is declared, until its deadline, and leaves the order as it is', async () => {
+  it('refuses the held PAY of an order of the retired v1, from which no migration is declared, and leaves the order as it is', async () => {
     const orderId = await confirmedWithHeldPay(1);
     expect(await poller.releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
-    // Not this service's to release (one that serves v1 would): still held, looked at again shortly.
-    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
-    expect(await poller.releaseDue(new Date(NOW.getTime() + 1_000), 100)).toBeGreaterThanOrEqual(1);
-    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
 
-    // Its deadline passed: it expires, saying why, as any held event does.
-    expect(await poller.releaseDue(new Date(NOW.getTime() + 600_000), 100)).toBeGreaterThanOrEqual(1);
     expect(await store.listLateEvents(orderId)).toEqual([
       expect.objectContaining({
         event: 'PAY',
-        status: 'expired',
-        outcome: `its deadline passed with the order on a machine version not served: order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
+        status: 'refused',
+        outcome: `order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
       }),
     ]);
     expect(await logOf(orderId)).toEqual([
@@ -341,5 +337,33 @@ describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a ret
       ['CONFIRM', 'WAITING', 'CONFIRMED', 'api', 1],
     ]);
     expect(await store.load(orderId)).toMatchObject({ state: 'CONFIRMED', version: 2, machineVersion: 1 });
+  });
+
+  it('keeps the held PAY of an order of v4, newer than this instance serves, for an instance that serves it, until its deadline', async () => {
+    // Made by an instance of a newer release, during a rolling deploy.
+    const orderId = await confirmedWithHeldPay(4);
+    expect(await poller.releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
+    // Looked at again 10 s later, not every second; still not this instance's to release.
+    expect(await poller.releaseDue(new Date(NOW.getTime() + 9_000), 100)).toBe(0);
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
+    expect(await poller.releaseDue(new Date(NOW.getTime() + 10_000), 100)).toBeGreaterThanOrEqual(1);
+    expect(await store.listLateEvents(orderId)).toEqual([expect.objectContaining({ event: 'PAY', status: 'held' })]);
+
+    // No instance released it by its deadline: it expires, saying why, as any held event does.
+    expect(await poller.releaseDue(new Date(NOW.getTime() + 600_000), 100)).toBeGreaterThanOrEqual(1);
+    expect(await store.listLateEvents(orderId)).toEqual([
+      expect.objectContaining({
+        event: 'PAY',
+        status: 'expired',
+        outcome: expect.stringMatching(
+          new RegExp(`^its deadline passed with the order on a machine version this instance does not serve yet: order ${orderId} follows held-test v4, newer than this instance serves`),
+        ),
+      }),
+    ]);
+    expect(await logOf(orderId)).toEqual([
+      ['CREATE', 'INIT', 'WAITING', 'api', 4],
+      ['CONFIRM', 'WAITING', 'CONFIRMED', 'api', 4],
+    ]);
   });
 });

@@ -162,7 +162,7 @@ describe('OpenAPI at /docs', () => {
     expect(codesAt(429)).toEqual(['RATE_LIMITED']);
     expect(codesAt(431)).toEqual(['HEADERS_TOO_LARGE']);
     expect(codesAt(422)).toEqual(['CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED']);
-    expect(codesAt(503)).toEqual(['DEPENDENCY_UNAVAILABLE']);
+    expect(codesAt(503)).toEqual(['DEPENDENCY_UNAVAILABLE', 'MACHINE_VERSION_NOT_YET_SERVED']);
     expect(responses['409'].content!['application/json'].schema.$ref).toBe('#/components/schemas/ErrorBodyDto');
     expect(responses['200'].content!['application/json'].schema.$ref).toBe('#/components/schemas/TransitionViewDto');
   });

@@ -16,7 +16,7 @@ import {
 } from '@order-fsm/core';
 import type { DataSource } from 'typeorm';
 import { OrderFsmWorker } from '../libs/order-fsm/src/workers/order-fsm.worker.js';
-import { TimerPoller } from '../libs/order-fsm/src/workers/timer-poller.js';
+import { NOT_YET_SERVED_RETRY_MS, TimerPoller } from '../libs/order-fsm/src/workers/timer-poller.js';
 import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/database.js';
 
 /**
@@ -24,7 +24,8 @@ import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/datab
  * alone) run beside instances of the new one (serving v2 and v1), on one database and one broker. A
  * v2 order's automatic work or timer that reaches an old instance is not its to apply, and not a
  * fault of the work either: it must wait for an instance that serves v2, never be dead-lettered (its
- * order flagged for a person) or spent.
+ * order flagged for a person) or spent. An order of a version retired for good is another matter:
+ * nothing will serve it, and its work goes to the dead letters at once, as before.
  */
 const machineOf = (version: number) =>
   defineMachine({
@@ -61,6 +62,7 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
   let dataSource: DataSource;
   let old: INestApplicationContext;
   let current: INestApplicationContext;
+  let retiring: INestApplicationContext;
   let store: OrderStore;
   const made: string[] = [];
 
@@ -78,13 +80,13 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     return NestFactory.createApplicationContext(RollingInstanceModule, { logger: ['error'] });
   };
 
-  /** A v2 order in A, as an instance of the new release made it, with a timer for GO due at DUE. */
-  const v2OrderInA = async (): Promise<string> => {
+  /** An order in A of `machineVersion` (v2: as an instance of the new release made it), with a timer for GO due at DUE. */
+  const v2OrderInA = async (machineVersion = 2): Promise<string> => {
     const order: FsmOrder = { orderId: `roll-${randomUUID()}`, bizCode: 'ROLL', sceneId: 'S', state: 'INIT', version: 0, data: {} };
     made.push(order.orderId);
     await store.commit({
       order, toState: 'A', event: 'CREATE', requestId: `req-${randomUUID()}`, requestHash: 'h'.repeat(64), caller: 'spec', source: 'api',
-      at: DUE, machineVersion: 2, messages: [], autoDueAt: new Date(DUE.getTime() + 3_600_000),
+      at: DUE, machineVersion, messages: [], autoDueAt: new Date(DUE.getTime() + 3_600_000),
       outcome: { response: '{}', timers: [{ event: 'GO', fireAt: DUE }] },
     });
     return order.orderId;
@@ -96,11 +98,14 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     dataSource = await openDatabase({ engineSchema: true });
     old = await instance(v1, []);
     current = await instance(v2, [v1]);
+    // A later release that retired v1 with no migration from it.
+    retiring = await instance(v2, []);
     store = current.get(ORDER_STORE);
   });
   afterAll(async () => {
     await old?.close();
     await current?.close();
+    await retiring?.close();
     if (made.length > 0) {
       for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_work_attempt', 'fsm_dead_letter']) {
         await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]).catch(() => undefined);
@@ -110,15 +115,19 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     await dataSource?.destroy();
   });
 
-  it('an old instance answers MACHINE_VERSION_NOT_SERVED to a v2 order, an answer that says to try again', async () => {
+  it('an old instance answers MACHINE_VERSION_NOT_YET_SERVED (503) to a v2 order: try again, on another instance', async () => {
     const orderId = await v2OrderInA();
-    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId: `r-${randomUUID()}` })).rejects.toMatchObject({
-      code: 'MACHINE_VERSION_NOT_SERVED',
-      httpStatus: 409,
+    const requestId = `r-${randomUUID()}`;
+    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId })).rejects.toMatchObject({
+      code: 'MACHINE_VERSION_NOT_YET_SERVED',
+      httpStatus: 503,
+      details: { orderId, machineVersion: 2, served: [1] },
     });
     expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
     // What the worker, the timers, the held events and the brokers read: try again, nothing spent.
-    expect(errorKindOf('MACHINE_VERSION_NOT_SERVED')).toBe('transient');
+    expect(errorKindOf('MACHINE_VERSION_NOT_YET_SERVED')).toBe('transient');
+    // The same request, sent again to a new instance, applies.
+    expect(await current.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId })).toMatchObject({ toState: 'B', version: 2 });
   });
 
   it("a v2 order's automatic work waits on an old instance, without a dead letter or a flag, and applies on a new one", async () => {
@@ -126,8 +135,8 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     const work = { messageId: `${orderId}:1:work`, orderId, version: 1, state: 'A', event: 'GO', origin: 'transition' as const };
 
     const onOld = await old.get(OrderFsmWorker).handle(work, 1);
-    // Waiting: the broker brings it back as the same attempt, however long the deploy takes.
-    expect(onOld).toMatchObject({ outcome: 'wait', reason: expect.stringContaining('MACHINE_VERSION_NOT_SERVED') });
+    // Waiting, patiently: the broker brings it back after its longest delay as the same attempt, however long the deploy takes.
+    expect(onOld).toEqual({ outcome: 'wait', patient: true, reason: expect.stringMatching(/^MACHINE_VERSION_NOT_YET_SERVED: /) });
     const row = await orderRow(orderId);
     expect(row).toMatchObject({ state: 'A', version: 1 });
     expect(row.flagged_at).toBeNull();
@@ -142,10 +151,10 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     const before = Date.now();
     expect(await old.get(TimerPoller).fireDue(NOW, 100)).toBeGreaterThanOrEqual(1);
     const held = await timerRow(orderId);
-    // Still pending, with no outcome, and due again shortly (in the present, the time of the retry).
+    // Still pending, with no outcome, and due again 10 s later (in the present, the time of the retry).
     expect(held.fired_at).toBeNull();
     expect(held.outcome).toBeNull();
-    expect(new Date(held.fire_at).getTime()).toBeGreaterThanOrEqual(before);
+    expect(new Date(held.fire_at).getTime()).toBeGreaterThanOrEqual(before + NOT_YET_SERVED_RETRY_MS - 1_000);
     expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
 
     // Back to its own past instant, where only this run's timers are due, for a new instance's poller.
@@ -154,5 +163,18 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     expect(await orderRow(orderId)).toMatchObject({ state: 'B', version: 2 });
     const fired = await timerRow(orderId);
     expect(fired.fired_at).not.toBeNull();
+  });
+
+  it('an order of a version retired for good, with no migration from it, is refused: its work goes to the dead letters at once, its timer is spent', async () => {
+    const orderId = await v2OrderInA(1);
+    const work = { messageId: `${orderId}:1:work`, orderId, version: 1, state: 'A', event: 'GO', origin: 'transition' as const };
+    expect(await retiring.get(OrderFsmWorker).handle(work, 1)).toEqual({ outcome: 'dead', reason: expect.stringMatching(/^MACHINE_VERSION_NOT_SERVED: /) });
+    expect(errorKindOf('MACHINE_VERSION_NOT_SERVED')).toBe('refused');
+
+    expect(await retiring.get(TimerPoller).fireDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    const timer = await timerRow(orderId);
+    expect(timer.fired_at).not.toBeNull();
+    expect(timer.outcome).toBe('MACHINE_VERSION_NOT_SERVED');
+    expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
   });
 });

@@ -38,6 +38,7 @@ const MEANING: Record<OrderFsmErrorCode, string> = {
   ORDER_NOT_PAUSED: 'an operator asked to resume an order that is not paused; nothing was changed',
   DEAD_LETTER_SETTLED: 'the dead letter was already redriven or discarded; nothing was changed',
   MACHINE_VERSION_NOT_SERVED: 'the order follows a version of the machine this service no longer serves, and no migration moves it on; nothing was changed',
+  MACHINE_VERSION_NOT_YET_SERVED: 'the order follows a newer version of the machine than this instance serves (a deploy is under way); nothing was changed; retry with the same requestId',
   MIGRATION_NOT_DECLARED: 'an operator asked to migrate an order whose machine version has no migration declared from it; nothing was changed',
   STATE_NOT_DECLARED: 'an operator asked to force an order into a state the machine does not declare; nothing was changed',
   VERSION_CONFLICT: 'the order moved while this request ran; nothing was written; retry with the same requestId',

@@ -61,6 +61,9 @@ export class OrdersController {
     'ORDER_BUSY',
     'VERSION_CONFLICT',
     'MACHINE_VERSION_NOT_SERVED',
+    'MACHINE_VERSION_NOT_YET_SERVED',
+    // Listed again beside the code above: an operation's 503 replaces the controller's.
+    'DEPENDENCY_UNAVAILABLE',
     'CHECK_FAILED',
     'IDEMPOTENCY_KEY_REUSED',
   )

@@ -6,6 +6,7 @@ import {
   EventNotAllowedError,
   IdempotencyKeyReusedError,
   MachineVersionNotServedError,
+  MachineVersionNotYetServedError,
   MigrationNotDeclaredError,
   OrderBusyError,
   OrderFsmError,
@@ -496,12 +497,18 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (refusal) throw refusal;
   }
 
-  /** The machine an order follows: its own version's, if this service serves it. */
+  /**
+   * The machine an order follows: its own version's, if this service serves it. Otherwise
+   * MACHINE_VERSION_NOT_YET_SERVED (transient) for a version newer than the current one, which an
+   * instance of a newer release serves, and MACHINE_VERSION_NOT_SERVED for an earlier one.
+   */
   machineOf(order: FsmOrder): MachineDefinition {
     const machine = servedMachineOf(this.options, order);
     if (machine) return machine;
     const version = order.machineVersion ?? this.options.machine.version;
-    throw new MachineVersionNotServedError(order.orderId, this.options.machine.name, version, [...this.options.machines.keys()].sort((a, b) => a - b));
+    const served = [...this.options.machines.keys()].sort((a, b) => a - b);
+    if (version > this.options.machine.version) throw new MachineVersionNotYetServedError(order.orderId, this.options.machine.name, version, served);
+    throw new MachineVersionNotServedError(order.orderId, this.options.machine.name, version, served);
   }
 
   private replay<T>(consumed: ConsumedRequest, hash: string, requestId: string): TransitionOutcome<T> {

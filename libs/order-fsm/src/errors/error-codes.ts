@@ -48,13 +48,17 @@ export const ERRORS = {
   CHECK_FAILED: { status: 422, kind: 'failed' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, kind: 'refused' },
   /**
-   * The order follows a machine version this instance does not serve, and no migration moves it on.
-   * Transient: during a rolling deploy another instance (or this one, once it serves the version)
-   * takes it, so automatic work waits rather than going to the dead letters, and a timer or a held
-   * event is tried again rather than spent. Where no instance will serve the version, serve it again
-   * (previousMachines) or declare a migration from it: the sweeper warns of such orders.
+   * The order follows an earlier machine version this service no longer serves, and no migration
+   * moves it on: serve that version again (previousMachines) or declare a migration from it.
    */
-  MACHINE_VERSION_NOT_SERVED: { status: 409, kind: 'transient' },
+  MACHINE_VERSION_NOT_SERVED: { status: 409, kind: 'refused' },
+  /**
+   * The order follows a machine version newer than this instance's current one: an instance of a
+   * newer release made or migrated it, during a rolling deploy. Transient (503): an instance that
+   * serves the version applies the same request; automatic work waits for one, patiently, a timer
+   * or a held event is tried again rather than spent, and nothing is dead-lettered or flagged.
+   */
+  MACHINE_VERSION_NOT_YET_SERVED: { status: 503, kind: 'transient' },
   /** A migration asked of an order whose version has no migration declared from it. */
   MIGRATION_NOT_DECLARED: { status: 409, kind: 'refused' },
   /** A forced move to a state the machine does not declare (or to its virtual initial state). */

@@ -144,6 +144,20 @@ export class MachineVersionNotServedError extends OrderFsmError {
   }
 }
 
+/**
+ * The order follows a machine version newer than this instance's current one (an instance of a newer
+ * release made or migrated it): another instance serves it; the same request, sent again, applies there.
+ */
+export class MachineVersionNotYetServedError extends OrderFsmError {
+  constructor(orderId: string, machine: string, version: number, served: readonly number[]) {
+    super(
+      'MACHINE_VERSION_NOT_YET_SERVED',
+      `order ${orderId} follows ${machine} v${version}, newer than this instance serves (it serves v${served.join(', v')}); an instance of a newer release serves it: try again`,
+      { orderId, machineVersion: version, served: [...served] },
+    );
+  }
+}
+
 /** A migration asked of an order whose machine version has no migration declared from it. */
 export class MigrationNotDeclaredError extends OrderFsmError {
   constructor(orderId: string, machine: string, version: number) {

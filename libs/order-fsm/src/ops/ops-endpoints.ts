@@ -48,13 +48,13 @@ const ROUTES: readonly OpsEndpoint[] = [
     method: 'POST',
     path: '/ops/orders/{orderId}/resume',
     summary: "{ reason, expectedVersion? }: the order takes events again; its automatic work (its own machine version's) is queued again and its held timers fire; an order of a retired version is migrated where a migration is declared; audited",
-    errors: [...ACT_ERRORS, 'ORDER_NOT_PAUSED', 'MACHINE_VERSION_NOT_SERVED'],
+    errors: [...ACT_ERRORS, 'ORDER_NOT_PAUSED', 'MACHINE_VERSION_NOT_SERVED', 'MACHINE_VERSION_NOT_YET_SERVED'],
   },
   {
     method: 'POST',
     path: '/ops/orders/{orderId}/events',
     summary: "{ event, reason, payload?, requestId?, expectedState?, expectedVersion? }: a declared event sent as the operator (its processor runs; the machine's sentBy does not apply); audited",
-    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'MACHINE_VERSION_NOT_SERVED', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [...ACT_ERRORS, 'ORDER_PAUSED', 'NOT_FOUND_PROCESSOR', 'MACHINE_VERSION_NOT_SERVED', 'MACHINE_VERSION_NOT_YET_SERVED', 'CHECK_FAILED', 'IDEMPOTENCY_KEY_REUSED'],
   },
   {
     method: 'POST',
@@ -67,7 +67,7 @@ const ROUTES: readonly OpsEndpoint[] = [
     method: 'POST',
     path: '/ops/dead-letters/{id}/redrive',
     summary: '{ reason }: runs the work again as the worker would, with the same request id: it applies once; audited',
-    errors: ['NOT_FOUND', 'DEAD_LETTER_SETTLED', 'ORDER_PAUSED', 'ORDER_BUSY', 'VERSION_CONFLICT'],
+    errors: ['NOT_FOUND', 'DEAD_LETTER_SETTLED', 'ORDER_PAUSED', 'ORDER_BUSY', 'VERSION_CONFLICT', 'MACHINE_VERSION_NOT_YET_SERVED'],
   },
   { method: 'POST', path: '/ops/dead-letters/{id}/discard', summary: '{ reason }: closes the dead letter without running it; audited', errors: ['NOT_FOUND', 'DEAD_LETTER_SETTLED'] },
   {

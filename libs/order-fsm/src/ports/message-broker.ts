@@ -17,8 +17,12 @@ export interface MessagePublisher {
 export type WorkVerdict =
   | { readonly outcome: 'done'; readonly detail: string }
   | { readonly outcome: 'retry'; readonly reason: string }
-  /** Not the work's fault (a dependency is down, the order is busy): again after the first delay, spending no attempt. */
-  | { readonly outcome: 'wait'; readonly reason: string }
+  /**
+   * Not the work's fault (a dependency is down, the order is busy): again after the first delay,
+   * spending no attempt; `patient`, when what it waits for takes longer (an instance of a newer
+   * release, during a rolling deploy), after the last delay.
+   */
+  | { readonly outcome: 'wait'; readonly reason: string; readonly patient?: boolean }
   | { readonly outcome: 'dead'; readonly reason: string };
 
 /**

@@ -24,14 +24,21 @@ describe('the one redelivery policy', () => {
       expect(redeliveryOf({ outcome: 'wait', reason: 'DEPENDENCY_UNAVAILABLE' }, attempt, delays)).toEqual({ action: 'again', attempt, delay: 0 });
     }
   });
+
+  it('brings patiently waiting work back after the longest delay as the same attempt, however often', () => {
+    const patient = { outcome: 'wait', reason: 'MACHINE_VERSION_NOT_YET_SERVED', patient: true } as const;
+    for (const attempt of [1, 3, 50]) expect(redeliveryOf(patient, attempt, delays)).toEqual({ action: 'again', attempt, delay: 1 });
+    // With no delays configured, the adapter's own fallback, as for any wait.
+    expect(redeliveryOf(patient, 1, [])).toEqual({ action: 'again', attempt: 1, delay: 0 });
+  });
 });
 
 describe('the one error table', () => {
   it('says of every code what a sender should do next, and answers `failed` for anything else', () => {
     expect(errorKindOf('ORDER_STATE_NOT_MATCH')).toBe('moved-on');
     expect(errorKindOf('NOT_FOUND_PROCESSOR')).toBe('moved-on');
-    for (const code of ['ORDER_BUSY', 'VERSION_CONFLICT', 'DEPENDENCY_UNAVAILABLE', 'RATE_LIMITED']) expect([code, errorKindOf(code)]).toEqual([code, 'transient']);
-    for (const code of ['FORBIDDEN', 'ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'TRANSITION_NOT_DECLARED']) expect([code, errorKindOf(code)]).toEqual([code, 'refused']);
+    for (const code of ['ORDER_BUSY', 'VERSION_CONFLICT', 'DEPENDENCY_UNAVAILABLE', 'RATE_LIMITED', 'MACHINE_VERSION_NOT_YET_SERVED']) expect([code, errorKindOf(code)]).toEqual([code, 'transient']);
+    for (const code of ['FORBIDDEN', 'ORDER_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'TRANSITION_NOT_DECLARED', 'MACHINE_VERSION_NOT_SERVED']) expect([code, errorKindOf(code)]).toEqual([code, 'refused']);
     expect(errorKindOf('CHECK_FAILED')).toBe('failed');
     expect(errorKindOf('SOMETHING_ELSE')).toBe('failed');
     // A paused order: neither a retry to spend nor a dead letter, until an operator resumes it.

@@ -9,8 +9,8 @@ export type Redelivery =
 
 /**
  * The one redelivery policy, for every broker: `done` is acknowledged; `wait` (not the work's fault)
- * comes back after the shortest delay as the same attempt, so an outage never uses up the budget
- * that tells a poison message from a slow one; `retry` comes back after a growing delay until
+ * comes back after the shortest delay as the same attempt (a `patient` one after the longest), so an
+ * outage never uses up the budget that tells a poison message from a slow one; `retry` comes back after a growing delay until
  * `retryDelaysMs.length + 1` deliveries are spent, then goes to the dead letters; `dead` goes at once.
  */
 export function redeliveryOf(verdict: WorkVerdict, attempt: number, retryDelaysMs: readonly number[]): Redelivery {
@@ -18,7 +18,7 @@ export function redeliveryOf(verdict: WorkVerdict, attempt: number, retryDelaysM
     case 'done':
       return { action: 'ack' };
     case 'wait':
-      return { action: 'again', attempt, delay: 0 };
+      return { action: 'again', attempt, delay: verdict.patient ? Math.max(0, retryDelaysMs.length - 1) : 0 };
     case 'retry':
       if (attempt < retryDelaysMs.length + 1) return { action: 'again', attempt: attempt + 1, delay: Math.min(attempt, retryDelaysMs.length) - 1 };
       return { action: 'dead', reason: verdict.reason };

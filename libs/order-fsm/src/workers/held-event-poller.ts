@@ -8,12 +8,15 @@ import type { LateOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { HeldEvent, HeldEventSettlement, OrderStore } from '../ports/order-store.js';
+import type { FsmOrder } from '../model/order.js';
 import { BackgroundLoop } from './background-loop.js';
 
 /** How long a claimed held event is the claimer's before another instance may look at it. */
 const CLAIM_LEASE_MS = 30_000;
 /** A held event whose order is busy (or a dependency is down) is looked at again after this. */
 const RETRY_AFTER_MS = 1_000;
+/** A held event of an order of a machine version newer than this instance serves is looked at again after this. */
+const NOT_YET_SERVED_RECHECK_MS = 10_000;
 /**
  * Without a transition to wake it, a held event is looked at again at least this often: a wake lost
  * to a crash between a commit and its wake costs at most this much.
@@ -32,8 +35,9 @@ const RECHECK_MS = 60_000;
  * An order of a machine version this service does not serve is migrated first, where a migration
  * from its version is declared, as an event sent to it would migrate it (and as the sweeper migrates
  * a stuck one); the held event is then looked at against the order as migrated. Without such a
- * migration it stays held, looked at again shortly (an instance that serves the version, during a
- * rolling deploy, releases it), and expires at its deadline.
+ * migration it is settled `refused` (MACHINE_VERSION_NOT_SERVED's message). An order of a version
+ * newer than this instance serves (an instance of a newer release made it, during a rolling deploy)
+ * is not this instance's: its held event stays held, looked at again every 10 s, until its deadline.
  */
 @Injectable()
 export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -95,7 +99,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       result: null,
       order: order ?? { orderId: held.orderId, state: held.state, version: held.version, bizCode: '', sceneId: '', data: {} },
     });
-    if (order && !order.paused && !servedMachineOf(this.options, order)) {
+    if (order && !order.paused && !servedMachineOf(this.options, order) && this.migratesOnward(order)) {
       // A version not served here: the migration declared from it moves the order on first, as an
       // event sent to it would, and the event is looked at against the order as it is after.
       try {
@@ -115,13 +119,17 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       try {
         machine = this.engine.machineOf(order);
       } catch (error) {
-        // Still a version not served here, and no migration moves it on: not this instance's to
-        // release. During a rolling deploy one that serves the version does; the event stays held,
-        // looked at again shortly, until its deadline, when it expires as any held event does.
-        settlement =
-          now >= held.deadline
-            ? end('expired', `its deadline passed with the order on a machine version not served: ${(error as Error).message}`, stillHeld())
-            : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RETRY_AFTER_MS)) };
+        if (error instanceof OrderFsmError && error.code === 'MACHINE_VERSION_NOT_YET_SERVED') {
+          // A version newer than this instance's: an instance of a newer release releases it (a
+          // rolling deploy under way). It stays held, looked at again later, until its deadline.
+          settlement =
+            now >= held.deadline
+              ? end('expired', `its deadline passed with the order on a machine version this instance does not serve yet: ${error.message}`, stillHeld())
+              : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS)) };
+        } else {
+          // An earlier version no longer served, which no migration moves on: nothing will release it.
+          settlement = end('refused', (error as Error).message, stillHeld());
+        }
         await this.store.settleHeldEvent(held.id, settlement);
         return;
       }
@@ -162,6 +170,11 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     } catch (error) {
       return this.afterFailure(held, error, 'on release', end, stillHeld);
     }
+  }
+
+  /** A migration is declared from the order's version, and it moves the order's state on (as the engine's migrateOnEvent asks). */
+  private migratesOnward(order: FsmOrder): boolean {
+    return this.options.migrations.get(order.machineVersion ?? this.options.machine.version)?.stateFor(order.state) !== undefined;
   }
 
   /** What a failure of the release (or of the migration before it) makes of the held event. */

@@ -25,6 +25,13 @@ const MAX_WAITS_REMEMBERED = 10_000;
 const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done', refused: 'dead', transient: 'wait', failed: 'retry', held: 'done' };
 
 /**
+ * Waits that last longer than an outage's first seconds: the order follows a machine version that
+ * only an instance of a newer release serves (a rolling deploy under way, or rolled back). The work
+ * comes back after the longest delay, not every second.
+ */
+const PATIENT: ReadonlySet<string> = new Set(['MACHINE_VERSION_NOT_YET_SERVED']);
+
+/**
  * Turns automatic work into the state's event. Its request id is derived from the order and the
  * version the work was queued for, so a duplicate delivery is a replay, never a second transition;
  * the delivery is acknowledged only after the transition commits (or the order has moved on).
@@ -99,7 +106,8 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
       const reason = `${code}: ${(error as Error).message}`;
       const kind = errorKindOf(code);
       const outcome = VERDICT[kind];
-      const verdict: WorkVerdict = outcome === 'done' ? { outcome, detail: reason } : { outcome, reason };
+      const verdict: WorkVerdict =
+        outcome === 'done' ? { outcome, detail: reason } : outcome === 'wait' && PATIENT.has(code) ? { outcome, reason, patient: true } : { outcome, reason };
       if (outcome === 'wait') this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
       if (outcome === 'retry') this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
       await this.recordAttempt(work, attempt, verdict, kind, code, (error as Error).message ?? String(error));

@@ -14,6 +14,8 @@ const CLAIM_LEASE_MS = 30_000;
 const RETRY_AFTER_MS = 1_000;
 /** A timer of a paused order is held back this long at a time; resuming the order makes it due at once. */
 const HELD_RETRY_MS = 60_000;
+/** A timer of an order of a machine version newer than this instance serves: another instance fires it; this one looks again after this. */
+export const NOT_YET_SERVED_RETRY_MS = 10_000;
 
 /**
  * Fires due timers, each once. The poller claims a batch and commits the claim (instances never
@@ -87,7 +89,8 @@ export class TimerPoller implements OnApplicationBootstrap, BeforeApplicationShu
       // that moved on gets nothing, anything else is recorded as the timer's outcome.
       const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
       const kind = errorKindOf(code);
-      if (kind === 'transient') result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
+      if (code === 'MACHINE_VERSION_NOT_YET_SERVED') result = { retryAt: new Date(Date.now() + NOT_YET_SERVED_RETRY_MS) };
+      else if (kind === 'transient') result = { retryAt: new Date(Date.now() + RETRY_AFTER_MS) };
       else if (kind === 'moved-on') result = { outcome: 'moved-on' };
       // Paused: held back, pending, until the order is resumed (which makes it due at once), never spent.
       else if (kind === 'held') result = { retryAt: new Date(Date.now() + HELD_RETRY_MS), held: true };

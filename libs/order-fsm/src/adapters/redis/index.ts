@@ -1,2 +1,2 @@
-// `@order-fsm/core/redis`: the per-order lock on Redis (`ioredis`, and `redlock` 4.2 for the lock itself; pub/sub wakes waiters).
+// `@order-fsm/core/redis`: the per-order lock on Redis (`ioredis`; `redlock` 4.2 renews its lease; pub/sub wakes waiters).
 export { RedlockOrderLock, type RedlockOrderLockOptions } from './redlock-order-lock.js';

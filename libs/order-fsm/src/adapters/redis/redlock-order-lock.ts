@@ -140,7 +140,7 @@ export class RedlockOrderLock implements OrderLock {
     // One attempt per call: the waiting (queue, wake-ups, fallback retries) is this adapter's.
     this.redlock = new Redlock([redis], { driftFactor: DRIFT_FACTOR, retryCount: 0, retryDelay: 0, retryJitter: 0 });
     this.token = lockTokenSource();
-    // Connection errors surface as a failed attempt, told apart by the client's status; this only keeps them off the default 'error' path.
+    // An extension's connection error surfaces as its failure (the lease is then let go); this only keeps it off the default 'error' path.
     this.redlock.on('clientError', () => undefined);
   }
 
@@ -233,8 +233,9 @@ export class RedlockOrderLock implements OrderLock {
     const expiration = sent + this.ttlMs - Math.round(DRIFT_FACTOR * this.ttlMs) - 2;
     if (expiration <= Date.now()) {
       // The answer came after the lease could have ended: the key may already be another's. Given
-      // back (only if still this token's), and tried again, as redlock does.
-      await this.redis.eval(RELEASE, 2, state.key, state.channel, value);
+      // back (only if still this token's), and tried again, as redlock does; a give-back that fails
+      // is left to the lease, as redlock leaves it.
+      await this.redis.eval(RELEASE, 2, state.key, state.channel, value).catch(() => undefined);
       return null;
     }
     // redlock's own lock object, so that redlock renews it (extend) as one it had taken.
