@@ -129,8 +129,9 @@ describe('OpenAPI at /docs', () => {
     const codesAt = (status: number) => [...force.responses[String(status)].description.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort();
     expect(codesAt(401)).toEqual(['UNAUTHENTICATED']);
     expect(codesAt(403)).toEqual(['FORBIDDEN']);
-    expect(codesAt(409)).toEqual(['ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
+    expect(codesAt(409)).toEqual(['MACHINE_VERSION_NOT_SERVED', 'ORDER_BUSY', 'ORDER_STATE_NOT_MATCH', 'VERSION_CONFLICT']);
     expect(codesAt(422)).toEqual(['IDEMPOTENCY_KEY_REUSED', 'STATE_NOT_DECLARED']);
+    expect(codesAt(503)).toEqual(['DEPENDENCY_UNAVAILABLE', 'MACHINE_VERSION_NOT_YET_SERVED']);
     for (const [path, methods] of Object.entries(document.paths).filter(([path]) => path.startsWith('/ops/'))) {
       for (const operation of Object.values(methods) as Array<{ summary?: string; tags?: string[] }>) expect([path, operation.tags, !!operation.summary]).toEqual([path, ['ops'], true]);
     }

@@ -27,7 +27,7 @@ import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/datab
  * order flagged for a person) or spent. An order of a version retired for good is another matter:
  * nothing will serve it, and its work goes to the dead letters at once, as before.
  */
-const machineOf = (version: number) =>
+const machineOf = (version: number, pingedBy: string) =>
   defineMachine({
     name: 'rolling-test',
     version,
@@ -36,10 +36,13 @@ const machineOf = (version: number) =>
     transitions: [
       { from: 'INIT', event: 'CREATE', to: 'A' },
       { from: 'A', event: 'GO', to: 'B' },
+      { from: 'A', event: 'PING', to: 'A' },
     ],
+    // Who may send PING changed in v2.
+    events: { CREATE: { sentBy: 'client' }, GO: { sentBy: 'system' }, PING: { sentBy: pingedBy } },
   });
-const v1 = machineOf(1);
-const v2 = machineOf(2);
+const v1 = machineOf(1, 'client');
+const v2 = machineOf(2, 'driver');
 
 /** GO, for the current version of whichever instance registers it. */
 @Injectable()
@@ -118,7 +121,9 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
   it('an old instance answers MACHINE_VERSION_NOT_YET_SERVED (503) to a v2 order: try again, on another instance', async () => {
     const orderId = await v2OrderInA();
     const requestId = `r-${randomUUID()}`;
-    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId })).rejects.toMatchObject({
+    // GO is the system's (the worker sends it).
+    const go = { eventType: 'GO', orderId, requestId, source: 'worker' as const };
+    await expect(old.get(OrderFsmEngine).sendEvent(go)).rejects.toMatchObject({
       code: 'MACHINE_VERSION_NOT_YET_SERVED',
       httpStatus: 503,
       details: { orderId, machineVersion: 2, served: [1] },
@@ -127,7 +132,21 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     // What the worker, the timers, the held events and the brokers read: try again, nothing spent.
     expect(errorKindOf('MACHINE_VERSION_NOT_YET_SERVED')).toBe('transient');
     // The same request, sent again to a new instance, applies.
-    expect(await current.get(OrderFsmEngine).sendEvent({ eventType: 'GO', orderId, requestId })).toMatchObject({ toState: 'B', version: 2 });
+    expect(await current.get(OrderFsmEngine).sendEvent(go)).toMatchObject({ toState: 'B', version: 2 });
+  });
+
+  it('an old instance answers MACHINE_VERSION_NOT_YET_SERVED, not FORBIDDEN, to an event v2 lets the caller send and v1 did not', async () => {
+    const caller = { name: 'd-1', role: 'driver' };
+    const ofV2 = await v2OrderInA();
+    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'PING', orderId: ofV2, requestId: `r-${randomUUID()}`, caller })).rejects.toMatchObject({
+      code: 'MACHINE_VERSION_NOT_YET_SERVED',
+    });
+    // A v1 order: v1's rule, as before.
+    const ofV1 = await v2OrderInA(1);
+    await expect(old.get(OrderFsmEngine).sendEvent({ eventType: 'PING', orderId: ofV1, requestId: `r-${randomUUID()}`, caller })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(await orderRow(ofV2)).toMatchObject({ state: 'A', version: 1 });
   });
 
   it("a v2 order's automatic work waits on an old instance, without a dead letter or a flag, and applies on a new one", async () => {

@@ -357,7 +357,14 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
   private async handle<T>(event: OrderStateEvent, fsmOrder: FsmOrder | undefined, timing: { lockWaitMs: number }, forced?: ForcedMove): Promise<TransitionOutcome<T>> {
     if (!this.registry.isSealed) throw new Error('order-fsm: sendEvent() called before the application finished bootstrap');
     this.validate(event, fsmOrder);
-    this.authorize(event);
+    try {
+      this.authorize(event);
+    } catch (error) {
+      // No machine this instance serves lets the sender send it; an order of a newer version than
+      // it serves (a rolling deploy under way) may. Its version answers, read without the lock.
+      if (error instanceof EventNotAllowedError && fsmOrder?.version !== 0) await this.refuseNewer(event.orderId);
+      throw error;
+    }
     const hash = requestHash(event, fsmOrder);
     const callerKey = callerKeyOf(event);
     const creating = fsmOrder?.version === 0;
@@ -495,6 +502,12 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       refusal ??= new EventNotAllowedError(event.orderId, event.eventType, sender, [...allowed]);
     }
     if (refusal) throw refusal;
+  }
+
+  /** MACHINE_VERSION_NOT_YET_SERVED when the order follows a version newer than this instance serves. */
+  private async refuseNewer(orderId: string): Promise<void> {
+    const order = await this.store.load(orderId).catch(() => null);
+    if (order && (order.machineVersion ?? this.options.machine.version) > this.options.machine.version) this.machineOf(order);
   }
 
   /**

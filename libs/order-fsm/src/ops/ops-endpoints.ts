@@ -41,7 +41,7 @@ const ROUTES: readonly OpsEndpoint[] = [
     method: 'POST',
     path: '/ops/orders/{orderId}/force',
     summary: '{ toState, reason, expectedVersion?, requestId?, timers? }: moves the order to any declared state, skipping processors and checkers; audited',
-    errors: [...ACT_ERRORS, 'STATE_NOT_DECLARED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [...ACT_ERRORS, 'STATE_NOT_DECLARED', 'IDEMPOTENCY_KEY_REUSED', 'MACHINE_VERSION_NOT_SERVED', 'MACHINE_VERSION_NOT_YET_SERVED'],
   },
   { method: 'POST', path: '/ops/orders/{orderId}/pause', summary: '{ reason, expectedVersion? }: every event is refused (ORDER_PAUSED) until resumed; audited', errors: [...ACT_ERRORS, 'ORDER_PAUSED'] },
   {

@@ -248,6 +248,9 @@ export class OrderFsmOps {
     // Any version served: the engine checks the event against the order's own version.
     const machines = [...this.fsm.machines.values()];
     if (!machines.some((machine) => machine.events.has(input.event))) {
+      // Unless the order follows a version newer than this instance serves, which may declare it.
+      const order = await this.store.load(orderId);
+      if (order && (order.machineVersion ?? this.fsm.machine.version) > this.fsm.machine.version) this.engine.machineOf(order);
       const events = [...new Set(machines.flatMap((machine) => [...machine.events]))];
       throw new ValidationFailedError(`the machine declares no event ${input.event}`, { field: 'event', events });
     }

@@ -28,8 +28,9 @@ describe('the one redelivery policy', () => {
   it('brings patiently waiting work back after the longest delay as the same attempt, however often', () => {
     const patient = { outcome: 'wait', reason: 'MACHINE_VERSION_NOT_YET_SERVED', patient: true } as const;
     for (const attempt of [1, 3, 50]) expect(redeliveryOf(patient, attempt, delays)).toEqual({ action: 'again', attempt, delay: 1 });
-    // With no delays configured, the adapter's own fallback, as for any wait.
+    // With no delays configured, the adapter's own fallback, as for any wait; delays in any order, the longest.
     expect(redeliveryOf(patient, 1, [])).toEqual({ action: 'again', attempt: 1, delay: 0 });
+    expect(redeliveryOf(patient, 1, [5_000, 30_000, 1_000])).toEqual({ action: 'again', attempt: 1, delay: 1 });
   });
 });
 

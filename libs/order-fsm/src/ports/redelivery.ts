@@ -18,11 +18,18 @@ export function redeliveryOf(verdict: WorkVerdict, attempt: number, retryDelaysM
     case 'done':
       return { action: 'ack' };
     case 'wait':
-      return { action: 'again', attempt, delay: verdict.patient ? Math.max(0, retryDelaysMs.length - 1) : 0 };
+      return { action: 'again', attempt, delay: verdict.patient ? longestOf(retryDelaysMs) : 0 };
     case 'retry':
       if (attempt < retryDelaysMs.length + 1) return { action: 'again', attempt: attempt + 1, delay: Math.min(attempt, retryDelaysMs.length) - 1 };
       return { action: 'dead', reason: verdict.reason };
     case 'dead':
       return { action: 'dead', reason: verdict.reason };
   }
+}
+
+/** The index of the longest delay (0 when there is none: the adapter's fallback). */
+function longestOf(retryDelaysMs: readonly number[]): number {
+  let longest = 0;
+  for (let i = 1; i < retryDelaysMs.length; i++) if (retryDelaysMs[i] > retryDelaysMs[longest]) longest = i;
+  return longest;
 }

@@ -7,6 +7,8 @@ import {
   OrderNotFoundError,
   OrderStateNotMatchError,
   EventNotAllowedError,
+  MachineVersionNotServedError,
+  MachineVersionNotYetServedError,
   VersionConflictError,
 } from '../errors/order-fsm.errors.js';
 import type { ResolvedOrderFsmOptions } from '../order-fsm.options.js';
@@ -41,11 +43,20 @@ describe('OrderFsmWorker verdicts', () => {
     ['work the machine does not let the worker send', new EventNotAllowedError('o-1', 'CLOSE', 'system', ['client']), 'dead'],
     ['an order that moved on', new OrderStateNotMatchError('o-1', 'PAID', 'CLOSED'), 'done'],
     ['an order that does not exist', new OrderNotFoundError('o-1'), 'dead'],
+    ['an order of an earlier machine version no longer served', new MachineVersionNotServedError('o-1', 'taxi', 1, [2]), 'dead'],
+    ['an order of a newer machine version than this instance serves', new MachineVersionNotYetServedError('o-1', 'taxi', 3, [2]), 'wait'],
     ['a checker that refused', new CheckFailedError('action', 'NO_FUNDS', 'no funds'), 'retry'],
     ['a bug', new Error('boom'), 'retry'],
   ])('%s: %s', async (_name, error, outcome) => {
     // An outage must never spend the attempts that tell a poison message from a slow one.
     expect((await workerFailingWith(error).handle(work, 1)).outcome).toBe(outcome);
+  });
+});
+
+describe('OrderFsmWorker patience', () => {
+  it('waits patiently for an order of a newer machine version, and only for that', async () => {
+    expect(await workerFailingWith(new MachineVersionNotYetServedError('o-1', 'taxi', 3, [2])).handle(work, 1)).toMatchObject({ outcome: 'wait', patient: true });
+    expect(await workerFailingWith(new DependencyUnavailableError('redis')).handle(work, 1)).not.toHaveProperty('patient');
   });
 });
 
@@ -64,6 +75,9 @@ describe('OrderFsmWorker work attempts', () => {
     ['a refusal', new OrderNotFoundError('o-1'), 1, 'dead-lettered', 'ORDER_NOT_FOUND', null],
     ['a dependency that is down', new DependencyUnavailableError('redis'), 2, 'wait', 'DEPENDENCY_UNAVAILABLE', 100],
     ['an order that moved on', new OrderStateNotMatchError('o-1', 'PAID', 'CLOSED'), 1, 'moved-on', 'ORDER_STATE_NOT_MATCH', null],
+    // Waits for an instance of a newer release, coming back after the longest delay, not the shortest.
+    ['an order of a newer version', new MachineVersionNotYetServedError('o-1', 'taxi', 3, [2]), 2, 'wait', 'MACHINE_VERSION_NOT_YET_SERVED', 500],
+    ['an order of a retired version', new MachineVersionNotServedError('o-1', 'taxi', 1, [2]), 1, 'dead-lettered', 'MACHINE_VERSION_NOT_SERVED', null],
   ])('records %s: its outcome, code, message and retry time', async (_name, error, attempt, outcome, errorCode, delay) => {
     const attempts: WorkAttemptWrite[] = [];
     await workerFailingWith(error, attempts, { consumer }).handle(work, attempt);

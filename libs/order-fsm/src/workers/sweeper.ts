@@ -78,10 +78,12 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     }
     if (requeued > 0) this.logger.warn(`queued the automatic work of ${requeued} stuck order(s) again`);
     if (migrated > 0) this.logger.warn(`migrated ${migrated} stuck order(s) of a version this service does not serve, with their automatic work`);
+    const served = [...machines.keys()].sort((a, b) => a - b).join(', ');
     for (const [version, count] of unserved) {
-      this.logger.warn(
-        `${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${[...machines.keys()].sort((a, b) => a - b).join(', ')}): left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s; serve the version again, or declare a migration from it`,
-      );
+      const left = `left for ${UNSERVED_VERSION_RECHECK_MS / 1000} s`;
+      // Newer than this instance: a newer release's instance takes them (a rolling deploy under way, or rolled back).
+      if (version > current.version) this.logger.log(`${count} stuck order(s) follow ${current.name} v${version}, newer than this instance serves (it serves ${served}): ${left}, for an instance that serves it`);
+      else this.logger.warn(`${count} stuck order(s) follow ${current.name} v${version}, which this service does not serve (it serves ${served}): ${left}; serve the version again, or declare a migration from it`);
     }
     return requeued + migrated;
   }
