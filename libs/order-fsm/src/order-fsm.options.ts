@@ -99,6 +99,14 @@ export function servedMachineOf(options: Pick<ResolvedOrderFsmOptions, 'machine'
   return options.machines.get(order.machineVersion ?? options.machine.version);
 }
 
+/** A migration is declared from the order's version, and it moves the order's state on to the next version (as the engine's lazy migration asks). */
+export function migratesOnward(
+  options: Pick<ResolvedOrderFsmOptions, 'machine' | 'migrations'>,
+  order: { readonly machineVersion?: number; readonly state: string },
+): boolean {
+  return options.migrations.get(order.machineVersion ?? options.machine.version)?.stateFor(order.state) !== undefined;
+}
+
 export interface ResolvedOrderFsmOptions {
   /** The current version: new orders follow it. */
   readonly machine: MachineDefinition;

@@ -18,7 +18,7 @@ import type { Caller } from '../model/event.js';
 import { workOutboxMessage } from '../model/messages.js';
 import type { TransitionOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
-import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
+import { migratesOnward, type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import { type DeadLetter, type DeadLetterStatus, isOpsStore, type ListedOrder, type OpsStore, type OrderHistory } from '../ports/ops-store.js';
 import type { OrderStore, TimerWrite } from '../ports/order-store.js';
 import { type FleetCounts, FleetCountsCache } from './fleet-counts.js';
@@ -311,7 +311,7 @@ export class OrderFsmOps {
       // in; any other is refused (MACHINE_VERSION_NOT_SERVED) and stays paused, rather than resumed
       // without its work.
       const machine = servedMachineOf(this.fsm, order);
-      const migrates = !machine && this.migratesOnward(order);
+      const migrates = !machine && migratesOnward(this.fsm, order);
       const auto = (machine ?? (migrates ? undefined : this.engine.machineOf(order)))?.automaticWork(order.state, order.bizCode, order.sceneId);
       const requeue = {
         // A fresh message id: the work's request id, derived from the order and version, still applies it once.
@@ -440,7 +440,7 @@ export class OrderFsmOps {
         case 'resume': {
           if (!order.paused) return { ...base, change: null, skip: 'not paused' };
           const machine = servedMachineOf(this.fsm, order);
-          if (!machine && this.migratesOnward(order)) return { ...base, change: `resume and migrate from v${order.machineVersion}` };
+          if (!machine && migratesOnward(this.fsm, order)) return { ...base, change: `resume and migrate from v${order.machineVersion}` };
           if (!machine) return { ...base, change: null, skip: `follows machine version ${order.machineVersion}, which this service does not serve` };
           const auto = machine.automaticWork(order.state, order.bizCode, order.sceneId);
           return { ...base, change: auto ? `resume and queue ${auto.event} again` : 'resume' };
@@ -587,11 +587,6 @@ export class OrderFsmOps {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
-
-  /** True when a declared migration moves an order of its version, in its state, on to another version. */
-  private migratesOnward(order: ListedOrder): boolean {
-    return this.fsm.migrations.get(order.machineVersion ?? this.fsm.machine.version)?.stateFor(order.state) !== undefined;
-  }
 
   private async load(orderId: string): Promise<ListedOrder> {
     const [order] = await this.store.listOrders({ orderIds: [orderId], order: 'asc', limit: 1 });

@@ -6,9 +6,8 @@ import { HELD_SOURCE } from '../model/event.js';
 import { lateOutboxMessage } from '../model/messages.js';
 import type { LateOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
-import { type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
+import { migratesOnward, type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { HeldEvent, HeldEventSettlement, OrderStore } from '../ports/order-store.js';
-import type { FsmOrder } from '../model/order.js';
 import { BackgroundLoop } from './background-loop.js';
 
 /** How long a claimed held event is the claimer's before another instance may look at it. */
@@ -99,7 +98,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       result: null,
       order: order ?? { orderId: held.orderId, state: held.state, version: held.version, bizCode: '', sceneId: '', data: {} },
     });
-    if (order && !order.paused && !servedMachineOf(this.options, order) && this.migratesOnward(order)) {
+    if (order && !order.paused && !servedMachineOf(this.options, order) && migratesOnward(this.options, order)) {
       // A version not served here: the migration declared from it moves the order on first, as an
       // event sent to it would, and the event is looked at against the order as it is after.
       try {
@@ -170,11 +169,6 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     } catch (error) {
       return this.afterFailure(held, error, 'on release', end, stillHeld);
     }
-  }
-
-  /** A migration is declared from the order's version, and it moves the order's state on (as the engine's migrateOnEvent asks). */
-  private migratesOnward(order: FsmOrder): boolean {
-    return this.options.migrations.get(order.machineVersion ?? this.options.machine.version)?.stateFor(order.state) !== undefined;
   }
 
   /** What a failure of the release (or of the migration before it) makes of the held event. */
