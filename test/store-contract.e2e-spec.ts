@@ -374,6 +374,27 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND trace_context IS NULL', [order.orderId])).toBe(2);
     });
 
+    it('leaves every claimed message unpublished when the publisher fails, to be handed out again in order', async () => {
+      const order = newOrder();
+      await create(order, { messages: [1, 2].map((n) => message(order.orderId, n)) });
+      // Rows left by others may come first: fail passes until ours were among the handed ones.
+      let handed = false;
+      for (let round = 0; round < 50 && !handed; round++) {
+        await expect(
+          store.relayOutbox(100, async (messages) => {
+            handed = messages.some(ours([order.orderId]));
+            throw new Error('the broker went away');
+          }),
+        ).rejects.toThrow('the broker went away');
+      }
+      expect(handed).toBe(true);
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND published_at IS NULL', [order.orderId])).toBe(2);
+      // Nothing stayed locked or half-marked: the next passes hand both out, in order, and mark them.
+      const seen = (await relayAll((s) => s.filter(ours([order.orderId])).length >= 2)).filter(ours([order.orderId]));
+      expect(seen.map((m) => m.messageId)).toEqual([1, 2].map((n) => `${order.orderId}:${n}`));
+      expect(await count('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND published_at IS NULL', [order.orderId])).toBe(0);
+    });
+
     it('marks only an acknowledged prefix per order: a message after an unacknowledged one waits', async () => {
       const order = newOrder();
       await create(order, { messages: [1, 2, 3].map((n) => message(order.orderId, n)) });

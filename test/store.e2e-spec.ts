@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { VersionConflictError, type FsmOrder, type OrderStore, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
+import { VersionConflictError, type ClaimedMessage, type FsmOrder, type OrderStore, type SaveOutcome, type TransitionWrite } from '@order-fsm/core';
 import { MysqlOrderStore, ORDER_FSM_MIGRATIONS } from '@order-fsm/core/mysql';
 import { OrderFsmPostgresOutboxUnpublished1796800000000, PostgresOrderStore } from '@order-fsm/core/postgres';
 import pg from 'pg';
@@ -189,6 +189,27 @@ describe('MysqlOrderStore.commit in one round trip (no save() of its own)', () =
     await cleanUp(order.orderId);
   });
 
+  it("relays in three round trips a pass: the claim with its transaction's start, the look at what precedes, the mark with COMMIT", async () => {
+    const ack = async (messages: readonly ClaimedMessage[]) => messages.map((m) => m.id);
+    while ((await store.relayOutbox(100, ack)) > 0); // what other suites left unpublished
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    await commitPure(store, { ...pure(order, 'A'), messages: [message(), message()] }, async () => ({ response: '{}', timers: [] }));
+    const handed: string[] = [];
+    const [claimed, trips] = await roundTrips(() =>
+      store.relayOutbox(100, async (messages) => {
+        handed.push(...messages.map((m) => m.orderId));
+        return messages.map((m) => m.id);
+      }),
+    );
+    expect([claimed, trips]).toEqual([2, 3]);
+    expect(handed).toEqual([order.orderId, order.orderId]);
+    expect(Number((await dataSource.query('SELECT COUNT(*) AS n FROM fsm_outbox WHERE order_id = ? AND published_at IS NULL', [order.orderId]))[0].n)).toBe(0);
+    // An empty pass is the claim and its COMMIT; the connection goes back out of the transaction.
+    expect(await roundTrips(() => store.relayOutbox(100, ack))).toEqual([0, 2]);
+    expect(Number((await dataSource.query('SELECT @@in_transaction AS open'))[0].open)).toBe(0);
+    await cleanUp(order.orderId);
+  });
+
   it('refuses a stale version with VERSION_CONFLICT, writes none of it, and leaves no transaction open', async () => {
     const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: { n: 1 } };
     const created = await commitPure(store, pure(order, 'A'), async () => ({ response: '{}', timers: [] }));
@@ -273,6 +294,24 @@ describe('PostgresOrderStore.commit in one statement (no save() of its own)', ()
     expect(await store.findConsumedRequest((await store.listTransitions(order.orderId))[1]!.requestId, 'store-test')).toMatchObject({ response: { r: 2 } });
     expect(await count('fsm_outbox', order.orderId)).toBe(3);
     expect((await dataSource.query('SELECT outcome FROM fsm_timer WHERE id = $1', [timer.id]))[0].outcome).toBe('fired');
+  });
+
+  it('relays in two statements a pass: BEGIN with the claim and what precedes each row, then the mark with COMMIT', async () => {
+    const ack = async (messages: readonly ClaimedMessage[]) => messages.map((m) => m.id);
+    while ((await store.relayOutbox(100, ack)) > 0); // what other suites left unpublished
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    await commitPure(store, { ...write(order, 'A'), messages: [message(), message()] }, async () => ({ response: '{}', timers: [] }));
+    const handed: string[] = [];
+    const [claimed, sentForIt] = await statements(() =>
+      store.relayOutbox(100, async (messages) => {
+        handed.push(...messages.map((m) => m.orderId));
+        return messages.map((m) => m.id);
+      }),
+    );
+    expect([claimed, sentForIt]).toEqual([2, 2]);
+    expect(handed).toEqual([order.orderId, order.orderId]);
+    expect(await dataSource.query('SELECT count(*)::int AS n FROM fsm_outbox WHERE order_id = $1 AND published_at IS NULL', [order.orderId])).toEqual([{ n: 0 }]);
+    expect(await statements(() => store.relayOutbox(100, ack))).toEqual([0, 2]);
   });
 
   it('refuses a stale version, a second create and a consumed request id, writing none of it', async () => {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { VersionConflictError } from '../../errors/order-fsm.errors.js';
-import type { SaveOutcome, TransitionWrite } from '../../ports/order-store.js';
+import type { ClaimedMessage, SaveOutcome, TransitionWrite } from '../../ports/order-store.js';
 import { createStatements, FSM_TABLES, type Column, type SchemaDialect } from '../sql/schema.js';
 import { numberedPlaceholders, type SqlDialect, type Statement } from '../sql/sql-dialect.js';
-import { INSERT_ORDER, REASON_LENGTH, SqlOrderStore, traceContextColumn, UPDATE_ORDER, UPDATE_ORDER_OVERRIDING_PAUSE } from '../sql/sql-order-store.js';
+import { gapFreeByCount } from '../sql/outbox-prefix.js';
+import { CLAIM_OUTBOX, INSERT_ORDER, publishedOf, REASON_LENGTH, SqlOrderStore, traceContextColumn, UPDATE_ORDER, UPDATE_ORDER_OVERRIDING_PAUSE } from '../sql/sql-order-store.js';
 
 /** PostgreSQL 12+: numbered placeholders, `timestamptz(3)` times read back as Dates, SKIP LOCKED claims. */
 export const POSTGRES_DIALECT: SqlDialect = {
@@ -53,7 +54,26 @@ export const POSTGRES_SCHEMA: SchemaDialect = {
 /** pg's pool, as TypeORM's PostgresDriver holds it (`driver.master`). */
 interface PgPool {
   query(query: { name?: string; text: string; values: readonly unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
+  connect(): Promise<PgClient>;
 }
+/** One of pg's pooled clients: a text with no values goes by the simple protocol, several statements in one round trip. */
+interface PgClient {
+  query(text: string): Promise<unknown>;
+  release(error?: Error | boolean): void;
+}
+
+/**
+ * The relay's claim in one statement: the oldest unpublished messages no other relay holds (locked
+ * until the pass commits), each with the count of its order's unpublished messages before it, read
+ * in the same snapshot (held ones included) for gapFreeByCount. `limit` is a checked integer.
+ */
+const relayClaim = (limit: number): string => `WITH claimed AS MATERIALIZED (
+  ${CLAIM_OUTBOX.replace('LIMIT ?', `LIMIT ${limit}`)}${POSTGRES_DIALECT.skipLocked}
+), pending AS MATERIALIZED (
+  SELECT order_id, id FROM fsm_outbox
+  WHERE published_at IS NULL AND id <= (SELECT max(id) FROM claimed) AND order_id IN (SELECT order_id FROM claimed)
+)
+SELECT c.*, (SELECT count(*) FROM pending p WHERE p.order_id = c.order_id AND p.id < c.id)::int AS earlier FROM claimed c ORDER BY c.id`;
 
 /**
  * How many statement texts a store prepares (by name, once per pooled connection). The hot ones (the
@@ -196,6 +216,44 @@ export class PostgresOrderStore extends SqlOrderStore {
     const { rows } = await pool.query(this.statement(sql, params));
     if (Number(rows[0]?.n) !== 1) throw new VersionConflictError(write.order.orderId, write.order.version);
     return true;
+  }
+
+  /**
+   * A relay's pass in two round trips on one of pg's clients, where the store kit's takes five:
+   * `BEGIN` with the claim (relayClaim: the rows, locked, and what stands before each in its order),
+   * then, once the broker acknowledged, the mark with `COMMIT`. Both go by pg's simple protocol, whose
+   * one text may hold several statements; the values in them are integers and a time this code wrote.
+   */
+  override async relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number> {
+    const pool = this.pool();
+    if (!pool) return super.relayOutbox(limit, publish);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a relay claims a positive whole number of messages, not ${limit}`);
+    return this.guard(async () => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        const [, claim] = (await client.query(`BEGIN; ${relayClaim(limit)}`)) as [unknown, { rows: Array<Record<string, unknown>> }];
+        const claimed = claim.rows.map((row) => this.claimedMessage(row));
+        const published = await publishedOf(
+          gapFreeByCount(
+            claimed,
+            claim.rows.map((row) => Number(row.earlier)),
+          ),
+          publish,
+        );
+        const ids = published.map((id) => Number(id)).filter(Number.isSafeInteger);
+        await client.query(
+          ids.length > 0 ? `UPDATE fsm_outbox SET published_at = '${new Date().toISOString()}' WHERE id IN (${ids.join(', ')}); COMMIT` : 'COMMIT',
+        );
+        return claimed.length;
+      } catch (error) {
+        // Whatever failed (the claim, the publisher, the mark), the rows go back unpublished.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 
   /** A query for pg's pool: named (prepared once per connection) while the store prepares statements and has room. */

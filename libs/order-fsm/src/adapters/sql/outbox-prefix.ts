@@ -33,3 +33,18 @@ export function acknowledgedPrefix(published: readonly ClaimedMessage[], acked: 
   }
   return ids;
 }
+
+/**
+ * gapFreePrefix for a claim that counted, beside each claimed message (in id order), the unpublished
+ * messages of its order before it (`earlier`): a message may go out when every one of those was
+ * claimed before it in the same batch. One held by another relay, or published but not marked yet,
+ * keeps it and the later ones of its order back.
+ */
+export function gapFreeByCount(claimed: readonly ClaimedMessage[], earlier: readonly number[]): ClaimedMessage[] {
+  const claimedBefore = new Map<string, number>();
+  return claimed.filter((message, i) => {
+    const n = claimedBefore.get(message.orderId) ?? 0;
+    claimedBefore.set(message.orderId, n + 1);
+    return earlier[i] === n;
+  });
+}

@@ -120,7 +120,16 @@ const valuesOf = (rows: number, columns: number): string => {
   const group = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
   return Array.from({ length: rows }, () => group).join(', ');
 };
-const listOf = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+/** The relay's claim, oldest first, before the dialect's row locking: `LIMIT ?` is the batch. */
+export const CLAIM_OUTBOX =
+  'SELECT id, message_id, order_id, kind, routing_key, payload, created_at, trace_context FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ?';
+
+/** Hands the publishable messages to `publish` and answers the ids to mark: per order, the acknowledged prefix. */
+export async function publishedOf(eligible: readonly ClaimedMessage[], publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number[]> {
+  return eligible.length === 0 ? [] : acknowledgedPrefix(eligible, new Set(await publish(eligible)));
+}
+
+export const listOf = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 /** A WHERE clause built condition by condition, with its values in order. */
 class Conditions {
@@ -490,39 +499,43 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     // publishing an order's later message before this one's earlier one is marked.
     return this.guard(() =>
       this.transaction(this.dialect.claimIsolation, async (session) => {
-        const claimed = await session.rows<Record<string, unknown>>(
-          `SELECT id, message_id, order_id, kind, routing_key, payload, created_at, trace_context FROM fsm_outbox WHERE published_at IS NULL ORDER BY id LIMIT ?${this.dialect.skipLocked}`,
-          [limit],
-        );
+        const claimed = (await session.rows<Record<string, unknown>>(`${CLAIM_OUTBOX}${this.dialect.skipLocked}`, [limit])).map((row) => this.claimedMessage(row));
         if (claimed.length === 0) return 0;
-        // Per order, only the claimed rows that start at its oldest unpublished one, with no gap: a row
-        // another relay holds (or that it published but has not marked yet) keeps the later ones back.
-        const orders = [...new Set(claimed.map((row) => String(row.order_id)))];
-        const pending = await session.rows<{ order_id: string; id: unknown }>(
-          `SELECT order_id, id FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (${listOf(orders.length)}) ORDER BY id`,
-          orders,
-        );
-        const eligible = gapFreePrefix(
-          claimed.map((row) => ({
-            id: Number(row.id),
-            messageId: String(row.message_id),
-            orderId: String(row.order_id),
-            kind: row.kind as ClaimedMessage['kind'],
-            routingKey: String(row.routing_key),
-            payload: String(row.payload),
-            createdAt: this.dialect.readTime(row.created_at),
-            ...(row.trace_context != null && { traceContext: readTraceContext(row.trace_context) }),
-          })),
-          pending.map((p) => ({ orderId: String(p.order_id), id: Number(p.id) })),
-        );
-        if (eligible.length === 0) return claimed.length;
-        const published = acknowledgedPrefix(eligible, new Set(await publish(eligible)));
+        const published = await publishedOf(gapFreePrefix(claimed, await this.pendingOf(session, claimed)), publish);
         if (published.length > 0) {
           await session.changes(`UPDATE fsm_outbox SET published_at = ? WHERE id IN (${listOf(published.length)})`, [this.dialect.time(new Date()), ...published]);
         }
         return claimed.length;
       }),
     );
+  }
+
+  /**
+   * The unpublished messages of the claimed messages' orders, in id order, for gapFreePrefix: per
+   * order, only the claimed rows that start at its oldest unpublished one, with no gap, may go out. A
+   * row another relay holds (or that it published but has not marked yet) keeps the later ones back.
+   */
+  protected async pendingOf(session: SqlSession, claimed: readonly ClaimedMessage[]): Promise<Array<{ orderId: string; id: number }>> {
+    const orders = [...new Set(claimed.map((m) => m.orderId))];
+    const pending = await session.rows<{ order_id: string; id: unknown }>(
+      `SELECT order_id, id FROM fsm_outbox WHERE published_at IS NULL AND order_id IN (${listOf(orders.length)}) ORDER BY id`,
+      orders,
+    );
+    return pending.map((p) => ({ orderId: String(p.order_id), id: Number(p.id) }));
+  }
+
+  /** A row of the relay's claim (CLAIM_OUTBOX) as the message it hands to the publisher. */
+  protected claimedMessage(row: Record<string, unknown>): ClaimedMessage {
+    return {
+      id: Number(row.id),
+      messageId: String(row.message_id),
+      orderId: String(row.order_id),
+      kind: row.kind as ClaimedMessage['kind'],
+      routingKey: String(row.routing_key),
+      payload: String(row.payload),
+      createdAt: this.dialect.readTime(row.created_at),
+      ...(row.trace_context != null && { traceContext: readTraceContext(row.trace_context) }),
+    };
   }
 
   async purgePublished(before: Date, limit: number): Promise<number> {
