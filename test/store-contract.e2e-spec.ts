@@ -375,9 +375,9 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
     });
 
     it('leaves every claimed message unpublished when the publisher fails, to be handed out again in order', async () => {
+      await relayAll(() => false); // nothing older than this test's rows is left unpublished
       const order = newOrder();
       await create(order, { messages: [1, 2].map((n) => message(order.orderId, n)) });
-      // Rows left by others may come first: fail passes until ours were among the handed ones.
       let handed = false;
       for (let round = 0; round < 50 && !handed; round++) {
         await expect(
@@ -579,6 +579,38 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       await store.recordLateEvent(late(v1, { policy: 'ignore', status: 'ignored', deadline: null, messages: [{ ...message(v1.orderId, 1), traceContext: traced }] }));
       const seen = (await relayAll((s) => s.some(ours([v1.orderId])))).filter(ours([v1.orderId]));
       expect(seen).toMatchObject([{ messageId: `${v1.orderId}:1`, traceContext: traced }]);
+    });
+
+    onServers("settles a held event's messages after a transition of its order in flight, so their ids follow the commits", async () => {
+      const v1 = await create();
+      await store.recordLateEvent(late(v1, { deadline: at(0) }));
+      const [held] = await claimHeld(v1.orderId, at(1));
+      expect(held).toBeDefined();
+      // The settlement's lock on the order row is waiting (MariaDB waits in the optimizer's read of the
+      // row, before InnoDB lists the transaction: its statement in the process list tells).
+      const lockWaits =
+        store instanceof PostgresOrderStore
+          ? 'SELECT COUNT(*) AS n FROM pg_locks WHERE NOT granted'
+          : "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT version FROM fsm_order WHERE id = % FOR UPDATE'";
+      let committed = false;
+      let settlement: 'pending' | 'before the commit' | 'after the commit' | Error = 'pending';
+      let settling!: Promise<void>;
+      await commitWith(store, step(v1, 'B', { messages: [message(v1.orderId, 1)] }), async () => {
+        // The transition holds its order's row (its fence ran): the settlement waits for it.
+        settling = store
+          .settleHeldEvent(held!.id, { status: 'released', outcome: 'applied v2', response: '{}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 2)] })
+          .then(
+            () => void (settlement = committed ? 'after the commit' : 'before the commit'),
+            (error: Error) => void (settlement = error),
+          );
+        while (settlement === 'pending' && (await count(lockWaits, [])) === 0) await new Promise((resolve) => setImmediate(resolve));
+        return NOTHING;
+      });
+      committed = true;
+      await settling;
+      expect(settlement).toBe('after the commit');
+      const rows = await db.sql('SELECT message_id, id FROM fsm_outbox WHERE order_id = ? ORDER BY id', [v1.orderId]);
+      expect(rows.map((row) => row.message_id)).toEqual([1, 2].map((n) => `${v1.orderId}:${n}`));
     });
 
     it('counts the late events on the order it loads for an event, claims held ones by lease, and settles each once', async () => {

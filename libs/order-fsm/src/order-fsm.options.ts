@@ -139,6 +139,12 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** A count of rows: the claims' batches are a LIMIT. */
+function positiveWhole(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(messages.badOptions(`"${name}" must be a positive whole number`));
+  return value;
+}
+
 /** Applies defaults and rejects options that cannot work, for forRoot and forRootAsync alike. */
 export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): ResolvedOrderFsmOptions {
   if (!options || typeof options !== 'object') throw new Error(messages.badOptions('options are missing'));
@@ -192,7 +198,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
     consumer: options.messaging?.consumer,
     relay: {
       enabled: options.relay?.enabled ?? !!options.messaging?.publisher,
-      batchSize: positive('relay.batchSize', options.relay?.batchSize ?? 100),
+      batchSize: positiveWhole('relay.batchSize', options.relay?.batchSize ?? 100),
       pollIntervalMs: positive('relay.pollIntervalMs', options.relay?.pollIntervalMs ?? 250),
       retentionMs: positive('relay.retentionMs', options.relay?.retentionMs ?? 3_600_000),
       purgeIntervalMs: positive('relay.purgeIntervalMs', options.relay?.purgeIntervalMs ?? 60_000),
@@ -201,7 +207,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
     timers: {
       enabled: options.timers?.enabled ?? true,
       intervalMs: positive('timers.intervalMs', options.timers?.intervalMs ?? 500),
-      batchSize: positive('timers.batchSize', options.timers?.batchSize ?? 20),
+      batchSize: positiveWhole('timers.batchSize', options.timers?.batchSize ?? 20),
     },
     metrics: options.metrics ?? NO_METRICS,
     tracing: options.tracing,
@@ -211,7 +217,7 @@ export function resolveOrderFsmOptions(options: OrderFsmModuleOptions): Resolved
     sweeper: {
       enabled: options.sweeper?.enabled ?? (options.outbox ?? true),
       intervalMs: positive('sweeper.intervalMs', options.sweeper?.intervalMs ?? 5_000),
-      batchSize: positive('sweeper.batchSize', options.sweeper?.batchSize ?? 100),
+      batchSize: positiveWhole('sweeper.batchSize', options.sweeper?.batchSize ?? 100),
     },
   });
   if (resolved.relay.enabled && !resolved.publisher) throw new Error(messages.badOptions('the relay needs messaging.publisher'));

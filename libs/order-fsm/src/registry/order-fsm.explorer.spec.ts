@@ -163,6 +163,8 @@ describe('OrderFsmModule options', () => {
     [{ machine, store: unusedStore, lock: undefined }, /"lock" must implement OrderLock/],
     [{ machine: { name: 'plain object' }, store: unusedStore, lock: false }, /"machine" must be declared with defineMachine\(\)/],
     [{ machine, store: unusedStore, lock: false, createEvent: '' }, /"createEvent" must be a non-empty string/],
+    [{ machine, store: unusedStore, lock: false, relay: { batchSize: 2.5 } }, /"relay.batchSize" must be a positive whole number/],
+    [{ machine, store: unusedStore, lock: false, timers: { batchSize: 0 } }, /"timers.batchSize" must be a positive whole number/],
   ])('rejects %p', async (options, message) => {
     const compiling = Test.createTestingModule({ imports: [OrderFsmModule.forRoot(options as never)] }).compile();
     await expect(compiling).rejects.toThrow(message);

@@ -65,7 +65,9 @@ interface PgClient {
 /**
  * The relay's claim in one statement: the oldest unpublished messages no other relay holds (locked
  * until the pass commits), each with the count of its order's unpublished messages before it, read
- * in the same snapshot (held ones included) for gapFreeByCount. `limit` is a checked integer.
+ * in the same snapshot (held ones included) for gapFreeByCount. `limit` is a checked integer. A
+ * message another relay marks while the statement runs still counts as unpublished here, so its
+ * order's later messages wait for the next pass: never early, at worst one pass late.
  */
 const relayClaim = (limit: number): string => `WITH claimed AS MATERIALIZED (
   ${CLAIM_OUTBOX.replace('LIMIT ?', `LIMIT ${limit}`)}${POSTGRES_DIALECT.skipLocked}
@@ -227,6 +229,7 @@ export class PostgresOrderStore extends SqlOrderStore {
   override async relayOutbox(limit: number, publish: (messages: readonly ClaimedMessage[]) => Promise<readonly number[]>): Promise<number> {
     const pool = this.pool();
     if (!pool) return super.relayOutbox(limit, publish);
+    // The module's options allow nothing else (relay.batchSize); a direct caller is told.
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a relay claims a positive whole number of messages, not ${limit}`);
     return this.guard(async () => {
       const client = await pool.connect();
@@ -241,9 +244,9 @@ export class PostgresOrderStore extends SqlOrderStore {
           ),
           publish,
         );
-        const ids = published.map((id) => Number(id)).filter(Number.isSafeInteger);
+        if (!published.every(Number.isSafeInteger)) throw new Error(`the relay cannot mark the outbox ids ${published.join(', ')}`);
         await client.query(
-          ids.length > 0 ? `UPDATE fsm_outbox SET published_at = '${new Date().toISOString()}' WHERE id IN (${ids.join(', ')}); COMMIT` : 'COMMIT',
+          published.length > 0 ? `UPDATE fsm_outbox SET published_at = '${new Date().toISOString()}' WHERE id IN (${published.join(', ')}); COMMIT` : 'COMMIT',
         );
         return claimed.length;
       } catch (error) {
@@ -269,7 +272,7 @@ export class PostgresOrderStore extends SqlOrderStore {
     return name === undefined ? { text, values } : { name, text, values };
   }
 
-  /** pg's pool, a public property of TypeORM's PostgresDriver (absent with replication). */
+  /** pg's pool, a public property of TypeORM's PostgresDriver (with replication, the primary's). */
   private pool(): PgPool | undefined {
     return (this.dataSource.driver as unknown as { master?: PgPool }).master;
   }

@@ -438,6 +438,12 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
           await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(settlement.nextCheckAt), id]);
           return;
         }
+        // Its messages join the order's in the outbox: first the order's row, as every transition takes
+        // it, so that they take their ids after a transition in flight commits. A relay publishes each
+        // order's messages in id order, and an id taken early but committed late could be overtaken.
+        if (settlement.messages.length > 0 && this.dialect.skipLocked) {
+          await session.rows('SELECT version FROM fsm_order WHERE id = ? FOR UPDATE', [settlement.orderId]);
+        }
         const now = new Date();
         const settled = await session.changes(
           "UPDATE fsm_late_event SET status = ?, outcome = ?, response = ?, settled_at = ?, next_check_at = NULL WHERE id = ? AND status = 'held'",
