@@ -586,24 +586,29 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       await store.recordLateEvent(late(v1, { deadline: at(0) }));
       const [held] = await claimHeld(v1.orderId, at(1));
       expect(held).toBeDefined();
-      // The settlement's lock on the order row is waiting (MariaDB waits in the optimizer's read of the
-      // row, before InnoDB lists the transaction: its statement in the process list tells).
-      const lockWaits =
-        store instanceof PostgresOrderStore
-          ? 'SELECT COUNT(*) AS n FROM pg_locks WHERE NOT granted'
-          : "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT version FROM fsm_order WHERE id = % FOR UPDATE'";
       let committed = false;
       let settlement: 'pending' | 'before the commit' | 'after the commit' | Error = 'pending';
       let settling!: Promise<void>;
-      await commitWith(store, step(v1, 'B', { messages: [message(v1.orderId, 1)] }), async () => {
-        // The transition holds its order's row (its fence ran): the settlement waits for it.
+      await commitWith(store, step(v1, 'B', { messages: [message(v1.orderId, 1)] }), async (manager) => {
+        // The transition holds its order's row (its fence ran): the settlement waits for it. Waiting on
+        // this transaction, on PostgreSQL; on MariaDB, which waits in the optimizer's read of the row
+        // before InnoDB lists the transaction, its statement for this order in the process list.
+        const [{ pid }] = store instanceof PostgresOrderStore ? await db.sql('SELECT pg_backend_pid() AS pid', [], manager) : [{ pid: 0 }];
+        const [waiting, params]: [string, unknown[]] =
+          store instanceof PostgresOrderStore
+            ? ['SELECT COUNT(*) AS n FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))', [pid]]
+            : ['SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`SELECT version FROM fsm_order WHERE id = '${v1.orderId}' FOR UPDATE`]];
         settling = store
           .settleHeldEvent(held!.id, { status: 'released', outcome: 'applied v2', response: '{}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 2)] })
           .then(
             () => void (settlement = committed ? 'after the commit' : 'before the commit'),
             (error: Error) => void (settlement = error),
           );
-        while (settlement === 'pending' && (await count(lockWaits, [])) === 0) await new Promise((resolve) => setImmediate(resolve));
+        const deadline = Date.now() + 10_000;
+        while (settlement === 'pending' && (await count(waiting, params)) === 0) {
+          if (Date.now() > deadline) throw new Error('the settlement neither finished nor waited for the order row within 10 s');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
         return NOTHING;
       });
       committed = true;

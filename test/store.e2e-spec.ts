@@ -252,6 +252,8 @@ describe('PostgresOrderStore.commit in one statement (no save() of its own)', ()
   let dataSource: DataSource;
   let store: PostgresOrderStore;
   let sent = 0;
+  /** The client of the relay's last pass. */
+  let relayClient: pg.Client | undefined;
   const query = pg.Client.prototype.query;
 
   beforeAll(async () => {
@@ -261,6 +263,7 @@ describe('PostgresOrderStore.commit in one statement (no save() of its own)', ()
     await store.ensureSchema();
     pg.Client.prototype.query = function counted(this: unknown, ...args: unknown[]) {
       sent++;
+      if (typeof args[0] === 'string' && args[0].startsWith('BEGIN;')) relayClient = this as pg.Client;
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query;
   });
@@ -312,6 +315,28 @@ describe('PostgresOrderStore.commit in one statement (no save() of its own)', ()
     expect(handed).toEqual([order.orderId, order.orderId]);
     expect(await dataSource.query('SELECT count(*)::int AS n FROM fsm_outbox WHERE order_id = $1 AND published_at IS NULL', [order.orderId])).toEqual([{ n: 0 }]);
     expect(await statements(() => store.relayOutbox(100, ack))).toEqual([0, 2]);
+  });
+
+  it('fails a pass whose connection the server cuts while it publishes, and the next pass publishes its rows', async () => {
+    const ack = async (messages: readonly ClaimedMessage[]) => messages.map((m) => m.id);
+    while ((await store.relayOutbox(100, ack)) > 0); // what other suites left unpublished
+    const order: FsmOrder = { orderId: `store-${randomUUID()}`, bizCode: 'B', sceneId: 'S', state: 'INIT', version: 0, data: {} };
+    await commitPure(store, { ...write(order, 'A'), messages: [message()] }, async () => ({ response: '{}', timers: [] }));
+    await expect(
+      store.relayOutbox(100, async (messages) => {
+        // As a restart or a failover would: the server ends the connection of the pass, idle in its
+        // transaction while the broker confirms. The client hears of it before the pass goes on.
+        const client = relayClient!;
+        const ended = new Promise((resolve) => client.once('end', resolve));
+        await dataSource.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'");
+        await ended;
+        return messages.map((m) => m.id);
+      }),
+    ).rejects.toThrow();
+    // Nothing marked; the process and the pool go on, and the next pass publishes the message once.
+    const handed: string[] = [];
+    while ((await store.relayOutbox(100, async (messages) => (handed.push(...messages.map((m) => m.orderId)), messages.map((m) => m.id)))) > 0);
+    expect(handed.filter((id) => id === order.orderId)).toHaveLength(1);
   });
 
   it('refuses a stale version, a second create and a consumed request id, writing none of it', async () => {

@@ -71,6 +71,10 @@ describe.each([
       }
     }
     expect(result.violations).toEqual([]);
+    // The processes recovered by themselves: none of them ended, and rides went on after the fault.
+    const processes = [...cluster.apis, ...cluster.workers];
+    expect(processes.map((p) => p.child.exitCode)).toEqual(processes.map(() => null));
+    expect(entries.filter((e) => e.type === 'ok' && e.t > faultEnded).length).toBeGreaterThan(50);
     // Nothing hung: the services answered (a 503 while the dependency was down), no request timed out.
     expect(timeouts).toEqual([]);
     expect(result.operations.ok).toBeGreaterThan(50);

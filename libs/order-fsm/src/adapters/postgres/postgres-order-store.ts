@@ -59,6 +59,8 @@ interface PgPool {
 /** One of pg's pooled clients: a text with no values goes by the simple protocol, several statements in one round trip. */
 interface PgClient {
   query(text: string): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
   release(error?: Error | boolean): void;
 }
 
@@ -233,7 +235,12 @@ export class PostgresOrderStore extends SqlOrderStore {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a relay claims a positive whole number of messages, not ${limit}`);
     return this.guard(async () => {
       const client = await pool.connect();
+      // A checked-out client is the borrower's to listen to: pg's pool stops listening to it while it
+      // is out, and a connection the server cuts meanwhile (a restart, a failover) would emit an
+      // unheard 'error', which ends the process. The cut fails this pass's next query instead.
       let broken: Error | undefined;
+      const onError = (error: Error) => (broken = error);
+      client.on('error', onError);
       try {
         const [, claim] = (await client.query(`BEGIN; ${relayClaim(limit)}`)) as [unknown, { rows: Array<Record<string, unknown>> }];
         const claimed = claim.rows.map((row) => this.claimedMessage(row));
@@ -254,6 +261,7 @@ export class PostgresOrderStore extends SqlOrderStore {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     });
