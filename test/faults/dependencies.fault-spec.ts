@@ -8,7 +8,11 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 import { checkHistory, readHistory, type HistoryEntry } from './support/checker.js';
 import { runLoad, startCluster, type Cluster } from './support/processes.js';
 
-const LOAD_MS = 14_000;
+/** A cap on the load: it normally stops once rides have gone on for a while after the fault (below). */
+const LOAD_CAP_MS = 120_000;
+/** After the fault, the load goes on at least this long, and until this many more requests were answered 2xx. */
+const AFTER_FAULT_MS = 5_000;
+const OK_AFTER_FAULT = 60;
 /** The fault starts once this many requests have been answered 2xx: rides are under way at every stage (under a second into the load on 2 cores). */
 const FAULT_AFTER_OK = 100;
 /** How long the dependency stays down: the length of the outage, part of the fault itself. */
@@ -43,7 +47,7 @@ describe.each([
   it('loses nothing acknowledged, applies nothing twice, and settles every order', async () => {
     const audit = await auditQueue(prefix);
     const history = join(tmpdir(), `${prefix}.jsonl`);
-    const load = runLoad({ mode: 'rides', urls: cluster.urls, history, durationMs: LOAD_MS, clients: 6, graceMs: 60_000 });
+    const load = runLoad({ mode: 'rides', urls: cluster.urls, history, durationMs: LOAD_CAP_MS, clients: 6, graceMs: 60_000 });
     await waitFor(
       `${FAULT_AFTER_OK} requests answered`,
       async () => readHistory(history).filter((e) => e.type === 'ok').length >= FAULT_AFTER_OK,
@@ -53,6 +57,18 @@ describe.each([
     const faultStarted = Date.now();
     await restart(() => new Promise((resolve) => setTimeout(resolve, DOWN_MS)));
     const faultEnded = Date.now();
+    // The processes recover by themselves: rides go on after the fault, however long the restart took.
+    // (A restart of RabbitMQ alone can outlast a load of fixed length.)
+    try {
+      await waitFor(
+        `${OK_AFTER_FAULT} requests answered 2xx after the fault`,
+        async () => Date.now() - faultEnded >= AFTER_FAULT_MS && readHistory(history).filter((e) => e.type === 'ok' && e.t > faultEnded).length >= OK_AFTER_FAULT,
+        60_000,
+        200,
+      );
+    } finally {
+      load.stop();
+    }
     const { history: entries } = await load.done;
 
     const received = async () => (await audit.drain()).map((m) => ({ messageId: m.messageId, orderId: m.orderId, version: m.version }));
@@ -74,10 +90,11 @@ describe.each([
     // The processes recovered by themselves: none of them ended, and rides went on after the fault.
     const processes = [...cluster.apis, ...cluster.workers];
     expect(processes.map((p) => p.child.exitCode)).toEqual(processes.map(() => null));
-    expect(entries.filter((e) => e.type === 'ok' && e.t > faultEnded).length).toBeGreaterThan(50);
+    expect(entries.filter((e) => e.type === 'ok' && e.t > faultEnded).length).toBeGreaterThanOrEqual(OK_AFTER_FAULT);
     // Nothing hung: the services answered (a 503 while the dependency was down), no request timed out.
     expect(timeouts).toEqual([]);
     expect(result.operations.ok).toBeGreaterThan(50);
     await audit.remove();
-  });
+    // Up to 30 s to the fault, the restart itself, up to 60 s of rides after it, and the checker's settling.
+  }, 300_000);
 });

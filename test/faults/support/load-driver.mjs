@@ -5,6 +5,8 @@
 // as a careful client would, until it ends or the run's grace runs out.
 //
 //   node load-driver.mjs '{"mode":"rides"|"storm", "urls":[...], "history":"file", ...}'
+//
+// Rides run for durationMs, or until the driver receives SIGUSR2, whichever comes first.
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 
@@ -74,8 +76,10 @@ const RIDE = [
 
 /** Whole ENTERPRISE rides (they pay and close through the workers) and APP rides cancelled on the way. */
 async function rides() {
-  const deadline = Date.now() + plan.durationMs;
+  let deadline = Date.now() + plan.durationMs;
   const giveUpAt = deadline + (plan.graceMs ?? 60_000);
+  // SIGUSR2 ends the run early: no new ride starts, rides under way go on to their end.
+  process.on('SIGUSR2', () => (deadline = Math.min(deadline, Date.now())));
   await Promise.all(Array.from({ length: plan.clients }, async (_, client) => {
     for (let ride = 0; Date.now() < deadline; ride++) {
       const urlIndex = (client + ride) % urls.length;

@@ -126,7 +126,7 @@ export interface LoadPlan {
 }
 
 /** Runs the load driver in its own process; answers its counts and the history it wrote. */
-export function runLoad(plan: LoadPlan): { done: Promise<{ counts: Record<string, number>; history: HistoryEntry[] }> } {
+export function runLoad(plan: LoadPlan): { done: Promise<{ counts: Record<string, number>; history: HistoryEntry[] }>; stop: () => void } {
   const child = spawn(process.execPath, [`${SUPPORT}/load-driver.mjs`, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
@@ -136,5 +136,6 @@ export function runLoad(plan: LoadPlan): { done: Promise<{ counts: Record<string
       resolve({ counts: JSON.parse(out), history: readHistory(plan.history) });
     });
   });
-  return { done };
+  // Rides only: no new ride starts after stop(), the ones under way go on to their end.
+  return { done, stop: () => void child.kill('SIGUSR2') };
 }
