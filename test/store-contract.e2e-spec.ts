@@ -690,8 +690,11 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(moved.version).toBe(2);
       // Its next transition clears the flag.
       const v1 = (await store.load(flagged.orderId))!;
-      await commitWith(store, step(v1, 'B'));
+      expect(v1.flag).toBeDefined();
+      const committed = await commitWith(store, step(v1, 'B'));
       expect((await store.load(flagged.orderId))!.flag).toBeUndefined();
+      // And the order the commit answers is the one stored: no flag either.
+      expect(committed.flag).toBeUndefined();
     });
   });
 

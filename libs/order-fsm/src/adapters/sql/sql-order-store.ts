@@ -936,5 +936,7 @@ function toConsumed(row: RequestRow | undefined): ConsumedRequest | null {
 }
 
 function committedOrder({ order, toState, at, machineVersion }: TransitionWrite, version: number): FsmOrder {
-  return { ...order, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at, machineVersion: machineVersion ?? order.machineVersion ?? 1 };
+  // The fence clears the flag (a transition is the attention a flagged order needed).
+  const { flag: _cleared, ...rest } = order;
+  return { ...rest, state: toState, version, createdAt: order.version === 0 ? at : order.createdAt, updatedAt: at, machineVersion: machineVersion ?? order.machineVersion ?? 1 };
 }
