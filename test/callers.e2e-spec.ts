@@ -138,7 +138,8 @@ describe("the engine's own request ids", () => {
   const prefix = uniquePrefix('system-ids');
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: 300, timerPollMs: 50, workerRetryDelaysMs: [100] });
+    // An accept timeout no ride could outlast on a slow machine: the timer test below makes its timer due itself.
+    t = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: 600_000, timerPollMs: 50, workerRetryDelaysMs: [100] });
   });
   afterAll(async () => {
     await t.close();
@@ -168,6 +169,7 @@ describe("the engine's own request ids", () => {
     const created = await postOrder(t, { requestId: guessed });
     expect(created.status).toBe(201);
     const orderId = created.body.orderId;
+    await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = CURRENT_TIMESTAMP(3) WHERE order_id = ?', [orderId]);
     await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
     const [timer] = await sql(t.dataSource, 'SELECT id, outcome FROM fsm_timer WHERE order_id = ?', [orderId]);
     expect(timer.outcome).toBe('fired');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { OrderLockHandle } from '@order-fsm/core';
 import { RedlockOrderLock } from '@order-fsm/core/redis';
+import { waitFor } from './support/broker.js';
 
 // The Redis lock against a real Redis, each lock on its own connections as separate processes have them.
 // Redis is shared: every test uses keys of its own under a prefix of this run.
@@ -54,7 +55,8 @@ describe('RedlockOrderLock on Redis', () => {
     const order = randomUUID();
     const key = PREFIX + order;
     const { lock: holder } = await lockOf({ ttlMs: 5_000 });
-    const { lock: waiter } = await lockOf({ waitMs: 450, retryDelayMs: 100 });
+    // Long enough for several retries however slow the machine (each is a SET, seen by MONITOR).
+    const { lock: waiter } = await lockOf({ waitMs: 2_000, retryDelayMs: 100 });
     const monitor = await admin.monitor();
     const sent: string[][] = [];
     // Every command that names this order's key, as Redis received it from the two locks (not the
@@ -123,29 +125,31 @@ describe('RedlockOrderLock on Redis', () => {
   it('wakes a waiter of another process when the holder releases, instead of leaving it to its next retry', async () => {
     const order = randomUUID();
     const { lock: a } = await lockOf();
-    // A retry every second: only the wake-up can hand it the order much sooner.
-    const { lock: b } = await lockOf({ retryDelayMs: 1_000, waitMs: 10_000 });
+    // A retry every 10 s (7.5 s at the soonest, with its jitter): only the wake-up can hand it the order sooner.
+    const { lock: b } = await lockOf({ retryDelayMs: 10_000, waitMs: 20_000 });
     const held = await a.acquire(order);
     let acquiredAt = 0;
     const waiter = b.acquire(order).then((handle) => {
       acquiredAt = performance.now();
       return handle;
     });
-    await sleep(300);
+    // The waiter tried once and listens for the release.
+    await waitFor('the waiter to listen', async () => Number(((await admin.pubsub('NUMSUB', `${PREFIX}${order}:released`)) as [string, number])[1]) === 1, 5_000, 20);
     expect(acquiredAt).toBe(0);
     const releasedAt = performance.now();
     await held.release();
     const handle = await waiter;
-    // A generous bound on a busy machine, still half the retry interval.
-    expect(acquiredAt - releasedAt).toBeLessThan(500);
+    // A generous bound on a busy machine, still well under the soonest retry.
+    expect(acquiredAt - releasedAt).toBeLessThan(3_000);
     await handle.release();
   });
 
   it('lets a waiter in after the lease of a holder that never released (it died)', async () => {
     const order = randomUUID();
-    await admin.set(PREFIX + order, 'a-dead-holder', 'PX', 300);
     const { lock } = await lockOf({ retryDelayMs: 50, waitMs: 5_000 });
+    // The clock starts before the lease does: however long the test takes to ask, the lease is 300 ms from here at most.
     const started = Date.now();
+    await admin.set(PREFIX + order, 'a-dead-holder', 'PX', 300);
     const handle = await lock.acquire(order);
     // Not before the lease ended: the key was the dead holder's until then.
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
@@ -188,14 +192,14 @@ describe('RedlockOrderLock on Redis', () => {
 
   it('renews the lease when it hands the order on in the same process: the next holder is never left without one', async () => {
     const order = randomUUID();
-    const { lock } = await lockOf({ ttlMs: 1_000, waitMs: 5_000 });
+    const { lock } = await lockOf({ ttlMs: 4_000, waitMs: 10_000 });
     const { lock: other } = await lockOf({ waitMs: 150, retryDelayMs: 20 });
     const first = await lock.acquire(order);
     const second = lock.acquire(order);
-    await sleep(600); // more than half of the lease gone
+    await sleep(2_500); // more than half of the lease gone
     await first.release();
     const handle = await second;
-    await sleep(600); // past the first lease's end, well inside the renewed one
+    await sleep(2_500); // past the first lease's end, inside the renewed one (1.5 s to spare)
     expect(await admin.pttl(PREFIX + order)).toBeGreaterThan(0);
     expect(await codeOf(other.acquire(order))).toBe('ORDER_BUSY');
     await handle.release();
@@ -245,8 +249,7 @@ describe('RedlockOrderLock on Redis', () => {
 
     let held = await other.acquire(order);
     let waiter = lock.acquire(order);
-    await sleep(300);
-    const [id] = await subscribers();
+    const [id] = await waitFor('the waiter to listen', async () => ((await subscribers()).length > 0 ? subscribers() : undefined), 5_000, 20);
     expect(id).toBeDefined();
     await admin.client('KILL', 'ID', id);
     await held.release();
@@ -255,8 +258,7 @@ describe('RedlockOrderLock on Redis', () => {
     // The connection comes back (ioredis reconnects it): the next waiter listens on it again.
     held = await other.acquire(order);
     waiter = lock.acquire(order);
-    await sleep(300);
-    expect(await subscribers()).toHaveLength(1);
+    await waitFor('the waiter to listen again', async () => (await subscribers()).length === 1, 5_000, 20);
     await held.release();
     await (await waiter).release();
     expect(lock.tracked).toBe(0);

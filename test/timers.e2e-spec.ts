@@ -11,11 +11,19 @@ async function timersOf(t: TestApp, orderId: string) {
   >;
 }
 
+/** Makes the order's pending timers due now, as the clock would once their timeout has passed. */
+async function dueNow(t: TestApp, orderId: string): Promise<void> {
+  await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = CURRENT_TIMESTAMP(3) WHERE order_id = ? AND fired_at IS NULL', [orderId]);
+}
+
+const TIMEOUT_MS = 600_000;
+
 describe('durable timers', () => {
   const prefix = uniquePrefix('timers');
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: 300, paymentTimeoutMs: 300, timerPollMs: 50 });
+    // Timeouts no step of a test could outlast on a slow machine: each test makes its timers due itself (dueNow).
+    t = await startTestApp({ amqpPrefix: prefix, acceptTimeoutMs: TIMEOUT_MS, paymentTimeoutMs: TIMEOUT_MS, timerPollMs: 50 });
   });
   afterAll(async () => {
     await t.close();
@@ -25,6 +33,11 @@ describe('durable timers', () => {
   it('cancels a CREATED order nobody accepts in time, once, as the timer, and frees the passenger', async () => {
     const passengerId = await newPassenger(t);
     const orderId = await createOrder(t, { passengerId });
+    // Scheduled at the accept timeout after the transition that set it.
+    const [scheduled] = await sql(t.dataSource, 'SELECT t.fire_at, o.updated_at FROM fsm_timer t JOIN fsm_order o ON o.id = t.order_id WHERE t.order_id = ?', [orderId]);
+    // (to the millisecond each column keeps: one may round where the other truncates)
+    expect(Math.abs(new Date(scheduled.fire_at).getTime() - new Date(scheduled.updated_at).getTime() - TIMEOUT_MS)).toBeLessThanOrEqual(1);
+    await dueNow(t, orderId);
     await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
     expect(await activeRideOf(t.dataSource, passengerId)).toEqual([]);
     const log = await transitionsOf(t, orderId);
@@ -41,6 +54,7 @@ describe('durable timers', () => {
   it('fires nothing for an order that moved on before its time', async () => {
     const orderId = await createOrder(t);
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
+    await dueNow(t, orderId);
     const [timer] = await waitFor('the timer to come due', async () => {
       const timers = await timersOf(t, orderId);
       return timers[0]?.fired_at ? timers : undefined;
@@ -55,6 +69,7 @@ describe('durable timers', () => {
     await advance(t, orderId, 'ACCEPT', { driverId: 'd' });
     await advance(t, orderId, 'ARRIVE');
     await advance(t, orderId, 'CANCEL');
+    await dueNow(t, orderId);
     await waitFor('CLOSED', async () => (await t.engine.findOrder(orderId))?.state === 'CLOSED');
     const last = (await transitionsOf(t, orderId)).at(-1);
     expect(last).toMatchObject({ event: 'PAYMENT_TIMEOUT', fromState: 'CANCEL_PENDING_PAYMENT', toState: 'CLOSED', source: 'timer' });
