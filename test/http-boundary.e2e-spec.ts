@@ -79,11 +79,12 @@ describe('deep JSON: refused before anything walks it, and reads go on meanwhile
       expect(answer).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', message: expect.stringContaining('deeper than') } });
     }
     expect([...quiet.statuses, ...during.statuses].every((status) => status === 200)).toBe(true);
-    // A read now waits its turn behind the 16 clients' refusals, about 1 ms each: the 100 reads took 7
-    // to 15 times as long as without the storm. Before the depth was checked in the parser, each deep
-    // body cost the server about 130 ms (a stack overflow, and its stack logged) and the same reads
-    // took over 200 times as long. A generous bound between the two:
-    expect(during.ms).toBeLessThan(60 * quiet.ms);
+    // The server answers a deep body in about 1 ms: the storm got through dozens of them for every
+    // read (which waits its turn behind 16 of them). Before the depth was checked in the parser, each
+    // cost the server about 130 ms (a stack overflow, and its stack logged). The storm's time per
+    // refusal, with the reads' share in it, against a bound between the two that no noise of this
+    // machine reaches (one measurement, not a ratio of two taken at different moments):
+    expect(during.ms / answers.length).toBeLessThan(30);
     // Nothing was logged: no stack overflow, no 500.
     expect(service.output()).not.toMatch(/RangeError|Maximum call stack|INTERNAL_ERROR|"level":50/);
     const order = (await client.http().get(`/orders/${orderId}`).expect(200)).body;

@@ -1,8 +1,12 @@
+import { jest } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { openDatabase, sql } from '../support/database.js';
 import { deleteTopology, uniquePrefix, waitFor } from '../support/broker.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { DROPOFF, PICKUP, uid } from '../support/taxi-client.js';
+
+// Real processes, restarts and settling waits: each test's own waits are bounded; this bounds their sum.
+jest.setTimeout(300_000);
 
 const http = (p: ServiceProcess) => p.http();
 

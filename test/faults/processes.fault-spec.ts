@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { auditQueue, deleteTopology, queueMessages, uniquePrefix, waitFor } from '../support/broker.js';
 import { startTestApp, testRedis } from '../support/test-app.js';
@@ -7,6 +8,9 @@ import { amqpTopology } from '@order-fsm/core/amqp';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { openDatabase, sql } from '../support/database.js';
+
+// Real processes, restarts and settling waits: each test's own waits are bounded; this bounds their sum.
+jest.setTimeout(300_000);
 
 const machine = faultMachine();
 const oid = (name: string) => `fault-${name}-${randomUUID().slice(0, 13)}`;
@@ -54,7 +58,7 @@ describe('faults in the processes that run the engine', () => {
       const orderId = oid('stale');
       expect((await holder.create(orderId, 'MANUAL')).outcome).toMatchObject({ toState: 'A', version: 1 });
       const staleRequest = `stale-${randomUUID()}`;
-      const stale = holder.send(orderId, 'MOVE', { holdMs: 1_500 }, staleRequest);
+      const stale = holder.send(orderId, 'MOVE', { hold: true }, staleRequest);
       await holder.line(`HOLDING ${orderId}`);
       holder.child.kill('SIGSTOP');
       try {
@@ -65,6 +69,8 @@ describe('faults in the processes that run the engine', () => {
       } finally {
         holder.child.kill('SIGCONT');
       }
+      // Resumed, it writes what it decided on the order as it read it.
+      expect((await holder.release(orderId)).ok).toBe(true);
       const answer = await stale;
       expect(answer.ok).toBe(false);
       expect(['VERSION_CONFLICT', 'ORDER_STATE_NOT_MATCH']).toContain(answer.error?.code);

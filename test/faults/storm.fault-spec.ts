@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTaxiMachine } from '../../apps/order-service/src/taxi/taxi.machine.js';
@@ -5,6 +6,9 @@ import { deleteTopology, uniquePrefix } from '../support/broker.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { checkHistory } from './support/checker.js';
 import { runLoad, startCluster } from './support/processes.js';
+
+// Real processes, restarts and settling waits: each test's own waits are bounded; this bounds their sum.
+jest.setTimeout(300_000);
 
 const ROUNDS = Number(process.env.FAULT_STORM_ROUNDS ?? 200);
 const WIDTH = 50;

@@ -37,6 +37,9 @@ const spec = JSON.parse(readFileSync(new URL('./fault-machine.json', import.meta
 const machine = fsm.defineMachine(spec);
 const STEPS = ['S1', 'S2', 'S3'];
 
+/** Holders waiting for the command `release`, by order. */
+const holds = new Map();
+
 /** Stops here for good (until killed) when this is the chosen point. */
 async function point(name, order) {
   if (stopAt !== name || (stopOrder !== '*' && stopOrder !== order.orderId)) return;
@@ -55,11 +58,11 @@ class Steps extends fsm.AbstractStateProcessor {
       process.stdout.write(`POISONED ${ctx.order.orderId}\n`);
       throw new Error('poison: this work can never succeed');
     }
-    // A holder: it has the lock and the order as read, and takes its time before writing.
-    const holdMs = ctx.event.payload?.holdMs;
-    if (holdMs) {
+    // A holder: it has the lock and the order as read, and writes only once the suite lets it go
+    // (the command `release`), however long the suite takes to pause it and move the order meanwhile.
+    if (ctx.event.payload?.hold) {
       process.stdout.write(`HOLDING ${ctx.order.orderId} ${ctx.order.version}\n`);
-      await new Promise((resolve) => setTimeout(resolve, holdMs));
+      await new Promise((resolve) => holds.set(ctx.order.orderId, resolve));
     }
     await point('action', ctx.order);
     return fsm.ServiceResult.ok();
@@ -149,6 +152,11 @@ process.on('message', async ({ id, cmd, ...args }) => {
     let outcome;
     if (cmd === 'create') outcome = await engine.createOrder({ requestId: args.requestId, bizCode: args.bizCode, sceneId: 'S', orderId: args.orderId });
     else if (cmd === 'send') outcome = await engine.sendEvent({ eventType: args.event, orderId: args.orderId, requestId: args.requestId, payload: args.payload });
+    else if (cmd === 'release') {
+      if (!holds.has(args.orderId)) throw new Error(`nothing holds order ${args.orderId}`);
+      holds.get(args.orderId)();
+      holds.delete(args.orderId);
+    }
     else if (cmd === 'stop') {
       await app.close();
       await messaging.close();

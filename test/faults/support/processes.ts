@@ -22,6 +22,8 @@ export interface FaultNode {
   line(prefix: string, timeoutMs?: number): Promise<string>;
   create(orderId: string, bizCode: string): Promise<NodeReply>;
   send(orderId: string, event: string, payload?: Record<string, unknown>, requestId?: string): Promise<NodeReply>;
+  /** Lets a holder of the order (an event sent with the payload `{ hold: true }`) go on to write. */
+  release(orderId: string): Promise<NodeReply>;
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function startFaultNode(env: Record<string, string>): Promise<Fault
     line,
     create: (orderId, bizCode) => command('create', { orderId, bizCode, requestId: `create-${randomUUID()}` }),
     send: (orderId, event, payload = {}, requestId = `send-${randomUUID()}`) => command('send', { orderId, event, payload, requestId }),
+    release: (orderId) => command('release', { orderId }),
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
