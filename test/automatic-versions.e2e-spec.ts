@@ -329,7 +329,7 @@ describe(`HeldEventPoller on ${DATABASE_NAME}: a held event of an order of a ret
       expect.objectContaining({
         event: 'PAY',
         status: 'refused',
-        outcome: `order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
+        outcome: `MACHINE_VERSION_NOT_SERVED: order ${orderId} follows held-test v1, which this service does not serve (it serves v3) and no migration moves on from`,
       }),
     ]);
     expect(await logOf(orderId)).toEqual([

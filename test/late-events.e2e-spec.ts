@@ -1,3 +1,5 @@
+import { defineMachine } from '@order-fsm/core';
+import { taxiMachineSpec } from '../apps/order-service/src/taxi/taxi.machine.js';
 import { auditQueue, deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
 import { sql } from './support/database.js';
 import { advance, createOrder, sendEvent, TO_FEE_CONFIRMED, transitionsOf, uid } from './support/taxi-client.js';
@@ -205,8 +207,39 @@ describe('a held event outlives its instance, and expires at its deadline', () =
     }
   });
 
-  it('expires when its deadline passes first: recorded, announced, and answered to a retry', async () => {
+  it('is given back when its deadline passes first (onExpiry: compensate): recorded, announced with the refund, and answered to a retry', async () => {
     const t = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50, paymentHoldMs: 300 });
+    try {
+      const orderId = await orderAfter(t, 4);
+      const requestId = uid('too-early');
+      const paymentId = uid('pay');
+      expect((await sendEvent(t, orderId, 'PAY', { paymentId }, { requestId })).status).toBe(202);
+      await waitFor('the hold to expire', async () => (await lateEventsOf(t, orderId))[0]?.status === 'compensated');
+      expect((await lateEventsOf(t, orderId))[0]).toMatchObject({ policy: 'hold', outcome: 'its deadline passed with the order in TRIP_ENDED; compensated' });
+      const messages = await lateMessagesOf(t, orderId);
+      expect(messages.map((m) => m.routing_key)).toEqual(['EXPRESS.APP.late.PAY.held', 'EXPRESS.APP.late.PAY.compensated']);
+      // The refund leaves once, in the message the payment service consumes, as for a payment that arrives too late.
+      const refund = { paymentId, reason: expect.stringContaining('until its hold expired, the order in TRIP_ENDED') };
+      expect(messages[1].payload).toMatchObject({ type: 'late-event', event: 'PAY', policy: 'hold', status: 'compensated', result: { refund } });
+      // Confirming the fee now applies nothing held: the order waits for a new payment.
+      await advance(t, orderId, 'CONFIRM_FEE');
+      expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
+      // The payment service retrying its request learns it was given back.
+      const retry = await sendEvent(t, orderId, 'PAY', { paymentId }, { requestId });
+      expect(retry.status).toBe(200);
+      expect(retry.body).toMatchObject({ toState: 'TRIP_ENDED', late: { policy: 'hold', status: 'compensated' }, result: { refund } });
+      expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
+      expect(await paymentsOf(t, orderId)).toEqual([]);
+      expect(await lateMessagesOf(t, orderId)).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('expires without a compensation where the machine does not ask for one on expiry', async () => {
+    const taxi = taxiMachineSpec();
+    const machine = defineMachine({ ...taxi, events: { ...taxi.events, PAY: { ...taxi.events.PAY, late: { ...taxi.events.PAY.late, TRIP_ENDED: { hold: { forMs: 300 } } } } } });
+    const t = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50 }, { machine });
     try {
       const orderId = await orderAfter(t, 4);
       const requestId = uid('too-early');
@@ -215,15 +248,9 @@ describe('a held event outlives its instance, and expires at its deadline', () =
       await waitFor('the hold to expire', async () => (await lateEventsOf(t, orderId))[0]?.status === 'expired');
       expect((await lateEventsOf(t, orderId))[0].outcome).toBe('its deadline passed with the order in TRIP_ENDED');
       expect((await lateMessagesOf(t, orderId)).map((m) => m.routing_key)).toEqual(['EXPRESS.APP.late.PAY.held', 'EXPRESS.APP.late.PAY.expired']);
-      // Confirming the fee now applies nothing held: the order waits for a new payment.
-      await advance(t, orderId, 'CONFIRM_FEE');
-      expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
-      // The payment service retrying its request learns it expired (and refunds, or sends it anew).
       const retry = await sendEvent(t, orderId, 'PAY', { paymentId }, { requestId });
-      expect(retry.status).toBe(200);
-      expect(retry.body).toMatchObject({ toState: 'TRIP_ENDED', late: { policy: 'hold', status: 'expired' } });
-      expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
-      expect(await paymentsOf(t, orderId)).toEqual([]);
+      expect([retry.status, retry.body.late]).toEqual([200, { policy: 'hold', status: 'expired', deadline: expect.any(String) }]);
+      expect(retry.body.result).toBeNull();
     } finally {
       await t.close();
     }

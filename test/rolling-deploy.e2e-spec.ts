@@ -15,6 +15,7 @@ import {
   ServiceResult,
 } from '@order-fsm/core';
 import type { DataSource } from 'typeorm';
+import { HeldEventPoller } from '../libs/order-fsm/src/workers/held-event-poller.js';
 import { OrderFsmWorker } from '../libs/order-fsm/src/workers/order-fsm.worker.js';
 import { NOT_YET_SERVED_RETRY_MS, TimerPoller } from '../libs/order-fsm/src/workers/timer-poller.js';
 import { DATABASE_NAME, openDatabase, orderStoreFor, sql } from './support/database.js';
@@ -110,7 +111,7 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     await current?.close();
     await retiring?.close();
     if (made.length > 0) {
-      for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_work_attempt', 'fsm_dead_letter']) {
+      for (const table of ['fsm_outbox', 'fsm_transition', 'fsm_timer', 'fsm_work_attempt', 'fsm_dead_letter', 'fsm_late_event']) {
         await sql(dataSource, `DELETE FROM ${table} WHERE order_id IN (?)`, [made]).catch(() => undefined);
       }
       await sql(dataSource, 'DELETE FROM fsm_order WHERE id IN (?)', [made]);
@@ -195,5 +196,16 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     expect(timer.fired_at).not.toBeNull();
     expect(timer.outcome).toBe('MACHINE_VERSION_NOT_SERVED');
     expect(await orderRow(orderId)).toMatchObject({ state: 'A', version: 1 });
+
+    // A late event held for it is refused too, its outcome led by the code, as every refusal's is.
+    await sql(
+      dataSource,
+      'INSERT INTO fsm_late_event (order_id, version, state, event, request_id, caller, source, request_hash, policy, status, response, deadline, next_check_at, created_at) ' +
+        "VALUES (?, 1, 'A', 'PING', ?, 'spec', 'api', ?, 'hold', 'held', '{}', ?, ?, ?)",
+      [orderId, `held-${randomUUID()}`, 'h'.repeat(64), new Date(NOW.getTime() + 3_600_000), DUE, DUE],
+    );
+    expect(await retiring.get(HeldEventPoller).releaseDue(NOW, 100)).toBeGreaterThanOrEqual(1);
+    const [held] = await sql(dataSource, 'SELECT status, outcome FROM fsm_late_event WHERE order_id = ?', [orderId]);
+    expect(held).toMatchObject({ status: 'refused', outcome: expect.stringMatching(/^MACHINE_VERSION_NOT_SERVED: /) });
   });
 });

@@ -67,8 +67,9 @@ export function taxiMachineV1Spec({ autoStuckAfterMs = 60_000, paymentHoldMs = 6
         sentBy: 'payment',
         description: 'the payment service reports a payment it took',
         late: {
-          // The payment raced the driver's fee confirmation: it applies once the fee is confirmed.
-          [S.TRIP_ENDED]: { hold: { forMs: paymentHoldMs } },
+          // The payment raced the driver's fee confirmation: it applies once the fee is confirmed. If the
+          // fee is never confirmed in time (or the order goes where no payment applies), the money is given back.
+          [S.TRIP_ENDED]: { hold: { forMs: paymentHoldMs, onExpiry: 'compensate' } },
           // Money taken for a ride that was already paid, closed unpaid or cancelled is given back.
           [S.PAID]: 'compensate',
           [S.CLOSED]: 'compensate',

@@ -58,7 +58,7 @@ const toList = (v: string | readonly string[] | undefined) => (v === undefined ?
 /** What describeMachine() reads of the registry: the processors serving a version, and which it would choose. */
 export type DiagramRegistry = Pick<ProcessorRegistry, 'listProcessors' | 'resolve'>;
 
-const lateLabel = (policy: ResolvedLatePolicy) => (policy.kind === 'hold' ? `hold ${duration(policy.forMs)}` : policy.kind);
+const lateLabel = (policy: ResolvedLatePolicy) => (policy.kind === 'hold' ? `hold ${duration(policy.forMs)}${policy.onExpiry ? `, then ${policy.onExpiry}` : ''}` : policy.kind);
 const duration = (ms: number) =>
   ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}min` : ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
 

@@ -648,14 +648,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     let result: T | undefined;
     let late: LateOutcome;
     if (policy.kind === 'compensate') {
-      const ctx = new StateContext(event, order);
-      const compensation = this.registry
-        .resolveCompensations(order.state, event.eventType, order.bizCode, order.sceneId, machine.version)
-        .filter((candidate) => candidate.filter(ctx));
-      if (compensation.length === 0) throw new ProcessorNotFoundError(order.orderId, order.state, event.eventType, order.bizCode, order.sceneId);
-      if (compensation.length > 1) throw new AmbiguousProcessorError(order.orderId, order.state, event.eventType, compensation.map((c) => c.constructor.name));
-      nameProcessor(compensation[0].constructor.name);
-      result = (await compensation[0].compensate(ctx)) as T;
+      result = (await this.compensate(event, order, order.state, machine)) as T;
       late = { policy: 'compensate', status: 'compensated' };
     } else if (policy.kind === 'hold') {
       late = { policy: 'hold', status: 'held', deadline: new Date(at.getTime() + policy.forMs).toISOString() };
@@ -693,6 +686,21 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     });
     if (this.options.outbox) this.signal.committed();
     return answer;
+  }
+
+  /**
+   * Runs the one compensation of `event` in `state` (where it arrived late, or was held) that
+   * accepts it, against `order` as it is, and answers its result. NOT_FOUND_PROCESSOR without one,
+   * AMBIGUOUS_PROCESSOR with several. The HeldEventPoller calls it for a held event that expires
+   * where its machine says `onExpiry: 'compensate'`.
+   */
+  async compensate(event: OrderStateEvent, order: FsmOrder, state: string, machine: MachineDefinition): Promise<unknown> {
+    const ctx = new StateContext(event, order);
+    const compensation = this.registry.resolveCompensations(state, event.eventType, order.bizCode, order.sceneId, machine.version).filter((candidate) => candidate.filter(ctx));
+    if (compensation.length === 0) throw new ProcessorNotFoundError(order.orderId, state, event.eventType, order.bizCode, order.sceneId);
+    if (compensation.length > 1) throw new AmbiguousProcessorError(order.orderId, state, event.eventType, compensation.map((c) => c.constructor.name));
+    nameProcessor(compensation[0].constructor.name);
+    return compensation[0].compensate(ctx);
   }
 
   /**

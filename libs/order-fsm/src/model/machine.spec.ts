@@ -130,6 +130,17 @@ describe('late policies and versions', () => {
     // Undeclared: refused, as without a policy.
     expect(m.latePolicy('ABORT', 'DONE')).toEqual({ kind: 'refuse' });
     expect(m.version).toBe(1);
+    expect(m.compensatesOnExpiry('SETTLE', 'PENDING')).toBe(false);
+  });
+
+  it('compensates a held event on expiry where the hold says so', () => {
+    const m = defineMachine({ ...spec, events: { SETTLE: { late: { PENDING: { hold: { forMs: 1_000, onExpiry: 'compensate' } } } }, CONFIRM: { late: { hold: { forMs: 1_000 } } } } });
+    expect(m.latePolicy('SETTLE', 'PENDING')).toEqual({ kind: 'hold', forMs: 1_000, onExpiry: 'compensate' });
+    expect(m.compensatesOnExpiry('SETTLE', 'PENDING')).toBe(true);
+    // A hold without it, and a state with no hold at all.
+    expect(m.latePolicy('CONFIRM', 'NEW')).toEqual({ kind: 'hold', forMs: 1_000 });
+    expect(m.compensatesOnExpiry('CONFIRM', 'NEW')).toBe(false);
+    expect(m.compensatesOnExpiry('SETTLE', 'FAILED')).toBe(false);
   });
 
   it("turns a '*' hold into a refusal where no state that takes the event can be reached", () => {
@@ -150,6 +161,7 @@ describe('late policies and versions', () => {
           SETTLE: { late: { CONFIRMED: 'ignore', NOPE: 'ignore', FAILED: { hold: { forMs: 1_000 } } } as never },
           CONFIRM: { late: { hold: { forMs: -1 } } },
           OPEN: { late: 'shrug' as never },
+          ABORT: { late: { NEW: { hold: { forMs: 1_000, onExpiry: 'refund' } }, PENDING: { hold: { forMs: 1_000, for: 1 } } } as never },
         },
       }),
     ).toThrow(
@@ -160,7 +172,9 @@ describe('late policies and versions', () => {
         '  - event SETTLE late in NOPE: NOPE is not a declared state',
         '  - event SETTLE late in FAILED: an order in FAILED never reaches a state that takes SETTLE, so holding it can only expire',
         '  - event CONFIRM (late anywhere): a hold needs forMs, a whole number of milliseconds above 0',
-        '  - event OPEN (late anywhere): shrug is not a late policy (refuse, ignore, compensate or { hold: { forMs } })',
+        '  - event OPEN (late anywhere): shrug is not a late policy (refuse, ignore, compensate or { hold: { forMs, onExpiry? } })',
+        `  - event ABORT late in NEW: a hold's onExpiry is 'compensate' or absent, not "refund"`,
+        '  - event ABORT late in PENDING: a hold takes forMs and onExpiry, not for',
       ].join('\n'),
     );
   });

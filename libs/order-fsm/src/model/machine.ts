@@ -31,16 +31,20 @@ export interface TransitionSpec<S extends string = string, E extends string = st
  * - `compensate`: the event's compensation (`@LateEventCompensation`) runs once and its result is
  *   recorded and sent as a message (a refund for a late payment);
  * - `{ hold: { forMs } }`: kept, durably, until the order reaches a state that takes it, which then
- *   applies it as sent; or until `forMs` has passed, when it expires. Answered 202.
+ *   applies it as sent; or until `forMs` has passed, or the order can no longer reach such a state,
+ *   when it expires. Answered 202. With `onExpiry: 'compensate'` an event that expires is compensated
+ *   instead (the compensation of the event in the state it was held in runs once, against the order
+ *   as it is then, and its result leaves in a `compensated` message): money taken for a payment the
+ *   order never took is given back.
  */
-export type LatePolicy = 'refuse' | 'ignore' | 'compensate' | { readonly hold: { readonly forMs: number } };
+export type LatePolicy = 'refuse' | 'ignore' | 'compensate' | { readonly hold: { readonly forMs: number; readonly onExpiry?: 'compensate' } };
 
 /** A late policy as the engine applies it. */
 export type ResolvedLatePolicy =
   | { readonly kind: 'refuse' }
   | { readonly kind: 'ignore' }
   | { readonly kind: 'compensate' }
-  | { readonly kind: 'hold'; readonly forMs: number };
+  | { readonly kind: 'hold'; readonly forMs: number; readonly onExpiry?: 'compensate' };
 
 /** What the machine says of an event wherever it is declared. */
 export interface EventSpec<S extends string = string> {
@@ -216,6 +220,12 @@ export class MachineDefinition<S extends string = string, E extends string = str
     return policy;
   }
 
+  /** Whether `event`, held in `state`, is compensated when it expires (`hold: { onExpiry: 'compensate' }`). */
+  compensatesOnExpiry(event: string, state: string): boolean {
+    const policy = this.latePolicy(event, state);
+    return policy.kind === 'hold' && policy.onExpiry === 'compensate';
+  }
+
   /** The events that declare a late policy, each with its policies by state (`*` for the rest). */
   get latePolicies(): ReadonlyMap<string, ReadonlyMap<string, ResolvedLatePolicy>> {
     return this.late;
@@ -297,19 +307,23 @@ export class MachineDefinition<S extends string = string, E extends string = str
 
 const edgeKey = (from: string, event: string, to: string) => `${from}\u0000${event}\u0000${to}`;
 
-const isHold = (value: unknown): value is { hold: { forMs: number } } => typeof value === 'object' && value !== null && 'hold' in value;
+const isHold = (value: unknown): value is { hold: { forMs: number; onExpiry?: unknown } } => typeof value === 'object' && value !== null && 'hold' in value;
 
 /** A policy as the engine applies it, or what is wrong with it. */
 function resolveLatePolicy(policy: unknown): ResolvedLatePolicy | string {
   if (typeof policy === 'string') {
-    return LATE_KINDS.has(policy) ? (Object.freeze({ kind: policy }) as ResolvedLatePolicy) : `${policy} is not a late policy (refuse, ignore, compensate or { hold: { forMs } })`;
+    return LATE_KINDS.has(policy) ? (Object.freeze({ kind: policy }) as ResolvedLatePolicy) : `${policy} is not a late policy (refuse, ignore, compensate or { hold: { forMs, onExpiry? } })`;
   }
   if (isHold(policy)) {
     const forMs = policy.hold?.forMs;
     if (!Number.isInteger(forMs) || forMs <= 0) return 'a hold needs forMs, a whole number of milliseconds above 0';
-    return Object.freeze({ kind: 'hold', forMs });
+    const onExpiry = policy.hold.onExpiry;
+    if (onExpiry !== undefined && onExpiry !== 'compensate') return `a hold's onExpiry is 'compensate' or absent, not ${JSON.stringify(onExpiry)}`;
+    const extra = Object.keys(policy.hold).filter((key) => key !== 'forMs' && key !== 'onExpiry');
+    if (extra.length > 0) return `a hold takes forMs and onExpiry, not ${extra.join(', ')}`;
+    return Object.freeze(onExpiry ? { kind: 'hold', forMs, onExpiry } : { kind: 'hold', forMs });
   }
-  return `${JSON.stringify(policy)} is not a late policy (refuse, ignore, compensate or { hold: { forMs } })`;
+  return `${JSON.stringify(policy)} is not a late policy (refuse, ignore, compensate or { hold: { forMs, onExpiry? } })`;
 }
 
 /** The states of a machine, as a type: `StateOf<typeof taxiMachine>`. */

@@ -202,9 +202,9 @@ export interface HeldEvent {
   readonly createdAt: Date;
 }
 
-/** How a held event ends (released, expired, refused), or when it is looked at again. */
+/** How a held event ends (released, expired, compensated on expiry, refused), or when it is looked at again. */
 export type HeldEventSettlement =
-  | { readonly status: 'released' | 'expired' | 'refused'; readonly outcome: string; readonly response: string; readonly messages: readonly OutboxMessage[]; readonly orderId: string; readonly version: number }
+  | { readonly status: 'released' | 'expired' | 'compensated' | 'refused'; readonly outcome: string; readonly response: string; readonly messages: readonly OutboxMessage[]; readonly orderId: string; readonly version: number }
   | { readonly nextCheckAt: Date };
 
 /** A late event as recorded, for an order's timeline. */

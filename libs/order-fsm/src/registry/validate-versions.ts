@@ -38,12 +38,14 @@ export function validateVersions(
 
     // Where the machine says `compensate`, a compensation must serve the event in that state.
     const compensations = registrations.listCompensations(version);
+    // Compensated when it arrives there, or when, held there, it expires.
     const compensated = (event: string, state: string) =>
-      state !== machine.initial && !machine.hasEvent(state, event) && machine.latePolicy(event, state).kind === 'compensate';
+      state !== machine.initial && !machine.hasEvent(state, event) && (machine.latePolicy(event, state).kind === 'compensate' || machine.compensatesOnExpiry(event, state));
     for (const event of machine.latePolicies.keys()) {
       for (const state of machine.stateNames.filter((s) => compensated(event, s))) {
         if (!compensations.some(({ metadata }) => metadata.event === event && covers(metadata.states, state))) {
-          add('COMPENSATION_MISSING', `${event} arriving late in ${state} is to be compensated, but no @LateEventCompensation handles it there`, version);
+          const when = machine.compensatesOnExpiry(event, state) ? `held in ${state} is to be compensated when it expires` : `arriving late in ${state} is to be compensated`;
+          add('COMPENSATION_MISSING', `${event} ${when}, but no @LateEventCompensation handles it there`, version);
         }
       }
     }

@@ -4,6 +4,9 @@ import { errorKindOf } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import { HELD_SOURCE } from '../model/event.js';
 import { lateOutboxMessage } from '../model/messages.js';
+import type { OrderStateEvent } from '../model/event.js';
+import type { MachineDefinition } from '../model/machine.js';
+import type { FsmOrder } from '../model/order.js';
 import type { LateOutcome } from '../model/outcome.js';
 import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import { migratesOnward, type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
@@ -28,8 +31,11 @@ const RECHECK_MS = 60_000;
  * again as its sender sent it (source `held`, a request id derived from the held event: a release
  * repeated after a crash is a replay), and the held event is settled `released` with the
  * transition's answer, which a retry of the first request then gets. Past its deadline (or where the
- * order can no longer reach a state that takes it) it is settled `expired`; an event its processor
- * refuses on release is settled `refused`. Each ending sends a late-event message.
+ * order can no longer reach a state that takes it) it is settled `expired`, or, where its machine
+ * says `hold: { onExpiry: 'compensate' }`, `compensated`: the compensation of the event in the state
+ * it was held in runs against the order as it is, and its result is recorded and sent, once, as a
+ * compensation on arrival is. An event its processor (or that compensation) refuses is settled
+ * `refused`. Each ending sends a late-event message.
  *
  * An order of a machine version this service does not serve is migrated first, where a migration
  * from its version is declared, as an event sent to it would migrate it (and as the sweeper migrates
@@ -72,7 +78,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
 
   private async lookAt(held: HeldEvent, now: Date): Promise<void> {
     let order = await this.engine.findOrder(held.orderId);
-    const end = (status: 'released' | 'expired' | 'refused', outcome: string, response: unknown, version = held.version): HeldEventSettlement => {
+    const end = (status: 'released' | 'expired' | 'compensated' | 'refused', outcome: string, response: unknown, version = held.version, result?: unknown): HeldEventSettlement => {
       const late: LateOutcome = { policy: 'hold', status, deadline: held.deadline.toISOString() };
       const at = new Date();
       const where = order ?? { orderId: held.orderId, version: held.version, state: held.state, bizCode: '', sceneId: '' };
@@ -83,7 +89,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         orderId: held.orderId,
         version,
         messages: this.options.outbox
-          ? [lateOutboxMessage({ ...where, version }, { event: held.event, requestId: held.requestId, caller: held.caller, source: held.source, at, late, outcome })]
+          ? [lateOutboxMessage({ ...where, version }, { event: held.event, requestId: held.requestId, caller: held.caller, source: held.source, at, late, outcome, result })]
           : [],
       };
     };
@@ -127,7 +133,8 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
               : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS)) };
         } else {
           // An earlier version no longer served, which no migration moves on: nothing will release it.
-          settlement = end('refused', (error as Error).message, stillHeld());
+          const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
+          settlement = end('refused', `${code}: ${(error as Error).message}`, stillHeld());
         }
         await this.store.settleHeldEvent(held.id, settlement);
         return;
@@ -135,9 +142,9 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       if (machine.hasEvent(order.state, held.event)) {
         settlement = await this.release(held, order.state, order.version, end, stillHeld);
       } else if (now >= held.deadline) {
-        settlement = end('expired', `its deadline passed with the order in ${order.state}`, stillHeld());
+        settlement = await this.expire(held, order, machine, `its deadline passed with the order in ${order.state}`, end, stillHeld);
       } else if (!machine.canStillTake(order.state, held.event)) {
-        settlement = end('expired', `the order is in ${order.state}, from where no state takes ${held.event}`, stillHeld());
+        settlement = await this.expire(held, order, machine, `the order is in ${order.state}, from where no state takes ${held.event}`, end, stillHeld);
       } else {
         settlement = { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RECHECK_MS)) };
       }
@@ -153,22 +160,48 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     stillHeld: () => object,
   ): Promise<HeldEventSettlement> {
     try {
-      const outcome = await this.engine.sendEvent({
-        eventType: held.event,
-        orderId: held.orderId,
-        requestId: derivedRequestId('held', held.id),
-        orderState: state,
-        expectedVersion: version,
-        payload: held.payload,
-        source: HELD_SOURCE,
-        ...(held.caller && !held.caller.startsWith('@') && held.callerRole && { caller: { name: held.caller, role: held.callerRole } }),
-      });
+      const outcome = await this.engine.sendEvent({ ...this.eventOf(held, derivedRequestId('held', held.id)), orderState: state, expectedVersion: version });
       this.logger.log(`released held ${held.event} for order ${held.orderId}: ${outcome.fromState} -> ${outcome.toState} v${outcome.version}`);
       const { replayed: _replayed, ...answer } = outcome;
       return end('released', `applied v${outcome.version}`, answer, outcome.version);
     } catch (error) {
       return this.afterFailure(held, error, 'on release', end, stillHeld);
     }
+  }
+
+  /**
+   * A held event that expires: settled `expired`, or, where the machine compensates it on expiry
+   * (`hold: { onExpiry: 'compensate' }` in the state it was held in), `compensated` with its
+   * compensation's result, which leaves in the late-event message (a refund to make, say).
+   */
+  private async expire(
+    held: HeldEvent,
+    order: FsmOrder,
+    machine: MachineDefinition,
+    reason: string,
+    end: (status: 'expired' | 'compensated' | 'refused', outcome: string, response: unknown, version?: number, result?: unknown) => HeldEventSettlement,
+    stillHeld: () => object,
+  ): Promise<HeldEventSettlement> {
+    if (!machine.compensatesOnExpiry(held.event, held.state)) return end('expired', reason, stillHeld());
+    try {
+      const result = await this.engine.compensate(this.eventOf(held, held.requestId), structuredClone(order), held.state, machine);
+      this.logger.log(`compensated held ${held.event} for order ${held.orderId} on expiry: ${reason}`);
+      return end('compensated', `${reason}; compensated`, { ...stillHeld(), result: result ?? null }, order.version, result);
+    } catch (error) {
+      return this.afterFailure(held, error, 'on its compensation', end, stillHeld);
+    }
+  }
+
+  /** The held event as its sender sent it, with `requestId`. */
+  private eventOf(held: HeldEvent, requestId: string): OrderStateEvent {
+    return {
+      eventType: held.event,
+      orderId: held.orderId,
+      requestId,
+      payload: held.payload,
+      source: HELD_SOURCE,
+      ...(held.caller && !held.caller.startsWith('@') && held.callerRole && { caller: { name: held.caller, role: held.callerRole } }),
+    };
   }
 
   /** What a failure of the release (or of the migration before it) makes of the held event. */

@@ -82,11 +82,12 @@ export interface RefundInstruction {
 
 /**
  * A payment that arrives after the order was paid, closed unpaid or cancelled (the machine's late
- * policy for PAY there is `compensate`): the money is given back. The refund is recorded with the
- * late payment, once per request, and leaves in the late-event message the payment service
+ * policy for PAY there is `compensate`), or one held in TRIP_ENDED whose hold expires before the
+ * fee is confirmed (`onExpiry: 'compensate'`): the money is given back. The refund is recorded with
+ * the late payment, once per request, and leaves in the late-event message the payment service
  * consumes (`TAXI.*.late.PAY.compensated`); the order does not move.
  */
-@LateEventCompensation({ state: [OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED], event: OrderEvent.PAY, versions: [1, 2] })
+@LateEventCompensation({ state: [OrderState.TRIP_ENDED, OrderState.PAID, OrderState.CLOSED, OrderState.CANCELLED], event: OrderEvent.PAY, versions: [1, 2] })
 export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, RefundInstruction> {
   constructor(private readonly payment: PaymentParamChecker) {
     super();
@@ -95,7 +96,11 @@ export class RefundLatePayment extends AbstractLateEventCompensation<PayTypes, R
   compensate(ctx: PayCtx): RefundInstruction {
     const checked = this.payment.check(ctx as never);
     if (!checked.success) throw new CheckFailedError('param-check', checked.code ?? 'INVALID_PAYMENT_ID', checked.message ?? 'invalid payment');
-    return { refund: { paymentId: ctx.payload.paymentId, reason: `order ${ctx.order.orderId} was ${ctx.order.state} when payment ${ctx.payload.paymentId} arrived` } };
+    const reason =
+      ctx.event.source === 'held'
+        ? `payment ${ctx.payload.paymentId} was held for order ${ctx.order.orderId} until its hold expired, the order in ${ctx.order.state}`
+        : `order ${ctx.order.orderId} was ${ctx.order.state} when payment ${ctx.payload.paymentId} arrived`;
+    return { refund: { paymentId: ctx.payload.paymentId, reason } };
   }
 }
 
