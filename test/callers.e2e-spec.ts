@@ -169,7 +169,7 @@ describe("the engine's own request ids", () => {
     const created = await postOrder(t, { requestId: guessed });
     expect(created.status).toBe(201);
     const orderId = created.body.orderId;
-    await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = CURRENT_TIMESTAMP(3) WHERE order_id = ?', [orderId]);
+    await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = ? WHERE order_id = ?', [new Date(), orderId]);
     await waitFor('the system cancel', async () => (await t.engine.findOrder(orderId))?.state === 'CANCELLED');
     const [timer] = await sql(t.dataSource, 'SELECT id, outcome FROM fsm_timer WHERE order_id = ?', [orderId]);
     expect(timer.outcome).toBe('fired');

@@ -1,4 +1,5 @@
-import { defineMachine } from '@order-fsm/core';
+import { defineMachine, derivedRequestId, HELD_SOURCE } from '@order-fsm/core';
+import { HeldEventPoller } from '../libs/order-fsm/src/workers/held-event-poller.js';
 import { taxiMachineSpec } from '../apps/order-service/src/taxi/taxi.machine.js';
 import { auditQueue, deleteTopology, uniquePrefix, waitFor } from './support/broker.js';
 import { sql } from './support/database.js';
@@ -231,6 +232,48 @@ describe('a held event outlives its instance, and expires at its deadline', () =
       expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
       expect(await paymentsOf(t, orderId)).toEqual([]);
       expect(await lateMessagesOf(t, orderId)).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('flags the order when a held payment that expired cannot be given back (its compensation refuses it), and settles it refused', async () => {
+    const t = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50, paymentHoldMs: 300 });
+    try {
+      const orderId = await orderAfter(t, 4);
+      // Held as sent: nothing checks a held payment until something is done with it.
+      expect((await sendEvent(t, orderId, 'PAY', { paymentId: '' })).status).toBe(202);
+      await waitFor('the hold to expire', async () => (await lateEventsOf(t, orderId))[0]?.status === 'refused');
+      expect((await lateEventsOf(t, orderId))[0].outcome).toMatch(/^CHECK_FAILED: /);
+      expect((await lateMessagesOf(t, orderId)).map((m) => m.routing_key)).toEqual(['EXPRESS.APP.late.PAY.held', 'EXPRESS.APP.late.PAY.refused']);
+      // Money may wait to be given back by a person: the order says so.
+      await waitFor('the order flagged', async () => (await t.engine.findOrder(orderId))?.flag);
+      expect((await t.engine.findOrder(orderId))?.flag?.reason).toMatch(/^held PAY \(request .+\) expired and could not be compensated: CHECK_FAILED: /);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('settles a held payment whose release committed unsettled as released when it would expire, never refunding a payment the ride took', async () => {
+    // No poller of its own: the test plays the one whose release committed, and which ended before it settled.
+    const t = await startTestApp({ amqpPrefix: prefix, timersEnabled: false, paymentHoldMs: 300 });
+    try {
+      const orderId = await orderAfter(t, 4);
+      const paymentId = uid('pay');
+      expect((await sendEvent(t, orderId, 'PAY', { paymentId })).status).toBe(202);
+      const [{ id }] = await sql(t.dataSource, 'SELECT id FROM fsm_late_event WHERE order_id = ?', [orderId]);
+      await advance(t, orderId, 'CONFIRM_FEE');
+      const released = await t.engine.sendEvent({
+        eventType: 'PAY', orderId, requestId: derivedRequestId('held', Number(id)), orderState: 'FEE_CONFIRMED', payload: { paymentId }, source: HELD_SOURCE,
+        caller: { name: 'test-payment', role: 'payment' },
+      });
+      expect(released.toState).toBe('PAID');
+      // Its deadline passes with the order PAID, which takes no payment: the release is what happened.
+      await waitFor('the deadline to pass', async () => Date.now() > new Date((await lateEventsOf(t, orderId))[0].deadline!).getTime());
+      expect(await t.app.get(HeldEventPoller).releaseDue(new Date(), 1_000)).toBeGreaterThanOrEqual(1);
+      expect((await lateEventsOf(t, orderId))[0]).toMatchObject({ status: 'released', outcome: `applied v${released.version}` });
+      expect((await lateMessagesOf(t, orderId)).map((m) => m.routing_key)).toEqual(['EXPRESS.APP.late.PAY.held', 'EXPRESS.APP.late.PAY.released']);
+      expect(await paymentsOf(t, orderId)).toEqual([{ id: paymentId }]);
     } finally {
       await t.close();
     }

@@ -64,7 +64,8 @@ describe('GET /metrics: Prometheus', () => {
     // work would reach this app's worker, whose events would land between two scrapes of a test.
     const db = await openDatabase({ engineSchema: true });
     try {
-      await sql(db, 'UPDATE fsm_outbox SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL');
+      const now = new Date();
+      await sql(db, 'UPDATE fsm_outbox SET published_at = ? WHERE published_at IS NULL AND created_at < ?', [now, now]);
     } finally {
       await db.destroy();
     }

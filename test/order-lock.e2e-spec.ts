@@ -144,6 +144,33 @@ describe('RedlockOrderLock on Redis', () => {
     await handle.release();
   });
 
+  it('does not lose a release published while its refused try was on its way back', async () => {
+    const order = randomUUID();
+    const { lock: a } = await lockOf();
+    // Retries 10 s apart: a lost wake would cost the waiter at least 7.5 s.
+    const { redis: rb, lock: b } = await lockOf({ retryDelayMs: 10_000, waitMs: 20_000 });
+    const held = await a.acquire(order);
+    // The waiter's second try (made at once after it subscribes) is refused by Redis, and the holder
+    // releases before that refusal reaches the waiter: the release's wake-up lands in between.
+    const set = rb.set.bind(rb) as (...args: unknown[]) => Promise<unknown>;
+    let tries = 0;
+    let releasedAt = 0;
+    (rb as unknown as { set: (...args: unknown[]) => Promise<unknown> }).set = async (...args: unknown[]) => {
+      const reply = await set(...args);
+      if (++tries === 2) {
+        expect(reply).toBeNull();
+        releasedAt = performance.now();
+        await held.release();
+        await sleep(200); // the wake-up reaches the waiter's subscriber meanwhile
+      }
+      return reply;
+    };
+    const handle = await b.acquire(order);
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(performance.now() - releasedAt).toBeLessThan(3_000);
+    await handle.release();
+  });
+
   it('lets a waiter in after the lease of a holder that never released (it died)', async () => {
     const order = randomUUID();
     const { lock } = await lockOf({ retryDelayMs: 50, waitMs: 5_000 });

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { Injectable, Module } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Injectable, Logger, Module } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -154,9 +155,22 @@ describe(`a rolling deploy on ${DATABASE_NAME}: work and timers of a version an 
     const orderId = await v2OrderInA();
     const work = { messageId: `${orderId}:1:work`, orderId, version: 1, state: 'A', event: 'GO', origin: 'transition' as const };
 
-    const onOld = await old.get(OrderFsmWorker).handle(work, 1);
-    // Waiting, patiently: the broker brings it back after its longest delay as the same attempt, however long the deploy takes.
-    expect(onOld).toEqual({ outcome: 'wait', patient: true, reason: expect.stringMatching(/^MACHINE_VERSION_NOT_YET_SERVED: /) });
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const debug = jest.spyOn(Logger.prototype, 'debug');
+    const lines = (spy: typeof warn) => spy.mock.calls.map(([line]) => String(line)).filter((line) => line.includes(orderId));
+    try {
+      const onOld = await old.get(OrderFsmWorker).handle(work, 1);
+      // Waiting, patiently: the broker brings it back after its longest delay as the same attempt, however long the deploy takes.
+      expect(onOld).toEqual({ outcome: 'wait', patient: true, reason: expect.stringMatching(/^MACHINE_VERSION_NOT_YET_SERVED: /) });
+      // Back again (a deploy rolled back can leave it waiting for hours): said once as a warning, then at debug.
+      expect(await old.get(OrderFsmWorker).handle(work, 1)).toMatchObject({ outcome: 'wait', patient: true });
+      expect(await old.get(OrderFsmWorker).handle(work, 1)).toMatchObject({ outcome: 'wait', patient: true });
+      expect(lines(warn)).toEqual([expect.stringMatching(/^automatic GO for order \S+ waits: MACHINE_VERSION_NOT_YET_SERVED: /)]);
+      expect(lines(debug)).toEqual([expect.stringMatching(/waits: MACHINE_VERSION_NOT_YET_SERVED: .* \(again\)$/), expect.stringMatching(/\(again\)$/)]);
+    } finally {
+      warn.mockRestore();
+      debug.mockRestore();
+    }
     const row = await orderRow(orderId);
     expect(row).toMatchObject({ state: 'A', version: 1 });
     expect(row.flagged_at).toBeNull();

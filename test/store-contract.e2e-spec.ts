@@ -635,9 +635,9 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await claimHeld(v1.orderId, at(5))).toEqual([]);
       const [first, second] = claimed;
       const settled = { status: 'released' as const, outcome: 'applied v2', response: '{"done":true}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 9)] };
-      await store.settleHeldEvent(first.id, settled);
-      await store.settleHeldEvent(first.id, { ...settled, outcome: 'again' });
-      await store.settleHeldEvent(second.id, { nextCheckAt: at(LEASE * 3) });
+      expect(await store.settleHeldEvent(first.id, settled)).toBe(true);
+      expect(await store.settleHeldEvent(first.id, { ...settled, outcome: 'again' })).toBe(false);
+      expect(await store.settleHeldEvent(second.id, { nextCheckAt: at(LEASE * 3) })).toBe(false);
       const events = await store.listLateEvents(v1.orderId);
       expect(events.map((e) => [e.status, e.outcome])).toEqual([
         ['released', 'applied v2'],
@@ -648,6 +648,25 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await claimHeld(v1.orderId, at(LEASE * 3))).toMatchObject([{ id: second.id }]);
       // Recorded, not held: the count stays.
       expect((await store.loadForEvent(v1.orderId, 'no-such-request', 'alice')).order?.lateEvents).toBe(2);
+    });
+
+    it('ends a held event decided on the order at a version only while the order is still at it', async () => {
+      const v1 = await create();
+      await store.recordLateEvent(late(v1, { deadline: at(LEASE) }));
+      const [held] = await claimHeld(v1.orderId, at(LEASE));
+      const ending = { status: 'compensated' as const, outcome: 'compensated', response: '{"refund":1}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 7)] };
+      // A transition moved the order since the ending was decided on it: nothing ends, and it is looked at again now.
+      await commitWith(store, step((await store.load(v1.orderId))!, 'B'));
+      const messages = await outboxCount(v1.orderId);
+      const before = new Date();
+      expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 1 })).toBe(false);
+      expect((await store.listLateEvents(v1.orderId)).map((e) => [e.status, e.outcome])).toEqual([['held', null]]);
+      expect(await outboxCount(v1.orderId)).toBe(messages);
+      expect(await claimHeld(v1.orderId, new Date(before.getTime() + 1_000))).toMatchObject([{ id: held.id }]);
+      // Decided again on the order as it is now: it ends, with its message.
+      expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 2 })).toBe(true);
+      expect((await store.listLateEvents(v1.orderId)).map((e) => [e.status, e.outcome])).toEqual([['compensated', 'compensated']]);
+      expect(await outboxCount(v1.orderId)).toBe(messages + 1);
     });
 
     it('lists the timers a version scheduled that have not fired, for a migration to carry over', async () => {

@@ -13,7 +13,7 @@ async function timersOf(t: TestApp, orderId: string) {
 
 /** Makes the order's pending timers due now, as the clock would once their timeout has passed. */
 async function dueNow(t: TestApp, orderId: string): Promise<void> {
-  await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = CURRENT_TIMESTAMP(3) WHERE order_id = ? AND fired_at IS NULL', [orderId]);
+  await sql(t.dataSource, 'UPDATE fsm_timer SET fire_at = ? WHERE order_id = ? AND fired_at IS NULL', [new Date(), orderId]);
 }
 
 const TIMEOUT_MS = 600_000;

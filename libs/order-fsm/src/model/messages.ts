@@ -59,13 +59,13 @@ export interface WorkMessage {
 /**
  * The body of a late-event message: an event that arrived in a state with no transition for it,
  * and what the machine's policy made of it (ignored, compensated with `result`, held; later
- * released, expired or refused). Routed `bizCode.sceneId.late.event.status`.
+ * released, expired, compensated on expiry, or refused). Routed `bizCode.sceneId.late.event.status`.
  */
 export interface LateEventMessage {
   readonly messageId: string;
   readonly type: 'late-event';
   readonly orderId: string;
-  /** The order's version and state when the event arrived. */
+  /** The order's version and state: when the event arrived, or, for a held event's ending, as the order was then. */
   readonly version: number;
   readonly state: string;
   readonly event: string;

@@ -25,7 +25,7 @@ export interface TransitionOutcome<T = unknown> {
 /** What a late policy made of an event. */
 export interface LateOutcome {
   readonly policy: 'ignore' | 'hold' | 'compensate';
-  /** ignored, compensated or held when answered; a held one ends released, expired or refused. */
+  /** ignored, compensated or held when answered; a held one ends released, expired, compensated (on expiry) or refused. */
   readonly status: 'ignored' | 'compensated' | 'held' | 'released' | 'expired' | 'refused';
   /** A held event: when it expires (ISO time). */
   readonly deadline?: string;

@@ -202,9 +202,21 @@ export interface HeldEvent {
   readonly createdAt: Date;
 }
 
-/** How a held event ends (released, expired, compensated on expiry, refused), or when it is looked at again. */
+/**
+ * How a held event ends (released, expired, compensated on expiry, refused), or when it is looked at
+ * again. An ending decided on the order as it was at `orderVersion` applies only if the order is
+ * still at that version when it is written (a transition since may have changed the answer).
+ */
 export type HeldEventSettlement =
-  | { readonly status: 'released' | 'expired' | 'compensated' | 'refused'; readonly outcome: string; readonly response: string; readonly messages: readonly OutboxMessage[]; readonly orderId: string; readonly version: number }
+  | {
+      readonly status: 'released' | 'expired' | 'compensated' | 'refused';
+      readonly outcome: string;
+      readonly response: string;
+      readonly messages: readonly OutboxMessage[];
+      readonly orderId: string;
+      readonly version: number;
+      readonly orderVersion?: number;
+    }
   | { readonly nextCheckAt: Date };
 
 /** A late event as recorded, for an order's timeline. */
@@ -283,8 +295,12 @@ export interface OrderStore {
   recordLateEvent(write: LateEventWrite): Promise<number>;
   /** Claims up to `limit` held events due to be looked at by `now`; each is due again `leaseMs` later unless settled. */
   claimHeldEvents(now: Date, limit: number, leaseMs: number): Promise<HeldEvent[]>;
-  /** Ends a held event (with its message, in one transaction), or sets when it is looked at next. */
-  settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<void>;
+  /**
+   * Ends a held event (with its message, in one transaction), or sets when it is looked at next.
+   * False when nothing was ended: it was no longer held, or its order is no longer at the
+   * settlement's `orderVersion` (it is then due to be looked at again at once).
+   */
+  settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<boolean>;
   /** Makes the order's held events due now: a transition just moved it, and a state may now take them. */
   wakeHeldEvents(orderId: string, now: Date): Promise<void>;
   /** The order's late events, oldest first. */

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { derivedRequestId, OrderFsmEngine } from '../engine/order-fsm.engine.js';
+import { derivedRequestId, OrderFsmEngine, SYSTEM_CALLER_KEY } from '../engine/order-fsm.engine.js';
 import { errorKindOf } from '../errors/error-codes.js';
 import { OrderFsmError } from '../errors/order-fsm.errors.js';
 import { HELD_SOURCE } from '../model/event.js';
@@ -12,6 +12,14 @@ import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../order-fsm.constants.js';
 import { migratesOnward, type ResolvedOrderFsmOptions, servedMachineOf } from '../order-fsm.options.js';
 import type { HeldEvent, HeldEventSettlement, OrderStore } from '../ports/order-store.js';
 import { BackgroundLoop } from './background-loop.js';
+
+/** Builds a held event's ending: its status, outcome, the answer a retry gets, and the version and fence. */
+type Ending = (
+  status: 'released' | 'expired' | 'compensated' | 'refused',
+  outcome: string,
+  response: unknown,
+  options?: { version?: number; result?: unknown; orderVersion?: number },
+) => HeldEventSettlement;
 
 /** How long a claimed held event is the claimer's before another instance may look at it. */
 const CLAIM_LEASE_MS = 30_000;
@@ -40,7 +48,7 @@ const RECHECK_MS = 60_000;
  * An order of a machine version this service does not serve is migrated first, where a migration
  * from its version is declared, as an event sent to it would migrate it (and as the sweeper migrates
  * a stuck one); the held event is then looked at against the order as migrated. Without such a
- * migration it is settled `refused` (MACHINE_VERSION_NOT_SERVED's message). An order of a version
+ * migration it is settled `refused` (`MACHINE_VERSION_NOT_SERVED: ` and its message). An order of a version
  * newer than this instance serves (an instance of a newer release made it, during a rolling deploy)
  * is not this instance's: its held event stays held, looked at again every 10 s, until its deadline.
  */
@@ -78,7 +86,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
 
   private async lookAt(held: HeldEvent, now: Date): Promise<void> {
     let order = await this.engine.findOrder(held.orderId);
-    const end = (status: 'released' | 'expired' | 'compensated' | 'refused', outcome: string, response: unknown, version = held.version, result?: unknown): HeldEventSettlement => {
+    const end: Ending = (status, outcome, response, { version = held.version, result, orderVersion } = {}) => {
       const late: LateOutcome = { policy: 'hold', status, deadline: held.deadline.toISOString() };
       const at = new Date();
       const where = order ?? { orderId: held.orderId, version: held.version, state: held.state, bizCode: '', sceneId: '' };
@@ -88,6 +96,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         response: JSON.stringify({ ...(response as object), late }),
         orderId: held.orderId,
         version,
+        ...(orderVersion !== undefined && { orderVersion }),
         messages: this.options.outbox
           ? [lateOutboxMessage({ ...where, version }, { event: held.event, requestId: held.requestId, caller: held.caller, source: held.source, at, late, outcome, result })]
           : [],
@@ -140,11 +149,13 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         return;
       }
       if (machine.hasEvent(order.state, held.event)) {
-        settlement = await this.release(held, order.state, order.version, end, stillHeld);
+        const released = await this.release(held, order.state, order.version, end, stillHeld);
+        if (!released) return;
+        settlement = released;
       } else if (now >= held.deadline) {
-        settlement = await this.expire(held, order, machine, `its deadline passed with the order in ${order.state}`, end, stillHeld);
+        return this.expire(held, order, machine, `its deadline passed with the order in ${order.state}`, end, stillHeld);
       } else if (!machine.canStillTake(order.state, held.event)) {
-        settlement = await this.expire(held, order, machine, `the order is in ${order.state}, from where no state takes ${held.event}`, end, stillHeld);
+        return this.expire(held, order, machine, `the order is in ${order.state}, from where no state takes ${held.event}`, end, stillHeld);
       } else {
         settlement = { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RECHECK_MS)) };
       }
@@ -152,43 +163,61 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     await this.store.settleHeldEvent(held.id, settlement);
   }
 
-  private async release(
-    held: HeldEvent,
-    state: string,
-    version: number,
-    end: (status: 'released' | 'refused', outcome: string, response: unknown, version?: number) => HeldEventSettlement,
-    stillHeld: () => object,
-  ): Promise<HeldEventSettlement> {
+  private async release(held: HeldEvent, state: string, version: number, end: Ending, stillHeld: () => object): Promise<HeldEventSettlement | undefined> {
+    // Read after the order: an ending (an expiry's compensation, say) settled since the claim was
+    // decided on the order before the transition read above, and stands. Nothing to do then.
+    if (!(await this.store.listLateEvents(held.orderId)).some((late) => late.id === held.id && late.status === 'held')) return undefined;
     try {
       const outcome = await this.engine.sendEvent({ ...this.eventOf(held, derivedRequestId('held', held.id)), orderState: state, expectedVersion: version });
       this.logger.log(`released held ${held.event} for order ${held.orderId}: ${outcome.fromState} -> ${outcome.toState} v${outcome.version}`);
       const { replayed: _replayed, ...answer } = outcome;
-      return end('released', `applied v${outcome.version}`, answer, outcome.version);
+      return end('released', `applied v${outcome.version}`, answer, { version: outcome.version });
     } catch (error) {
       return this.afterFailure(held, error, 'on release', end, stillHeld);
     }
   }
 
   /**
-   * A held event that expires: settled `expired`, or, where the machine compensates it on expiry
-   * (`hold: { onExpiry: 'compensate' }` in the state it was held in), `compensated` with its
-   * compensation's result, which leaves in the late-event message (a refund to make, say).
+   * A held event that expires, on the order as read at `order.version`: settled `expired`, or, where
+   * the machine compensates it on expiry (`hold: { onExpiry: 'compensate' }` in the state it was held
+   * in), `compensated` with its compensation's result, which leaves in the late-event message (a
+   * refund to make, say). Either ending is fenced by that version: a transition since (the one that
+   * would have taken the event, say) sends it back to be looked at again. A release that committed
+   * without being settled (its poller ended in between) is settled `released` instead: it happened.
+   * A compensation that cannot run settles it `refused` and flags the order for a person (money may
+   * be waiting to be given back); one that meets a busy order or a dependency down is tried again.
    */
-  private async expire(
-    held: HeldEvent,
-    order: FsmOrder,
-    machine: MachineDefinition,
-    reason: string,
-    end: (status: 'expired' | 'compensated' | 'refused', outcome: string, response: unknown, version?: number, result?: unknown) => HeldEventSettlement,
-    stillHeld: () => object,
-  ): Promise<HeldEventSettlement> {
-    if (!machine.compensatesOnExpiry(held.event, held.state)) return end('expired', reason, stillHeld());
+  private async expire(held: HeldEvent, order: FsmOrder, machine: MachineDefinition, reason: string, end: Ending, stillHeld: () => object): Promise<void> {
+    const release = await this.store.findConsumedRequest(derivedRequestId('held', held.id), SYSTEM_CALLER_KEY);
+    if (release) {
+      const answer = release.response as { version: number };
+      await this.store.settleHeldEvent(held.id, end('released', `applied v${answer.version}`, answer, { version: answer.version }));
+      return;
+    }
+    const fence = { orderVersion: order.version };
+    if (!machine.compensatesOnExpiry(held.event, held.state)) {
+      await this.store.settleHeldEvent(held.id, end('expired', reason, stillHeld(), fence));
+      return;
+    }
+    let result: unknown;
     try {
-      const result = await this.engine.compensate(this.eventOf(held, held.requestId), structuredClone(order), held.state, machine);
-      this.logger.log(`compensated held ${held.event} for order ${held.orderId} on expiry: ${reason}`);
-      return end('compensated', `${reason}; compensated`, { ...stillHeld(), result: result ?? null }, order.version, result);
+      result = await this.engine.compensate(this.eventOf(held, held.requestId), structuredClone(order), held.state, machine);
     } catch (error) {
-      return this.afterFailure(held, error, 'on its compensation', end, stillHeld);
+      const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
+      const kind = errorKindOf(code);
+      if (kind === 'transient' || kind === 'held') {
+        await this.store.settleHeldEvent(held.id, { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) });
+        return;
+      }
+      const why = `${code}: ${(error as Error).message}`;
+      this.logger.warn(`held ${held.event} for order ${held.orderId} could not be compensated on expiry: ${why}`);
+      if (await this.store.settleHeldEvent(held.id, end('refused', why, stillHeld(), fence))) {
+        await this.store.flagOrder(held.orderId, `held ${held.event} (request ${held.requestId}) expired and could not be compensated: ${why}`, new Date());
+      }
+      return;
+    }
+    if (await this.store.settleHeldEvent(held.id, end('compensated', `${reason}; compensated`, { ...stillHeld(), result: result ?? null }, { result, ...fence }))) {
+      this.logger.log(`compensated held ${held.event} for order ${held.orderId} on expiry: ${reason}`);
     }
   }
 
@@ -209,7 +238,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     held: HeldEvent,
     error: unknown,
     when: string,
-    end: (status: 'refused', outcome: string, response: unknown) => HeldEventSettlement,
+    end: Ending,
     stillHeld: () => object,
   ): HeldEventSettlement {
     const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';

@@ -31,6 +31,9 @@ const VERDICT: Record<ErrorKind, WorkVerdict['outcome']> = { 'moved-on': 'done',
  */
 const PATIENT: ReadonlySet<string> = new Set(['MACHINE_VERSION_NOT_YET_SERVED']);
 
+/** One piece of work, whichever delivery of it: its order, the version it was queued for, its event. */
+const waitKey = (work: WorkMessage) => `${work.orderId}:${work.version}:${work.event}`;
+
 /**
  * Turns automatic work into the state's event. Its request id is derived from the order and the
  * version the work was queued for, so a duplicate delivery is a replay, never a second transition;
@@ -108,7 +111,13 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
       const outcome = VERDICT[kind];
       const verdict: WorkVerdict =
         outcome === 'done' ? { outcome, detail: reason } : outcome === 'wait' && PATIENT.has(code) ? { outcome, reason, patient: true } : { outcome, reason };
-      if (outcome === 'wait') this.logger.warn(`automatic ${work.event} for order ${work.orderId} waits: ${reason}`);
+      if (outcome === 'wait') {
+        // Said once per piece of work: it comes back with every redelivery for as long as it waits
+        // (an outage; a deploy rolled back, which leaves newer orders' work waiting for hours).
+        const line = `automatic ${work.event} for order ${work.orderId} waits: ${reason}`;
+        if (this.waitsRecorded.has(waitKey(work))) this.logger.debug(`${line} (again)`);
+        else this.logger.warn(line);
+      }
       if (outcome === 'retry') this.logger.warn(`automatic ${work.event} for order ${work.orderId} failed (attempt ${attempt}): ${reason}`);
       await this.recordAttempt(work, attempt, verdict, kind, code, (error as Error).message ?? String(error));
       return verdict;
@@ -138,7 +147,7 @@ export class OrderFsmWorker implements OnApplicationBootstrap, BeforeApplication
     }
     // A wait is the same attempt coming back while a dependency or another holder is in the way: the
     // first one of a piece of work is kept, not one per redelivery for as long as an outage lasts.
-    const key = `${work.orderId}:${work.version}:${work.event}`;
+    const key = waitKey(work);
     if (outcome === 'wait') {
       if (this.waitsRecorded.has(key)) return;
       if (this.waitsRecorded.size >= MAX_WAITS_REMEMBERED) this.waitsRecorded.clear();

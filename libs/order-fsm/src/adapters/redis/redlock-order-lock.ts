@@ -97,6 +97,8 @@ interface KeyState {
   handoffs: number;
   /** Ends the contender's wait at once (a release was published). */
   wake?: () => void;
+  /** A release was published since the contender's last try began: the next try goes at once, without a wait. */
+  woken: boolean;
 }
 
 /**
@@ -150,7 +152,7 @@ export class RedlockOrderLock implements OrderLock {
     let state = this.keys.get(orderId);
     if (!state) {
       const key = this.keyPrefix + orderId;
-      state = { orderId, key, channel: `${key}:released`, waiters: [], held: false, contending: false, handoffs: 0 };
+      state = { orderId, key, channel: `${key}:released`, waiters: [], held: false, contending: false, handoffs: 0, woken: false };
       this.keys.set(orderId, state);
     }
     const started = Date.now();
@@ -192,6 +194,7 @@ export class RedlockOrderLock implements OrderLock {
       }
       while (state.waiters.length > 0) {
         let lock: Redlock.Lock | null;
+        state.woken = false;
         try {
           lock = await this.attempt(state);
         } catch (error) {
@@ -211,6 +214,8 @@ export class RedlockOrderLock implements OrderLock {
         }
         // Every waiter may have gone (its waitMs) while the attempt was on its way: then there is nothing to wait for.
         if (state.waiters.length === 0) break;
+        // Released while the refused try was on its way back: no wake will come for that release any more.
+        if (state.woken) continue;
         const jitter = Math.floor(this.retryDelayMs / 4);
         await this.pause(state, this.retryDelayMs - jitter + Math.floor(Math.random() * (2 * jitter + 1)));
       }
@@ -399,7 +404,10 @@ export class RedlockOrderLock implements OrderLock {
     subscriber.on('message', (channel: string) => {
       if (!channel.startsWith(this.keyPrefix)) return;
       const orderId = channel.slice(this.keyPrefix.length, -':released'.length);
-      this.keys.get(orderId)?.wake?.();
+      const state = this.keys.get(orderId);
+      if (!state) return;
+      state.woken = true;
+      state.wake?.();
     });
     // Resubscribed by ioredis after a reconnection; the channels map is only a cache of intent.
     this.redis.once('end', () => {

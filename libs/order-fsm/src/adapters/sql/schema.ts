@@ -241,7 +241,7 @@ export const FSM_TABLES: readonly Table[] = [
       { name: 'payload', kind: 'text', nullable: true },
       // ignore, hold or compensate.
       { name: 'policy', kind: 'label' },
-      // ignored, compensated, held, released, expired.
+      // ignored, compensated, held, released, expired, refused (a held one ends compensated when it expires where its policy says so).
       { name: 'status', kind: 'label' },
       // The answer a retry of the request gets.
       { name: 'response', kind: 'text' },

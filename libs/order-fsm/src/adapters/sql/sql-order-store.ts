@@ -431,20 +431,27 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
     );
   }
 
-  async settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<void> {
-    await this.guard(() =>
+  async settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<boolean> {
+    return this.guard(() =>
       this.transaction(undefined, async (session) => {
         if ('nextCheckAt' in settlement) {
           await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(settlement.nextCheckAt), id]);
-          return;
+          return false;
         }
+        const now = new Date();
         // Its messages join the order's in the outbox: first the order's row, as every transition takes
         // it, so that they take their ids after a transition in flight commits. A relay publishes each
         // order's messages in id order, and an id taken early but committed late could be overtaken.
-        if (settlement.messages.length > 0 && this.dialect.skipLocked) {
-          await session.rows('SELECT version FROM fsm_order WHERE id = ? FOR UPDATE', [settlement.orderId]);
+        // The same row fences an ending decided on the order at a version: held until the commit, it
+        // cannot move between the check and the ending.
+        const fenced = settlement.orderVersion !== undefined;
+        if (fenced || (settlement.messages.length > 0 && this.dialect.skipLocked)) {
+          const [row] = await session.rows<{ version: number | string }>(`SELECT version FROM fsm_order WHERE id = ?${this.dialect.skipLocked ? ' FOR UPDATE' : ''}`, [settlement.orderId]);
+          if (fenced && (!row || Number(row.version) !== settlement.orderVersion)) {
+            await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(now), id]);
+            return false;
+          }
         }
-        const now = new Date();
         const settled = await session.changes(
           "UPDATE fsm_late_event SET status = ?, outcome = ?, response = ?, settled_at = ?, next_check_at = NULL WHERE id = ? AND status = 'held'",
           [settlement.status, settlement.outcome.slice(0, REASON_LENGTH), settlement.response, this.dialect.time(now), id],
@@ -453,6 +460,7 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
         if (settled === 1 && settlement.messages.length > 0) {
           await session.changes(...this.outboxInsert(settlement.orderId, settlement.version, settlement.messages, now, true));
         }
+        return settled === 1;
       }),
     );
   }
