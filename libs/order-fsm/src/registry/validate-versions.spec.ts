@@ -33,7 +33,7 @@ const v1 = defineMachine({
   ],
   events: { CREATE: { sentBy: 'client' }, PAY: { sentBy: 'payment' }, CANCEL: { sentBy: 'client' } },
 });
-const v2 = defineMachine({
+const v2Spec = {
   name: 'shop',
   version: 2,
   initial: 'INIT',
@@ -51,7 +51,8 @@ const v2 = defineMachine({
     PAY: { sentBy: 'payment', late: { CANCELLED: 'compensate' } },
     CANCEL: { sentBy: 'client' },
   },
-});
+} as const;
+const v2 = defineMachine(v2Spec);
 const machines = new Map([
   [1, v1],
   [2, v2],
@@ -124,6 +125,24 @@ describe('validateVersions', () => {
         version: 2,
       },
     ]);
+  });
+
+  it('asks for a compensation where a hold compensates on expiry, and counts one there as called', () => {
+    // v2, with a payment in the cart held for the checkout, and given back if the checkout never comes.
+    const holding = defineMachine({ ...v2Spec, events: { ...v2Spec.events, PAY: { sentBy: 'payment', late: { CANCELLED: 'compensate', CART: { hold: { forMs: 60_000, onExpiry: 'compensate' } } } } } });
+    const served = new Map([
+      [1, v1],
+      [2, holding],
+    ]);
+    expect(validateVersions(served, migrations(), registry())).toEqual([
+      {
+        severity: 'error',
+        code: 'COMPENSATION_MISSING',
+        message: 'v2: PAY held in CART is to be compensated when it expires, but no @LateEventCompensation handles it there',
+        version: 2,
+      },
+    ]);
+    expect(validateVersions(served, migrations(), registry({ compensations: [{ states: ['CANCELLED'] }, { states: ['CART'], versions: [2] }] }))).toEqual([]);
   });
 
   it('warns of a compensation no policy calls: in a state the machine does not compensate, or for a version without the policy', () => {
