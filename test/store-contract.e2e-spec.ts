@@ -663,10 +663,15 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect((await store.listLateEvents(v1.orderId)).map((e) => [e.status, e.outcome])).toEqual([['held', null]]);
       expect(await outboxCount(v1.orderId)).toBe(messages);
       expect(await claimHeld(v1.orderId, new Date(before.getTime() + 1_000))).toMatchObject([{ id: held.id }]);
-      // Decided again on the order as it is now: it ends, with its message.
-      expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 2 })).toBe(true);
+      // "Later", decided on the order before it moved (a wake since made it due): due at once, not later.
+      await claimHeld(v1.orderId, new Date(before.getTime() + 1_000));
+      expect(await store.settleHeldEvent(held.id, { nextCheckAt: new Date(Date.now() + 3_600_000), orderId: v1.orderId, orderVersion: 1 })).toBe(false);
+      expect(await claimHeld(v1.orderId, new Date(Date.now() + 1_000))).toMatchObject([{ id: held.id }]);
+      // Decided again on the order as it is now: it ends, with its message, and its flag on the order.
+      expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 2, flag: 'owed back' })).toBe(true);
       expect((await store.listLateEvents(v1.orderId)).map((e) => [e.status, e.outcome])).toEqual([['compensated', 'compensated']]);
       expect(await outboxCount(v1.orderId)).toBe(messages + 1);
+      expect((await store.load(v1.orderId))!.flag).toMatchObject({ reason: 'owed back' });
     });
 
     it('lists the timers a version scheduled that have not fired, for a migration to carry over', async () => {

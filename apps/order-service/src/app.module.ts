@@ -99,7 +99,7 @@ export class AppModule {
           inject: [DataSource, MESSAGING, METRICS_REGISTRY, ...(redis ? [REDIS] : [])],
           useFactory: async (dataSource: DataSource, messagingAdapter: Messaging, registry: Registry, client?: Redis) => {
             const store = await storeOf(dataSource);
-            const machineOptions = { autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs };
+            const machineOptions = { autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs, paymentHoldRefund: config.paymentHoldRefund };
             // v2 for new orders; v1 for the orders created under it, until operators migrate them.
             const versions = taxiMachines(overrides.machine ?? createTaxiMachine(machineOptions), machineOptions);
             return {

@@ -75,6 +75,8 @@ export interface ServiceConfig {
   readonly paymentTimeoutMs: number;
   /** A payment that arrives before the fee is confirmed is held this long for the confirmation (the machine's late policy). */
   readonly paymentHoldMs: number;
+  /** A held payment whose hold expires is given back (a refund in its late-event message). */
+  readonly paymentHoldRefund: boolean;
   /** A fee above this (in cents) goes to FRAUD_REVIEW for an operator, on orders of the taxi machine's v2. */
   readonly fraudReviewAboveCents: number;
   /**
@@ -246,6 +248,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, stdoutIs
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
     paymentHoldMs: integer(env, 'PAYMENT_HOLD_MS', 600_000, 100, 86_400_000),
+    paymentHoldRefund: flag(env, 'PAYMENT_HOLD_REFUND', true),
     fraudReviewAboveCents: integer(env, 'FRAUD_REVIEW_ABOVE_CENTS', 100_000, 0, 100_000_000),
     console: {
       secureCookie: autoFlag(env, 'CONSOLE_COOKIE_SECURE'),

@@ -6,13 +6,19 @@ export interface TaxiMachineOptions {
   autoStuckAfterMs?: number;
   /** How long a payment that arrives before the fee is confirmed is held. Default 10 minutes. */
   paymentHoldMs?: number;
+  /**
+   * Whether a held payment whose hold expires is given back (`onExpiry: 'compensate'`). Default true.
+   * Off while instances of a release before it still run (a rolling deploy onto it): their pollers
+   * do not fence an expiry against a release.
+   */
+  paymentHoldRefund?: boolean;
 }
 
 /**
  * Version 1 of the taxi machine, as data: the rules the orders created under it keep until they are
  * migrated (TRIP_ENDED -CONFIRM_FEE-> FEE_CONFIRMED, whatever the fee).
  */
-export function taxiMachineV1Spec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600_000 }: TaxiMachineOptions = {}) {
+export function taxiMachineV1Spec({ autoStuckAfterMs = 60_000, paymentHoldMs = 600_000, paymentHoldRefund = true }: TaxiMachineOptions = {}) {
   return {
     name: 'taxi',
     version: 1,
@@ -69,7 +75,7 @@ export function taxiMachineV1Spec({ autoStuckAfterMs = 60_000, paymentHoldMs = 6
         late: {
           // The payment raced the driver's fee confirmation: it applies once the fee is confirmed. If the
           // fee is never confirmed in time (or the order goes where no payment applies), the money is given back.
-          [S.TRIP_ENDED]: { hold: { forMs: paymentHoldMs, onExpiry: 'compensate' } },
+          [S.TRIP_ENDED]: { hold: paymentHoldRefund ? { forMs: paymentHoldMs, onExpiry: 'compensate' as const } : { forMs: paymentHoldMs } },
           // Money taken for a ride that was already paid, closed unpaid or cancelled is given back.
           [S.PAID]: 'compensate',
           [S.CLOSED]: 'compensate',

@@ -204,8 +204,9 @@ export interface HeldEvent {
 
 /**
  * How a held event ends (released, expired, compensated on expiry, refused), or when it is looked at
- * again. An ending decided on the order as it was at `orderVersion` applies only if the order is
- * still at that version when it is written (a transition since may have changed the answer).
+ * again. Either, decided on the order as it was at `orderVersion`, applies only if the order is
+ * still at that version when it is written (a transition since may have changed the answer); if it
+ * is not, the event is due at once. An ending with a `flag` flags the order, in the same transaction.
  */
 export type HeldEventSettlement =
   | {
@@ -216,8 +217,9 @@ export type HeldEventSettlement =
       readonly orderId: string;
       readonly version: number;
       readonly orderVersion?: number;
+      readonly flag?: string;
     }
-  | { readonly nextCheckAt: Date };
+  | { readonly nextCheckAt: Date; readonly orderId?: string; readonly orderVersion?: number };
 
 /** A late event as recorded, for an order's timeline. */
 export interface LateEventRecord {

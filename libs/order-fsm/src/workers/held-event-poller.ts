@@ -18,7 +18,7 @@ type Ending = (
   status: 'released' | 'expired' | 'compensated' | 'refused',
   outcome: string,
   response: unknown,
-  options?: { version?: number; result?: unknown; orderVersion?: number },
+  options?: { version?: number; result?: unknown; orderId?: string; orderVersion?: number; flag?: string },
 ) => HeldEventSettlement;
 
 /** How long a claimed held event is the claimer's before another instance may look at it. */
@@ -86,7 +86,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
 
   private async lookAt(held: HeldEvent, now: Date): Promise<void> {
     let order = await this.engine.findOrder(held.orderId);
-    const end: Ending = (status, outcome, response, { version = held.version, result, orderVersion } = {}) => {
+    const end: Ending = (status, outcome, response, { version = held.version, result, orderVersion, flag } = {}) => {
       const late: LateOutcome = { policy: 'hold', status, deadline: held.deadline.toISOString() };
       const at = new Date();
       const where = order ?? { orderId: held.orderId, version: held.version, state: held.state, bizCode: '', sceneId: '' };
@@ -97,6 +97,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         orderId: held.orderId,
         version,
         ...(orderVersion !== undefined && { orderVersion }),
+        ...(flag !== undefined && { flag }),
         messages: this.options.outbox
           ? [lateOutboxMessage({ ...where, version }, { event: held.event, requestId: held.requestId, caller: held.caller, source: held.source, at, late, outcome, result })]
           : [],
@@ -116,18 +117,31 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     if (order && !order.paused && !servedMachineOf(this.options, order) && migratesOnward(this.options, order)) {
       // A version not served here: the migration declared from it moves the order on first, as an
       // event sent to it would, and the event is looked at against the order as it is after.
+      const before = { orderId: order.orderId, orderVersion: order.version };
       try {
         order = (await this.engine.migrateUnserved(order.orderId)) ?? null;
       } catch (error) {
-        await this.store.settleHeldEvent(held.id, this.afterFailure(held, error, 'on migrating its order', end, stillHeld));
+        await this.store.settleHeldEvent(held.id, this.afterFailure(held, error, 'on migrating its order', end, stillHeld, before));
         return;
       }
     }
-    let settlement: HeldEventSettlement;
+    // A release that committed but was never settled (its instance ended in between) is what
+    // happened, whatever the order did since. Read after the order: a release that commits later
+    // moves the order past the version every ending below is decided on, and fenced by.
+    const release = await this.store.findConsumedRequest(derivedRequestId('held', held.id), SYSTEM_CALLER_KEY);
+    if (release) {
+      const answer = release.response as { version: number };
+      await this.store.settleHeldEvent(held.id, end('released', `applied v${answer.version}`, answer, { version: answer.version }));
+      return;
+    }
     if (!order) {
-      settlement = end('expired', 'the order is gone', stillHeld());
-    } else if (order.paused) {
-      settlement = { nextCheckAt: new Date(now.getTime() + RECHECK_MS) };
+      await this.store.settleHeldEvent(held.id, end('expired', 'the order is gone', stillHeld()));
+      return;
+    }
+    const fence = { orderId: order.orderId, orderVersion: order.version };
+    let settlement: HeldEventSettlement;
+    if (order.paused) {
+      settlement = { nextCheckAt: new Date(now.getTime() + RECHECK_MS), ...fence };
     } else {
       let machine;
       try {
@@ -138,18 +152,18 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
           // rolling deploy under way). It stays held, looked at again later, until its deadline.
           settlement =
             now >= held.deadline
-              ? end('expired', `its deadline passed with the order on a machine version this instance does not serve yet: ${error.message}`, stillHeld())
-              : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS)) };
+              ? end('expired', `its deadline passed with the order on a machine version this instance does not serve yet: ${error.message}`, stillHeld(), fence)
+              : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS)), ...fence };
         } else {
           // An earlier version no longer served, which no migration moves on: nothing will release it.
           const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
-          settlement = end('refused', `${code}: ${(error as Error).message}`, stillHeld());
+          settlement = end('refused', `${code}: ${(error as Error).message}`, stillHeld(), fence);
         }
         await this.store.settleHeldEvent(held.id, settlement);
         return;
       }
       if (machine.hasEvent(order.state, held.event)) {
-        const released = await this.release(held, order.state, order.version, end, stillHeld);
+        const released = await this.release(held, order.state, order.version, machine, end, stillHeld);
         if (!released) return;
         settlement = released;
       } else if (now >= held.deadline) {
@@ -157,13 +171,14 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       } else if (!machine.canStillTake(order.state, held.event)) {
         return this.expire(held, order, machine, `the order is in ${order.state}, from where no state takes ${held.event}`, end, stillHeld);
       } else {
-        settlement = { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RECHECK_MS)) };
+        // Looked at again later, unless the order moved meanwhile (a wake this would overwrite): then at once.
+        settlement = { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + RECHECK_MS)), ...fence };
       }
     }
     await this.store.settleHeldEvent(held.id, settlement);
   }
 
-  private async release(held: HeldEvent, state: string, version: number, end: Ending, stillHeld: () => object): Promise<HeldEventSettlement | undefined> {
+  private async release(held: HeldEvent, state: string, version: number, machine: MachineDefinition, end: Ending, stillHeld: () => object): Promise<HeldEventSettlement | undefined> {
     // Read after the order: an ending (an expiry's compensation, say) settled since the claim was
     // decided on the order before the transition read above, and stands. Nothing to do then.
     if (!(await this.store.listLateEvents(held.orderId)).some((late) => late.id === held.id && late.status === 'held')) return undefined;
@@ -173,7 +188,9 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       const { replayed: _replayed, ...answer } = outcome;
       return end('released', `applied v${outcome.version}`, answer, { version: outcome.version });
     } catch (error) {
-      return this.afterFailure(held, error, 'on release', end, stillHeld);
+      // Refused where the machine gives the event back on expiry: what it brought (money) is owed.
+      const owed = machine.compensatesOnExpiry(held.event, held.state);
+      return this.afterFailure(held, error, 'on release', end, stillHeld, { orderId: held.orderId, orderVersion: version }, owed);
     }
   }
 
@@ -182,19 +199,12 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
    * the machine compensates it on expiry (`hold: { onExpiry: 'compensate' }` in the state it was held
    * in), `compensated` with its compensation's result, which leaves in the late-event message (a
    * refund to make, say). Either ending is fenced by that version: a transition since (the one that
-   * would have taken the event, say) sends it back to be looked at again. A release that committed
-   * without being settled (its poller ended in between) is settled `released` instead: it happened.
-   * A compensation that cannot run settles it `refused` and flags the order for a person (money may
-   * be waiting to be given back); one that meets a busy order or a dependency down is tried again.
+   * would have taken the event, say) sends it back to be looked at again. A compensation that cannot
+   * run settles it `refused` and flags the order for a person, in the same transaction (money may be
+   * waiting to be given back); one that meets a busy order or a dependency down is tried again.
    */
   private async expire(held: HeldEvent, order: FsmOrder, machine: MachineDefinition, reason: string, end: Ending, stillHeld: () => object): Promise<void> {
-    const release = await this.store.findConsumedRequest(derivedRequestId('held', held.id), SYSTEM_CALLER_KEY);
-    if (release) {
-      const answer = release.response as { version: number };
-      await this.store.settleHeldEvent(held.id, end('released', `applied v${answer.version}`, answer, { version: answer.version }));
-      return;
-    }
-    const fence = { orderVersion: order.version };
+    const fence = { orderId: order.orderId, orderVersion: order.version };
     if (!machine.compensatesOnExpiry(held.event, held.state)) {
       await this.store.settleHeldEvent(held.id, end('expired', reason, stillHeld(), fence));
       return;
@@ -203,17 +213,7 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     try {
       result = await this.engine.compensate(this.eventOf(held, held.requestId), structuredClone(order), held.state, machine);
     } catch (error) {
-      const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
-      const kind = errorKindOf(code);
-      if (kind === 'transient' || kind === 'held') {
-        await this.store.settleHeldEvent(held.id, { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) });
-        return;
-      }
-      const why = `${code}: ${(error as Error).message}`;
-      this.logger.warn(`held ${held.event} for order ${held.orderId} could not be compensated on expiry: ${why}`);
-      if (await this.store.settleHeldEvent(held.id, end('refused', why, stillHeld(), fence))) {
-        await this.store.flagOrder(held.orderId, `held ${held.event} (request ${held.requestId}) expired and could not be compensated: ${why}`, new Date());
-      }
+      await this.store.settleHeldEvent(held.id, this.afterFailure(held, error, 'on its compensation', end, stillHeld, fence, true, true));
       return;
     }
     if (await this.store.settleHeldEvent(held.id, end('compensated', `${reason}; compensated`, { ...stillHeld(), result: result ?? null }, { result, ...fence }))) {
@@ -233,20 +233,30 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
     };
   }
 
-  /** What a failure of the release (or of the migration before it) makes of the held event. */
+  /**
+   * What a failure of the release (or of the migration before it, or of the compensation on expiry)
+   * makes of the held event, decided on the order at `fence`. Busy, a dependency down, a concurrent
+   * writer: looked at again shortly. Moved on meanwhile: again at once (`final`: refused, where
+   * nothing would change on another look). Otherwise refused, the outcome led by the code; `owed`
+   * flags the order in the same transaction, for a person to give back what the event brought.
+   */
   private afterFailure(
     held: HeldEvent,
     error: unknown,
     when: string,
     end: Ending,
     stillHeld: () => object,
+    fence: { orderId: string; orderVersion: number },
+    owed = false,
+    final = false,
   ): HeldEventSettlement {
     const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
     const kind = errorKindOf(code);
-    // Busy, a dependency down, a concurrent writer: look again shortly. Moved on meanwhile: look again now.
-    if (kind === 'transient' || kind === 'held') return { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS) };
-    if (kind === 'moved-on') return { nextCheckAt: new Date() };
-    this.logger.warn(`held ${held.event} for order ${held.orderId} refused ${when}: ${code} ${(error as Error).message}`);
-    return end('refused', `${code}: ${(error as Error).message}`, stillHeld());
+    if (kind === 'transient' || kind === 'held') return { nextCheckAt: new Date(Date.now() + RETRY_AFTER_MS), ...fence };
+    if (kind === 'moved-on' && !final) return { nextCheckAt: new Date() };
+    const why = `${code}: ${(error as Error).message}`;
+    this.logger.warn(`held ${held.event} for order ${held.orderId} refused ${when}: ${why}`);
+    const flag = owed ? `held ${held.event} (request ${held.requestId}) refused ${when}, and what it brought is owed back: ${why}` : undefined;
+    return end('refused', why, stillHeld(), { ...fence, ...(flag && { flag }) });
   }
 }

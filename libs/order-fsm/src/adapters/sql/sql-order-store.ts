@@ -434,31 +434,36 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
   async settleHeldEvent(id: number, settlement: HeldEventSettlement): Promise<boolean> {
     return this.guard(() =>
       this.transaction(undefined, async (session) => {
-        if ('nextCheckAt' in settlement) {
-          await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(settlement.nextCheckAt), id]);
-          return false;
-        }
         const now = new Date();
-        // Its messages join the order's in the outbox: first the order's row, as every transition takes
-        // it, so that they take their ids after a transition in flight commits. A relay publishes each
-        // order's messages in id order, and an id taken early but committed late could be overtaken.
-        // The same row fences an ending decided on the order at a version: held until the commit, it
-        // cannot move between the check and the ending.
+        const due = (at: Date) => session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(at), id]);
+        const ending = !('nextCheckAt' in settlement);
+        // An ending's messages join the order's in the outbox: first the order's row, as every
+        // transition takes it, so that they take their ids after a transition in flight commits. A
+        // relay publishes each order's messages in id order, and an id taken early but committed late
+        // could be overtaken. The same row fences what was decided on the order at a version: held
+        // until the commit, it cannot move between the check and the write.
         const fenced = settlement.orderVersion !== undefined;
-        if (fenced || (settlement.messages.length > 0 && this.dialect.skipLocked)) {
+        if (fenced || (ending && settlement.messages.length > 0 && this.dialect.skipLocked)) {
           const [row] = await session.rows<{ version: number | string }>(`SELECT version FROM fsm_order WHERE id = ?${this.dialect.skipLocked ? ' FOR UPDATE' : ''}`, [settlement.orderId]);
           if (fenced && (!row || Number(row.version) !== settlement.orderVersion)) {
-            await session.changes("UPDATE fsm_late_event SET next_check_at = ? WHERE id = ? AND status = 'held'", [this.dialect.time(now), id]);
+            await due(now);
             return false;
           }
+        }
+        if (!ending) {
+          await due(settlement.nextCheckAt);
+          return false;
         }
         const settled = await session.changes(
           "UPDATE fsm_late_event SET status = ?, outcome = ?, response = ?, settled_at = ?, next_check_at = NULL WHERE id = ? AND status = 'held'",
           [settlement.status, settlement.outcome.slice(0, REASON_LENGTH), settlement.response, this.dialect.time(now), id],
         );
-        // Settled once: the message goes with the first settlement only (a second one finds it settled).
+        // Settled once: the message and the flag go with the first settlement only (a second one finds it settled).
         if (settled === 1 && settlement.messages.length > 0) {
           await session.changes(...this.outboxInsert(settlement.orderId, settlement.version, settlement.messages, now, true));
+        }
+        if (settled === 1 && settlement.flag) {
+          await session.changes('UPDATE fsm_order SET flagged_at = ?, flag_reason = ? WHERE id = ?', [this.dialect.time(now), settlement.flag.slice(0, REASON_LENGTH), settlement.orderId]);
         }
         return settled === 1;
       }),
