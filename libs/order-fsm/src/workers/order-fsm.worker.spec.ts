@@ -17,7 +17,7 @@ import { OrderFsmWorker } from './order-fsm.worker.js';
 
 const work: WorkMessage = { messageId: 'o-1:3:work', orderId: 'o-1', version: 3, state: 'PAID', event: 'CLOSE', origin: 'transition' };
 
-function workerFailingWith(error: Error | null, attempts: WorkAttemptWrite[] = [], options: Partial<ResolvedOrderFsmOptions> = {}, warnings: string[] = []): OrderFsmWorker {
+function workerFailingWith(error: Error | null, attempts: WorkAttemptWrite[] = [], options: Partial<ResolvedOrderFsmOptions> = {}, warnings: string[] = [], debugs: string[] = []): OrderFsmWorker {
   const engine = {
     sendEvent: async () => (error ? Promise.reject(error) : { replayed: false, fromState: 'PAID', toState: 'CLOSED' }),
   } as unknown as OrderFsmEngine;
@@ -28,7 +28,10 @@ function workerFailingWith(error: Error | null, attempts: WorkAttemptWrite[] = [
     },
   } as unknown as OrderStore;
   const worker = new OrderFsmWorker(options as ResolvedOrderFsmOptions, store, engine);
-  (worker as unknown as { logger: { warn: (m: string) => void } }).logger = { warn: (m) => void warnings.push(m) };
+  (worker as unknown as { logger: { warn: (m: string) => void; debug: (m: string) => void } }).logger = {
+    warn: (m) => void warnings.push(m),
+    debug: (m) => void debugs.push(m),
+  };
   return worker;
 }
 const FAILING: WorkAttemptWrite[] = [];
@@ -63,9 +66,14 @@ describe('OrderFsmWorker patience', () => {
 describe('OrderFsmWorker work attempts', () => {
   it('records the first wait of a piece of work, not one per redelivery', async () => {
     const attempts: WorkAttemptWrite[] = [];
-    const waiting = workerFailingWith(new DependencyUnavailableError('redis'), attempts, { consumer });
+    const warnings: string[] = [];
+    const debugs: string[] = [];
+    const waiting = workerFailingWith(new DependencyUnavailableError('redis'), attempts, { consumer }, warnings, debugs);
     for (let i = 0; i < 5; i++) await waiting.handle(work, 2);
     expect(attempts.map((a) => a.outcome)).toEqual(['wait']);
+    // An outage of hours is one warning per piece of work, the redeliveries only at debug.
+    expect(warnings.filter((w) => w.includes('waits'))).toHaveLength(1);
+    expect(debugs.filter((d) => d.includes('waits') && d.endsWith('(again)'))).toHaveLength(4);
   });
 
   it.each([
