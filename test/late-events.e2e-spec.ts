@@ -252,6 +252,21 @@ describe('a held event outlives its instance, and expires at its deadline', () =
     }
   });
 
+  it('flags the order when a held payment is refused on its release (its checker says no), since the hold would have given it back', async () => {
+    const t = await startTestApp({ amqpPrefix: prefix, timerPollMs: 50 });
+    try {
+      const orderId = await orderAfter(t, 4);
+      expect((await sendEvent(t, orderId, 'PAY', { paymentId: '' })).status).toBe(202);
+      await advance(t, orderId, 'CONFIRM_FEE');
+      await waitFor('the release refused', async () => (await lateEventsOf(t, orderId))[0]?.status === 'refused');
+      expect((await lateEventsOf(t, orderId))[0].outcome).toMatch(/^CHECK_FAILED: /);
+      expect((await t.engine.findOrder(orderId))?.flag?.reason).toMatch(/^held PAY \(request .+\) refused on release, and what it brought is owed back: CHECK_FAILED: /);
+      expect((await t.engine.findOrder(orderId))?.state).toBe('FEE_CONFIRMED');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('settles a held payment whose release committed unsettled as released when it would expire, never refunding a payment the ride took', async () => {
     // No poller of its own: the test plays the one whose release committed, and which ended before it settled.
     const t = await startTestApp({ amqpPrefix: prefix, timersEnabled: false, paymentHoldMs: 300 });

@@ -597,7 +597,7 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
         const [waiting, params]: [string, unknown[]] =
           store instanceof PostgresOrderStore
             ? ['SELECT COUNT(*) AS n FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))', [pid]]
-            : ['SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`SELECT version FROM fsm_order WHERE id = '${v1.orderId}' FOR UPDATE`]];
+            : ['SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`SELECT version, paused_at FROM fsm_order WHERE id = '${v1.orderId}' FOR UPDATE`]];
         settling = store
           .settleHeldEvent(held!.id, { status: 'released', outcome: 'applied v2', response: '{}', orderId: v1.orderId, version: 1, messages: [message(v1.orderId, 2)] })
           .then(
@@ -664,9 +664,16 @@ describe.each(fixtures)('OrderStore contract on %s', (_name, fixture) => {
       expect(await outboxCount(v1.orderId)).toBe(messages);
       expect(await claimHeld(v1.orderId, new Date(before.getTime() + 1_000))).toMatchObject([{ id: held.id }]);
       // "Later", decided on the order before it moved (a wake since made it due): due at once, not later.
-      await claimHeld(v1.orderId, new Date(before.getTime() + 1_000));
       expect(await store.settleHeldEvent(held.id, { nextCheckAt: new Date(Date.now() + 3_600_000), orderId: v1.orderId, orderVersion: 1 })).toBe(false);
       expect(await claimHeld(v1.orderId, new Date(Date.now() + 1_000))).toMatchObject([{ id: held.id }]);
+      // "Later", decided on the order as it is: later it is.
+      await store.settleHeldEvent(held.id, { nextCheckAt: new Date(Date.now() + 3_600_000), orderId: v1.orderId, orderVersion: 2 });
+      expect(await claimHeld(v1.orderId, new Date(Date.now() + 1_000))).toEqual([]);
+      // An ending decided before an operator paused the order waits, as the order's events do.
+      await db.sql('UPDATE fsm_order SET paused_at = ?, pause_reason = ? WHERE id = ?', [db.time(new Date()), 'audit', v1.orderId]);
+      expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 2 })).toBe(false);
+      expect((await store.listLateEvents(v1.orderId)).map((e) => e.status)).toEqual(['held']);
+      await db.sql('UPDATE fsm_order SET paused_at = NULL, pause_reason = NULL WHERE id = ?', [v1.orderId]);
       // Decided again on the order as it is now: it ends, with its message, and its flag on the order.
       expect(await store.settleHeldEvent(held.id, { ...ending, orderVersion: 2, flag: 'owed back' })).toBe(true);
       expect((await store.listLateEvents(v1.orderId)).map((e) => [e.status, e.outcome])).toEqual([['compensated', 'compensated']]);

@@ -219,7 +219,7 @@ export type HeldEventSettlement =
       readonly orderVersion?: number;
       readonly flag?: string;
     }
-  | { readonly nextCheckAt: Date; readonly orderId?: string; readonly orderVersion?: number };
+  | ({ readonly nextCheckAt: Date } & ({ readonly orderId?: never; readonly orderVersion?: never } | { readonly orderId: string; readonly orderVersion: number }));
 
 /** A late event as recorded, for an order's timeline. */
 export interface LateEventRecord {

@@ -18,7 +18,7 @@ type Ending = (
   status: 'released' | 'expired' | 'compensated' | 'refused',
   outcome: string,
   response: unknown,
-  options?: { version?: number; result?: unknown; orderId?: string; orderVersion?: number; flag?: string },
+  options?: { version?: number; result?: unknown; orderVersion?: number; flag?: string },
 ) => HeldEventSettlement;
 
 /** How long a claimed held event is the claimer's before another instance may look at it. */
@@ -121,19 +121,12 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       try {
         order = (await this.engine.migrateUnserved(order.orderId)) ?? null;
       } catch (error) {
+        if (await this.settledAsReleased(held, end)) return;
         await this.store.settleHeldEvent(held.id, this.afterFailure(held, error, 'on migrating its order', end, stillHeld, before));
         return;
       }
     }
-    // A release that committed but was never settled (its instance ended in between) is what
-    // happened, whatever the order did since. Read after the order: a release that commits later
-    // moves the order past the version every ending below is decided on, and fenced by.
-    const release = await this.store.findConsumedRequest(derivedRequestId('held', held.id), SYSTEM_CALLER_KEY);
-    if (release) {
-      const answer = release.response as { version: number };
-      await this.store.settleHeldEvent(held.id, end('released', `applied v${answer.version}`, answer, { version: answer.version }));
-      return;
-    }
+    if (await this.settledAsReleased(held, end)) return;
     if (!order) {
       await this.store.settleHeldEvent(held.id, end('expired', 'the order is gone', stillHeld()));
       return;
@@ -176,6 +169,19 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
       }
     }
     await this.store.settleHeldEvent(held.id, settlement);
+  }
+
+  /**
+   * A release that committed but was never settled (its instance ended in between) is what happened,
+   * whatever the order did since: settled `released`. Looked for after the order was read: a release
+   * that commits later moves the order past the version what is decided on it is fenced by.
+   */
+  private async settledAsReleased(held: HeldEvent, end: Ending): Promise<boolean> {
+    const release = await this.store.findConsumedRequest(derivedRequestId('held', held.id), SYSTEM_CALLER_KEY);
+    if (!release) return false;
+    const answer = release.response as { version: number };
+    await this.store.settleHeldEvent(held.id, end('released', `applied v${answer.version}`, answer, { version: answer.version }));
+    return true;
   }
 
   private async release(held: HeldEvent, state: string, version: number, machine: MachineDefinition, end: Ending, stillHeld: () => object): Promise<HeldEventSettlement | undefined> {

@@ -444,8 +444,13 @@ export abstract class SqlOrderStore implements OrderStore, OpsStore {
         // until the commit, it cannot move between the check and the write.
         const fenced = settlement.orderVersion !== undefined;
         if (fenced || (ending && settlement.messages.length > 0 && this.dialect.skipLocked)) {
-          const [row] = await session.rows<{ version: number | string }>(`SELECT version FROM fsm_order WHERE id = ?${this.dialect.skipLocked ? ' FOR UPDATE' : ''}`, [settlement.orderId]);
-          if (fenced && (!row || Number(row.version) !== settlement.orderVersion)) {
+          if (!settlement.orderId) throw new Error('settleHeldEvent: orderVersion without orderId');
+          const [row] = await session.rows<{ version: number | string; paused_at: unknown }>(
+            `SELECT version, paused_at FROM fsm_order WHERE id = ?${this.dialect.skipLocked ? ' FOR UPDATE' : ''}`,
+            [settlement.orderId],
+          );
+          // Moved since (or, for an ending, paused since: a paused order's events wait): looked at again now.
+          if (fenced && (!row || Number(row.version) !== settlement.orderVersion || (ending && row.paused_at != null))) {
             await due(now);
             return false;
           }
