@@ -141,12 +141,13 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         machine = this.engine.machineOf(order);
       } catch (error) {
         if (error instanceof OrderFsmError && error.code === 'MACHINE_VERSION_NOT_YET_SERVED') {
-          // A version newer than this instance's: an instance of a newer release releases it (a
-          // rolling deploy under way). It stays held, looked at again later, until its deadline.
-          settlement =
-            now >= held.deadline
-              ? end('expired', `its deadline passed with the order on a machine version this instance does not serve yet: ${error.message}`, stillHeld(), fence)
-              : { nextCheckAt: new Date(Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS)), ...fence };
+          // A version newer than this instance's (a rolling deploy under way): an instance of a newer
+          // release releases it, or expires it past its deadline under that version's policy (which
+          // may give back what it brought). This one decides nothing on it; it looks again later.
+          settlement = {
+            nextCheckAt: new Date(now < held.deadline ? Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS) : now.getTime() + NOT_YET_SERVED_RECHECK_MS),
+            ...fence,
+          };
         } else {
           // An earlier version no longer served, which no migration moves on: nothing will release it.
           const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
