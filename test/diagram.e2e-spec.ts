@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineMachine, defineMigration, OrderFsmDiagrams, type MachineIssue } from '@order-fsm/core';
-import { main, validationReport, writeDiagrams } from '../apps/order-service/src/cli.js';
+import { main, servedVersionsOf, validationReport, writeDiagrams } from '../apps/order-service/src/cli.js';
 import { createTaxiMachine, createTaxiMachineV1 } from '../apps/order-service/src/taxi/taxi.machine.js';
 import type { ResolvedOrderFsmOptions } from '../libs/order-fsm/src/order-fsm.options.js';
 import { ProcessorRegistry } from '../libs/order-fsm/src/registry/processor-registry.js';
@@ -319,6 +319,31 @@ describe('the CLI', () => {
     for (const file of written.filter((f) => !f.endsWith('.svg'))) {
       expect({ file, text: readFileSync(join('docs/diagrams', file), 'utf8') }).toEqual({ file, text: readFileSync(join(dir, file), 'utf8') });
     }
+  });
+
+  it('diagram and validate: draw and check the machine as the settings of this environment build it (PAYMENT_HOLD_MS, PAYMENT_HOLD_REFUND)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'order-fsm-diagrams-'));
+    const saved = { ms: process.env.PAYMENT_HOLD_MS, refund: process.env.PAYMENT_HOLD_REFUND };
+    process.env.PAYMENT_HOLD_MS = '300000';
+    process.env.PAYMENT_HOLD_REFUND = 'false';
+    try {
+      expect(await main(['diagram', '--out', dir], () => undefined)).toBe(0);
+      expect(await main(['validate'], () => undefined)).toBe(0);
+    } finally {
+      for (const [name, value] of [['PAYMENT_HOLD_MS', saved.ms], ['PAYMENT_HOLD_REFUND', saved.refund]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    // The committed diagram is the defaults': a ten-minute hold that gives the payment back.
+    expect(readFileSync('docs/diagrams/taxi.mmd', 'utf8')).toContain('late PAY: hold 10min, then compensate');
+    const drawn = readFileSync(join(dir, 'taxi.mmd'), 'utf8');
+    expect(drawn).toContain('late PAY: hold 5min');
+    expect(drawn).not.toContain('then compensate');
+    // A setting the service would refuse is refused here too, by name.
+    expect(() => servedVersionsOf({ PAYMENT_HOLD_MS: 'soon' })).toThrow(/PAYMENT_HOLD_MS/);
+    // The rest of the service's settings are not the machine's: no tokens needed to draw it.
+    expect(servedVersionsOf({ DATABASE_URL: 'mysql://db/orders', REDIS_URL: 'redis://cache', AMQP_URL: 'amqp://broker' }).machine.version).toBe(2);
   });
 
   it('diagram: with several versions served, also writes each earlier version and the step between two consecutive ones', async () => {

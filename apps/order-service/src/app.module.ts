@@ -23,7 +23,7 @@ import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { FastifyRequest } from 'fastify';
 import { RolesGuard } from './auth/auth.js';
-import type { ServiceConfig } from './config/service-config.js';
+import { type ServiceConfig, taxiMachineOptionsOf } from './config/service-config.js';
 import { consoleModule } from './console/console.js';
 import { FsmController } from './fsm/fsm.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -99,7 +99,7 @@ export class AppModule {
           inject: [DataSource, MESSAGING, METRICS_REGISTRY, ...(redis ? [REDIS] : [])],
           useFactory: async (dataSource: DataSource, messagingAdapter: Messaging, registry: Registry, client?: Redis) => {
             const store = await storeOf(dataSource);
-            const machineOptions = { autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs, paymentHoldRefund: config.paymentHoldRefund };
+            const machineOptions = taxiMachineOptionsOf(config);
             // v2 for new orders; v1 for the orders created under it, until operators migrate them.
             const versions = taxiMachines(overrides.machine ?? createTaxiMachine(machineOptions), machineOptions);
             return {

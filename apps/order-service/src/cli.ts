@@ -27,7 +27,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { replayCommand, REPLAY_USAGE } from './replay.js';
-import { taxiMachines } from './taxi/taxi.machine.js';
+import { taxiMachineSettings } from './config/service-config.js';
+import { createTaxiMachine, taxiMachines } from './taxi/taxi.machine.js';
 import { BIZ_CODES, SCENE_IDS } from './taxi/taxi.model.js';
 import { TaxiModule } from './taxi/taxi.module.js';
 
@@ -127,8 +128,17 @@ export async function writeDiagrams(diagrams: OrderFsmDiagrams, dir: string, sco
   }
 }
 
+/**
+ * The versions the service serves with the settings of this environment (PAYMENT_HOLD_MS,
+ * PAYMENT_HOLD_REFUND...), so that what is checked and drawn is what an instance started here runs.
+ */
+export function servedVersionsOf(env: NodeJS.ProcessEnv): ServedVersions {
+  const options = taxiMachineSettings(env);
+  return taxiMachines(createTaxiMachine(options), options);
+}
+
 /** `versions`: what the service serves (the tests check other declarations with it). */
-export async function main(argv: readonly string[], out: (line: string) => void = console.log, versions: ServedVersions = taxiMachines()): Promise<number> {
+export async function main(argv: readonly string[], out: (line: string) => void = console.log, versions?: ServedVersions): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'replay') return replayCommand(rest, out);
   if (command !== 'validate' && command !== 'diagram') {
@@ -138,7 +148,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   }
   let diagrams: OrderFsmDiagrams;
   try {
-    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule.register(versions), { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(TaxiDefinitionModule.register(versions ?? servedVersionsOf(process.env)), { logger: false, abortOnError: false });
     diagrams = app.get(OrderFsmDiagrams);
   } catch (error) {
     if (!(error instanceof OrderFsmConfigurationError)) throw error;

@@ -1,7 +1,8 @@
 import { type CallerEntry, generateCallers, parseApiTokens } from '../auth/callers.js';
+import type { TaxiMachineOptions } from '../taxi/taxi.machine.js';
+import { type TracingConfig, tracingConfigOf } from '../tracing/tracing-config.js';
 
 /** The service's configuration, read once from the environment. */
-import { type TracingConfig, tracingConfigOf } from '../tracing/tracing-config.js';
 
 export interface ServiceConfig {
   /**
@@ -205,6 +206,24 @@ function httpTimeouts(env: NodeJS.ProcessEnv): ServiceConfig['http'] {
   return { headersTimeoutMs, requestTimeoutMs, connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 90_000, 1_000, 3_600_000) };
 }
 
+/** What the taxi machine is built with, from the service's settings. */
+export function taxiMachineOptionsOf(config: Pick<ServiceConfig, 'autoStuckAfterMs' | 'paymentHoldMs' | 'paymentHoldRefund'>): TaxiMachineOptions {
+  return { autoStuckAfterMs: config.autoStuckAfterMs, paymentHoldMs: config.paymentHoldMs, paymentHoldRefund: config.paymentHoldRefund };
+}
+
+/**
+ * The settings the taxi machine is built with, read from the environment alone: the CLI checks and
+ * draws the machine an instance started there would run, without needing the service's other
+ * settings (its database, its callers' tokens).
+ */
+export function taxiMachineSettings(env: NodeJS.ProcessEnv): Required<TaxiMachineOptions> {
+  return {
+    autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
+    paymentHoldMs: integer(env, 'PAYMENT_HOLD_MS', 600_000, 100, 86_400_000),
+    paymentHoldRefund: flag(env, 'PAYMENT_HOLD_REFUND', true),
+  };
+}
+
 /** `stdoutIsTTY` decides the default LOG_FORMAT (pretty on a terminal). */
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = process.stdout.isTTY === true): ServiceConfig {
   const mode = modeOf(env);
@@ -244,11 +263,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env, stdoutIs
     timerPollMs: integer(env, 'TIMER_POLL_MS', 500, 10, 600_000),
     sweeperEnabled: flag(env, 'SWEEPER_ENABLED', true),
     sweeperIntervalMs: integer(env, 'SWEEPER_INTERVAL_MS', 5_000, 10, 3_600_000),
-    autoStuckAfterMs: integer(env, 'AUTO_STUCK_AFTER_MS', 60_000, 100, 86_400_000),
     acceptTimeoutMs: integer(env, 'ACCEPT_TIMEOUT_MS', 300_000, 100, 86_400_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', 1_800_000, 100, 86_400_000),
-    paymentHoldMs: integer(env, 'PAYMENT_HOLD_MS', 600_000, 100, 86_400_000),
-    paymentHoldRefund: flag(env, 'PAYMENT_HOLD_REFUND', true),
+    ...taxiMachineSettings(env),
     fraudReviewAboveCents: integer(env, 'FRAUD_REVIEW_ABOVE_CENTS', 100_000, 0, 100_000_000),
     console: {
       secureCookie: autoFlag(env, 'CONSOLE_COOKIE_SECURE'),
