@@ -143,11 +143,9 @@ export class HeldEventPoller implements OnApplicationBootstrap, BeforeApplicatio
         if (error instanceof OrderFsmError && error.code === 'MACHINE_VERSION_NOT_YET_SERVED') {
           // A version newer than this instance's (a rolling deploy under way): an instance of a newer
           // release releases it, or expires it past its deadline under that version's policy (which
-          // may give back what it brought). This one decides nothing on it; it looks again later.
-          settlement = {
-            nextCheckAt: new Date(now < held.deadline ? Math.min(held.deadline.getTime(), now.getTime() + NOT_YET_SERVED_RECHECK_MS) : now.getTime() + NOT_YET_SERVED_RECHECK_MS),
-            ...fence,
-          };
+          // may give back what it brought). This one decides nothing on it, its deadline passed or not:
+          // it looks again later.
+          settlement = { nextCheckAt: new Date(now.getTime() + NOT_YET_SERVED_RECHECK_MS), ...fence };
         } else {
           // An earlier version no longer served, which no migration moves on: nothing will release it.
           const code = error instanceof OrderFsmError ? error.code : 'INTERNAL_ERROR';
