@@ -1,4 +1,4 @@
-// node bench/cost-postgres.mjs [c] [slice ms] [rounds] (after npm run build): what one event costs on
+// node bench/cost-postgres.mjs [c] [slice ms] [rounds] [--hot] (after npm run build): what one event costs on
 // PostgreSQL, the engine with PostgresOrderStore against the floors, in rotating slices at concurrency c
 // (16): the CPU of this Node process, of the PostgreSQL processes serving it (its database's backends,
 // the WAL writer, checkpointer and background writer) and of Redis, read from /proc; the WAL written
@@ -8,6 +8,9 @@
 // PostgresOrderStore with `prepareStatements: false`, which sends its reads and its one-statement
 // transitions unnamed, so that PostgreSQL parses and plans each of them every time (the store's
 // default prepares each text once per connection).
+// With --hot, every client of a side sends to the same one order (scenario 3's one hot order): the
+// engine and the floor wait for it with the waking lock, and the table adds the time an event holds
+// the order (its store calls, or the floor's transaction) against the time between two events.
 // Linux only. Other work on the machine shows in the wall times and in Redis more than in the backends' CPU.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -15,8 +18,11 @@ import { openPostgresBaseline } from './baseline-postgres.mjs';
 import { POOL_SIZE, POSTGRES_URL, autovacuumOn, fsm, openPostgres, openRedis, startEngine } from './setup.mjs';
 import { TICK_MS, drive, summarize, ticks } from './stats.mjs';
 
-const [C = 16, SLICE_MS = 3_000, ROUNDS = 4] = process.argv.slice(2).map(Number);
+const HOT = process.argv.includes('--hot');
+const [C = 16, SLICE_MS = 3_000, ROUNDS = 4] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
+// Each client has 4 orders of its own; with --hot, all clients share one.
 const KEYS = 4;
+const slot = (c, k) => (HOT ? 0 : c * KEYS + k);
 
 // Wall time inside pg's query() (send to answer), and inside the store's calls.
 const wall = new Map();
@@ -64,12 +70,12 @@ const run = `cost-${Date.now().toString(36)}`;
 const orders = {};
 for (const name of Object.keys(engines)) {
   orders[name] = [];
-  for (let i = 0; i < C * KEYS; i++) {
+  for (let i = 0; i < (HOT ? 1 : C * KEYS); i++) {
     orders[name].push((await engines[name].engine.createOrder({ requestId: `${run}-c-${name}-${i}`, bizCode: 'BENCH', sceneId: 'S', orderId: `${run}-${name}-${i}` })).orderId);
   }
 }
-orders.floor = Array.from({ length: C * KEYS }, (_, i) => `${run}-b-${i}`);
-orders.engineRows = Array.from({ length: C * KEYS }, (_, i) => `${run}-f-${i}`);
+orders.floor = Array.from({ length: HOT ? 1 : C * KEYS }, (_, i) => `${run}-b-${i}`);
+orders.engineRows = Array.from({ length: HOT ? 1 : C * KEYS }, (_, i) => `${run}-f-${i}`);
 await baseline.seed([...orders.floor, ...orders.engineRows]);
 const redisPid = async () => Number(/process_id:(\d+)/.exec(await redis.info('server'))[1]);
 
@@ -83,13 +89,19 @@ const lsn = async () => (await dataSource.query('SELECT pg_current_wal_lsn() AS 
 const walBytes = async (from, to) => Number((await dataSource.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from]))[0].d);
 
 const requestId = () => `${run}-${randomUUID()}`.slice(0, 64);
-const flip = (name) => (c, k) => engines[name].engine.sendEvent({ eventType: 'FLIP', orderId: orders[name][c * KEYS + k], requestId: requestId() });
-const sides = {
-  engine: flip('engine'),
-  'engine, statements unprepared (experiment)': flip('unprepared'),
-  floor: (c, k) => baseline.transition(orders.floor[c * KEYS + k], requestId()),
-  "floor writing the engine's rows": (c, k) => baseline.transitionWithEngineRows(orders.engineRows[c * KEYS + k], requestId()),
-};
+const flip = (name) => (c, k) => engines[name].engine.sendEvent({ eventType: 'FLIP', orderId: orders[name][slot(c, k)], requestId: requestId() });
+const sides = HOT
+  ? {
+      engine: flip('engine'),
+      // The floor with the engine's lock mechanics, waiting for the order as scenario 3's does.
+      'floor (waking)': (c, k) => baseline.transition(orders.floor[slot(c, k)], requestId(), 10_000),
+    }
+  : {
+      engine: flip('engine'),
+      'engine, statements unprepared (experiment)': flip('unprepared'),
+      floor: (c, k) => baseline.transition(orders.floor[slot(c, k)], requestId()),
+      "floor writing the engine's rows": (c, k) => baseline.transitionWithEngineRows(orders.engineRows[slot(c, k)], requestId()),
+    };
 const totals = Object.fromEntries(Object.keys(sides).map((name) => [name, { runs: [], node: 0, pg: 0, redis: 0, wal: 0, wall: new Map() }]));
 // A slice of each first, not counted: the JIT, the pools and the backends warm up.
 for (const step of Object.values(sides)) await drive({ concurrency: C, durationMs: 1_000, keysPerClient: KEYS, step });
@@ -123,8 +135,8 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
-const floor = summarize(totals.floor.runs);
-console.log(`PostgreSQL, c=${C}, ${ROUNDS} rotating slices of ${SLICE_MS / 1000} s per side; CPU per event in µs`);
+const floor = summarize((totals.floor ?? totals['floor (waking)']).runs);
+console.log(`PostgreSQL, c=${C}${HOT ? ', one hot order' : ''}, ${ROUNDS} rotating slices of ${SLICE_MS / 1000} s per side; CPU per event in µs`);
 console.log('| side | events/s | of the floor | p99 ms | Node | PostgreSQL | Redis | sum | WAL bytes |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [name, t] of Object.entries(totals)) {
