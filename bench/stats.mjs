@@ -42,24 +42,45 @@ export async function drive({ concurrency, durationMs, keysPerClient, step }) {
 }
 
 /**
- * The engine and its baselines in rotating slices of the same run, so that the machine's noise (this
- * is a shared 2-core box) falls on all of them alike rather than on whichever ran last. `steps` maps a
+ * The engine and its baselines in alternating slices of the same run, so that the machine's noise (this
+ * is a shared 2-core box) falls on all of them alike rather than on whichever ran last. Give it an
+ * even number of rounds. `steps` maps a
  * name to a step; answers one summary per name, plus the engine's ratios to `baseline`.
+ *
+ * Each side first runs a slice of `warmUpMs` that is not counted (answered as `warmUp`: its events
+ * and errors, for a caller that counts rows). Without it the first slice of a case, always the
+ * engine's, ran on orders, connections and code paths the case had not touched yet, and was the
+ * slowest of the case more often than not. `slices` is every counted slice in the order run, with
+ * its events/s; BENCH_SEQUENCE=1 prints them.
  */
-export async function sideBySide({ rounds, sliceMs, concurrency, keysPerClient, engine, baseline, ...others }) {
+export async function sideBySide({ rounds, sliceMs, concurrency, keysPerClient, engine, baseline, warmUpMs = Math.min(1_000, sliceMs / 2), ...others }) {
   const steps = Object.entries({ engine, baseline, ...others });
   const runs = Object.fromEntries(steps.map(([name]) => [name, []]));
+  const warmUp = {};
+  for (const [name, step] of steps) {
+    const slice = await drive({ concurrency, durationMs: warmUpMs, keysPerClient, step });
+    warmUp[name] = { events: slice.latencies.length, errors: slice.errors };
+  }
+  const slices = [];
+  // Rounds in mirrored order (A B C, C B A, ...): over each pair of rounds every side sits as early
+  // as every other, so that the machine speeding up or slowing down through a case (the database
+  // working off the case before, say) falls on all of them alike. With two sides it is A B, B A.
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < steps.length; i++) {
-      const [name, step] = steps[(i + r) % steps.length];
-      runs[name].push(await drive({ concurrency, durationMs: sliceMs, keysPerClient, step }));
+    const order = r % 2 === 0 ? steps : [...steps].reverse();
+    for (const [name, step] of order) {
+      const slice = await drive({ concurrency, durationMs: sliceMs, keysPerClient, step });
+      runs[name].push(slice);
+      slices.push([name, Math.round(slice.latencies.length / slice.seconds)]);
     }
   }
+  if (process.env.BENCH_SEQUENCE) console.log(`  slices: ${slices.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   const summaries = Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, summarize(list)]));
   return {
     ...summaries,
     throughputRatio: summaries.engine.perSecond / summaries.baseline.perSecond,
     p99Ratio: summaries.engine.p99 / summaries.baseline.p99,
+    warmUp,
+    slices,
   };
 }
 
