@@ -106,7 +106,7 @@ export async function runDbosPeer({ url, poolSize, run, rounds, sliceMs, keysPer
   const peer = await openDbosPeer(url, poolSize);
   const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   const side = (label, r) => `${label} ${fmt(r.perSecond).padStart(5)}/s p99 ${fmt(r.p99, 1).padStart(5)} ms`;
-  console.log(`scenario 8 on PostgreSQL: the engine vs DBOS Transact (a workflow per request id, the floor's transaction in it), with the pg floor for scale, ${rounds} rotating slices of ${sliceMs / 1000} s each`);
+  console.log(`scenario 8 on PostgreSQL: the engine vs DBOS Transact (a workflow per request id, the floor's transaction in it), with the pg floor for scale, ${rounds} alternating slices of ${sliceMs / 1000} s each`);
   const rows = [];
   try {
     for (const concurrency of [1, 16, 64]) {
