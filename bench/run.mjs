@@ -31,7 +31,7 @@ if (postgres && only.some((n) => !POSTGRES_SCENARIOS.includes(n))) throw new Err
 const want = (n) => !only || only.includes(n);
 // Slices of each side in scenarios 1 and 8 (three sides each: a multiple of 4, see sliceOrder in stats.mjs).
 const ROUNDS = quick ? 4 : 12;
-// Scenario 3's slices of each side in one process (three sides), and across two processes (two).
+// Scenario 3's slices of each side in one process (three sides: a multiple of 4); its two-process rows take ROUNDS / 2.
 const HOT_ROUNDS = quick ? 4 : 8;
 const SLICE_MS = quick ? 750 : 2_000;
 const KEYS_PER_CLIENT = 4;
