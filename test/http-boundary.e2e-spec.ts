@@ -343,3 +343,40 @@ describe('a rate limit per caller', () => {
     expect(order).toMatchObject({ state: 'CREATED', version: 1 });
   });
 });
+
+describe('a rate limit on requests that match no route', () => {
+  let t: TestApp;
+  const LIMIT = 5;
+
+  beforeAll(async () => {
+    t = await startTestApp({ relayEnabled: false, workerEnabled: false, timersEnabled: false, sweeperEnabled: false, rateLimit: { max: LIMIT, windowMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts unknown paths, unknown methods and OPTIONS like any request, so tokens cannot be guessed there without limit', async () => {
+    // Wrong tokens on a path with no route: 401 until the address's bucket is empty, then 429.
+    const guesses = [];
+    for (let i = 0; i < LIMIT + 2; i++) guesses.push((await t.http().get(`/no-such-path-${i}`).set('authorization', `Bearer invented-${uid('t')}`)).status);
+    expect(guesses).toEqual([...Array(LIMIT).fill(401), 429, 429]);
+    const limited = await t.http().options('/orders/any').set('authorization', `Bearer invented-${uid('t')}`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers).toEqual(expect.objectContaining({ ...securityHeadersOf(API_SECURITY_HEADER_OPTIONS), 'retry-after': expect.any(String) }));
+    expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED', details: { limit: LIMIT, windowMs: 60_000 } });
+
+    // A known caller's 404s and 405s count against its own bucket, as its routed requests do.
+    const answers = [];
+    for (const [method, path] of [['get', '/no-such-path'], ['delete', '/orders/any'], ['options', '/orders/any'], ['patch', '/health/nothing'], ['get', '/orders/any/nothing']] as const) {
+      const response = await t.http('client')[method](path);
+      answers.push([response.status, response.headers['x-ratelimit-remaining']]);
+    }
+    expect(answers).toEqual([[404, '4'], [405, '3'], [405, '2'], [404, '1'], [404, '0']]);
+    const refused = await t.http('client').get('/no-such-path');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED' });
+    // Routed requests share that bucket.
+    expect((await t.http('client').get('/orders/any')).status).toBe(429);
+    expect((await t.http('payment').get('/no-such-path')).status).toBe(404);
+  });
+});

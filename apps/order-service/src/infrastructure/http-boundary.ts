@@ -86,6 +86,15 @@ export async function useRateLimit(app: NestFastifyApplication, { max, windowMs 
     allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
   });
+  // The plugin adds its hook to each route as the route is added; a request that matches none (an
+  // unknown path, a method the path does not take, OPTIONS) runs the instance's hooks only, and was
+  // never counted: a token could be guessed there without limit (401 for a wrong one, 404 or 405 for
+  // a right one). The same limiter, with the same buckets, counts those requests too.
+  const fastify = app.getHttpAdapter().getInstance();
+  const limitUnrouted = fastify.rateLimit();
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.is404) await limitUnrouted.call(fastify, request, reply);
+  });
 }
 
 /**
