@@ -95,6 +95,11 @@ const CASES: Case[] = [
   { name: 'a body of 4,000 nested objects', method: 'post', path: () => '/orders', raw: { type: 'application/json', text: `${'{"a":'.repeat(4_000)}1${'}'.repeat(4_000)}` }, status: 400, code: 'VALIDATION_FAILED' },
   // Refused by the JSON parser itself (prototype poisoning), before anything reads the body.
   { name: 'a __proto__ key in the payload', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"__proto__":{"driverId":"d-1","isAdmin":true}}}` }, status: 400, code: 'VALIDATION_FAILED' },
+  // Text with no UTF-8 form: a lone UTF-16 surrogate (MariaDB's JSON check and PostgreSQL's jsonb refuse it; a text column would get U+FFFD).
+  { name: 'a lone surrogate in a payload string kept in the order', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"CANCEL","requestId":"${uid('h')}","payload":{"reason":"late \\ud800"}}` }, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a lone surrogate in a payload key', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"CANCEL","requestId":"${uid('h')}","payload":{"reason":"r","\\udc00":1}}` }, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a lone surrogate in a new order', method: 'post', path: () => '/orders', body: (ids) => create({ payload: { passengerId: ids.passengerId, ...GEO, note: '\ud83d' } })(ids), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'a lone surrogate in a passenger name', method: 'put', path: () => `/passengers/${uid('p')}`, raw: { type: 'application/json', text: '{"name":"Ann \\udfff"}' }, status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a constructor.prototype key in the payload', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"constructor":{"prototype":{"isAdmin":true}}}}` }, status: 400, code: 'VALIDATION_FAILED' },
   // Events the order cannot take.
   { name: 'an unknown event', method: 'post', path: onCreated, body: event('TELEPORT'), status: 409, code: 'NOT_FOUND_PROCESSOR' },

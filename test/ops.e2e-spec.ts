@@ -141,6 +141,8 @@ describe('the operator API', () => {
       [{ cursor: 'not-a-cursor' }, 'cursor'],
       [{ cursor: Buffer.from('{"a":1}').toString('base64url') }, 'cursor'],
       [{ updatedBefore: 'yesterday' }, 'updatedBefore'],
+      [{ updatedBefore: '2030-02-31' }, 'updatedBefore'],
+      [{ updatedBefore: '275760-09-13T00:00:00Z' }, 'updatedBefore'],
       [{ paused: 'maybe' }, 'paused'],
       [{ state: 'NOT A STATE!' }, 'state'],
       [{ colour: 'red' }, 'colour'],
@@ -306,6 +308,13 @@ describe('the operator API', () => {
       ['a field it does not take', { toState: 'CANCELLED', reason: 'r', force: true }, 400, 'VALIDATION_FAILED'],
       ['a timer the new state does not take', { toState: 'CANCELLED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 10 }] }, 400, 'VALIDATION_FAILED'],
       ['a timer without a time', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT' }] }, 400, 'VALIDATION_FAILED'],
+      // Times no store keeps as given: they failed the commit (a 500) or were read as another day.
+      ['a timer in the year 275760', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', fireAt: 8_640_000_000_000_000 }] }, 400, 'VALIDATION_FAILED'],
+      ['a timer in the year 10000', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', fireAt: '+010000-01-01T00:00:00Z' }] }, 400, 'VALIDATION_FAILED'],
+      ['a timer before 1970', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', fireAt: '0000-01-01T00:00:00Z' }] }, 400, 'VALIDATION_FAILED'],
+      ['a timer on a day the month does not have', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', fireAt: '2030-02-31T00:00:00Z' }] }, 400, 'VALIDATION_FAILED'],
+      ['a timer at a local time with no zone', { toState: 'CREATED', reason: 'r', timers: [{ event: 'ACCEPT_TIMEOUT', fireAt: '2030-01-31T12:00:00' }] }, 400, 'VALIDATION_FAILED'],
+      ['a reason with a lone surrogate', { toState: 'CANCELLED', reason: 'by phone \ud800' }, 400, 'VALIDATION_FAILED'],
     ])('refuses %s with a stable code and changes nothing', async (_what, body, status, code) => {
       const orderId = await createOrder(t);
       const before = await snapshot(orderId);

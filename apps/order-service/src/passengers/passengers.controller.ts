@@ -1,7 +1,7 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { DependencyUnavailableError, isConnectionError } from '@order-fsm/core';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsString, Length } from 'class-validator';
+import { IsString, Length, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { Roles } from '../auth/auth.js';
 import { IdPipe } from '../orders/id.pipe.js';
@@ -12,6 +12,8 @@ export class PutPassengerDto {
   @ApiProperty({ minLength: 1, maxLength: 128, example: 'Ann' })
   @IsString()
   @Length(1, 128)
+  // Well-formed Unicode: a lone UTF-16 surrogate has no UTF-8 form, and would be stored as U+FFFD.
+  @Matches(/^\P{Cs}*$/u, { message: 'name must be well-formed Unicode (it holds a lone UTF-16 surrogate)' })
   name: string;
 }
 

@@ -43,6 +43,7 @@ import {
 import type { MachineDefinition, ResolvedLatePolicy } from '../model/machine.js';
 import type { MachineMigration } from '../model/migration.js';
 import { lateOutboxMessage, type OutboxMessage } from '../model/messages.js';
+import { isWellFormedText, payloadProblem, payloadProblemMessage } from '../model/text.js';
 import { failureOf, ProcessorRun } from '../processor/processor-template.js';
 import { ServiceResult } from '../model/service-result.js';
 import type { EntityManager } from 'typeorm';
@@ -53,22 +54,11 @@ import { StateContext } from '../processor/state-context.js';
 import { nameOrder, nameProcessor, type TransitionLogFields, withTransitionLogFields } from './transition-log-context.js';
 import type { CreateOrderInput, LateOutcome, TransitionOutcome } from '../model/outcome.js';
 
-/** True when `value` nests objects or arrays deeper than `max` levels; iterative, so any depth is safe to ask about. */
-function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
 function requireId(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
     throw new ValidationFailedError(`${field} must be a string of 1 to ${MAX_ID_LENGTH} characters`, { field });
   }
+  if (!isWellFormedText(value)) throw new ValidationFailedError(`${field} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`, { field });
 }
 
 /** The longest source an event may name: what the log keeps (a label column). */
@@ -81,6 +71,7 @@ function requireReason(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim().length === 0 || value.length > MAX_REASON_LENGTH) {
     throw new ValidationFailedError(`${field} must be a non-blank string of at most ${MAX_REASON_LENGTH} characters`, { field });
   }
+  if (!isWellFormedText(value)) throw new ValidationFailedError(`${field} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`, { field });
 }
 
 /** An operator's forced move: to any declared state, skipping processors and checkers. */
@@ -458,9 +449,8 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       requireId('caller.role', event.caller.role);
       if (event.caller.name.startsWith('@')) throw new ValidationFailedError('a caller name may not start with @', { field: 'caller.name' });
     }
-    if (nestedDeeperThan(event.payload, MAX_PAYLOAD_DEPTH)) {
-      throw new ValidationFailedError(`the payload nests objects deeper than ${MAX_PAYLOAD_DEPTH} levels`, { field: 'payload' });
-    }
+    const problem = payloadProblem(event.payload, MAX_PAYLOAD_DEPTH);
+    if (problem) throw new ValidationFailedError(`the payload ${payloadProblemMessage(problem, MAX_PAYLOAD_DEPTH)}`, { field: 'payload' });
     if (event.expectedVersion !== undefined && !(Number.isInteger(event.expectedVersion) && event.expectedVersion >= 0)) {
       throw new ValidationFailedError('expectedVersion must be a whole number', { field: 'expectedVersion' });
     }

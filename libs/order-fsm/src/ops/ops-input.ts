@@ -1,5 +1,6 @@
 import { ValidationFailedError } from '../errors/order-fsm.errors.js';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_DEPTH } from '../order-fsm.constants.js';
+import { isWellFormedText, payloadProblem, payloadProblemMessage, strictTime } from '../model/text.js';
 
 /**
  * Reading what an operator sends, by hand: the library depends on no validation package. Every
@@ -49,6 +50,7 @@ export function reason(value: unknown, field = 'reason'): string {
   if (value === undefined) fail(field, 'is required: say why, for the audit');
   if (typeof value !== 'string' || value.trim().length === 0) fail(field, 'must be a non-blank string');
   if ((value as string).length > MAX_REASON) fail(field, `must be at most ${MAX_REASON} characters`);
+  if (!isWellFormedText(value as string)) fail(field, 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)');
   return (value as string).trim();
 }
 
@@ -75,13 +77,16 @@ export function optionalInteger(value: unknown, field: string, min: number, max:
   return n as number;
 }
 
-/** A time as ISO 8601 (or epoch milliseconds in a body). */
+/**
+ * A time as ISO 8601 with its zone (or a date alone, read as UTC), or epoch milliseconds in a body,
+ * from 1970 to 9999 (what every store keeps as given): strictTime.
+ */
 export function optionalTime(value: unknown, field: string, fromQuery = false): Date | undefined {
   const raw = fromQuery ? single(value, field) : value;
   if (raw === undefined) return undefined;
-  const time = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw) ? new Date(raw) : typeof raw === 'number' ? new Date(raw) : undefined;
-  if (!time || Number.isNaN(time.getTime())) fail(field, 'must be a time, ISO 8601 (2030-01-31T12:00:00Z)');
-  return time;
+  const time = strictTime(raw);
+  if (!time) fail(field, 'must be a time from 1970 to 9999: ISO 8601 with Z or an offset (2030-01-31T12:00:00Z), a date (2030-01-31), or epoch milliseconds in a body');
+  return time!;
 }
 
 export function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fromQuery = false): T | undefined {
@@ -107,13 +112,8 @@ export function integerList(value: unknown, field: string, max: number): number[
 export function optionalPayload(value: unknown, field = 'payload'): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(field, 'must be a JSON object');
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > MAX_PAYLOAD_DEPTH) fail(field, `nests objects deeper than ${MAX_PAYLOAD_DEPTH} levels`);
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
+  const problem = payloadProblem(value, MAX_PAYLOAD_DEPTH);
+  if (problem) fail(field, payloadProblemMessage(problem, MAX_PAYLOAD_DEPTH));
   return value as Record<string, unknown>;
 }
 
