@@ -295,6 +295,17 @@ describe('the operator API', () => {
       expect((await detail(orderId)).actions).toHaveLength(1);
     });
 
+    it('replays a force whose timers were given as delays: the delay is the request, not the time it gives', async () => {
+      const orderId = await createOrder(t);
+      const body = { toState: 'CREATED', reason: 'give the driver longer', requestId: uid('force'), expectedVersion: 1, timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 600_000 }] };
+      await ops().post(`/ops/orders/${orderId}/force`).send(body).expect(200);
+      const again = await ops().post(`/ops/orders/${orderId}/force`).send(body).expect(200);
+      expect(again.body).toMatchObject({ replayed: true, version: 2 });
+      const other = await ops().post(`/ops/orders/${orderId}/force`).send({ ...body, timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 1_000 }] });
+      expect([other.status, other.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+      expect(await transitionsOf(t, orderId)).toHaveLength(2);
+    });
+
     it.each([
       ['no reason', { toState: 'CANCELLED' }, 400, 'VALIDATION_FAILED'],
       ['a blank reason', { toState: 'CANCELLED', reason: '   ' }, 400, 'VALIDATION_FAILED'],
@@ -682,6 +693,30 @@ describe('the operator API', () => {
         ['applied', { state: 'CANCELLED', version: 2, paused: false }],
       ]);
       for (const orderId of orderIds) expect((await transitionsOf(t, orderId)).at(-1)).toMatchObject({ event: '@force', source: 'operator' });
+    });
+
+    it('replays a bulk force run again with its requestId, timers given as delays included, and moves no order twice', async () => {
+      const orderIds = [await createOrder(t), await createOrder(t)];
+      const body = { filter: { orderIds }, toState: 'CREATED', reason: 'reschedule', requestId: uid('bulk'), timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 600_000 }] };
+      const first = (await ops().post('/ops/bulk/force').send(body).expect(200)).body;
+      expect(first.summary).toEqual({ matched: 2, changes: 2, applied: 2, replayed: 0, skipped: 0, failed: 0 });
+      // Later, with the orders at version 2 and the delay counted from another now: the same request.
+      const again = (await ops().post('/ops/bulk/force').send(body).expect(200)).body;
+      expect(again.summary).toEqual({ matched: 2, changes: 2, applied: 0, replayed: 2, skipped: 0, failed: 0 });
+      expect(again.items.map((item: { outcome: string; after: unknown }) => [item.outcome, item.after])).toEqual([
+        ['replayed', { state: 'CREATED', version: 2, paused: false }],
+        ['replayed', { state: 'CREATED', version: 2, paused: false }],
+      ]);
+      for (const orderId of orderIds) {
+        expect((await transitionsOf(t, orderId)).map((row: { event: string }) => row.event)).toEqual(['CREATE', '@force']);
+        expect((await detail(orderId)).timers.filter((timer: { event: string; status: string }) => timer.event === 'ACCEPT_TIMEOUT' && timer.status === 'pending')).toHaveLength(2);
+      }
+      // Another call under the same requestId is still refused for each order.
+      const other = (await ops().post('/ops/bulk/force').send({ ...body, timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 1_000 }] }).expect(200)).body;
+      expect(other.items.map((item: { outcome: string; error?: { code: string } }) => [item.outcome, item.error?.code])).toEqual([
+        ['failed', 'IDEMPOTENCY_KEY_REUSED'],
+        ['failed', 'IDEMPOTENCY_KEY_REUSED'],
+      ]);
     });
 
     it.each([

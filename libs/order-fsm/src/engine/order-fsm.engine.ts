@@ -67,6 +67,13 @@ export const MAX_SOURCE_LENGTH = 16;
 /** The longest reason an operator may give: what the log and the audit keep. */
 export const MAX_REASON_LENGTH = 512;
 
+/** ORDER_STATE_NOT_MATCH unless the order is at the version the event names (expectedVersion) and the one its sender read (fenceVersion). */
+function requireFences(event: OrderStateEvent, order: FsmOrder): void {
+  for (const version of [event.expectedVersion, event.fenceVersion]) {
+    if (version !== undefined && version !== order.version) throw OrderStateNotMatchError.version(order.orderId, version, order.version);
+  }
+}
+
 function requireReason(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim().length === 0 || value.length > MAX_REASON_LENGTH) {
     throw new ValidationFailedError(`${field} must be a non-blank string of at most ${MAX_REASON_LENGTH} characters`, { field });
@@ -87,11 +94,15 @@ export interface ForceInput {
   readonly requestId?: string;
   /** Applies only if the order is still at this version. */
   readonly expectedVersion?: number;
+  /** Applies only if the order is still at this version, which is not part of the request's identity (OrderStateEvent.fenceVersion). */
+  readonly fenceVersion?: number;
   /**
    * Timers of the new state to schedule. On a normal transition its processor schedules them; a
    * forced move runs none, so it schedules those named here (each an event the new state takes).
+   * `inMs`, when the operator gave a delay rather than a time: the request's identity keeps the
+   * delay, so the same call sent again later is the same request (the time it gives is not).
    */
-  readonly timers?: readonly TimerWrite[];
+  readonly timers?: ReadonlyArray<TimerWrite & { readonly inMs?: number }>;
 }
 
 interface ForcedMove {
@@ -252,9 +263,10 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
       orderId: input.orderId,
       requestId: input.requestId ?? randomUUID(),
       expectedVersion: input.expectedVersion,
+      fenceVersion: input.fenceVersion,
       source: OPERATOR_SOURCE,
       caller: input.operator,
-      payload: { toState: input.toState, timers: timers.map((t) => ({ event: t.event, fireAt: t.fireAt.toISOString() })) },
+      payload: { toState: input.toState, timers: timers.map((t) => (t.inMs !== undefined ? { event: t.event, inMs: t.inMs } : { event: t.event, fireAt: t.fireAt.toISOString() })) },
       operator: { name: input.operator?.name, reason: input.reason, act: 'force' },
     };
     const fields = { orderId: input.orderId, event: FORCE_EVENT, requestId: event.requestId, source: OPERATOR_SOURCE, caller: input.operator?.name };
@@ -454,6 +466,9 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.expectedVersion !== undefined && !(Number.isInteger(event.expectedVersion) && event.expectedVersion >= 0)) {
       throw new ValidationFailedError('expectedVersion must be a whole number', { field: 'expectedVersion' });
     }
+    if (event.fenceVersion !== undefined && !(Number.isInteger(event.fenceVersion) && event.fenceVersion >= 0)) {
+      throw new ValidationFailedError('fenceVersion must be a whole number', { field: 'fenceVersion' });
+    }
     if (event.operator !== undefined) {
       requireId('operator.name', event.operator?.name);
       requireReason('operator.reason', event.operator.reason);
@@ -525,9 +540,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     if (event.orderState !== undefined && event.orderState !== order.state) {
       throw new OrderStateNotMatchError(order.orderId, event.orderState, order.state);
     }
-    if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
-      throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
-    }
+    requireFences(event, order);
     const machine = this.machineOf(order);
     // Checked before the order was read against every version served: now against the order's own.
     if (this.options.machines.size > 1) this.authorize(event, machine);
@@ -595,9 +608,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
 
   /** The forced move: the writer and the commit of any transition, with no processor's decision before them. */
   private async applyForced<T>(event: OrderStateEvent, order: FsmOrder, hash: string, callerKey: string, forced: ForcedMove): Promise<TransitionOutcome<T>> {
-    if (event.expectedVersion !== undefined && event.expectedVersion !== order.version) {
-      throw OrderStateNotMatchError.version(order.orderId, event.expectedVersion, order.version);
-    }
+    requireFences(event, order);
     const machine = this.machineOf(order);
     if (!machine.hasState(forced.toState) || forced.toState === machine.initial) {
       throw new StateNotDeclaredError(forced.toState, machine.stateNames.filter((state) => state !== machine.initial), order.orderId);

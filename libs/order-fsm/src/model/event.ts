@@ -58,6 +58,13 @@ export interface OrderStateEvent<P = unknown> {
   orderState?: string;
   /** When set, the event applies only if the order is still at this version. */
   expectedVersion?: number;
+  /**
+   * Like expectedVersion, a fence, but one the sender read rather than named, so not part of what
+   * identifies the request: a bulk act fences each order at the version it listed, and the same act
+   * run again (the same request id, the orders since moved on) replays instead of being refused as a
+   * request id reused for another request.
+   */
+  fenceVersion?: number;
   /** True for the event that creates the order (it starts from the initial, virtual state). */
   newCreate?: boolean;
   payload?: P;

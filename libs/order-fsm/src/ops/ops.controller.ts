@@ -68,7 +68,7 @@ function orderFilter(value: unknown, max: number): OrderFilter {
 }
 
 /** Timers a forced move schedules: `{ event, fireAt }` (ISO 8601) or `{ event, inMs }`. */
-function timersOf(value: unknown): TimerWrite[] | undefined {
+function timersOf(value: unknown): Array<TimerWrite & { inMs?: number }> | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length > 20) throw new ValidationFailedError('timers must be a list of at most 20 timers', { field: 'timers' });
   return value.map((item, index) => {
@@ -77,7 +77,7 @@ function timersOf(value: unknown): TimerWrite[] | undefined {
     const fireAt = optionalTime(timer.fireAt, `timers[${index}].fireAt`);
     const inMs = optionalInteger(timer.inMs, `timers[${index}].inMs`, 0, 366 * 24 * 3_600_000);
     if ((fireAt === undefined) === (inMs === undefined)) throw new ValidationFailedError(`timers[${index}] needs fireAt or inMs, one of them`, { field: `timers[${index}]` });
-    return { event, fireAt: fireAt ?? new Date(Date.now() + inMs!) };
+    return inMs === undefined ? { event, fireAt: fireAt! } : { event, fireAt: new Date(Date.now() + inMs), inMs };
   });
 }
 

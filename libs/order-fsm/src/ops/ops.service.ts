@@ -88,7 +88,8 @@ export interface BulkItem {
   /** Why nothing would change. */
   readonly skip?: string;
   /** After a run that was not a dry run: what happened. */
-  readonly outcome?: 'applied' | 'skipped' | 'failed';
+  /** `replayed`: a bulk force run again with its requestId, which this order's move had applied already. */
+  readonly outcome?: 'applied' | 'replayed' | 'skipped' | 'failed';
   readonly error?: { readonly code: string; readonly message: string };
   readonly after?: { readonly state: string; readonly version: number; readonly paused: boolean; readonly machineVersion?: number };
 }
@@ -99,7 +100,15 @@ export interface BulkResult {
   /** More matched than the limit: run again (with the same filter) for the rest. */
   readonly truncated: boolean;
   readonly items: readonly BulkItem[];
-  readonly summary: { readonly matched: number; readonly changes: number; readonly applied: number; readonly skipped: number; readonly failed: number };
+  readonly summary: {
+    readonly matched: number;
+    readonly changes: number;
+    readonly applied: number;
+    /** A bulk force's: moves this request had applied already (the same call run again). */
+    readonly replayed?: number;
+    readonly skipped: number;
+    readonly failed: number;
+  };
 }
 
 export interface RedriveResult {
@@ -231,7 +240,7 @@ export class OrderFsmOps {
   async force(
     operator: Caller,
     orderId: string,
-    input: { toState: string; reason: string; expectedVersion?: number; requestId?: string; timers?: readonly TimerWrite[] },
+    input: { toState: string; reason: string; expectedVersion?: number; fenceVersion?: number; requestId?: string; timers?: ReadonlyArray<TimerWrite & { inMs?: number }> },
   ): Promise<TransitionOutcome> {
     this.requireDeclaredState(input.toState, orderId);
     const outcome = await this.engine.force({ orderId, operator, ...input });
@@ -425,7 +434,7 @@ export class OrderFsmOps {
   async bulk(
     action: Exclude<BulkAction, 'redrive' | 'migrate'>,
     operator: Caller,
-    input: { filter: OrderFilter; reason: string; dryRun: boolean; limit: number; toState?: string; requestId?: string; timers?: readonly TimerWrite[] },
+    input: { filter: OrderFilter; reason: string; dryRun: boolean; limit: number; toState?: string; requestId?: string; timers?: ReadonlyArray<TimerWrite & { inMs?: number }> },
   ): Promise<BulkResult> {
     if (action === 'force') this.requireDeclaredState(input.toState!);
     const rows = await this.store.listOrders({ ...input.filter, order: 'asc', limit: input.limit + 1 });
@@ -453,7 +462,11 @@ export class OrderFsmOps {
       let after: ListedOrder | TransitionOutcome['order'];
       if (action === 'force') {
         const requestId = input.requestId === undefined ? undefined : derivedRequestId('bulk', input.requestId, plan.orderId);
-        after = (await this.force(operator, plan.orderId, { toState: input.toState!, reason: input.reason, expectedVersion, requestId, timers: input.timers })).order;
+        // The version listed fences the move without being part of its identity: the same call run
+        // again, its orders since moved on, replays each move instead of refusing the request id.
+        const outcome = await this.force(operator, plan.orderId, { toState: input.toState!, reason: input.reason, fenceVersion: expectedVersion, requestId, timers: input.timers });
+        if (outcome.replayed) return { ...plan, outcome: 'replayed', after: { state: outcome.order.state, version: outcome.order.version, paused: !!outcome.order.paused } };
+        after = outcome.order;
       } else if (action === 'pause') {
         after = await this.pause(operator, plan.orderId, { reason: input.reason, expectedVersion });
       } else {
@@ -582,7 +595,14 @@ export class OrderFsmOps {
       dryRun,
       truncated,
       items,
-      summary: { matched: items.length, changes: items.filter((item) => item.change !== null).length, applied: count('applied'), skipped: count('skipped'), failed: count('failed') },
+      summary: {
+        matched: items.length,
+        changes: items.filter((item) => item.change !== null).length,
+        applied: count('applied'),
+        ...(action === 'force' && { replayed: count('replayed') }),
+        skipped: count('skipped'),
+        failed: count('failed'),
+      },
     };
   }
 

@@ -83,7 +83,7 @@ export async function bulkView(main) {
     const changes = dryRun ? summary.changes : summary.applied;
     fill(
       result,
-      h('h2', { id: 'bulk-summary' }, dryRun ? `Would change ${changes} of ${summary.matched} order${summary.matched === 1 ? '' : 's'}` : `Changed ${changes} of ${summary.matched}; ${summary.skipped} skipped, ${summary.failed} failed`),
+      h('h2', { id: 'bulk-summary' }, dryRun ? `Would change ${changes} of ${summary.matched} order${summary.matched === 1 ? '' : 's'}` : `Changed ${changes} of ${summary.matched}; ${summary.replayed ? `${summary.replayed} already changed by this request, ` : ''}${summary.skipped} skipped, ${summary.failed} failed`),
       dryRun ? h('p', { class: 'muted' }, 'A dry run: nothing has changed.') : null,
       answer.truncated ? message('error', 'More orders match than one bulk action takes: apply, then preview again for the rest.') : null,
       items.length
