@@ -32,6 +32,11 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
     clientErrorHandler,
     // Ids are checked by the IdPipe (VALIDATION_FAILED, 400); Fastify's own limit (100) would answer 414 first.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A request that arrives on an open connection while the server closes (after the engine has
+    // drained) goes through the hooks and the routes as any other: the engine refuses an event with
+    // 503 DEPENDENCY_UNAVAILABLE in the service's error body, with X-Request-Id and the security
+    // headers, and a read is answered. Fastify's own 503 for it had no `code` and none of those headers.
+    return503OnClosing: false,
     // What the router refuses itself (a malformed percent-escape, a parameter over that length).
     frameworkErrors,
     // The request's id (request.id, and `req.id`/`reqId` in its log lines): the caller's X-Request-Id, a traceparent's trace id, or a new one.
