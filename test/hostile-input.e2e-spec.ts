@@ -19,6 +19,8 @@ interface Case {
   code: string;
   /** The checker's own reason, for CHECK_FAILED. */
   detail?: string;
+  /** The field a VALIDATION_FAILED names (`details.fields[].field`), as the request spells it. */
+  field?: string;
 }
 
 interface Fixtures {
@@ -54,6 +56,7 @@ const CASES: Case[] = [
   { name: 'no requestId', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', payload: {} }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'no event', method: 'post', path: onCreated, body: () => ({ requestId: uid('h') }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'an extra field', method: 'post', path: onCreated, body: event('ACCEPT', { admin: true }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'an expected state that is null', method: 'post', path: onCreated, body: event('ACCEPT', { expectedState: null, payload: { driverId: 'd-1' } }), status: 400, code: 'VALIDATION_FAILED', field: 'expectedState' },
   { name: 'an event that is a number', method: 'post', path: onCreated, body: event(42), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'an event that is an object', method: 'post', path: onCreated, body: event({ $ne: null }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a requestId that is an array', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', requestId: ['a', 'b'] }), status: 400, code: 'VALIDATION_FAILED' },
@@ -137,6 +140,7 @@ describe('hostile input through REST: the documented status and code, never a 50
     expect({ status: response.status, code: response.body?.code }).toEqual({ status: c.status, code: c.code });
     expect(response.body).toMatchObject({ statusCode: c.status, message: expect.any(String) });
     if (c.detail) expect(response.body.details).toMatchObject({ reason: c.detail });
+    if (c.field) expect(response.body.details.fields.map((f: { field: string }) => f.field)).toEqual([c.field]);
     expect(JSON.stringify(response.body)).not.toMatch(/\bat \S+ \(|\.ts:\d+|\.js:\d+|node_modules/);
     expect(await checksum(t.dataSource)).toBe(before);
   });

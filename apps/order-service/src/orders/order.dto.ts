@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 import { ID_PATTERN } from '../ids.js';
 import { BIZ_CODES, SCENE_IDS } from '../taxi/taxi.model.js';
 
@@ -43,7 +43,8 @@ export class SendEventDto {
   requestId: string;
 
   @ApiPropertyOptional({ ...ID_DOC, description: 'Refuse the event (ORDER_STATE_NOT_MATCH) unless the order is in this state', example: 'CREATED' })
-  @IsOptional()
+  // Absent, or a state: null is refused here, naming this field (IsOptional would let it through).
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsString()
   @Matches(ID_PATTERN, { message: ID_MESSAGE })
   expectedState?: string;
