@@ -55,7 +55,7 @@ export function dataSourceOptions(databaseUrl: string, runMigrations: boolean, p
     timezone: 'Z',
     migrations: [...ORDER_FSM_MIGRATIONS, TaxiSchema1763856000001, TaxiPassengerActiveRide1796256000000],
     connectTimeout: 5_000,
-    // Lets the order store send a transition in two round trips instead of six (three with a save()). The service sends
+    // Lets the order store send a transition in two round trips instead of six (five and its own with a save()). The service sends
     // no SQL built from strings: every statement of its own and of order-fsm has placeholders. MySQL only: pg has no such mode.
     multipleStatements: true,
     extra: { enableKeepAlive: true },
