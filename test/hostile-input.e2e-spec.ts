@@ -57,6 +57,11 @@ const CASES: Case[] = [
   { name: 'no event', method: 'post', path: onCreated, body: () => ({ requestId: uid('h') }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'an extra field', method: 'post', path: onCreated, body: event('ACCEPT', { admin: true }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'an expected state that is null', method: 'post', path: onCreated, body: event('ACCEPT', { expectedState: null, payload: { driverId: 'd-1' } }), status: 400, code: 'VALIDATION_FAILED', field: 'expectedState' },
+  // Keys named like Object.prototype's members: class-validator's whitelist took them as declared, the prototype-key stripping dropped constructor unsaid.
+  { name: 'a toString field on an event', method: 'post', path: onCreated, body: event('ACCEPT', { payload: { driverId: 'd-1' }, toString: 'x' }), status: 400, code: 'VALIDATION_FAILED', field: 'toString' },
+  { name: 'a constructor field on an event', method: 'post', path: onCreated, raw: { type: 'application/json', text: () => `{"event":"ACCEPT","requestId":"${uid('h')}","payload":{"driverId":"d-1"},"constructor":1}` }, status: 400, code: 'VALIDATION_FAILED', field: 'constructor' },
+  { name: 'a hasOwnProperty field on a new order', method: 'post', path: () => '/orders', body: (ids) => ({ ...create({})(ids), hasOwnProperty: 1 }), status: 400, code: 'VALIDATION_FAILED', field: 'hasOwnProperty' },
+  { name: 'a valueOf field on a passenger', method: 'put', path: () => `/passengers/${uid('p')}`, body: () => ({ name: 'Ann', valueOf: 'x' }), status: 400, code: 'VALIDATION_FAILED', field: 'valueOf' },
   { name: 'an event that is a number', method: 'post', path: onCreated, body: event(42), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'an event that is an object', method: 'post', path: onCreated, body: event({ $ne: null }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a requestId that is an array', method: 'post', path: onCreated, body: () => ({ event: 'ACCEPT', requestId: ['a', 'b'] }), status: 400, code: 'VALIDATION_FAILED' },

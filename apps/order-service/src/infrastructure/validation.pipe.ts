@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedError } from '@order-fsm/core';
-import type { ValidationError } from 'class-validator';
+import { getMetadataStorage, ValidationError } from 'class-validator';
 import { isId } from '../ids.js';
 import { SendEventDto } from '../orders/order.dto.js';
 
@@ -28,6 +28,37 @@ export function isPlainSendEvent(value: object): boolean {
   return payload === undefined || (payload !== null && typeof payload === 'object' && !Array.isArray(payload));
 }
 
+/** The properties a DTO declares a rule for: the only ones its requests may carry (whitelist). */
+const declared = new WeakMap<object, ReadonlySet<string>>();
+function declaredOf(metatype: new (...args: never[]) => unknown): ReadonlySet<string> {
+  let names = declared.get(metatype);
+  if (!names) {
+    names = new Set(getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false).map((m) => m.propertyName));
+    declared.set(metatype, names);
+  }
+  return names;
+}
+
+/** Keys class-validator's whitelist misjudges: it looks a key up in a plain object, so these pass as declared, or the prototype-key stripping deletes them first. */
+export const isPrototypeNamed = (key: string): boolean => key in Object.prototype || key === 'prototype';
+
+/**
+ * An undeclared key named like Object.prototype's members (`toString`, `hasOwnProperty`,
+ * `valueOf`, `constructor`, `__proto__`) or `prototype` is VALIDATION_FAILED, as class-validator's
+ * whitelist answers any other undeclared key, checked on the body's own keys before anything strips
+ * or copies it: the whitelist took the first ones as declared, and the prototype-key stripping
+ * deleted `constructor` and `prototype` without a word. Other keys are left to class-validator,
+ * which answers them with every other problem of the body. A DTO without rules is left alone.
+ */
+function refuseUndeclared(value: Record<string, unknown>, metatype: ArgumentMetadata['metatype']): void {
+  const names = declaredOf(metatype as new (...args: never[]) => unknown);
+  if (names.size === 0) return;
+  const undeclared = Object.keys(value).filter((key) => isPrototypeNamed(key) && !names.has(key));
+  if (undeclared.length > 0) {
+    throw validationError(undeclared.map((key) => Object.assign(new ValidationError(), { property: key, constraints: { whitelistValidation: `property ${key} should not exist` } })));
+  }
+}
+
 /**
  * The service's ValidationPipe: class-validator and class-transformer with `whitelist`,
  * `forbidNonWhitelisted` and `forbidUnknownValues`, answering VALIDATION_FAILED in the service's body.
@@ -45,6 +76,9 @@ export class ServiceValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if ((metadata.type === 'body' || metadata.type === 'query') && value !== null && typeof value === 'object' && !Array.isArray(value) && metadata.metatype) {
+      refuseUndeclared(value as Record<string, unknown>, metadata.metatype);
+    }
     if (metadata.type === 'body' && metadata.metatype === SendEventDto && value !== null && typeof value === 'object') {
       this.stripProtoKeys(value);
       if (isPlainSendEvent(value)) return value;
