@@ -158,7 +158,29 @@ describe('slow clients: a request that stops arriving is cut off, not held', () 
   it('answers bytes that are not HTTP with its own error body', async () => {
     const { closed, answer } = await rawExchange(port, 'HELLO THERE\r\n\r\n');
     expect(closed).toBe(true);
+    expect(answer).toMatch(/\r\nX-Request-Id: [\da-f-]{36}\r\n/i);
     expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+  });
+
+  it('answers an HTTP/1.1 request without Host in its own words, where Node answered an empty 400', async () => {
+    const { answer } = await rawExchange(port, `GET /orders/x HTTP/1.1\r\nAuthorization: ${bearer('client')}\r\nConnection: close\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/\r\nx-content-type-options: nosniff\r\n/i);
+    expect(answer).toMatch(/\r\nx-request-id: \S+\r\n/i);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', details: { field: 'host' } });
+    // HTTP/1.0 needs no Host.
+    expect((await rawExchange(port, 'GET /health HTTP/1.0\r\n\r\n')).answer).toMatch(/^HTTP\/1\.[01] 200 /);
+  });
+
+  it('takes an Expect it does not know as if it were absent: the request goes through its hooks, where Node answered 417 to anyone', async () => {
+    const orderId = await createOrder(t);
+    const request = (auth: string) => `GET /orders/${orderId} HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n${auth}Connection: close\r\n\r\n`;
+    const known = await rawExchange(port, request(`Authorization: ${bearer('client')}\r\n`));
+    expect(known.answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(bodyOf(known.answer)).toMatchObject({ orderId, state: 'CREATED' });
+    const anonymous = await rawExchange(port, request(''));
+    expect(anonymous.answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(bodyOf(anonymous.answer)).toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 });
 

@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { installAuthentication } from './auth/auth.js';
 import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
-import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useMethodNotAllowed, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useHttpRequirements, useMethodNotAllowed, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { noteRefusals, requestLinesOn } from './infrastructure/logging.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './infrastructure/request-id.js';
@@ -28,7 +28,8 @@ export function createHttpAdapter(config: ServiceConfig): FastifyAdapter {
     // request is cut off within a second of its timeout.
     requestTimeout: requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
-    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
+    // requireHostHeader: a request without Host is answered by the service (useHttpRequirements), not by Node's bare 400.
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))), requireHostHeader: false },
     clientErrorHandler,
     // Ids are checked by the IdPipe (VALIDATION_FAILED, 400); Fastify's own limit (100) would answer 414 first.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -64,6 +65,7 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   // 401 for a request with no token the service knows; then 405 for a method a path does not take.
   const callers = new CallerDirectory(config.callers);
   useSecurityHeaders(app);
+  useHttpRequirements(app);
   // Cookies are parsed in an onRequest hook of the instance, before the rate limit's (a route's)
   // asks who the caller is: the operator console signs in with one.
   await app.register(fastifyCookie);

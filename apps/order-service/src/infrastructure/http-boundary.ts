@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type ErrorBody, MethodNotAllowedError, RateLimitedError, toErrorBody } from '@order-fsm/core';
+import { type ErrorBody, MethodNotAllowedError, RateLimitedError, toErrorBody, ValidationFailedError } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { identify } from '../auth/auth.js';
 import type { CallerDirectory } from '../auth/callers.js';
@@ -30,7 +31,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
         : { statusCode: 400, code: 'VALIDATION_FAILED', message: 'the request is not valid HTTP' };
   const text = JSON.stringify(body);
   const reason = body.statusCode === 408 ? 'Request Timeout' : body.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-  if (socket.writable) socket.write(`HTTP/1.1 ${body.statusCode} ${reason}\r\n${RAW_HEADERS}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  // No request was read, so none has an id: the answer gets a fresh one, as every answer carries one.
+  const id = `X-Request-Id: ${randomUUID()}`;
+  if (socket.writable) socket.write(`HTTP/1.1 ${body.statusCode} ${reason}\r\n${RAW_HEADERS}\r\n${id}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   socket.destroy(error);
 }
 
@@ -215,6 +218,28 @@ export function useSecurityHeaders(app: NestFastifyApplication): void {
     }
     done(null, payload);
   });
+}
+
+/**
+ * What Node's HTTP server would answer by itself, with an empty body and none of the service's
+ * headers, is answered by the service:
+ *
+ * - an HTTP/1.1 request without `Host` (RFC 9112 asks for a 400): Node's own check is off
+ *   (`requireHostHeader: false` in createHttpAdapter) and this hook, an early one, answers it
+ *   VALIDATION_FAILED in the service's error body, with its X-Request-Id and the security headers;
+ * - an `Expect` other than `100-continue`: Node would answer 417 before any hook ran (no token
+ *   asked, nothing counted). RFC 9110 lets a server ignore an expectation it does not know; the
+ *   request goes on as if the header were not there, through every hook and route.
+ */
+export function useHttpRequirements(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return reply.code(400).send(toErrorBody(new ValidationFailedError('an HTTP/1.1 request names its Host', { field: 'host' })));
+    }
+  });
+  const server = fastify.server;
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
