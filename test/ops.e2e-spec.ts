@@ -169,8 +169,9 @@ describe('the operator API', () => {
         [`${orderId}:1`, 'status', 1],
         [`${orderId}:2`, 'status', 2],
       ]);
-      // The timer CREATE scheduled: the order moved on, so it will never fire (pending until it comes due).
-      expect(d.timers).toEqual([expect.objectContaining({ version: 1, state: 'CREATED', event: 'ACCEPT_TIMEOUT', status: 'pending', firedAt: null })]);
+      // The timer CREATE scheduled: the order moved on, so it will never fire. Its row waits until it comes due, but it
+      // is shown cancelled now, not pending (which read as a timer still to come).
+      expect(d.timers).toEqual([expect.objectContaining({ version: 1, state: 'CREATED', event: 'ACCEPT_TIMEOUT', status: 'cancelled', firedAt: null, outcome: null })]);
       expect(d.deadLetters).toEqual([]);
       expect(d.actions).toEqual([]);
       expect(d.workAttempts).toEqual([]);
@@ -709,7 +710,12 @@ describe('the operator API', () => {
       ]);
       for (const orderId of orderIds) {
         expect((await transitionsOf(t, orderId)).map((row: { event: string }) => row.event)).toEqual(['CREATE', '@force']);
-        expect((await detail(orderId)).timers.filter((timer: { event: string; status: string }) => timer.event === 'ACCEPT_TIMEOUT' && timer.status === 'pending')).toHaveLength(2);
+        // CREATE's timer (version 1) is cancelled by the move; the force's own (version 2) waits, once.
+        const timers = (await detail(orderId)).timers.filter((timer: { event: string }) => timer.event === 'ACCEPT_TIMEOUT');
+        expect(timers.map((timer: { version: number; status: string }) => [timer.version, timer.status])).toEqual([
+          [1, 'cancelled'],
+          [2, 'pending'],
+        ]);
       }
       // Another call under the same requestId is still refused for each order.
       const other = (await ops().post('/ops/bulk/force').send({ ...body, timers: [{ event: 'ACCEPT_TIMEOUT', inMs: 1_000 }] }).expect(200)).body;

@@ -89,21 +89,27 @@ export const messageView = (message: OrderMessage) => ({
 /** pending, held (by a pause), fired, cancelled (the order moved on before it fired), or failed (refused: `outcome` is the code). */
 export type TimerStatus = 'pending' | 'held' | 'fired' | 'cancelled' | 'failed';
 
-export function timerStatus(timer: OrderTimer): TimerStatus {
+/**
+ * A timer's status. One not fired yet whose order has moved past the version that scheduled it is
+ * `cancelled` already: it fires only at that version, so when it comes due it is dropped
+ * (`moved-on`); until then its row still says it is waiting, which would read as a timer to come.
+ */
+export function timerStatus(timer: OrderTimer, orderVersion?: number): TimerStatus {
+  if (timer.firedAt === null && orderVersion !== undefined && timer.version < orderVersion) return 'cancelled';
   if (timer.firedAt === null) return timer.outcome === 'paused' ? 'held' : 'pending';
   if (timer.outcome === 'fired' || timer.outcome === 'replayed') return 'fired';
   if (timer.outcome === 'moved-on') return 'cancelled';
   return 'failed';
 }
 
-export const timerView = (timer: OrderTimer) => ({
+export const timerView = (timer: OrderTimer, orderVersion?: number) => ({
   id: timer.id,
   version: timer.version,
   state: timer.state,
   event: timer.event,
   fireAt: timer.fireAt.toISOString(),
   firedAt: iso(timer.firedAt),
-  status: timerStatus(timer),
+  status: timerStatus(timer, orderVersion),
   outcome: timer.outcome,
 });
 

@@ -163,7 +163,7 @@ export class OrderFsmOpsController {
       automaticWork: automaticWork && { event: automaticWork.event, dueAt: automaticWork.dueAt?.toISOString() ?? null },
       transitions: history.transitions.map(transitionView),
       messages: history.messages.map(messageView),
-      timers: history.timers.map(timerView),
+      timers: history.timers.map((timer) => timerView(timer, order.version)),
       deadLetters: history.deadLetters.map(deadLetterView),
       actions: history.actions.map(actionView),
       workAttempts: history.workAttempts.map(workAttemptView),
