@@ -152,6 +152,22 @@ describe('the operator API', () => {
       expect([response.status, response.body.code, response.body.details?.field]).toEqual([400, 'VALIDATION_FAILED', field]);
     });
 
+    it.each([
+      ['/console/machine', { bizCode: 'X', sceneId: 'Y' }, 'bizCode'],
+      ['/console/machine', { bizCode: 'EXPRESS', sceneId: 'MOON' }, 'sceneId'],
+      ['/console/diagram.svg', { version: '9', format: 'png', foo: '1' }, 'version'],
+      ['/console/diagram.svg', { toString: '1' }, 'toString'],
+    ])('refuses a console read %s with a query %j it does not take, naming %s', async (path, query, field) => {
+      const response = await ops().get(path).query(query);
+      expect([response.status, response.body.code, response.body.details?.field]).toEqual([400, 'VALIDATION_FAILED', field]);
+    });
+
+    it('draws the console scope it is asked for', async () => {
+      const machine = (await ops().get('/console/machine').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' }).expect(200)).body;
+      expect(machine.scope).toBe('EXPRESS@ENTERPRISE');
+      expect((await ops().get('/console/diagram.svg').query({ bizCode: 'EXPRESS', sceneId: 'ENTERPRISE' }).expect(200)).headers['content-type']).toMatch(/^image\/svg\+xml/);
+    });
+
     it("answers an order's timeline: transitions with source, caller, actor and reason; messages and whether each left; timers", async () => {
       const orderId = await createOrder(t);
       await advance(t, orderId, 'ACCEPT', { driverId: 'd-1' });

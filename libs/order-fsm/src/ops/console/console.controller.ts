@@ -2,7 +2,9 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from 
 import { OrderFsmDiagrams } from '../../diagram/order-fsm-diagrams.js';
 import type { MachineDiagram } from '../../diagram/machine-diagram.js';
 import { OrderFsmError, ValidationFailedError } from '../../errors/order-fsm.errors.js';
-import { ORDER_STORE } from '../../order-fsm.constants.js';
+import { ORDER_FSM_OPTIONS, ORDER_STORE } from '../../order-fsm.constants.js';
+import type { ResolvedOrderFsmOptions } from '../../order-fsm.options.js';
+import { objectOf } from '../ops-input.js';
 import type { OrderStore } from '../../ports/order-store.js';
 import { ConsoleAssets, type ConsoleAsset } from './console-assets.js';
 import { bearerToken, clearedSessionCookie, CONSOLE_REQUEST_HEADER, CONSOLE_REQUEST_HEADER_VALUE, sessionCookie } from './console-session.js';
@@ -40,12 +42,19 @@ const setStatus = (reply: HttpReply, code: number) => (reply.code ? reply.code(c
 /** Names of a bizCode or a sceneId, as the diagram takes them. */
 const DIMENSION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-function scopeOf(query: { bizCode?: unknown; sceneId?: unknown }): { bizCode?: string; sceneId?: string } {
+/**
+ * The scope a query names: `bizCode` and `sceneId`, nothing else (VALIDATION_FAILED names a key it
+ * does not take), each one the engine's `dimensions` declare when it declares any.
+ */
+function scopeOf(query: Record<string, unknown>, dimensions: ResolvedOrderFsmOptions['dimensions']): { bizCode?: string; sceneId?: string } {
+  const record = objectOf({ ...query }, 'the query', ['bizCode', 'sceneId']);
   const scope: { bizCode?: string; sceneId?: string } = {};
   for (const key of ['bizCode', 'sceneId'] as const) {
-    const value = query[key];
+    const value = record[key];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string' || !DIMENSION.test(value)) throw new ValidationFailedError(`${key} must be 1 to 64 letters, digits, '_', '.' or '-'`);
+    if (typeof value !== 'string' || !DIMENSION.test(value)) throw new ValidationFailedError(`${key} must be 1 to 64 letters, digits, '_', '.' or '-'`, { field: key });
+    const known = key === 'bizCode' ? dimensions.bizCodes : dimensions.sceneIds;
+    if (known.length > 0 && !known.includes(value)) throw new ValidationFailedError(`${key} must be one of ${known.join(', ')}`, { field: key, allowed: [...known] });
     scope[key] = value;
   }
   return scope;
@@ -115,6 +124,7 @@ export class ConsoleController {
     private readonly diagrams: OrderFsmDiagrams,
     @Inject(ORDER_STORE) private readonly store: OrderStore,
     @Inject(ORDER_FSM_CONSOLE_OPTIONS) private readonly options: OrderFsmConsoleOptions,
+    @Inject(ORDER_FSM_OPTIONS) private readonly fsm: ResolvedOrderFsmOptions,
   ) {
     this.shell = assets.get('console.html')!.body.toString('utf8').replace('data-poll-ms="2000"', `data-poll-ms="${Math.max(250, Math.floor(options.pollIntervalMs ?? 2_000))}"`);
   }
@@ -152,7 +162,7 @@ export class ConsoleController {
   /** The machine's diagram, as SVG, whole or for one bizCode@sceneId: the fleet view draws counts on it. */
   @Get('diagram.svg')
   async diagram(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: HttpReply): Promise<string> {
-    const svg = await this.diagrams.render('svg', scopeOf(query));
+    const svg = await this.diagrams.render('svg', scopeOf(query, this.fsm.dimensions));
     reply.header('content-type', 'image/svg+xml; charset=utf-8');
     reply.header('cache-control', 'no-cache');
     return svg;
@@ -161,7 +171,7 @@ export class ConsoleController {
   /** The machine's states and transitions, whole or for one bizCode@sceneId: what the action forms offer. */
   @Get('machine')
   machine(@Query() query: Record<string, unknown>): MachineDiagram {
-    return this.diagrams.describe(scopeOf(query));
+    return this.diagrams.describe(scopeOf(query, this.fsm.dimensions));
   }
 
   /** The outbox's backlog: how many status messages wait to be published, and since when the oldest. */
