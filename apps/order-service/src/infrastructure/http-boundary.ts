@@ -95,8 +95,10 @@ export async function useRateLimit(app: NestFastifyApplication, { max, windowMs 
   // a right one). The same limiter, with the same buckets, counts those requests too.
   const fastify = app.getHttpAdapter().getInstance();
   const limitUnrouted = fastify.rateLimit();
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (request.is404) await limitUnrouted.call(fastify, request, reply);
+  // A callback hook: routed requests, the hot path, pass it without a promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
+    limitUnrouted.call(fastify, request, reply).then(() => done(), done);
   });
 }
 
@@ -233,10 +235,10 @@ export function useSecurityHeaders(app: NestFastifyApplication): void {
  */
 export function useHttpRequirements(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      return reply.code(400).send(toErrorBody(new ValidationFailedError('an HTTP/1.1 request names its Host', { field: 'host' })));
-    }
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersion !== '1.1') return done();
+    // Answered here: a callback hook that sends its reply does not call done().
+    void reply.code(400).send(toErrorBody(new ValidationFailedError('an HTTP/1.1 request names its Host', { field: 'host' })));
   });
   const server = fastify.server;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));

@@ -22,9 +22,9 @@ export function payloadProblem(value: unknown, maxDepth: number): 'too-deep' | '
     }
     if (current === null || typeof current !== 'object') continue;
     if (depth > maxDepth) return 'too-deep';
-    for (const [key, child] of Object.entries(current)) {
+    for (const key of Object.keys(current)) {
       if (!isWellFormedText(key)) return 'not-well-formed';
-      stack.push([child, depth + 1]);
+      stack.push([(current as Record<string, unknown>)[key], depth + 1]);
     }
   }
   return undefined;
