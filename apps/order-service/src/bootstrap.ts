@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { DynamicModule, NestApplicationOptions } from '@nestjs/common';
+import { OrderFsmEngine } from '@order-fsm/core';
 import { NestFactory } from '@nestjs/core';
 import fastifyCookie from '@fastify/cookie';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installAuthentication } from './auth/auth.js';
 import { CallerDirectory } from './auth/callers.js';
 import type { ServiceConfig } from './config/service-config.js';
-import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useHttpRequirements, useMethodNotAllowed, useRateLimit, useSecurityHeaders } from './infrastructure/http-boundary.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, useHttpRequirements, useMethodNotAllowed, useRateLimit, useSecurityHeaders, useShutdownRefusal } from './infrastructure/http-boundary.js';
 import { useJsonBodyParser } from './infrastructure/json-body.parser.js';
 import { noteRefusals, requestLinesOn } from './infrastructure/logging.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './infrastructure/request-id.js';
@@ -66,6 +67,8 @@ export async function configureApp(app: NestFastifyApplication, config: ServiceC
   const callers = new CallerDirectory(config.callers);
   useSecurityHeaders(app);
   useHttpRequirements(app);
+  const engine = app.get(OrderFsmEngine);
+  useShutdownRefusal(app, () => engine.isClosing);
   // Cookies are parsed in an onRequest hook of the instance, before the rate limit's (a route's)
   // asks who the caller is: the operator console signs in with one.
   await app.register(fastifyCookie);

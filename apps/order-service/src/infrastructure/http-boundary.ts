@@ -5,7 +5,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type ErrorBody, MethodNotAllowedError, RateLimitedError, toErrorBody, ValidationFailedError } from '@order-fsm/core';
+import { DependencyUnavailableError, type ErrorBody, MethodNotAllowedError, RateLimitedError, toErrorBody, ValidationFailedError } from '@order-fsm/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { identify } from '../auth/auth.js';
 import type { CallerDirectory } from '../auth/callers.js';
@@ -242,6 +242,25 @@ export function useHttpRequirements(app: NestFastifyApplication): void {
   });
   const server = fastify.server;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+}
+
+/** Methods that write nothing: still served while the instance shuts down. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Once the instance began to shut down (the engine refuses new events from SIGTERM on), every
+ * request that may write is answered 503 DEPENDENCY_UNAVAILABLE in the service's body: retry on
+ * another instance. The engine refuses its own acts (events, forced moves, migrations, and the
+ * operator API's pauses, resumes, redrives, discards), and this refuses the rest, a passenger's
+ * PUT say, which would otherwise run while the connections they need close. Reads are answered
+ * until the server has closed.
+ */
+export function useShutdownRefusal(app: NestFastifyApplication, closing: () => boolean): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (READS.has(request.method) || !closing()) return done();
+    void reply.code(503).send(toErrorBody(new DependencyUnavailableError('order-service (this instance is shutting down; retry on another)')));
+  });
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

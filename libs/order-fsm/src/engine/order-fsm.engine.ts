@@ -311,7 +311,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
     let outcome = 'INTERNAL_ERROR';
     this.inFlight++;
     try {
-      if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
+      this.requireOpen();
       const result = await this.handle<T>(event, fsmOrder, timing, forced);
       outcome = result.replayed ? 'replayed' : (result.late?.status ?? 'applied');
       if (span) {
@@ -343,6 +343,20 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * Shutdown: new events are refused (DEPENDENCY_UNAVAILABLE, a 503 to retry elsewhere) and the
    * events in flight finish, for up to `shutdownTimeoutMs`, before the connections they need close.
    */
+  /**
+   * True once the application began to shut down: new events, forced moves and migrations are
+   * refused with DEPENDENCY_UNAVAILABLE (retry on another instance), as a host should refuse any
+   * other write it would make meanwhile.
+   */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** DEPENDENCY_UNAVAILABLE once the application began to shut down. */
+  requireOpen(): void {
+    if (this.closing) throw new DependencyUnavailableError('order-fsm (this instance is shutting down; retry on another)');
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     if (this.inFlight === 0) return;
@@ -744,6 +758,7 @@ export class OrderFsmEngine implements BeforeApplicationShutdown {
    * happen and writes nothing. An order already there answers no steps.
    */
   async migrate(input: MigrateInput): Promise<MigrationOutcome> {
+    if (!input?.dryRun) this.requireOpen();
     requireId('orderId', input?.orderId);
     requireReason('reason', input.reason);
     requireId('operator.name', input.operator?.name);

@@ -294,6 +294,8 @@ export class OrderFsmOps {
 
   /** Pauses the order: every event is refused (ORDER_PAUSED) until it is resumed. */
   async pause(operator: Caller, orderId: string, input: { reason: string; expectedVersion?: number }): Promise<ListedOrder> {
+    // Nothing is written once the application began to shut down (the engine's own acts refuse it too).
+    this.engine.requireOpen();
     for (let attempt = 1; ; attempt++) {
       const order = await this.load(orderId);
       if (order.paused) throw new OrderPausedError(orderId, order.paused);
@@ -310,6 +312,8 @@ export class OrderFsmOps {
 
   /** Resumes the order: its automatic work queued again, its timers held by the pause due at once. */
   async resume(operator: Caller, orderId: string, input: { reason: string; expectedVersion?: number }): Promise<ListedOrder> {
+    // Nothing is written once the application began to shut down (the engine's own acts refuse it too).
+    this.engine.requireOpen();
     for (let attempt = 1; ; attempt++) {
       const order = await this.load(orderId);
       if (!order.paused) throw new OrderNotPausedError(orderId);
@@ -355,11 +359,15 @@ export class OrderFsmOps {
    * most once however often it is redriven, by however many operators, alongside any redelivery.
    */
   async redrive(operator: Caller, id: number, reason: string): Promise<RedriveResult> {
+    // Nothing is written once the application began to shut down (the engine's own acts refuse it too).
+    this.engine.requireOpen();
     return this.redriveLetter(operator, await this.loadDeadLetter(id), reason);
   }
 
   /** Closes a dead letter without running it, with the operator's reason. */
   async discard(operator: Caller, id: number, reason: string): Promise<DeadLetter> {
+    // Nothing is written once the application began to shut down (the engine's own acts refuse it too).
+    this.engine.requireOpen();
     const letter = await this.loadDeadLetter(id);
     if (letter.status !== 'dead') throw new DeadLetterSettledError(id, letter.status, letter.settledBy);
     const at = new Date();
