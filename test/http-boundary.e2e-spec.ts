@@ -401,4 +401,16 @@ describe('a rate limit on requests that match no route', () => {
     expect((await t.http('client').get('/orders/any')).status).toBe(429);
     expect((await t.http('payment').get('/no-such-path')).status).toBe(404);
   });
+
+  it('lets a known caller scrape /metrics without limit, and counts wrong tokens there against the address', async () => {
+    for (let i = 0; i < LIMIT + 2; i++) expect((await t.http('operator').get('/metrics')).status).toBe(200);
+    // /metrics takes a token: 401 for a wrong one, 200 or 403 for a right one. Guessing there is limited too:
+    // 401 until the address's bucket is empty (whatever the tests before left in it), then 429 for good.
+    const guesses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) guesses.push((await t.http().get('/metrics').set('authorization', `Bearer invented-${uid('t')}`)).status);
+    const first429 = guesses.indexOf(429);
+    expect(first429).toBeGreaterThanOrEqual(0);
+    expect(guesses).toEqual([...Array(first429).fill(401), ...Array(guesses.length - first429).fill(429)]);
+    expect((await t.http().get('/health')).status).toBe(200);
+  });
 });

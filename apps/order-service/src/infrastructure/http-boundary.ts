@@ -70,8 +70,16 @@ export function callerKey(request: FastifyRequest, directory: CallerDirectory): 
   return caller ? `caller:${caller.name}` : `ip:${normalizeIP(request.ip, 64)}`;
 }
 
-/** Probes and scrapes: an orchestrator's or Prometheus's requests are never refused for a busy neighbour. */
-const UNLIMITED = new Set(['/health', '/metrics']);
+/**
+ * Probes and scrapes: an orchestrator's or Prometheus's requests are never refused for a busy
+ * neighbour. `/health` takes no token; `/metrics` does, so only a caller the service knows is
+ * let through unlimited there: a wrong token counts against its address, or `/metrics` would
+ * tell a right token from a wrong one (200 or 403 against 401) without limit.
+ */
+const unlimited = (request: FastifyRequest, key: string): boolean => {
+  const route = request.routeOptions.url;
+  return route === '/health' || (route === '/metrics' && key.startsWith('caller:'));
+};
 
 /**
  * RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS for each caller (callerKey), counted in this
@@ -86,7 +94,7 @@ export async function useRateLimit(app: NestFastifyApplication, { max, windowMs 
     max,
     timeWindow: windowMs,
     keyGenerator: (request) => callerKey(request, directory),
-    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ''),
+    allowList: unlimited,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, windowMs),
   });
   // The plugin adds its hook to each route as the route is added; a request that matches none (an
