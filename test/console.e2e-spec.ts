@@ -69,6 +69,13 @@ describe('the operator console, in a browser', () => {
     await page.getByRole('heading', { name: 'The fleet: EXPRESS@ENTERPRISE' }).waitFor();
     await page.locator('#diagram svg g.node').first().waitFor();
     expect(await page.locator('#diagram svg').getAttribute('aria-label')).toBe('The fleet: EXPRESS@ENTERPRISE');
+    // A bizCode the service does not have: the refusal is said where the diagram would be; the rest of the fleet is shown.
+    await page.fill('#fleet-filter input[name=bizCode]', 'NOPE');
+    await page.click('#fleet-filter button[type=submit]');
+    await page.waitForURL(`${base}/console?bizCode=NOPE&sceneId=ENTERPRISE`);
+    await page.locator('#diagram').getByText('bizCode must be one of EXPRESS, TAXI, PREMIUM').waitFor();
+    await page.locator('#outbox-backlog').waitFor();
+    expect(await page.locator('#diagram svg').count()).toBe(0);
   });
 
   it('finds an order by its id and shows its timeline, after a ride driven over REST', async () => {

@@ -126,16 +126,26 @@ export async function fleetView(main, _params, ctx) {
     h('div', { class: 'columns' }, card('Outbox backlog', outbox), card('Dead letters', dead), card('Stuck orders', stuck)),
   );
 
-  const svgText = await diagramSvg(scope);
-  if (!ctx.alive()) return;
-  const parsed = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
-  const svg = document.importNode(parsed, true);
-  svg.removeAttribute('width');
-  svg.removeAttribute('height');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', title);
-  fill(diagram, svg);
-  const states = [...svg.querySelectorAll('g.node > title')].map((t) => t.textContent).filter((s) => s !== 'INIT');
+  // A scope the service refuses (a bizCode it does not have, say) is said in the diagram's place;
+  // the backlog, the dead letters and the stuck orders, which do not depend on it, are still shown.
+  let svg = null;
+  let states = [];
+  try {
+    const svgText = await diagramSvg(scope);
+    if (!ctx.alive()) return;
+    const parsed = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
+    svg = document.importNode(parsed, true);
+    svg.removeAttribute('width');
+    svg.removeAttribute('height');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', title);
+    fill(diagram, svg);
+    states = [...svg.querySelectorAll('g.node > title')].map((t) => t.textContent).filter((s) => s !== 'INIT');
+  } catch (error) {
+    if (!ctx.alive()) return;
+    if (!(error instanceof ApiError)) throw error;
+    fill(diagram, message('error', error.message));
+  }
 
   const show = (target, work) =>
     work.then(
@@ -148,7 +158,7 @@ export async function fleetView(main, _params, ctx) {
     const stuckOrders = ops.stuck({ limit: 50 }).then((answer) => itemsOf(answer));
     const counted = ops.counts({ bizCode: scope.bizCode || undefined, sceneId: scope.sceneId || undefined }).then((answer) => {
       const { byState, dimensions } = countsOf(answer, scope);
-      drawCounts(svg, byState);
+      if (svg) drawCounts(svg, byState);
       fill(bizList, [...new Set(dimensions.map((d) => d.split('@')[0]))].map((v) => h('option', { value: v })));
       fill(sceneList, [...new Set(dimensions.map((d) => d.split('@')[1]))].map((v) => h('option', { value: v })));
       return [countsTable(states, byState), answer?.asOf ? h('p', { class: 'muted small' }, `Counted ${when(answer.asOf)}; final states ${when(answer.finalAsOf)}`) : null];
